@@ -1,0 +1,58 @@
+"""The one exception type for bad input, and how it prints.
+
+Every problem with a scenario file, a ``--set`` override, a sweep design or an
+input data file is raised as :class:`ScenarioError`.  It names *where* (the
+file and the dotted key path), *what* went wrong, and *what is allowed*, in the
+style of scikit-learn's parameter validation, so that the command line can
+print it in one or two lines and exit with status 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Problem:
+    """One thing wrong with an input: where, what, and what is allowed."""
+
+    path: str
+    message: str
+    allowed: str | None = None
+
+    def render(self) -> str:
+        where = self.path or "<top level>"
+        text = f"{where}: {self.message}"
+        if self.allowed:
+            text += f" (allowed: {self.allowed})"
+        return text
+
+
+class ScenarioError(ValueError):
+    """A scenario, override, design or data file that cannot be used.
+
+    Parameters
+    ----------
+    source : str or Path or None
+        The file (or ``--set`` / ``--grid`` option) the problem comes from.
+    problems : list of Problem
+        One or more problems found; all are reported together.
+    """
+
+    def __init__(self, source: str | Path | None, problems: list[Problem]):
+        self.source = str(source) if source is not None else "<scenario>"
+        self.problems = problems
+        super().__init__(self.render())
+
+    @classmethod
+    def single(cls, source, path: str, message: str, allowed: str | None = None) -> "ScenarioError":
+        """Build an error with one problem."""
+        return cls(source, [Problem(path, message, allowed)])
+
+    def render(self) -> str:
+        lines = [p.render() for p in self.problems]
+        if len(lines) == 1:
+            return f"{self.source}: {lines[0]}"
+        body = "\n".join(f"  - {line}" for line in lines)
+        return f"{self.source}: {len(lines)} problems\n{body}"

@@ -1,0 +1,1 @@
+"""Experiments: replications, comparisons, sweeps and sensitivity analysis."""

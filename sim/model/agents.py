@@ -1,0 +1,140 @@
+"""The Mesa agents: customers on the network, banks and platforms.
+
+Agents are the model's public face for researchers: ``model.agents``,
+``model.customers.select(...)``, ``customer.neighbors``.  Customer state lives
+in the model's arrays (:class:`~sim.model.state.CustomerState`) so that the
+step runs as vectorised kernels; a :class:`Customer` reads its row.
+"""
+
+from __future__ import annotations
+
+import mesa
+from mesa.discrete_space import FixedAgent
+
+from sim.model.state import STAGE_NAMES
+from sim.scenario.schema import LIFE_STAGES
+
+
+class Customer(FixedAgent):
+    """A customer: one node of the social network.
+
+    Attributes are read from the model's arrays, so they are always current.
+    """
+
+    def __init__(self, model, index: int, cell):
+        super().__init__(model)
+        self.index = index
+        self.cell = cell
+
+    @property
+    def life_stage(self) -> str:
+        return LIFE_STAGES[self.model.population.life_stage[self.index]]
+
+    @property
+    def city_tier(self) -> int:
+        return int(self.model.population.city_tier[self.index]) + 1
+
+    @property
+    def community(self) -> str:
+        return self.model.network.community_names[self.model.population.community[self.index]]
+
+    @property
+    def digital_affinity(self) -> float:
+        return float(self.model.population.digital_affinity[self.index])
+
+    @property
+    def hazard(self) -> float:
+        """Latent per-step default hazard (credit quality)."""
+        return float(self.model.population.hazard[self.index])
+
+    @property
+    def employer(self) -> str | None:
+        e = int(self.model.state.employer[self.index])
+        return self.model.catalog.institution_ids[e] if e >= 0 else None
+
+    @property
+    def holdings(self) -> dict[str, dict]:
+        """Per product: funnel stage, provider, channel and start step."""
+        state, catalog = self.model.state, self.model.catalog
+        out = {}
+        for k, product in enumerate(catalog.products):
+            provider = int(state.provider[self.index, k])
+            channel = int(state.channel[self.index, k])
+            out[product] = {
+                "stage": STAGE_NAMES[state.stage[self.index, k]],
+                "provider": catalog.institution_ids[provider] if provider >= 0 else None,
+                "channel": catalog.channels[channel] if channel >= 0 else None,
+                "since": int(state.since[self.index, k]) if provider >= 0 else None,
+            }
+        return out
+
+    @property
+    def aware_of(self) -> list[str]:
+        """Offers the customer knows, as ``institution/product``."""
+        catalog = self.model.catalog
+        known = self.model.state.aware[self.index].nonzero()[0]
+        return [f"{catalog.institution_ids[catalog.offer_institution[o]]}/{catalog.products[catalog.offer_product[o]]}" for o in known]
+
+    @property
+    def neighbors(self) -> list["Customer"]:
+        """Customers adjacent on the social network."""
+        return [agent for cell in self.cell.neighborhood for agent in cell.agents]
+
+    def __repr__(self) -> str:
+        return f"Customer({self.index}, {self.life_stage}, tier {self.city_tier})"
+
+
+class Institution(mesa.Agent):
+    """A bank or platform; its accounts are the last step's ledger."""
+
+    kind = "institution"
+
+    def __init__(self, model, index: int, institution_id: str, spec):
+        super().__init__(model)
+        self.index = index
+        self.institution_id = institution_id
+        self.spec = spec
+
+    @property
+    def capital(self) -> float:
+        return float(self.model.capital[self.index])
+
+    @property
+    def customers(self) -> int:
+        """Active relationships (customer-product pairs)."""
+        return int(self.model.ledger.customers[self.index].sum()) if self.model.ledger else 0
+
+    @property
+    def accounts(self) -> dict[str, float]:
+        """Last step's accounts: revenue, costs, profit, acquisitions."""
+        ledger = self.model.ledger
+        if ledger is None:
+            return {}
+        i = self.index
+        return {
+            "customers": float(ledger.customers[i].sum()),
+            "new_customers": float(ledger.new_customers[i]),
+            "acquisition_spend": float(ledger.acquisition_spend[i]),
+            "revenue": float(ledger.revenue[i]),
+            "revenue_share_paid": float(ledger.revenue_share_paid[i]),
+            "platform_income": float(ledger.platform_income[i]),
+            "incentives": float(ledger.incentives[i]),
+            "cost": float(ledger.cost[i]),
+            "profit": float(ledger.profit[i]),
+            "capital": self.capital,
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.institution_id!r})"
+
+
+class Bank(Institution):
+    """A bank: state-owned, joint-stock or city commercial."""
+
+    kind = "bank"
+
+
+class Platform(Institution):
+    """An internet platform: scenario, social, aggregator or P2P."""
+
+    kind = "platform"

@@ -1,0 +1,318 @@
+"""The Mesa model of channel competition between banks and platforms.
+
+:class:`ChannelModel` owns the agents, the network space, one random
+generator and the customer state arrays.  Its :meth:`~ChannelModel.step`
+reads like the ODD process overview (docs/ODD.md): one call per mechanism,
+each a vectorised kernel from :mod:`sim.mechanisms`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mesa
+import numpy as np
+from mesa.agent import AgentSet
+from mesa.discrete_space import Network
+
+from sim.errors import ScenarioError
+from sim.mechanisms import churn as churn_mechanism
+from sim.mechanisms.economics import Ledger, account
+from sim.mechanisms.exposure import expose
+from sim.mechanisms.funnel import Activations, binomial_approval, run_funnel
+from sim.mechanisms.referral import promoter_mask, spread
+from sim.mechanisms.touches import Touches
+from sim.metrics import Recorder
+from sim.model.agents import Bank, Customer, Platform
+from sim.model.catalog import Catalog, compile_catalog
+from sim.model.population import Population, draw_population
+from sim.model.state import (ACTIVE, BRANCH, EMPLOYEE, LIVE_STREAM, OWN_APP, REFERRAL, CustomerState)
+from sim.network import SocialNetwork, build_network
+from sim.scenario.loader import with_overrides
+from sim.scenario.schema import Scenario
+
+
+class ChannelModel(mesa.Model):
+    """Banks and platforms competing for customers on a social network.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario (:func:`sim.load_scenario`).
+    seed : int or numpy.random.SeedSequence, optional
+        Everything random in the run draws from one generator made from it.
+
+    Attributes
+    ----------
+    customers, banks, platforms : mesa.AgentSet
+    grid : mesa.discrete_space.Network
+        The social network as a Mesa space; each customer sits in its node's cell.
+    network : SocialNetwork
+        The same network as a sparse adjacency, for the kernels.
+    population : Population
+        Fixed customer attributes (arrays).
+    state : CustomerState
+        Customer state (arrays) moved by the mechanisms.
+    catalog : Catalog
+        The scenario's parameters as flat arrays; recompiled by timeline events.
+    ledger : Ledger or None
+        The last step's accounts.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None):
+        if seed is None:
+            seed = scenario.seed
+        super().__init__(rng=np.random.SeedSequence(seed) if isinstance(seed, (int, np.integer)) else seed)
+        self.scenario = scenario
+        base_dir = Path(scenario._source).parent if scenario._source else None
+        self.network: SocialNetwork = build_network(scenario.network, scenario.population.size, self.rng, base_dir)
+        self._check_size()
+        self.population: Population = draw_population(scenario.population, self.network, self.rng)
+        self.catalog: Catalog = compile_catalog(scenario)
+        cat = self.catalog
+        n = self.network.size
+        self.state = CustomerState.empty(n, cat.n_offers, len(cat.products), cat.n_institutions, len(cat.platform_ids))
+        self._draw_static_reach()
+        self._place_initial_customers()
+        self.capital = cat.capital.astype(float).copy()
+        self.approve_fns = {k: binomial_approval(cat.approve[k]) for k in range(len(cat.products))}
+        self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
+
+        self.grid = Network(self.network.graph, random=self.random)
+        for i in range(n):
+            Customer(self, i, self.grid[i])
+        for i, iid in enumerate(cat.institution_ids):
+            group = scenario.banks if cat.institution_kind[i] == "bank" else scenario.platforms
+            (Bank if cat.institution_kind[i] == "bank" else Platform)(self, i, iid, group[iid])
+        self.customers = self.agents_by_type[Customer]
+        self.banks = self.agents_by_type.get(Bank, AgentSet([], random=self.random))
+        self.platforms = self.agents_by_type.get(Platform, AgentSet([], random=self.random))
+        self._customer_list = list(self.customers)
+
+        self.ledger: Ledger | None = None
+        self.recorder = Recorder(cat)
+        self.last = {}
+        self._record(step=0, activations=Activations.concat([]), churned_from=np.zeros(0, np.int16),
+                     promoters=0, extra={"churned": 0, "switched": 0, "funnel_entries": 0})
+
+    # ------------------------------------------------------------------ set-up
+    def _check_size(self) -> None:
+        spec = self.scenario.population
+        if self.network.size != spec.size and "size" in spec.model_fields_set:
+            raise ScenarioError.single(self.scenario._source, "population.size",
+                                       f"is {spec.size} but the network file has {self.network.size} nodes",
+                                       "leave it out, or match the edge list")
+
+    def _draw_static_reach(self) -> None:
+        """Per-customer draws that decide reach, kept so events can change coverage consistently."""
+        n, cat = self.network.size, self.catalog
+        self._branch_draw = self.rng.random((n, cat.n_institutions))
+        self._follower_draw = self.rng.random((n, cat.n_institutions))
+        # Weighted random keys (Efraimidis & Spirakis): the top share by key is a
+        # sample weighted by digital affinity, nested as the share grows.
+        weights = self.population.digital_affinity.astype(float)
+        self._user_key = self.rng.random((n, len(cat.platform_ids))) ** (1.0 / weights[:, None])
+        trust = cat.trust[None, :] + self.scenario.population.trust_spread * self.rng.standard_normal((n, cat.n_institutions))
+        self.state.trust[:] = np.clip(trust, 0.0, 1.0)
+        self._apply_reach()
+
+    def _apply_reach(self) -> None:
+        cat, state = self.catalog, self.state
+        tiers = self.population.city_tier
+        state.branch_reach[:] = self._branch_draw < cat.branch_coverage[:, tiers].T
+        state.follower[:] = self._follower_draw < cat.app_followers[None, :]
+        n = self.network.size
+        for p in range(len(cat.platform_ids)):
+            count = int(round(cat.platform_users[p] * n))
+            users = np.zeros(n, dtype=bool)
+            if count:
+                users[np.argpartition(-self._user_key[:, p], count - 1)[:count]] = True
+            state.platform_user[:, p] = users
+            state.follower[:, cat.platform_institution[p]] |= users
+        self._branch_audience = [np.flatnonzero(state.branch_reach[:, i]) for i in range(cat.n_institutions)]
+        self._platform_audience = [np.flatnonzero(state.platform_user[:, p]) for p in range(len(cat.platform_ids))]
+
+    def _place_initial_customers(self) -> None:
+        """Initial market shares and employees; these are not promoters."""
+        cat, state, rng = self.catalog, self.state, self.rng
+        n = self.network.size
+        for o in range(cat.n_offers):
+            share = cat.initial_share[o]
+            if share <= 0:
+                continue
+            k, i = cat.offer_product[o], cat.offer_institution[o]
+            free = np.flatnonzero(state.provider[:, k] < 0)
+            chosen = rng.choice(free, size=min(free.size, int(round(share * n))), replace=False)
+            self._hold(chosen, o)
+        for i in np.flatnonzero(cat.employees > 0):
+            free = np.flatnonzero(state.employer < 0)
+            chosen = rng.choice(free, size=min(free.size, int(cat.employees[i])), replace=False)
+            state.employer[chosen] = i
+            if cat.employee_offer[i] >= 0:
+                self._hold(chosen, cat.employee_offer[i])
+
+    def _hold(self, customers: np.ndarray, offer: int) -> None:
+        cat, state = self.catalog, self.state
+        k = cat.offer_product[offer]
+        state.aware[customers, offer] = True
+        # A relationship held before the run puts the customer in the private domain.
+        state.aware_channel[customers, offer] = OWN_APP
+        state.stage[customers, k] = ACTIVE
+        state.provider[customers, k] = cat.offer_institution[offer]
+        state.channel[customers, k] = -1
+        state.since[customers, k] = 0
+
+    # ------------------------------------------------------------------ the step
+    def step(self) -> None:
+        """One step, in the order of the ODD process overview."""
+        t = self.steps
+        self.apply_events(t)
+        churned, left, switched = self.churn_and_switch(t)
+        promoters = self.promoters(t)
+        touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
+        self.become_aware(touches)
+        activations, entries = self.funnel(touches, t)
+        activations = Activations.concat([activations, switched])
+        self._record(t, activations, left, int(promoters[0].size),
+                     {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries})
+
+    def apply_events(self, step: int) -> None:
+        """Timeline (mechanism 8): set the parameters the events at this step name."""
+        for event in self.scenario.events:
+            if event.at != step:
+                continue
+            source = f"event at step {step}" + (f" ({event.label})" if event.label else "")
+            scenario = with_overrides(self.scenario, event.set, source=source)
+            catalog = compile_catalog(scenario)
+            assert np.array_equal(catalog.offer_of, self.catalog.offer_of), f"{source} changed which offers exist"
+            self.scenario, self.catalog = scenario, catalog
+            self.recorder.catalog = catalog
+            self._apply_reach()
+            self.approve_fns = {k: binomial_approval(catalog.approve[k]) for k in range(len(catalog.products))}
+
+    def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
+        """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
+        churned, left, switched = 0, [], []
+        for k in range(len(self.catalog.products)):
+            customers, providers = churn_mechanism.churn(k, self.state, self.catalog, self.rng)
+            churned += customers.size
+            left.append(providers)
+            moved, previous = churn_mechanism.switch(k, self.state, self.population, self.catalog, step,
+                                                     self.approve_fns[k], self.rng)
+            left.append(previous)
+            switched.append(moved)
+        return churned, np.concatenate(left).astype(np.int64), Activations.concat(switched)
+
+    def promoters(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mechanism 2: (customer, offer) pairs whose relationship began within the referral window."""
+        cat, state = self.catalog, self.state
+        provider = state.provider.astype(np.int64)
+        window = np.where(provider >= 0, cat.referral_window[np.maximum(provider, 0)], 0)
+        mask = promoter_mask(state.since, step, window) & (provider >= 0)
+        customer, product = np.nonzero(mask)
+        return customer, cat.offer_of[provider[customer, product], product]
+
+    def advertising(self) -> Touches:
+        """Mechanism 1: branch, own app, live stream and platform ads."""
+        cat, state, rng = self.catalog, self.state, self.rng
+        parts = []
+        private = state.customer_of(cat.n_institutions) | state.follower
+        for i in range(cat.n_institutions):
+            offers = np.flatnonzero(cat.offer_institution == i)
+            if offers.size == 0:
+                continue
+            if cat.branch_rate[i] > 0:
+                parts.append(expose(self._branch_audience[i], offers, BRANCH, cat.branch_rate[i], state.aware, rng))
+            if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
+                audience = np.flatnonzero(private[:, i])
+                parts.append(expose(audience, offers, OWN_APP, cat.app_rate[i], state.aware, rng))
+                parts.append(expose(audience, offers, LIVE_STREAM, cat.live_rate[i], state.aware, rng))
+        for j in np.flatnonzero(cat.partner_active):
+            bank, platform = cat.partner_bank[j], cat.partner_platform[j]
+            offers = np.flatnonzero(cat.offer_institution == bank)
+            parts.append(expose(self._platform_audience[platform], offers, cat.platform_channel(platform),
+                                cat.partner_rate[j], state.aware, rng))
+        return Touches.concat(parts)
+
+    def referrals(self, promoters: tuple[np.ndarray, np.ndarray]) -> Touches:
+        """Mechanism 2: promoters' neighbours reached with probability 1 - (1 - r)^m."""
+        customer, offer = promoters
+        cat, parts = self.catalog, []
+        for o in np.unique(offer):
+            i, k = cat.offer_institution[o], cat.offer_product[o]
+            eligible = self.state.provider[:, k] != i
+            touches, _ = spread(self.network.adjacency, customer[offer == o], o, REFERRAL,
+                                cat.referral_rate[i], eligible, self.rng)
+            parts.append(touches)
+        return Touches.concat(parts)
+
+    def employee_shares(self) -> Touches:
+        """Employee self-media (SF3): employees share their bank's offer with their neighbours."""
+        cat, state, parts = self.catalog, self.state, []
+        for i in np.flatnonzero(cat.employees > 0):
+            offer = cat.employee_offer[i]
+            if offer < 0:
+                continue
+            eligible = state.provider[:, cat.offer_product[offer]] != i
+            touches, _ = spread(self.network.adjacency, np.flatnonzero(state.employer == i), offer, EMPLOYEE,
+                                cat.employee_rate[i], eligible, self.rng)
+            parts.append(touches)
+        return Touches.concat(parts)
+
+    def become_aware(self, touches: Touches) -> None:
+        """Touched customers know the offer; the channel of the latest touch is kept for attribution."""
+        self.state.aware[touches.customer, touches.offer] = True
+        self.state.aware_channel[touches.customer, touches.offer] = touches.channel
+
+    def funnel(self, touches: Touches, step: int) -> tuple[Activations, int]:
+        """Mechanism 3: per product, touched customers go through the funnel."""
+        cat = self.catalog
+        self._funnel_counts[:] = 0
+        parts, entries = [], 0
+        touched_product = cat.offer_product[touches.offer]
+        for k in range(len(cat.products)):
+            mine = touches.select(touched_product == k)
+            activations, _ = run_funnel(k, mine, self.state, self.population, cat, step,
+                                        self.approve_fns[k], self.rng, self._funnel_counts[k])
+            entries += int(self._funnel_counts[k, :, :, 0].sum())
+            parts.append(activations)
+        return Activations.concat(parts), entries
+
+    # ------------------------------------------------------------------ observation
+    def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict) -> None:
+        self.ledger = account(self.state, self.catalog, activations, churned_from)
+        if step > 0:
+            self.capital += self.ledger.profit
+        state = self.state
+        referral = int(np.count_nonzero(activations.channel == REFERRAL))
+        self.last = {
+            "aware": int(state.aware.any(axis=1).sum()),
+            "active": int((state.provider >= 0).any(axis=1).sum()),
+            "new_active": int(activations.customer.size - extra["switched"]),
+            "referral_conversions": referral,
+            "employee_conversions": int(np.count_nonzero(activations.channel == EMPLOYEE)),
+            "promoters": promoters,
+            "r_eff": referral / promoters if promoters else float("nan"),
+            **extra,
+        }
+        self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts)
+
+    def tables(self, replication: int = 0):
+        """The run so far as DataFrames: market, institutions, channels, funnel."""
+        return self.recorder.tables(replication)
+
+    def customer(self, index: int) -> Customer:
+        """The Customer agent at network node ``index``."""
+        return self._customer_list[index]
+
+    def institution(self, institution_id: str):
+        """The Bank or Platform agent with this id."""
+        for agent in (*self.banks, *self.platforms):
+            if agent.institution_id == institution_id:
+                return agent
+        raise KeyError(f"no institution '{institution_id}'; known: {', '.join(self.catalog.institution_ids)}")
+
+    def run(self, steps: int | None = None) -> None:
+        """Step ``steps`` times (default: the scenario's horizon)."""
+        for _ in range(steps if steps is not None else self.scenario.time.steps):
+            self.step()

@@ -1,0 +1,527 @@
+"""Deck-ready charts of a run: market share, funnel, acquisition cost, adoption.
+
+Every chart is a plain function of the run's tables. It draws on an Axes you
+pass (for notebooks and multi-panel figures) or on a new 16:9 figure, and
+writes a PNG when given a path. Figures are built with
+:class:`matplotlib.figure.Figure` rather than ``pyplot``: no GUI backend is
+touched, nothing is registered in pyplot's global figure list (so nothing is
+left open to close), and PNGs are rendered by Agg, which makes the functions
+safe in worker processes and on headless machines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from sim.outputs._atomic import atomic_path
+from sim.outputs.schema import STAGES, channel_order, check_columns, require_tables
+from sim.outputs.summary import group_mean_ci, run_rows
+
+Tables = Mapping[str, pd.DataFrame]
+
+#: Slide-friendly defaults: large type, light grid, no top/right spines.
+DECK_STYLE: dict[str, object] = {
+    "font.size": 12,
+    "axes.titlesize": 16,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 13,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 11,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.alpha": 0.3,
+}
+
+#: 16:9, the shape of a slide.
+FIGSIZE: tuple[float, float] = (12.0, 6.75)
+DPI = 150
+_PALETTE = "tab10"
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+@contextlib.contextmanager
+def _deck_style() -> Iterator[None]:
+    with mpl.rc_context(DECK_STYLE):
+        yield
+
+
+def _axes(ax: Axes | None) -> Axes:
+    """The Axes to draw on: the caller's, or one on a new slide-shaped figure."""
+    if ax is not None:
+        return ax
+    fig = Figure(figsize=FIGSIZE, layout="constrained")
+    return fig.add_subplot()
+
+
+def _save(ax: Axes, path: Path | None) -> None:
+    """Write the Axes' figure as PNG to ``path`` atomically (if a path is given)."""
+    if path is None:
+        return
+    with atomic_path(Path(path)) as tmp:
+        ax.figure.savefig(tmp, format="png", dpi=DPI)
+
+
+def _titles(ax: Axes, title: str, subtitle: str) -> None:
+    """Bold left-aligned title with a smaller grey subtitle beneath it (what, then how)."""
+    ax.set_title(title, loc="left", pad=24)
+    ax.text(0.0, 1.015, subtitle, transform=ax.transAxes, ha="left", va="bottom",
+            fontsize=11, color="0.35")
+
+
+def _replication_note(n_reps: int, what: str = "band") -> str:
+    if n_reps <= 1:
+        return "1 replication (no interval)"
+    return f"mean of {n_reps} replications; {what}: 95% interval"
+
+
+def _no_data(ax: Axes, title: str, message: str) -> None:
+    ax.set_title(title, loc="left")
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center",
+            fontsize=14, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def institution_colors(tables: Tables) -> dict[str, tuple[float, ...]]:
+    """One colour per institution, stable across all charts of a run.
+
+    Institutions are taken in model order (banks, then platforms, as they
+    first appear in the ``institutions`` table), then any others seen only in
+    ``channels`` or ``funnel``.
+    """
+    ids: list[str] = []
+    for name in ("institutions", "channels", "funnel"):
+        frame = tables.get(name)
+        if frame is not None and "institution" in frame.columns:
+            ids += [str(i) for i in pd.unique(frame["institution"]) if str(i) not in ids]
+    cmap = mpl.colormaps[_PALETTE]
+    return {ident: cmap(k % cmap.N) for k, ident in enumerate(ids)}
+
+
+def _kinds(tables: Tables) -> dict[str, str]:
+    inst = tables.get("institutions")
+    if inst is None or inst.empty or "kind" not in inst.columns:
+        return {}
+    first = inst.drop_duplicates("institution")
+    return dict(zip(first["institution"].astype(str), first["kind"].astype(str)))
+
+
+def _n_reps(frame: pd.DataFrame) -> int:
+    return int(frame["replication"].nunique()) if "replication" in frame.columns else 0
+
+
+def _whole_run_by_rep(frame: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+    """Totals over steps 1..T per replication and key, with absent combinations as zero.
+
+    A channel or stage with no rows in a replication brought nobody in that
+    replication, so it counts as 0 in the mean, not as missing.
+    """
+    reps = sorted(frame["replication"].unique())
+    totals = run_rows(frame).groupby(["replication", *keys])[values].sum()
+    combos = totals.index.droplevel("replication").unique() if len(totals) else None
+    if combos is None:
+        return pd.DataFrame(columns=["replication", *keys, *values])
+    combos = combos if isinstance(combos, pd.MultiIndex) else pd.MultiIndex.from_arrays([combos], names=keys)
+    full = pd.MultiIndex.from_tuples(
+        [(r, *c) for r in reps for c in combos], names=["replication", *keys]
+    )
+    return totals.reindex(full, fill_value=0).reset_index()
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def plot_market_share(
+    tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
+    title: str | None = None, level: float = 0.95,
+) -> Axes:
+    """Market share of each institution over time, mean over replications with a band.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Needs ``institutions``.
+    path : Path, optional
+        Write the chart there as PNG.
+    ax : Axes, optional
+        Draw on this Axes instead of a new figure.
+    title : str, optional
+        Chart title; default "Market share by institution".
+    level : float, default 0.95
+        Level of the shaded interval (Student t over replications).
+
+    Returns
+    -------
+    Axes
+        The Axes drawn on.
+
+    Notes
+    -----
+    An institution without a row at some (replication, step) is counted as
+    holding no share there. Banks are solid lines, platforms dashed.
+    """
+    require_tables(tables, ["institutions"])
+    inst = tables["institutions"]
+    check_columns("institutions", inst)
+    title = title or "Market share by institution"
+    with _deck_style():
+        ax = _axes(ax)
+        if inst.empty:
+            _no_data(ax, title, "No institution rows in this run")
+            _save(ax, path)
+            return ax
+        ids = [str(i) for i in pd.unique(inst["institution"])]
+        frame = inst.assign(institution=inst["institution"].astype(str))
+        pairs = frame[["replication", "step"]].drop_duplicates()
+        full = pairs.merge(pd.DataFrame({"institution": ids}), how="cross")
+        full = full.merge(frame[["replication", "step", "institution", "market_share"]],
+                          how="left", on=["replication", "step", "institution"])
+        full["market_share"] = full["market_share"].fillna(0.0)
+        ci = group_mean_ci(full, ["institution", "step"], "market_share", level)
+        colors, kinds = institution_colors(tables), _kinds(tables)
+        for ident in ids:
+            rows = ci[ci["institution"] == ident]
+            kind = kinds.get(ident, "")
+            label = f"{ident} ({kind})" if kind else ident
+            style = "--" if kind == "platform" else "-"
+            ax.plot(rows["step"], rows["mean"], style, color=colors[ident], lw=2.2, label=label)
+            ax.fill_between(rows["step"], rows["low"], rows["high"], color=colors[ident],
+                            alpha=0.18, lw=0)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("Step")
+        ax.set_ylabel("Share of customers")
+        ax.legend(title="Institution", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        _titles(ax, title, _replication_note(_n_reps(inst)))
+        _save(ax, path)
+    return ax
+
+
+def plot_funnel_by_channel(
+    tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
+    title: str | None = None, product: str | None = None, institution: str | None = None,
+) -> Axes:
+    """Customers reaching each funnel stage, by the channel that brought them in.
+
+    Grouped bars: one group per entry channel, one bar per stage (aware →
+    active), whole run (steps 1..T), mean over replications. Each bar after
+    the first is labelled with its conversion from the previous stage, and
+    each channel's tick label carries its aware → active conversion.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Needs ``funnel``.
+    path : Path, optional
+        Write the chart there as PNG.
+    ax : Axes, optional
+        Draw on this Axes instead of a new figure.
+    title : str, optional
+        Chart title; default "Acquisition funnel by entry channel".
+    product, institution : str, optional
+        Restrict to one product and/or one institution (default: all).
+
+    Returns
+    -------
+    Axes
+        The Axes drawn on.
+
+    Notes
+    -----
+    Conversion percentages are ratios of the replication means. The y axis
+    switches to a log scale when counts span more than two orders of
+    magnitude, so late stages stay visible; the axis label says so.
+    """
+    require_tables(tables, ["funnel"])
+    funnel = tables["funnel"]
+    check_columns("funnel", funnel)
+    title = title or "Acquisition funnel by entry channel"
+    with _deck_style():
+        ax = _axes(ax)
+        if not funnel.empty:
+            if product is not None:
+                funnel = funnel[funnel["product"] == product]
+            if institution is not None:
+                funnel = funnel[funnel["institution"] == institution]
+        if funnel.empty or run_rows(funnel).empty:
+            _no_data(ax, title, "No customers entered the funnel")
+            _save(ax, path)
+            return ax
+        totals = _whole_run_by_rep(funnel, ["channel", "stage"], ["reached"])
+        means = totals.groupby(["channel", "stage"])["reached"].mean().unstack("stage", fill_value=0.0)
+        stages = [s for s in STAGES if s in means.columns]
+        stages += sorted(s for s in means.columns if s not in STAGES)
+        channels = channel_order(means.index)
+        means = means.reindex(index=channels, columns=stages, fill_value=0.0)
+        _draw_funnel_bars(ax, means)
+        scope = ", ".join(x for x in (product, institution) if x) or "all products and institutions"
+        note = f"whole run, {scope}; {_replication_note(_n_reps(funnel), 'no interval shown').split(';')[0]}"
+        _titles(ax, title, note + "; labels: % of previous stage")
+        _save(ax, path)
+    return ax
+
+
+def _draw_funnel_bars(ax: Axes, means: pd.DataFrame) -> None:
+    """Grouped bars of a (channel × stage) table of mean counts, with conversion labels."""
+    channels, stages = list(means.index), list(means.columns)
+    values = means.to_numpy(dtype=float)
+    x = np.arange(len(channels))
+    width = 0.84 / len(stages)
+    shades = mpl.colormaps["Blues"](np.linspace(0.35, 0.95, len(stages)))
+    for j, stage in enumerate(stages):
+        offset = (j - (len(stages) - 1) / 2) * width
+        ax.bar(x + offset, values[:, j], width, color=shades[j], label=stage)
+        if j == 0:
+            continue
+        prev = values[:, j - 1]
+        for i in range(len(channels)):
+            if prev[i] > 0 and values[i, j] > 0:
+                ax.annotate(f"{values[i, j] / prev[i]:.0%}", (x[i] + offset, values[i, j]),
+                            xytext=(0, 2), textcoords="offset points", ha="center",
+                            va="bottom", rotation=90, fontsize=8, color="0.25")
+    first, last = values[:, 0], values[:, -1]
+    ticks = [
+        f"{c}\n{last[i] / first[i]:.1%} {stages[0]}→{stages[-1]}" if first[i] > 0 else f"{c}\n—"
+        for i, c in enumerate(channels)
+    ]
+    ax.set_xticks(x, ticks)
+    ax.grid(axis="x", visible=False)
+    positive = values[values > 0]
+    if positive.size and positive.max() / positive.min() > 100:
+        ax.set_yscale("log")
+        ax.set_ylabel("Customers reaching stage (log scale)")
+        ax.set_ylim(top=positive.max() * 4)
+    else:
+        ax.set_ylabel("Customers reaching stage")
+        ax.set_ylim(top=max(positive.max(), 1.0) * 1.15 if positive.size else 1.0)
+    ax.set_xlabel("Entry channel")
+    ax.legend(title="Stage", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def plot_cac_by_channel(
+    tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
+    title: str | None = None, level: float = 0.95,
+) -> Axes:
+    """Acquisition cost per new customer by channel and institution, whole run.
+
+    CAC is computed per replication as total spend over total new customers
+    (steps 1..T) for each (institution, channel), then averaged over
+    replications; error bars are the interval at ``level``. Combinations that
+    never brought a customer have no CAC and are left out.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Needs ``channels``.
+    path : Path, optional
+        Write the chart there as PNG.
+    ax : Axes, optional
+        Draw on this Axes instead of a new figure.
+    title : str, optional
+        Chart title; default "Acquisition cost per new customer, by channel".
+    level : float, default 0.95
+        Level of the error bars.
+
+    Returns
+    -------
+    Axes
+        The Axes drawn on.
+    """
+    require_tables(tables, ["channels"])
+    channels = tables["channels"]
+    check_columns("channels", channels)
+    title = title or "Acquisition cost per new customer, by channel"
+    with _deck_style():
+        ax = _axes(ax)
+        ci = _cac_table(channels, level) if not channels.empty else None
+        if ci is None or ci.empty:
+            _no_data(ax, title, "No channel brought a new customer")
+            _save(ax, path)
+            return ax
+        _draw_cac_bars(ax, ci, institution_colors(tables))
+        _titles(ax, title, f"whole run; {_replication_note(_n_reps(channels), 'error bars')}")
+        _save(ax, path)
+    return ax
+
+
+def _cac_table(channels: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Mean and interval of whole-run CAC per (institution, channel); undefined ones dropped."""
+    frame = channels.assign(institution=channels["institution"].astype(str))
+    totals = _whole_run_by_rep(frame, ["institution", "channel"], ["new_customers", "spend"])
+    if totals.empty:
+        return totals
+    new = totals["new_customers"].to_numpy(dtype=float)
+    spend = totals["spend"].to_numpy(dtype=float)
+    cac = np.full(new.shape, np.nan)
+    np.divide(spend, new, out=cac, where=new > 0)
+    ci = group_mean_ci(totals.assign(cac=cac), ["institution", "channel"], "cac", level)
+    return ci[ci["n"] > 0]
+
+
+def _draw_cac_bars(ax: Axes, ci: pd.DataFrame, colors: Mapping[str, tuple]) -> None:
+    channels = channel_order(ci["channel"])
+    ids = [i for i in colors if i in set(ci["institution"])]
+    x = np.arange(len(channels))
+    width = 0.8 / len(ids)
+    for j, ident in enumerate(ids):
+        rows = ci[ci["institution"] == ident].set_index("channel").reindex(channels)
+        mean = rows["mean"].to_numpy(dtype=float)
+        keep = ~np.isnan(mean)
+        err = np.vstack([mean - rows["low"].to_numpy(float), rows["high"].to_numpy(float) - mean])
+        err = np.where(np.isnan(err), 0.0, err)[:, keep]
+        pos = x[keep] + (j - (len(ids) - 1) / 2) * width
+        bars = ax.bar(pos, mean[keep], width, color=colors[ident], label=ident,
+                      yerr=err, capsize=3, error_kw={"elinewidth": 1, "ecolor": "0.3"})
+        ax.bar_label(bars, labels=[f"{v:,.0f}" if v >= 10 else f"{v:,.2f}" for v in mean[keep]],
+                     padding=2, fontsize=9, color="0.25")
+    ax.set_xticks(x, channels)
+    ax.grid(axis="x", visible=False)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("Acquisition channel")
+    ax.set_ylabel("Spend per new customer")
+    ax.legend(title="Institution", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def plot_adoption(
+    tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
+    title: str | None = None, level: float = 0.95,
+) -> Axes:
+    """Active customers over time, and the cumulative share of them won by referral.
+
+    Left axis: active customers (mean over replications, band at ``level``).
+    Right axis: referral conversions so far / new active customers so far,
+    computed per replication and then averaged — how much of the growth the
+    word-of-mouth mechanism (model.md, mechanism 2) is carrying.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Needs ``market``.
+    path : Path, optional
+        Write the chart there as PNG.
+    ax : Axes, optional
+        Draw on this Axes (a twin Axes is added for the share).
+    title : str, optional
+        Chart title; default "Adoption and the share won by referral".
+    level : float, default 0.95
+        Level of the shaded intervals.
+
+    Returns
+    -------
+    Axes
+        The left (active customers) Axes.
+    """
+    require_tables(tables, ["market"])
+    market = tables["market"]
+    check_columns("market", market)
+    title = title or "Adoption and the share won by referral"
+    with _deck_style():
+        ax = _axes(ax)
+        if market.empty:
+            _no_data(ax, title, "No market rows in this run")
+            _save(ax, path)
+            return ax
+        active = group_mean_ci(market, "step", "active", level)
+        line_active = ax.plot(active["step"], active["mean"], color="tab:blue", lw=2.4,
+                              label="Active customers")
+        ax.fill_between(active["step"], active["low"], active["high"], color="tab:blue",
+                        alpha=0.18, lw=0)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("Step")
+        ax.set_ylabel("Active customers")
+        ax.yaxis.set_major_formatter(mpl.ticker.StrMethodFormatter("{x:,.0f}"))
+
+        share = group_mean_ci(_cumulative_referral_share(market), "step", "share", level)
+        right = ax.twinx()
+        right.grid(False)
+        right.spines["right"].set_visible(True)
+        line_share = right.plot(share["step"], share["mean"], "--", color="tab:orange", lw=2.2,
+                                label="Cumulative share of new customers by referral")
+        right.fill_between(share["step"], share["low"], share["high"], color="tab:orange",
+                           alpha=0.15, lw=0)
+        right.yaxis.set_major_formatter(PercentFormatter(1.0))
+        right.set_ylim(0, _share_top(share))
+        right.set_ylabel("Won by referral (cumulative)")
+        lines = line_active + line_share
+        ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left")
+        _titles(ax, title, _replication_note(_n_reps(market)))
+        _save(ax, path)
+    return ax
+
+
+def _cumulative_referral_share(market: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and step: referral conversions so far / new active customers so far."""
+    frame = run_rows(market).sort_values(["replication", "step"])
+    grouped = frame.groupby("replication")
+    referral = grouped["referral_conversions"].cumsum().to_numpy(dtype=float)
+    new = grouped["new_active"].cumsum().to_numpy(dtype=float)
+    share = np.full(new.shape, np.nan)
+    np.divide(referral, new, out=share, where=new > 0)
+    return pd.DataFrame({"replication": frame["replication"].to_numpy(),
+                         "step": frame["step"].to_numpy(), "share": share})
+
+
+def _share_top(share: pd.DataFrame) -> float:
+    highest = np.nanmax(share[["mean", "high"]].to_numpy(float)) if share["n"].sum() else np.nan
+    if not np.isfinite(highest):
+        return 1.0
+    return float(min(1.0, max(0.05, highest * 1.15)))
+
+
+# --------------------------------------------------------------------------- all of them
+
+#: File name, drawing function and default title of each chart :func:`plot_all` writes.
+CHARTS: tuple[tuple[str, Callable[..., Axes], str], ...] = (
+    ("market_share.png", plot_market_share, "Market share by institution"),
+    ("funnel_by_channel.png", plot_funnel_by_channel, "Acquisition funnel by entry channel"),
+    ("cac_by_channel.png", plot_cac_by_channel, "Acquisition cost per new customer, by channel"),
+    ("adoption.png", plot_adoption, "Adoption and the share won by referral"),
+)
+
+
+def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "") -> list[Path]:
+    """Write every deck chart of a run as PNG into ``out_dir``.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        The run's tables (``market``, ``institutions``, ``channels``, ``funnel``).
+    out_dir : Path
+        Destination directory, conventionally ``results/<scenario>/plots``;
+        created if missing.
+    title_prefix : str, default ""
+        Put before each chart title, e.g. the scenario name, so slides
+        taken out of context still say which scenario they show.
+
+    Returns
+    -------
+    list of Path
+        The PNG files written, in :data:`CHARTS` order.
+    """
+    require_tables(tables, ["market", "institutions", "channels", "funnel"])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename, draw, default_title in CHARTS:
+        title = f"{title_prefix}: {default_title}" if title_prefix else default_title
+        path = out_dir / filename
+        draw(tables, path, title=title)
+        written.append(path)
+    return written

@@ -1,0 +1,349 @@
+"""The scenario schema: every parameter of the model, declared once.
+
+A scenario is a YAML file validated against :class:`Scenario`.  Validation is
+strict: unknown keys, wrong types and out-of-range values are errors (see
+:mod:`sim.scenario.loader` for how they are reported).  Every field is
+reachable by a dotted path (``banks.citic.referral.bonus``) so that the
+command line and sweeps can set it.
+
+Units: money is in yuan per step for flows and yuan for stocks; rates and
+probabilities are per step unless the name says ``annual``.  Symbols from the
+design (model.md) are given in the field descriptions.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Count = Annotated[int, Field(ge=0)]
+
+LIFE_STAGES = ("student", "young_family", "mature")
+LifeStage = Literal["student", "young_family", "mature"]
+PRODUCT_KINDS = ("payments", "credit", "wealth")
+BANK_TYPES = ("state", "joint_stock", "city_commercial")
+PLATFORM_TYPES = ("scenario", "social", "aggregator", "p2p")
+STEP_UNITS = ("day", "week", "month", "quarter", "year")
+
+
+class Strict(BaseModel):
+    """Base for every schema block: unknown keys are errors, assignments are checked."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _check_shares(values: dict | list, what: str) -> None:
+    total = sum(values.values()) if isinstance(values, dict) else sum(values)
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} must sum to 1, got {total:.6g}")
+
+
+# --------------------------------------------------------------------------- time
+class TimeSpec(Strict):
+    """Horizon of a run."""
+
+    steps: int = Field(60, ge=1, le=100_000, description="Number of steps simulated (horizon).")
+    unit: Literal["day", "week", "month", "quarter", "year"] = Field(
+        "month", description="What one step stands for; rates in the file are per step."
+    )
+
+
+# --------------------------------------------------------------------------- population
+class DigitalAffinitySpec(Strict):
+    """Beta-distributed digital affinity (0 = branch only, 1 = fully digital)."""
+
+    mean: dict[LifeStage, Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: {"student": 0.8, "young_family": 0.65, "mature": 0.4}
+    )
+    concentration: float = Field(8.0, gt=0.0, description="Beta a + b; larger = less spread.")
+
+
+class CreditQualitySpec(Strict):
+    """Latent monthly default hazard: log-normal around a prime and a subprime mean."""
+
+    subprime_share: Probability = 0.15
+    prime_hazard: Probability = Field(0.002, description="Mean per-step default hazard of prime customers.")
+    subprime_hazard: Probability = Field(0.02, description="Mean per-step default hazard of subprime customers.")
+    dispersion: NonNegative = Field(0.5, description="Log-normal sigma of the hazard around its mean.")
+
+
+class PopulationSpec(Strict):
+    """Who the customers are (one per network node)."""
+
+    size: int = Field(10_000, ge=2, le=10_000_000, description="Number of customers (network nodes).")
+    life_stages: dict[LifeStage, Probability] = Field(
+        default_factory=lambda: {"student": 0.2, "young_family": 0.35, "mature": 0.45},
+        description="Shares of each life stage (SF17); must sum to 1.",
+    )
+    city_tiers: Annotated[list[Probability], Field(min_length=4, max_length=4)] = Field(
+        default_factory=lambda: [0.15, 0.25, 0.30, 0.30],
+        description="Shares of customers living in city tiers 1..4 (SF16); must sum to 1.",
+    )
+    digital_affinity: DigitalAffinitySpec = Field(default_factory=DigitalAffinitySpec)
+    credit: CreditQualitySpec = Field(default_factory=CreditQualitySpec)
+    trust_spread: NonNegative = Field(0.1, description="Std. dev. of a customer's trust around an institution's base trust.")
+
+    @model_validator(mode="after")
+    def _shares(self):
+        _check_shares(self.life_stages, "life_stages")
+        _check_shares(self.city_tiers, "city_tiers")
+        return self
+
+
+# --------------------------------------------------------------------------- network
+class ErdosRenyiSpec(Strict):
+    """G(n, p) random graph with p = mean_degree / (n - 1)."""
+
+    kind: Literal["erdos_renyi"]
+    mean_degree: float = Field(10.0, gt=0.0)
+
+
+class WattsStrogatzSpec(Strict):
+    """Small-world ring lattice of even degree k with rewiring probability beta."""
+
+    kind: Literal["watts_strogatz"]
+    mean_degree: int = Field(10, ge=2, description="k: each node joined to its k nearest ring neighbours (even).")
+    rewiring: Probability = 0.1
+
+    @model_validator(mode="after")
+    def _even(self):
+        if self.mean_degree % 2:
+            raise ValueError(f"mean_degree must be even for watts_strogatz, got {self.mean_degree}")
+        return self
+
+
+class BarabasiAlbertSpec(Strict):
+    """Preferential attachment; each new node brings m edges (mean degree about 2m)."""
+
+    kind: Literal["barabasi_albert"]
+    attachment: int = Field(5, ge=1, description="m: edges added with each new node.")
+
+
+class BlockSpec(Strict):
+    """One community of a stochastic block model."""
+
+    share: Probability = Field(description="Share of customers in this block.")
+    sanctioning: bool = Field(False, description="Members sanction defaulters (social collateral, SF1).")
+
+
+class StochasticBlockSpec(Strict):
+    """Communities (e.g. alumni circles) with dense ties inside and sparse ties between."""
+
+    kind: Literal["stochastic_block"]
+    blocks: dict[str, BlockSpec] = Field(min_length=1)
+    degree_within: NonNegative = Field(8.0, description="Mean number of neighbours inside one's own block.")
+    degree_between: NonNegative = Field(2.0, description="Mean number of neighbours in other blocks.")
+
+    @model_validator(mode="after")
+    def _shares(self):
+        _check_shares({k: b.share for k, b in self.blocks.items()}, "blocks shares")
+        return self
+
+
+class CompleteSpec(Strict):
+    """Everyone knows everyone (the mean-field limit)."""
+
+    kind: Literal["complete"]
+
+
+class EdgeListSpec(Strict):
+    """A network read from files: CSV edge list, optional CSV of node attributes.
+
+    The edge list has columns ``source,target``; the node file has ``id`` and
+    any of ``life_stage, city_tier, community, digital_affinity``.  Paths are
+    relative to the scenario file.
+    """
+
+    kind: Literal["edge_list"]
+    path: str
+    nodes: str | None = None
+
+
+NetworkSpec = Annotated[
+    Union[ErdosRenyiSpec, WattsStrogatzSpec, BarabasiAlbertSpec, StochasticBlockSpec, CompleteSpec, EdgeListSpec],
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- products and funnel
+class FunnelSpec(Strict):
+    """Stage probabilities of the value funnel (SF6); each may be set to 1."""
+
+    interest: Probability = Field(0.5, description="aware -> interested, before need matching.")
+    compare: Probability = Field(0.8, description="interested -> comparing.")
+    apply: Probability = Field(0.7, description="comparing (offer chosen) -> applied.")
+    approve: Probability = Field(0.95, description="applied -> approved, for products that are not underwritten.")
+
+
+class ProductSpec(Strict):
+    """A product line; a customer holds it with at most one provider."""
+
+    kind: Literal["payments", "credit", "wealth"]
+    need: dict[LifeStage, Probability] = Field(
+        default_factory=lambda: {s: 1.0 for s in LIFE_STAGES},
+        description="Need match by life stage (SF17): multiplies the interest probability.",
+    )
+    funnel: FunnelSpec | None = Field(None, description="Overrides the scenario's funnel for this product.")
+
+
+class ChoiceSpec(Strict):
+    """Multinomial-logit weights of the comparison stage, and switching."""
+
+    price: float = Field(-1.0, description="Utility per unit of an offer's price (negative: dearer is worse).")
+    convenience: float = Field(1.0, description="Utility of the channel's convenience for the customer.")
+    trust: float = Field(2.0, description="Utility per unit of trust in the provider.")
+    incentive: float = Field(0.5, description="Utility per 100 yuan of welcome packet to a referred customer (SF4).")
+    live_stream: float = Field(0.5, description="Utility bonus when the offer came through live streaming (trust in the host, SF6).")
+    outside_utility: float | None = Field(None, description="Utility of choosing nothing; null = no outside option.")
+    switching: Probability = Field(0.02, description="Per-step chance an active customer weighs the alternatives it knows.")
+
+
+# --------------------------------------------------------------------------- institutions
+class OfferSpec(Strict):
+    """What an institution offers on one product line."""
+
+    price: float = Field(1.0, description="Price the customer weighs in choice (fee, APR, or minus the yield), in model units.")
+    revenue: NonNegative = Field(5.0, description="Revenue per active customer per step.")
+    service_cost: NonNegative = Field(1.0, description="Cost of serving one active customer per step.")
+    initial_share: Probability = Field(0.0, description="Share of the population already active with this offer at step 0.")
+    brand: float = Field(0.0, description="Alternative-specific constant in choice.")
+
+
+class BranchSpec(Strict):
+    """Branch network: reaches only customers in covered cities (SF16)."""
+
+    coverage: Annotated[list[Probability], Field(min_length=4, max_length=4)] = Field(
+        default_factory=lambda: [0.0, 0.0, 0.0, 0.0],
+        description="Share of cities covered in tiers 1..4.",
+    )
+    exposure_rate: Probability = Field(0.0, description="p: per-step chance a reachable, unaware customer is exposed.")
+    cost: NonNegative = Field(0.0, description="Marketing spend of the channel per step.")
+
+
+class PaidChannelSpec(Strict):
+    """A channel with a per-step exposure probability bought by a per-step spend."""
+
+    exposure_rate: Probability = 0.0
+    cost: NonNegative = 0.0
+
+
+class OwnAppSpec(PaidChannelSpec):
+    """The institution's own app / private domain: reaches its customers and followers."""
+
+    followers: Probability = Field(0.0, description="Share of the population following the app at step 0 (beyond customers).")
+
+
+class LiveStreamSpec(PaidChannelSpec):
+    """Private-domain live streaming (SF6): same audience as the app, cheaper comparison."""
+
+    enabled: bool = False
+    compare_uplift: NonNegative = Field(0.5, description="Relative rise of the comparing probability for offers met on a stream.")
+
+
+class ReferralSpec(Strict):
+    """Referral spread (mechanism 2) and two-sided incentives (SF4)."""
+
+    enabled: bool = True
+    rate: Probability = Field(0.01, description="r: per-step chance a promoter makes a neighbour aware.")
+    window: int | None = Field(6, ge=1, description="W: steps a new customer stays a promoter; null = unlimited.")
+    bonus: NonNegative = Field(0.0, description="Paid to the referrer per referred customer who becomes active.")
+    welcome: NonNegative = Field(0.0, description="Welcome packet paid to the referred customer on activation.")
+    bonus_uplift: NonNegative = Field(0.5, description="Relative rise of r per 100 yuan of bonus.")
+
+
+class EmployeeMediaSpec(Strict):
+    """Employee self-media programme (SF3): employees share to their neighbours."""
+
+    employees: Count = Field(0, description="Number of customers who are employees of this institution.")
+    share_rate: Probability = Field(0.05, description="Per-step chance an employee's share reaches each neighbour.")
+    product: str | None = Field(None, description="Product promoted; default the first one offered.")
+    cost: NonNegative = Field(0.0, description="Programme cost per step.")
+
+
+class InstitutionSpec(Strict):
+    """What banks and platforms share: offers, own channels, trust and retention."""
+
+    name: str | None = None
+    offers: dict[str, OfferSpec] = Field(default_factory=dict)
+    own_app: OwnAppSpec = Field(default_factory=OwnAppSpec)
+    live_stream: LiveStreamSpec = Field(default_factory=LiveStreamSpec)
+    referral: ReferralSpec = Field(default_factory=ReferralSpec)
+    trust: Probability = Field(0.5, description="Base trust customers place in the institution.")
+    retention: Probability = Field(0.9, description="Annual share of active customers kept (SF8: 0.844 for a good scenario platform).")
+    targeting: NonNegative = Field(0.0, description="Relative rise of interest from data and life-cycle targeting (SF14, SF17).")
+    capital: NonNegative = Field(1.0e6, description="Capital at step 0.")
+
+
+class BankSpec(InstitutionSpec):
+    """A bank: large state-owned, joint-stock or city commercial."""
+
+    type: Literal["state", "joint_stock", "city_commercial"]
+    branch: BranchSpec = Field(default_factory=BranchSpec)
+    employee_media: EmployeeMediaSpec = Field(default_factory=EmployeeMediaSpec)
+    cost_of_funds: NonNegative = Field(0.02, description="Annual cost of funds.")
+
+
+class PlatformSpec(InstitutionSpec):
+    """An internet platform: sells traffic to banks, may offer its own products."""
+
+    type: Literal["scenario", "social", "aggregator", "p2p"]
+    users: Probability = Field(0.3, description="Share of the population that uses the platform (weighted by digital affinity).")
+    data_quality: Probability = Field(0.5, description="Quality of the platform's behavioural data (SF10, SF14).")
+
+
+class PartnershipSpec(Strict):
+    """A bank selling through a platform's traffic (SF7, SF9, SF10)."""
+
+    bank: str
+    platform: str
+    active: bool = True
+    exposure_rate: Probability = Field(0.02, description="p of the platform channel among the platform's users.")
+    cost: NonNegative = Field(0.0, description="Fixed fee per step for the traffic.")
+    fee_per_customer: NonNegative = Field(0.0, description="Paid to the platform per customer acquired through it.")
+    take_rate: Probability = Field(0.1, description="Share of revenue from customers acquired through the platform paid to it.")
+    data_sharing: bool = Field(False, description="The platform's data improves the bank's targeting (data alliance, SF10).")
+
+
+class EventSpec(Strict):
+    """A timeline entry: at step ``at``, set these dotted paths to these values."""
+
+    at: int = Field(ge=1, description="Step at whose start the changes apply.")
+    set: dict[str, Any] = Field(min_length=1)
+    label: str | None = None
+
+
+# --------------------------------------------------------------------------- scenario
+class Scenario(Strict):
+    """A whole scenario: who competes, on which network, for how long."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    sources: list[Annotated[str, Field(pattern=r"^SF\d+$")]] = Field(default_factory=list)
+    shows: str = ""
+    extends: str | None = Field(None, description="Another scenario file this one overrides (resolved at load).")
+    seed: int = Field(20_241, ge=0)
+    replications: int = Field(5, ge=1, le=100_000)
+    time: TimeSpec = Field(default_factory=TimeSpec)
+    population: PopulationSpec = Field(default_factory=PopulationSpec)
+    network: NetworkSpec = Field(default_factory=lambda: WattsStrogatzSpec(kind="watts_strogatz"))
+    products: dict[str, ProductSpec] = Field(
+        default_factory=lambda: {"payments": ProductSpec(kind="payments")}, min_length=1
+    )
+    funnel: FunnelSpec = Field(default_factory=FunnelSpec)
+    choice: ChoiceSpec = Field(default_factory=ChoiceSpec)
+    banks: dict[str, BankSpec] = Field(default_factory=dict)
+    platforms: dict[str, PlatformSpec] = Field(default_factory=dict)
+    partnerships: dict[str, PartnershipSpec] = Field(default_factory=dict)
+    events: list[EventSpec] = Field(default_factory=list)
+
+    # The file the scenario was loaded from, so relative data paths resolve against it.
+    _source: Any = PrivateAttr(None)
+
+    @property
+    def institution_ids(self) -> list[str]:
+        """Banks then platforms, in file order: the model's institution index."""
+        return [*self.banks, *self.platforms]
+
