@@ -22,8 +22,7 @@ class Problem:
     allowed: str | None = None
 
     def render(self) -> str:
-        where = self.path or "<top level>"
-        text = f"{where}: {self.message}"
+        text = f"{self.path}: {self.message}" if self.path else self.message
         if self.allowed:
             text += f" (allowed: {self.allowed})"
         return text

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from sim.outputs._atomic import atomic_path
 from sim.outputs.schema import STAGES, channel_order, check_columns, require_tables
-from sim.outputs.summary import group_mean_ci, run_rows
+from sim.outputs.summary import group_mean_ci, replications_of, run_rows
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -84,10 +84,15 @@ def _titles(ax: Axes, title: str, subtitle: str) -> None:
             fontsize=11, color="0.35")
 
 
-def _replication_note(n_reps: int, what: str = "band") -> str:
+def _replication_note(n_reps: int, what: str = "band", level: float = 0.95) -> str:
+    """Subtitle fragment saying what the line/bar and its interval are."""
     if n_reps <= 1:
         return "1 replication (no interval)"
-    return f"mean of {n_reps} replications; {what}: 95% interval"
+    return f"mean of {n_reps} replications; {what}: {level:.0%} interval"
+
+
+def _mean_note(n_reps: int) -> str:
+    return "1 replication" if n_reps <= 1 else f"mean of {n_reps} replications"
 
 
 def _no_data(ax: Axes, title: str, message: str) -> None:
@@ -123,17 +128,16 @@ def _kinds(tables: Tables) -> dict[str, str]:
     return dict(zip(first["institution"].astype(str), first["kind"].astype(str)))
 
 
-def _n_reps(frame: pd.DataFrame) -> int:
-    return int(frame["replication"].nunique()) if "replication" in frame.columns else 0
-
-
-def _whole_run_by_rep(frame: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+def _whole_run_by_rep(
+    frame: pd.DataFrame, keys: list[str], values: list[str], reps: list[int]
+) -> pd.DataFrame:
     """Totals over steps 1..T per replication and key, with absent combinations as zero.
 
     A channel or stage with no rows in a replication brought nobody in that
-    replication, so it counts as 0 in the mean, not as missing.
+    replication, so it counts as 0 in the mean, not as missing. ``reps`` are
+    all replications of the run (a replication may have no rows in a sparse
+    table such as ``funnel``).
     """
-    reps = sorted(frame["replication"].unique())
     totals = run_rows(frame).groupby(["replication", *keys])[values].sum()
     combos = totals.index.droplevel("replication").unique() if len(totals) else None
     if combos is None:
@@ -175,7 +179,9 @@ def plot_market_share(
     Notes
     -----
     An institution without a row at some (replication, step) is counted as
-    holding no share there. Banks are solid lines, platforms dashed.
+    holding no share there. Banks are solid lines, platforms dashed. Bands
+    are clipped to [0, 100%] for display (a t interval of a share can
+    overshoot with few replications); ``summary.json`` keeps them unclipped.
     """
     require_tables(tables, ["institutions"])
     inst = tables["institutions"]
@@ -202,14 +208,14 @@ def plot_market_share(
             label = f"{ident} ({kind})" if kind else ident
             style = "--" if kind == "platform" else "-"
             ax.plot(rows["step"], rows["mean"], style, color=colors[ident], lw=2.2, label=label)
-            ax.fill_between(rows["step"], rows["low"], rows["high"], color=colors[ident],
-                            alpha=0.18, lw=0)
+            ax.fill_between(rows["step"], rows["low"].clip(0, 1), rows["high"].clip(0, 1),
+                            color=colors[ident], alpha=0.18, lw=0)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(bottom=0)
         ax.set_xlabel("Step")
         ax.set_ylabel("Share of customers")
         ax.legend(title="Institution", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        _titles(ax, title, _replication_note(_n_reps(inst)))
+        _titles(ax, title, _replication_note(len(replications_of(tables)), level=level))
         _save(ax, path)
     return ax
 
@@ -264,7 +270,8 @@ def plot_funnel_by_channel(
             _no_data(ax, title, "No customers entered the funnel")
             _save(ax, path)
             return ax
-        totals = _whole_run_by_rep(funnel, ["channel", "stage"], ["reached"])
+        reps = replications_of(tables)
+        totals = _whole_run_by_rep(funnel, ["channel", "stage"], ["reached"], reps)
         means = totals.groupby(["channel", "stage"])["reached"].mean().unstack("stage", fill_value=0.0)
         stages = [s for s in STAGES if s in means.columns]
         stages += sorted(s for s in means.columns if s not in STAGES)
@@ -272,8 +279,8 @@ def plot_funnel_by_channel(
         means = means.reindex(index=channels, columns=stages, fill_value=0.0)
         _draw_funnel_bars(ax, means)
         scope = ", ".join(x for x in (product, institution) if x) or "all products and institutions"
-        note = f"whole run, {scope}; {_replication_note(_n_reps(funnel), 'no interval shown').split(';')[0]}"
-        _titles(ax, title, note + "; labels: % of previous stage")
+        _titles(ax, title, f"whole run, {scope}; {_mean_note(len(reps))}; "
+                           "labels: % of previous stage")
         _save(ax, path)
     return ax
 
@@ -350,21 +357,22 @@ def plot_cac_by_channel(
     title = title or "Acquisition cost per new customer, by channel"
     with _deck_style():
         ax = _axes(ax)
-        ci = _cac_table(channels, level) if not channels.empty else None
+        reps = replications_of(tables)
+        ci = _cac_table(channels, reps, level) if not channels.empty else None
         if ci is None or ci.empty:
             _no_data(ax, title, "No channel brought a new customer")
             _save(ax, path)
             return ax
         _draw_cac_bars(ax, ci, institution_colors(tables))
-        _titles(ax, title, f"whole run; {_replication_note(_n_reps(channels), 'error bars')}")
+        _titles(ax, title, f"whole run; {_replication_note(len(reps), 'error bars', level)}")
         _save(ax, path)
     return ax
 
 
-def _cac_table(channels: pd.DataFrame, level: float) -> pd.DataFrame:
+def _cac_table(channels: pd.DataFrame, reps: list[int], level: float) -> pd.DataFrame:
     """Mean and interval of whole-run CAC per (institution, channel); undefined ones dropped."""
     frame = channels.assign(institution=channels["institution"].astype(str))
-    totals = _whole_run_by_rep(frame, ["institution", "channel"], ["new_customers", "spend"])
+    totals = _whole_run_by_rep(frame, ["institution", "channel"], ["new_customers", "spend"], reps)
     if totals.empty:
         return totals
     new = totals["new_customers"].to_numpy(dtype=float)
@@ -385,10 +393,11 @@ def _draw_cac_bars(ax: Axes, ci: pd.DataFrame, colors: Mapping[str, tuple]) -> N
         mean = rows["mean"].to_numpy(dtype=float)
         keep = ~np.isnan(mean)
         err = np.vstack([mean - rows["low"].to_numpy(float), rows["high"].to_numpy(float) - mean])
-        err = np.where(np.isnan(err), 0.0, err)[:, keep]
+        err = err[:, keep]
+        yerr = np.where(np.isnan(err), 0.0, err) if np.isfinite(err).any() else None
         pos = x[keep] + (j - (len(ids) - 1) / 2) * width
         bars = ax.bar(pos, mean[keep], width, color=colors[ident], label=ident,
-                      yerr=err, capsize=3, error_kw={"elinewidth": 1, "ecolor": "0.3"})
+                      yerr=yerr, capsize=3, error_kw={"elinewidth": 1, "ecolor": "0.3"})
         ax.bar_label(bars, labels=[f"{v:,.0f}" if v >= 10 else f"{v:,.2f}" for v in mean[keep]],
                      padding=2, fontsize=9, color="0.25")
     ax.set_xticks(x, channels)
@@ -446,7 +455,7 @@ def plot_adoption(
         ax.set_ylim(bottom=0)
         ax.set_xlabel("Step")
         ax.set_ylabel("Active customers")
-        ax.yaxis.set_major_formatter(mpl.ticker.StrMethodFormatter("{x:,.0f}"))
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
 
         share = group_mean_ci(_cumulative_referral_share(market), "step", "share", level)
         right = ax.twinx()
@@ -454,14 +463,16 @@ def plot_adoption(
         right.spines["right"].set_visible(True)
         line_share = right.plot(share["step"], share["mean"], "--", color="tab:orange", lw=2.2,
                                 label="Cumulative share of new customers by referral")
-        right.fill_between(share["step"], share["low"], share["high"], color="tab:orange",
-                           alpha=0.15, lw=0)
+        right.fill_between(share["step"], share["low"].clip(0, 1), share["high"].clip(0, 1),
+                           color="tab:orange", alpha=0.15, lw=0)
         right.yaxis.set_major_formatter(PercentFormatter(1.0))
         right.set_ylim(0, _share_top(share))
         right.set_ylabel("Won by referral (cumulative)")
         lines = line_active + line_share
-        ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left")
-        _titles(ax, title, _replication_note(_n_reps(market)))
+        # on the twin Axes: it is drawn on top, so the legend is not hidden by its band
+        right.legend(lines, [ln.get_label() for ln in lines], loc="upper left", frameon=True,
+                  facecolor="white", framealpha=0.85, edgecolor="none")
+        _titles(ax, title, _replication_note(len(replications_of(tables)), level=level))
         _save(ax, path)
     return ax
 

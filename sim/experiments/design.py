@@ -1,0 +1,404 @@
+"""Experimental designs: which parameter values a sweep runs.
+
+A design is a list of *points*; each point maps dotted scenario paths
+(``banks.citic.referral.bonus``) to values.  It can be a full factorial grid,
+a Latin hypercube over ranges (McKay, Beckman & Conover 1979), rows of a CSV
+file, or an explicit list.  A sweep YAML file says the same as the command
+line (:func:`read_sweep_file`).
+
+Every point is checked against the scenario schema before anything runs
+(:func:`resolve_design`): an unknown path, a value of the wrong type or out of
+range, and a range with ``low > high`` are reported together as one
+:class:`~sim.errors.ScenarioError` naming the option or file they came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from scipy.stats import qmc
+
+from sim.errors import Problem, ScenarioError
+from sim.scenario import Scenario, get_path, with_overrides
+from sim.scenario.paths import parse_value
+
+#: Entropy tag mixed with the sweep seed for the Latin hypercube, so that the
+#: design's draws never coincide with a replication's stream.
+LHS_STREAM_TAG = 0x4C4853  # "LHS"
+
+
+@dataclass(frozen=True)
+class Design:
+    """The points of a sweep: one mapping of dotted path to value per point.
+
+    Parameters
+    ----------
+    parameters : tuple of str
+        The dotted paths varied, in column order.
+    points : tuple of dict
+        One ``{path: value}`` per design point; point ``d`` is ``points[d]``.
+        Values are plain Python (JSON-serialisable) objects.
+    kind : str
+        How the design was made: ``grid``, ``lhs``, ``file``, ``points``,
+        ``morris`` or ``sobol``; recorded in the manifest.
+    source : str
+        Where it came from (an option such as ``--grid`` or a file path), used
+        in error messages.
+    """
+
+    parameters: tuple[str, ...]
+    points: tuple[dict[str, Any], ...]
+    kind: str = "points"
+    source: str = "design"
+
+    def __post_init__(self) -> None:
+        for i, point in enumerate(self.points):
+            assert tuple(point) == self.parameters, f"point {i} has keys {list(point)}, expected {list(self.parameters)}"
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The design as a table: a ``point`` column, then one column per parameter."""
+        frame = pd.DataFrame([dict(p) for p in self.points], columns=list(self.parameters))
+        frame.insert(0, "point", np.arange(len(self.points), dtype=np.int64))
+        return frame
+
+    def to_json(self) -> dict[str, Any]:
+        """The design as the manifest stores it."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "parameters": list(self.parameters),
+            "points": [dict(p) for p in self.points],
+        }
+
+
+# --------------------------------------------------------------------------- values and options
+def _plain(value: Any) -> Any:
+    """Turn numpy scalars and tuples into plain JSON-friendly Python values."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def split_assignment(text: str, option: str) -> tuple[str, str]:
+    """Split ``PATH=VALUE`` at the first ``=``; a missing ``=`` is a ScenarioError."""
+    path, sep, rhs = text.partition("=")
+    path = path.strip()
+    if not sep or not path or not rhs.strip():
+        raise ScenarioError.single(option, text, "is not of the form PATH=VALUE", "e.g. banks.citic.referral.bonus=0,50,100")
+    return path, rhs.strip()
+
+
+def parse_grid_option(text: str, option: str = "--grid") -> tuple[str, list[Any]]:
+    """Parse ``PATH=V1,V2,...`` into a path and its list of values.
+
+    Values are read as a YAML flow sequence, so ``0,50,100`` gives integers,
+    ``true,false`` booleans and ``[1,1,0,0],[1,0,0,0]`` lists.
+    """
+    path, rhs = split_assignment(text, option)
+    try:
+        values = yaml.safe_load(f"[{rhs}]")
+    except yaml.YAMLError:
+        raise ScenarioError.single(option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100") from None
+    if not values:
+        raise ScenarioError.single(option, path, "has no values", "comma-separated values, e.g. 0,50,100")
+    return path, values
+
+
+def parse_range(path: str, low: Any, high: Any, option: str, strict: bool = False) -> tuple[float, float]:
+    """Check one ``[low, high]`` range: both numbers, ``low <= high`` (``<`` when ``strict``)."""
+    bounds = []
+    for name, value in (("low", low), ("high", high)):
+        if isinstance(value, str):
+            value = parse_value(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ScenarioError.single(option, path, f"{name} bound {value!r} is not a finite number", "LOW:HIGH with numbers")
+        bounds.append(float(value))
+    low_f, high_f = bounds
+    if low_f > high_f or (strict and low_f == high_f):
+        relation = "<" if strict else "<="
+        raise ScenarioError.single(option, path, f"low {low_f:g} > high {high_f:g}" if low_f > high_f else f"low equals high ({low_f:g})",
+                                   f"LOW {relation} HIGH")
+    return low_f, high_f
+
+
+def parse_range_option(text: str, option: str = "--lhs", strict: bool = False) -> tuple[str, tuple[float, float]]:
+    """Parse ``PATH=LOW:HIGH`` into a path and a checked ``(low, high)``."""
+    path, rhs = split_assignment(text, option)
+    parts = rhs.split(":")
+    if len(parts) != 2:
+        raise ScenarioError.single(option, path, f"range {rhs!r} is not LOW:HIGH", "e.g. banks.citic.referral.rate=0.01:0.1")
+    return path, parse_range(path, parts[0].strip(), parts[1].strip(), option, strict=strict)
+
+
+# --------------------------------------------------------------------------- builders
+def grid_design(axes: Mapping[str, Sequence[Any]], source: str = "--grid") -> Design:
+    """A full factorial design: every combination of the values of every axis.
+
+    The last axis varies fastest, as in :func:`itertools.product`.
+    """
+    if not axes:
+        raise ScenarioError.single(source, "", "no parameters to vary", "at least one PATH=V1,V2,...")
+    for path, values in axes.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
+            raise ScenarioError.single(source, path, f"values {values!r} are not a non-empty list", "a list of values")
+    paths = tuple(axes)
+    points = tuple(dict(zip(paths, _plain(list(combo)))) for combo in itertools.product(*axes.values()))
+    return Design(paths, points, kind="grid", source=source)
+
+
+def integer_paths(scenario: Scenario, paths: Sequence[str], source: str) -> set[str]:
+    """Those of ``paths`` whose current value is an integer; a bool or text value is an error.
+
+    Used by designs that draw real numbers (Latin hypercube, Morris, Sobol) so
+    that integer parameters get integer values.  Paths that do not exist are
+    left for :func:`resolve_design` to report.
+    """
+    integers, problems = set(), []
+    for path in paths:
+        try:
+            current = get_path(scenario, path)
+        except (AttributeError, KeyError, IndexError, ValueError, TypeError):
+            continue
+        if isinstance(current, bool) or not isinstance(current, (int, float, type(None))):
+            problems.append(Problem(path, f"is a {type(current).__name__} ({current!r}), not a number, so it has no range",
+                                    "a numeric parameter; use --grid for other values"))
+        elif isinstance(current, int):
+            integers.add(path)
+    if problems:
+        raise ScenarioError(source, problems)
+    return integers
+
+
+def scale_unit_sample(unit: np.ndarray, ranges: Mapping[str, tuple[float, float]], integers: set[str]) -> list[dict[str, Any]]:
+    """Map rows of a sample in ``[0, 1]^d`` (or already scaled) onto ranges, rounding integer paths."""
+    points = []
+    for row in unit:
+        point = {}
+        for value, path in zip(row, ranges):
+            point[path] = int(round(float(value))) if path in integers else float(value)
+        points.append(point)
+    return points
+
+
+def lhs_design(
+    ranges: Mapping[str, tuple[float, float]],
+    samples: int,
+    seed: int,
+    scenario: Scenario | None = None,
+    source: str = "--lhs",
+) -> Design:
+    """A Latin hypercube of ``samples`` points over ``ranges`` (McKay et al. 1979).
+
+    Parameters
+    ----------
+    ranges : mapping of path to (low, high)
+        Bounds of each parameter; checked here.
+    samples : int
+        Number of design points.
+    seed : int
+        Seeds scipy's :class:`~scipy.stats.qmc.LatinHypercube` through
+        ``SeedSequence([seed, LHS_STREAM_TAG])``, a stream distinct from the
+        replications'.  The same seed gives the same design.
+    scenario : Scenario, optional
+        When given, parameters whose value is an integer are rounded.
+    source : str
+        Named in error messages.
+    """
+    if not ranges:
+        raise ScenarioError.single(source, "", "no parameters to vary", "at least one PATH=LOW:HIGH")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise ScenarioError.single(source, "--samples", f"got {samples!r}", "an integer >= 1")
+    checked = {path: parse_range(path, lo, hi, source) for path, (lo, hi) in ranges.items()}
+    integers = integer_paths(scenario, list(checked), source) if scenario is not None else set()
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), LHS_STREAM_TAG]))
+    unit = qmc.LatinHypercube(d=len(checked), rng=rng).random(int(samples))
+    lows = np.array([lo for lo, _ in checked.values()])
+    highs = np.array([hi for _, hi in checked.values()])
+    scaled = qmc.scale(unit, lows, highs) if np.all(highs > lows) else lows + unit * (highs - lows)
+    points = scale_unit_sample(scaled, checked, integers)
+    return Design(tuple(checked), tuple(points), kind="lhs", source=source)
+
+
+def points_design(points: Sequence[Mapping[str, Any]], source: str = "points", kind: str = "points") -> Design:
+    """A design from explicit points, all with the same paths."""
+    if not points:
+        raise ScenarioError.single(source, "", "has no design points", "at least one row of values")
+    paths = tuple(points[0])
+    problems = []
+    for i, point in enumerate(points):
+        if tuple(point) != paths:
+            problems.append(Problem(f"point {i}", f"sets {sorted(point)}", f"the same paths as point 0: {sorted(paths)}"))
+    if problems:
+        raise ScenarioError(source, problems)
+    return Design(paths, tuple(_plain(dict(p)) for p in points), kind=kind, source=source)
+
+
+def csv_design(path: str | Path) -> Design:
+    """A design from a CSV file: a header of dotted paths, one row per point.
+
+    Cells are read as YAML scalars (``0.3``, ``true``, ``[1, 1, 0, 0]``), as on
+    the command line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError.single(path, "", "design file not found", "a CSV file with a header of dotted paths")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 2:
+        raise ScenarioError.single(path, "", "has no design rows", "a header of dotted paths and at least one row")
+    header = [h.strip() for h in rows[0]]
+    problems = []
+    if len(set(header)) != len(header) or any(not h for h in header):
+        problems.append(Problem("header", f"columns {header} are empty or repeated", "distinct dotted paths"))
+    points = []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            problems.append(Problem(f"line {line}", f"has {len(row)} cells", f"{len(header)}, one per header column"))
+            continue
+        points.append({h: parse_value(cell.strip()) for h, cell in zip(header, row)})
+    if problems:
+        raise ScenarioError(path, problems)
+    return points_design(points, source=str(path), kind="file")
+
+
+# --------------------------------------------------------------------------- checking
+def resolve_design(scenario: Scenario, design: Design) -> list[Scenario]:
+    """The validated scenario of every design point, or one error listing every problem.
+
+    Problems that recur across points (a misspelt path fails every point) are
+    reported once, with the points they affect.
+    """
+    if len(design) == 0:
+        raise ScenarioError.single(design.source, "", "has no design points", "at least one point")
+    scenarios: list[Scenario] = []
+    found: dict[str, list[int]] = {}
+    for d, point in enumerate(design.points):
+        try:
+            scenarios.append(with_overrides(scenario, point, source=design.source))
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                found.setdefault(problem.render(), []).append(d)
+    if found:
+        problems = []
+        for text, points in found.items():
+            which = ", ".join(str(p) for p in points[:5]) + (", ..." if len(points) > 5 else "")
+            label = "all points" if len(points) == len(design) else f"point{'s' if len(points) > 1 else ''} {which}"
+            problems.append(Problem("", f"{text}  [{label}]"))
+        raise ScenarioError(design.source, problems)
+    return scenarios
+
+
+# --------------------------------------------------------------------------- sweep files
+class SweepFile(BaseModel):
+    """A sweep YAML: the same choices as the ``sweep`` command line.
+
+    ``scenario`` and ``design`` paths are relative to the sweep file; ``out``
+    is relative to the working directory, as on the command line.  Exactly
+    one of ``grid``, ``lhs``, ``design`` and ``points`` is given.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str = Field(description="The scenario YAML, relative to this file.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Overrides applied to the scenario before the design.")
+    grid: dict[str, list[Any]] | None = Field(None, description="Path -> list of values; every combination is run.")
+    lhs: dict[str, tuple[float, float]] | None = Field(None, description="Path -> [low, high] for a Latin hypercube.")
+    samples: int | None = Field(None, ge=1, description="Number of Latin hypercube points.")
+    design: str | None = Field(None, description="A CSV design file, relative to this file.")
+    points: list[dict[str, Any]] | None = Field(None, description="Explicit design points.")
+    replications: int | None = Field(None, ge=1)
+    seed: int | None = Field(None, ge=0)
+    out: str | None = None
+    workers: int | None = Field(None, ge=1)
+    backend: Literal["pool", "serial"] | None = None
+    scheduler: str | None = Field(None, description="tcp://HOST:PORT of a running Dask scheduler.")
+    cluster: Literal["local"] | None = None
+
+    # The file this was read from (resolved), for relative paths.
+    _path: Path | None = PrivateAttr(None)
+
+    @property
+    def path(self) -> Path | None:
+        """The sweep file this was read from, if any."""
+        return self._path
+
+
+def read_sweep_file(path: str | Path) -> SweepFile:
+    """Read and check a sweep YAML; errors name the file and key."""
+    from sim.scenario.loader import read_yaml, validation_problems
+
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        problems = validation_problems(exc, data)
+        for problem in problems:  # validation_problems knows the scenario schema, not this one
+            if problem.message.startswith("unknown key"):
+                problem.allowed = ", ".join(SweepFile.model_fields)
+        raise ScenarioError(path, problems) from None
+    given = [k for k in ("grid", "lhs", "design", "points") if getattr(spec, k) is not None]
+    if len(given) > 1:
+        raise ScenarioError.single(path, "", f"gives more than one design ({', '.join(given)})", "one of grid, lhs, design, points")
+    if spec.lhs is not None and spec.samples is None:
+        raise ScenarioError.single(path, "samples", "is required with lhs", "an integer >= 1")
+    spec._path = path.resolve()
+    return spec
+
+
+def is_sweep_file(path: str | Path) -> bool:
+    """Whether a YAML file is a sweep file (has ``scenario:``) rather than a scenario (has ``name:``)."""
+    from sim.scenario.loader import read_yaml
+
+    data = read_yaml(Path(path))
+    return "scenario" in data and "name" not in data
+
+
+def design_from_sweep_file(spec: SweepFile, scenario: Scenario, seed: int) -> Design | None:
+    """The design a sweep file describes, or None when it gives none."""
+    base = spec.path.parent if spec.path else Path.cwd()
+    source = str(spec.path) if spec.path else "sweep file"
+    if spec.grid is not None:
+        return grid_design(spec.grid, source=f"{source} (grid)")
+    if spec.lhs is not None:
+        return lhs_design(spec.lhs, spec.samples, seed, scenario=scenario, source=f"{source} (lhs)")
+    if spec.design is not None:
+        return csv_design(base / spec.design)
+    if spec.points is not None:
+        return points_design(spec.points, source=f"{source} (points)")
+    return None
+
+
+__all__ = [
+    "Design",
+    "SweepFile",
+    "csv_design",
+    "design_from_sweep_file",
+    "grid_design",
+    "integer_paths",
+    "is_sweep_file",
+    "lhs_design",
+    "parse_grid_option",
+    "parse_range",
+    "parse_range_option",
+    "points_design",
+    "read_sweep_file",
+    "resolve_design",
+]

@@ -1,0 +1,565 @@
+"""Parameter sweeps: every (design point, replication) one run, results on disk as they finish.
+
+A sweep takes a scenario and a :class:`~sim.experiments.design.Design` and runs
+each point ``R`` times.  Run ``(d, k)`` uses the scenario with point ``d``'s
+overrides and the random stream ``SeedSequence(entropy=seed, spawn_key=(k,))``
+— the same stream for replication ``k`` of every point (common random
+numbers), so point ``d`` equals ``sim.run`` of its scenario with the same seed,
+and differences between points are not blurred by different draws.
+
+Layout of a sweep folder::
+
+    OUT/
+      manifest.json            design, seeds, scenario hash, version (the sweep's identity)
+      scenario.resolved.yaml   the base scenario with every default filled in
+      parts/p000003-r0001/     one folder per finished run, renamed into place atomically,
+          market.parquet       holding each metric table with a ``point`` column
+          institutions.parquet
+          ...
+      failures/p000007-r0000.json   a run that raised: error and traceback
+      market.parquet, institutions.parquet, ...   gathered tables (parameters as columns)
+      failures.csv             gathered failures, when there are any
+
+Running the same sweep again resumes it: finished runs are skipped, a run is
+never written twice, and a different design in the same folder is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import Problem, ScenarioError
+from sim.experiments.backends import Backend, make_backend
+from sim.experiments.design import Design, grid_design, resolve_design
+from sim.scenario import Scenario, load_scenario
+from sim.scenario.loader import dump_resolved
+
+#: Version of the folder layout and manifest, checked on resume.
+MANIFEST_FORMAT = "bankplatform-sim sweep v1"
+
+#: Manifest entries that define *which* runs a sweep holds; any difference on resume is an error.
+IDENTITY_KEYS = ("package_version", "scenario_hash", "seed", "replications", "design", "run_function")
+
+RunFunction = Callable[[Scenario, int, int], Mapping[str, pd.DataFrame]]
+
+
+# --------------------------------------------------------------------------- identity
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the resolved scenario (sorted JSON): equal iff every parameter is equal."""
+    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def function_name(fn: Callable) -> str:
+    """``module:qualname`` of a run function, as recorded in the manifest."""
+    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def run_id(point: int, replication: int) -> str:
+    """The name of run ``(point, replication)``: ``p000003-r0001``."""
+    return f"p{point:06d}-r{replication:04d}"
+
+
+def parse_run_id(name: str) -> tuple[int, int]:
+    """Inverse of :func:`run_id`."""
+    point, replication = name.split("-")
+    return int(point[1:]), int(replication[1:])
+
+
+def _package_version() -> str:
+    from sim.version import __version__
+
+    return __version__
+
+
+def _default_run_function() -> RunFunction:
+    from sim.experiments.replicate import run_replication
+
+    return run_replication
+
+
+def build_manifest(scenario: Scenario, design: Design, seed: int, replications: int,
+                   run_function: RunFunction, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything needed to reproduce a sweep, and to recognise it on resume."""
+    source = getattr(scenario, "_source", None)
+    return {
+        "format": MANIFEST_FORMAT,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "package_version": _package_version(),
+        "scenario": {"name": scenario.name, "source": str(source) if source else None},
+        "scenario_hash": scenario_hash(scenario),
+        "seed": int(seed),
+        "replications": int(replications),
+        "seeds": {
+            "scheme": "replication k of every point draws from numpy.random.SeedSequence(entropy=seed, spawn_key=(k,))",
+            "entropy": int(seed),
+            "spawn_keys": [[k] for k in range(replications)],
+        },
+        "design": json.loads(json.dumps(design.to_json())),
+        "runs": len(design) * int(replications),
+        "run_function": function_name(run_function),
+        "metric": (extra or {}).get("metric"),
+        **{k: v for k, v in (extra or {}).items() if k != "metric"},
+    }
+
+
+def default_out(scenario: Scenario, design: Design, seed: int, replications: int,
+                root: str | Path = Path("results") / "sweeps") -> Path:
+    """A folder name that the same sweep always gets, so re-running the command resumes it."""
+    key = json.dumps([scenario_hash(scenario), design.to_json()["points"], design.parameters, seed, replications],
+                     sort_keys=True, default=str)
+    return Path(root) / f"{scenario.name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """The manifest of a sweep folder."""
+    path = Path(out) / "manifest.json"
+    if not path.is_file():
+        raise ScenarioError.single(out, "manifest.json", "not found: this is not a sweep folder", "a folder written by `sweep`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], path: Path) -> None:
+    """Raise a ScenarioError naming every way ``old`` and ``new`` manifests differ."""
+    problems = []
+    if old.get("format") != new["format"]:
+        problems.append(Problem("format", f"folder written as {old.get('format')!r}", new["format"]))
+    for key in IDENTITY_KEYS:
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if key == "design":
+            before_d, after_d = before or {}, after or {}
+            if before_d.get("parameters") != after_d.get("parameters"):
+                text = f"parameters were {before_d.get('parameters')}, now {after_d.get('parameters')}"
+            elif len(before_d.get("points", [])) != len(after_d.get("points", [])):
+                text = f"had {len(before_d.get('points', []))} points, now {len(after_d.get('points', []))}"
+            else:
+                first = next(i for i, (a, b) in enumerate(zip(before_d["points"], after_d["points"])) if a != b) \
+                    if before_d.get("points") != after_d.get("points") else None
+                text = f"point {first} was {before_d['points'][first]}, now {after_d['points'][first]}" if first is not None \
+                    else f"kind was {before_d.get('kind')}, now {after_d.get('kind')}"
+            problems.append(Problem("design", text))
+        elif key == "scenario_hash":
+            problems.append(Problem("scenario", "the scenario's parameters differ from the ones this folder was swept with"))
+        else:
+            problems.append(Problem(key, f"was {before!r}, now {after!r}"))
+    if problems:
+        problems.append(Problem("", "this folder holds a different sweep", "a new --out folder, or delete this one to start over"))
+        raise ScenarioError(path / "manifest.json", problems)
+
+
+# --------------------------------------------------------------------------- runs (in workers)
+@dataclass(frozen=True)
+class RunTask:
+    """One run to do: the point's validated scenario, its seed and replication."""
+
+    run_id: str
+    point: int
+    replication: int
+    seed: int
+    scenario: Scenario
+    run_function: RunFunction
+
+
+@dataclass
+class RunOutcome:
+    """What a run gave: its tables, or the error it raised."""
+
+    run_id: str
+    point: int
+    replication: int
+    tables: dict[str, pd.DataFrame] | None = None
+    error: str | None = None
+    traceback: str | None = None
+    seconds: float = 0.0
+    host: str = ""
+
+
+def execute_run(task: RunTask) -> RunOutcome:
+    """Run one (point, replication); catch the model's errors so a failure is data, not a crash.
+
+    Module-level so that process pools and Dask workers can import it.
+    """
+    started = time.perf_counter()
+    outcome = RunOutcome(task.run_id, task.point, task.replication, host=f"{socket.gethostname()}:{os.getpid()}")
+    try:
+        tables = task.run_function(task.scenario, task.seed, task.replication)
+        if not isinstance(tables, Mapping) or not all(isinstance(t, pd.DataFrame) for t in tables.values()):
+            raise TypeError(f"the run function returned {type(tables).__name__}, not a mapping of table name to DataFrame")
+        outcome.tables = dict(tables)
+    except Exception as exc:  # noqa: BLE001 - every model error is recorded, the sweep goes on
+        outcome.error = f"{type(exc).__name__}: {exc}"
+        outcome.traceback = traceback.format_exc()
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+# --------------------------------------------------------------------------- writing (in the client)
+def _write_json_atomically(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_part(out: Path, outcome: RunOutcome) -> Path:
+    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically.
+
+    The tables go to a hidden temporary folder that is then renamed into
+    place, so a run's part either exists whole or not at all, even if the
+    process is killed mid-write.
+    """
+    parts = out / "parts"
+    final = parts / outcome.run_id
+    assert not final.exists(), f"run {outcome.run_id} was already written; a run must never be duplicated"
+    tmp = parts / f".tmp-{outcome.run_id}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, table in outcome.tables.items():
+        table = table.copy()
+        if "replication" in table.columns:
+            assert (table["replication"] == outcome.replication).all(), \
+                f"run {outcome.run_id}: table {name} has replications other than {outcome.replication}"
+        else:
+            table.insert(0, "replication", outcome.replication)
+        table.insert(0, "point", outcome.point)
+        table.to_parquet(tmp / f"{name}.parquet", index=False)
+    os.rename(tmp, final)
+    failure = out / "failures" / f"{outcome.run_id}.json"
+    if failure.exists():
+        failure.unlink()
+    return final
+
+
+def write_failure(out: Path, outcome: RunOutcome, design: Design) -> Path:
+    """Record a failed run (error text, traceback, parameters) as ``failures/<run_id>.json``."""
+    folder = out / "failures"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{outcome.run_id}.json"
+    _write_json_atomically(path, {
+        "run_id": outcome.run_id, "point": outcome.point, "replication": outcome.replication,
+        "parameters": design.points[outcome.point], "error": outcome.error, "traceback": outcome.traceback,
+        "host": outcome.host, "seconds": round(outcome.seconds, 3),
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+    return path
+
+
+def finished_runs(out: Path) -> set[str]:
+    """Run ids whose part is complete (hidden temporary folders do not count)."""
+    parts = out / "parts"
+    if not parts.is_dir():
+        return set()
+    return {p.name for p in parts.iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+
+def failed_runs(out: Path) -> set[str]:
+    """Run ids with a failure record."""
+    folder = out / "failures"
+    if not folder.is_dir():
+        return set()
+    return {p.stem for p in folder.glob("*.json") if not p.name.startswith(".")}
+
+
+class _Lock:
+    """A lock file so that two processes never sweep into one folder at once.
+
+    A lock left by a killed process on this host (its pid is gone) is taken over.
+    """
+
+    def __init__(self, out: Path):
+        self.path = out / ".lock"
+        self.held = False
+
+    def acquire(self) -> None:
+        me = {"host": socket.gethostname(), "pid": os.getpid()}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    other = json.loads(self.path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    other = {}
+                if other.get("host") == me["host"] and not _pid_alive(int(other.get("pid", -1))):
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise ScenarioError.single(
+                    self.path.parent, ".lock", f"another sweep (host {other.get('host')}, pid {other.get('pid')}) is writing here",
+                    "wait for it, or delete the .lock file if no sweep is running") from None
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(me, handle)
+            self.held = True
+            return
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --------------------------------------------------------------------------- the sweep
+@dataclass
+class SweepResult:
+    """What a call to :func:`run_sweep` did, and where the results are."""
+
+    out: Path
+    runs: int
+    completed: int
+    skipped: int
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    tables: dict[str, pd.DataFrame] | None = None
+
+    def failures(self) -> pd.DataFrame:
+        """The failed runs with their parameters and errors."""
+        return failures(self.out)
+
+
+def as_design(design: Design | Mapping[str, Sequence[Any]]) -> Design:
+    """Accept a Design, or a mapping of path to values meaning a grid."""
+    if isinstance(design, Design):
+        return design
+    if isinstance(design, Mapping):
+        return grid_design(design, source="grid")
+    raise ScenarioError.single("design", "", f"got {type(design).__name__}", "a Design or a mapping of path to list of values")
+
+
+def run_sweep(
+    scenario: Scenario | str | Path,
+    design: Design | Mapping[str, Sequence[Any]],
+    *,
+    out: str | Path | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    backend: Backend | str | None = None,
+    workers: int | None = None,
+    retry_failed: bool = True,
+    progress: bool = True,
+    gather_results: bool = True,
+    run_function: RunFunction | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
+) -> SweepResult:
+    """Run every (design point, replication) of a sweep, writing each run as it finishes.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        The base scenario; each point's overrides are applied to it.
+    design : Design or mapping of path to list of values
+        The points (a mapping is a full grid).
+    out : path, optional
+        The sweep folder; default ``results/sweeps/<scenario>-<hash>/`` where the
+        hash identifies the sweep, so the same call resumes.
+    replications, seed : int, optional
+        Default to the scenario's own.
+    backend : Backend or {"pool", "serial", "dask"}, optional
+        Default a local process pool with ``workers`` processes (all cores).
+        A Backend you pass is started if needed and left open for reuse.
+    retry_failed : bool
+        Re-run runs that failed in an earlier attempt (default) or skip them.
+    progress : bool
+        Show a progress bar (runs done, failed, time left).
+    gather_results : bool
+        Gather the parts into tables at the end (see :func:`gather`) and write
+        them into ``out``.
+    run_function : callable, optional
+        ``(scenario, seed, replication) -> {table: DataFrame}``; default
+        :func:`sim.experiments.replicate.run_replication`.  Must be importable
+        (module level) for the pool and Dask backends.
+    manifest_extra : mapping, optional
+        Extra entries for the manifest (e.g. a sensitivity analysis's metric).
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    ScenarioError
+        Before any run and before anything is written, for a bad design, a
+        folder holding a different sweep, or an unreachable scheduler.
+    """
+    started = time.perf_counter()
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    design = as_design(design)
+    replications = scenario.replications if replications is None else replications
+    seed = scenario.seed if seed is None else seed
+    for name, value in (("replications", replications), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "replications" else 0):
+            raise ScenarioError.single(f"--{name}", "", f"got {value!r}", "an integer >= 1" if name == "replications" else "an integer >= 0")
+    run_function = run_function or _default_run_function()
+    point_scenarios = resolve_design(scenario, design)
+    out = Path(out) if out is not None else default_out(scenario, design, seed, replications)
+    manifest = build_manifest(scenario, design, seed, replications, run_function, manifest_extra)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError.single(out, "", "exists and is not a folder", "a folder for the sweep's results")
+    if (out / "manifest.json").is_file():
+        _check_same_sweep(read_manifest(out), manifest, out)
+    elif out.is_dir() and any(out.iterdir()):
+        raise ScenarioError.single(out, "", "is not empty and has no manifest.json", "a new or empty folder, or a sweep folder to resume")
+
+    owns_backend = not isinstance(backend, Backend)
+    runner = make_backend(backend, workers=workers)
+    runner.start()  # an unreachable scheduler fails here, before anything is written
+    lock = _Lock(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+        if not (out / "manifest.json").is_file():
+            _write_json_atomically(out / "manifest.json", manifest)
+            (out / "scenario.resolved.yaml").write_text(dump_resolved(scenario), encoding="utf-8")
+        (out / "parts").mkdir(exist_ok=True)
+        for stale in (out / "parts").glob(".tmp-*"):  # left by a killed process
+            shutil.rmtree(stale, ignore_errors=True)
+
+        done = finished_runs(out)
+        skip = done | (set() if retry_failed else failed_runs(out))
+        # Replication-major order: every point's replication 0 first, so a partial sweep covers the design.
+        todo = [(d, k) for k in range(replications) for d in range(len(design)) if run_id(d, k) not in skip]
+        total = len(design) * replications
+        tasks = (RunTask(run_id(d, k), d, k, seed, point_scenarios[d], run_function) for d, k in todo)
+
+        failed: list[str] = []
+        completed = 0
+        bar = _progress_bar(total, total - len(todo), scenario.name, runner, enabled=progress)
+        try:
+            for task, outcome in runner.imap_unordered(execute_run, tasks):
+                if isinstance(outcome, BaseException):  # the machinery failed, not the model
+                    outcome = RunOutcome(task.run_id, task.point, task.replication,
+                                         error=f"{type(outcome).__name__}: {outcome}", traceback=None)
+                if outcome.error is None:
+                    write_part(out, outcome)
+                    completed += 1
+                else:
+                    write_failure(out, outcome, design)
+                    failed.append(outcome.run_id)
+                    bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
+                bar.update(1)
+        finally:
+            bar.close()
+    finally:
+        lock.release()
+        if owns_backend:
+            runner.close()
+
+    result = SweepResult(out, total, completed, total - len(todo), sorted(failed), time.perf_counter() - started)
+    if gather_results:
+        result.tables = gather(out, write=True)
+    return result
+
+
+def _progress_bar(total: int, initial: int, name: str, runner: Backend, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=f"sweep {name} [{runner.describe()}]", unit="run",
+                disable=not enabled, dynamic_ncols=True, postfix="failed=0")
+
+
+# --------------------------------------------------------------------------- gathering
+def gather(out: str | Path, tables: Sequence[str] | None = None, write: bool = False) -> dict[str, pd.DataFrame]:
+    """Gather a sweep's parts into one table per metric table, with the parameters as columns.
+
+    Parameters
+    ----------
+    out : path
+        The sweep folder.
+    tables : list of str, optional
+        Which tables (default all found).
+    write : bool
+        Also write ``out/<table>.parquet`` and, if any run failed,
+        ``out/failures.csv``.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Columns ``point``, the design's parameters (named by their dotted
+        paths), ``replication``, then the table's own columns; rows ordered by
+        point, replication and the run's own order — the same whatever
+        backend, worker count or interruptions produced them.
+    """
+    out = Path(out)
+    manifest = read_manifest(out)
+    design = manifest["design"]
+    params = pd.DataFrame(design["points"], columns=design["parameters"])
+    params.insert(0, "point", range(len(params)))
+    runs = sorted(finished_runs(out), key=parse_run_id)
+    names = list(tables) if tables is not None else sorted({p.stem for r in runs for p in (out / "parts" / r).glob("*.parquet")})
+    gathered: dict[str, pd.DataFrame] = {}
+    for name in names:
+        pieces = [pq.read_table(path) for r in runs if (path := out / "parts" / r / f"{name}.parquet").is_file()]
+        if pieces:
+            frame = pa.concat_tables(pieces, promote_options="permissive").to_pandas()
+        else:
+            frame = pd.DataFrame({"point": pd.Series(dtype="int64"), "replication": pd.Series(dtype="int64")})
+        frame = frame.merge(params, on="point", how="left", sort=False, validate="many_to_one")
+        clash = set(design["parameters"]) & (set(frame.columns) - set(design["parameters"]) - {"point"})
+        assert not clash, f"parameter columns {clash} clash with columns of table {name}"
+        own = [c for c in frame.columns if c not in ("point", "replication", *design["parameters"])]
+        gathered[name] = frame[["point", *design["parameters"], "replication", *own]]
+    if write:
+        for name, frame in gathered.items():
+            tmp = out / f".{name}.parquet.tmp"
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, out / f"{name}.parquet")
+        fails = failures(out)
+        if len(fails):
+            fails.to_csv(out / "failures.csv", index=False)
+        else:
+            (out / "failures.csv").unlink(missing_ok=True)
+    return gathered
+
+
+def failures(out: str | Path) -> pd.DataFrame:
+    """The failed runs of a sweep still without a result: id, point, replication, parameters, error."""
+    out = Path(out)
+    done = finished_runs(out)
+    rows = []
+    for name in sorted(failed_runs(out) - done, key=parse_run_id):
+        record = json.loads((out / "failures" / f"{name}.json").read_text(encoding="utf-8"))
+        rows.append({"run_id": record["run_id"], "point": record["point"], "replication": record["replication"],
+                     **{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in record["parameters"].items()},
+                     "error": record["error"], "traceback": record.get("traceback")})
+    return pd.DataFrame(rows, columns=None if rows else ["run_id", "point", "replication", "error", "traceback"])
+
+
+__all__ = [
+    "RunOutcome",
+    "RunTask",
+    "SweepResult",
+    "default_out",
+    "execute_run",
+    "failures",
+    "gather",
+    "read_manifest",
+    "run_id",
+    "run_sweep",
+    "scenario_hash",
+]

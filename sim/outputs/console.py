@@ -1,0 +1,157 @@
+"""One-screen terminal view of a run's summary (rich tables, at most 100 columns).
+
+Numbers are shown as ``mean ± h`` where ``h`` is the half-width of the
+interval in the summary (Student t intervals are symmetric), which keeps
+every cell short enough for a 100-column terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+Formatter = Callable[[float], str]
+
+#: Rows of the market table: (section, key, label, formatter name).
+_MARKET_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("final_step", "active", "Active customers, final step", "count"),
+    ("whole_run", "new_active_total", "New active customers, whole run", "count"),
+    ("whole_run", "referral_conversions_total", "Referral conversions, whole run", "count"),
+    ("whole_run", "employee_conversions_total", "Employee conversions, whole run", "count"),
+    ("whole_run", "churned_total", "Churned, whole run", "count"),
+    ("final_step", "r_eff", "r_eff, final step", "ratio"),
+    ("whole_run", "r_eff_mean_over_steps", "r_eff, mean over steps", "ratio"),
+    ("final_step", "default_rate", "Default rate, final step", "percent"),
+    ("whole_run", "new_defaults_total", "Defaults, whole run", "count"),
+    ("whole_run", "contagion_defaults_total", "Contagion defaults, whole run", "count"),
+)
+
+
+def _count(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def _percent(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def _money(x: float) -> str:
+    """Compact money: 1,234 / 12.3k / 4.56M / 7.89B, so profits fit a narrow column."""
+    size = abs(x)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+        if size >= limit:
+            return f"{x / limit:,.3g}{suffix}" if size < limit * 1000 else f"{x / limit:,.0f}{suffix}"
+    return f"{x:,.2f}" if size < 100 else f"{x:,.0f}"
+
+
+_FORMATTERS: Mapping[str, Formatter] = {
+    "count": _count, "ratio": _ratio, "percent": _percent, "money": _money,
+}
+
+
+def format_stat(stat: Mapping[str, Any] | None, fmt: Formatter = _count) -> str:
+    """``mean ± half-width`` of a summary entry, ``mean`` alone without interval, ``—`` if undefined."""
+    if not stat or stat.get("mean") is None:
+        return "—"
+    mean, low, high = stat["mean"], stat.get("low"), stat.get("high")
+    if low is None or high is None or not math.isfinite(low) or not math.isfinite(high):
+        return fmt(mean)
+    return f"{fmt(mean)} ± {fmt((high - low) / 2.0)}"
+
+
+def _get(entry: Mapping[str, Any] | None, *path: str) -> Any:
+    for key in path:
+        if not isinstance(entry, Mapping):
+            return None
+        entry = entry.get(key)
+    return entry
+
+
+def _header(summary: Mapping[str, Any], scenario_name: str) -> Text:
+    reps = summary.get("replications", 0)
+    level = _get(summary, "interval", "level") or 0.95
+    text = Text()
+    text.append(f"{scenario_name}", style="bold")
+    text.append(f"  ·  {reps} replication{'s' if reps != 1 else ''}")
+    text.append(f"  ·  {summary.get('final_step')} steps")
+    text.append(f"  ·  ± = half-width of {level:.0%} interval")
+    if reps == 1:
+        text.append("\nOnly 1 replication: no intervals.", style="yellow")
+    return text
+
+
+def _institutions_table(summary: Mapping[str, Any]) -> Table:
+    table = Table(title="Institutions", title_justify="left", expand=False)
+    table.add_column("Institution", no_wrap=True, max_width=22)
+    for name in ("Customers", "Share", "CAC (run)", "Profit (run)"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for ident, entry in (summary.get("institutions") or {}).items():
+        kind = entry.get("kind")
+        table.add_row(
+            f"{ident} ({kind})" if kind else ident,
+            format_stat(_get(entry, "final_step", "customers"), _count),
+            format_stat(_get(entry, "final_step", "market_share"), _percent),
+            format_stat(_get(entry, "whole_run", "cac"), _money),
+            format_stat(_get(entry, "whole_run", "profit_total"), _money),
+        )
+    return table
+
+
+def _market_table(summary: Mapping[str, Any]) -> Table:
+    table = Table(title="Market", title_justify="left", expand=False)
+    table.add_column("Metric", no_wrap=True)
+    table.add_column("Value", justify="right", no_wrap=True)
+    market = summary.get("market") or {}
+    for section, key, label, fmt in _MARKET_ROWS:
+        stat = _get(market, section, key)
+        if stat is not None:
+            table.add_row(label, format_stat(stat, _FORMATTERS[fmt]))
+    return table
+
+
+def summary_renderable(summary: Mapping[str, Any], scenario_name: str) -> Group:
+    """The rich renderable of :func:`render_summary`, to print on any rich Console."""
+    return Group(_header(summary, scenario_name), _institutions_table(summary), _market_table(summary))
+
+
+def render_summary(summary: Mapping[str, Any], scenario_name: str, width: int = 100) -> str:
+    """Plain-text, one-screen view of a run summary.
+
+    Parameters
+    ----------
+    summary : mapping
+        Output of :func:`sim.outputs.summarize` (or read back from ``summary.json``).
+    scenario_name : str
+        Shown in the header line.
+    width : int, default 100
+        Maximum line width in characters.
+
+    Returns
+    -------
+    str
+        Institutions (customers and share at the final step, whole-run CAC
+        and profit) and market (active customers, conversions, r_eff, and
+        defaults when present), each cell ``mean ± half-width``.
+    """
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
+                      legacy_windows=False)
+    console.print(summary_renderable(summary, scenario_name))
+    return buffer.getvalue()
+
+
+def print_summary(
+    summary: Mapping[str, Any], scenario_name: str, console: Console | None = None
+) -> None:
+    """Print the one-screen summary view on ``console`` (a new stdout Console by default)."""
+    (console or Console()).print(summary_renderable(summary, scenario_name))

@@ -1,0 +1,163 @@
+"""Everything a run leaves in ``results/<scenario>/``, written in one call.
+
+The directory holds the tables, the summary, the charts, the scenario as
+resolved and the run's metadata (seed, replications, package versions), so
+that any figure can be traced back and reproduced (model.md, "Outputs").
+``run.json`` is written last: its presence marks a complete directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import platform
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sim.outputs._atomic import write_text_atomic
+from sim.outputs.plots import plot_all
+from sim.outputs.summary import summarize, to_jsonable, write_summary
+from sim.outputs.tables import write_tables
+
+PACKAGE = "bankplatform-sim"
+_RECORDED_PACKAGES = ("mesa", "numpy", "scipy", "pandas", "networkx", "pyarrow", "matplotlib")
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def package_version() -> str:
+    """Version of this package: installed metadata, else ``sim.__version__``, else "unknown"."""
+    installed = _version(PACKAGE)
+    if installed:
+        return installed
+    module = sys.modules.get("sim")
+    return str(getattr(module, "__version__", "unknown"))
+
+
+def run_metadata(
+    *, scenario_name: str, seed: int | None, replications: int, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What ``run.json`` records: enough to rerun the same experiment.
+
+    Parameters
+    ----------
+    scenario_name : str
+        Name of the scenario run.
+    seed : int or None
+        Root seed given to ``SeedSequence``; replication ``k`` used child ``k``.
+    replications : int
+        Number of replications.
+    extra : mapping, optional
+        Anything else worth keeping (command line, steps, overrides).
+
+    Returns
+    -------
+    dict
+        ``scenario``, ``seed``, ``replications``, ``package_version``,
+        ``python``, ``platform``, ``dependencies`` (versions), ``created_utc``
+        and the ``extra`` entries.
+    """
+    meta: dict[str, Any] = {
+        "scenario": scenario_name,
+        "seed": seed,
+        "replications": replications,
+        "package": PACKAGE,
+        "package_version": package_version(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "dependencies": {name: _version(name) for name in _RECORDED_PACKAGES},
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    meta.update(dict(extra or {}))
+    return meta
+
+
+def write_json(obj: Any, path: Path) -> Path:
+    """Write a JSON-like object as indented strict JSON (NaN → null), atomically."""
+    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False)
+    return write_text_atomic(text + "\n", Path(path))
+
+
+def scenario_yaml(resolved: Any) -> str:
+    """YAML text of a resolved scenario given as text, a mapping or a pydantic model."""
+    if isinstance(resolved, str):
+        return resolved if resolved.endswith("\n") else resolved + "\n"
+    if hasattr(resolved, "model_dump"):
+        resolved = resolved.model_dump(mode="json")
+    if not isinstance(resolved, Mapping):
+        raise TypeError(
+            "resolved scenario must be YAML text, a mapping or a pydantic model, "
+            f"got {type(resolved).__name__}"
+        )
+    return yaml.safe_dump(to_jsonable(resolved), sort_keys=False, allow_unicode=True)
+
+
+def write_results(
+    out_dir: Path,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    scenario_name: str,
+    resolved_scenario: Any,
+    seed: int | None,
+    replications: int,
+    plots: bool = True,
+    level: float = 0.95,
+    extra_metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a run's whole result directory.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Conventionally ``results/<scenario>``; created if missing. Files of a
+        previous run with the same names are replaced.
+    tables : mapping of str to DataFrame
+        ``market``, ``institutions``, ``channels``, ``funnel``.
+    scenario_name : str
+        Used in chart titles, the console header and ``run.json``.
+    resolved_scenario : str, mapping or pydantic model
+        The scenario after ``extends`` and overrides, written as
+        ``scenario.resolved.yaml``.
+    seed : int or None
+        Root seed of the run.
+    replications : int
+        Number of replications.
+    plots : bool, default True
+        Also write ``plots/*.png`` (the slowest part; off for sweeps).
+    level : float, default 0.95
+        Interval level of the summary.
+    extra_metadata : mapping, optional
+        Added to ``run.json``.
+
+    Returns
+    -------
+    dict
+        ``tables`` (name → Path), ``summary`` (Path), ``summary_data`` (the
+        summary dict, e.g. for :func:`sim.outputs.render_summary`),
+        ``scenario`` (Path), ``plots`` (list of Path) and ``run`` (Path).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Any] = {"tables": write_tables(tables, out_dir)}
+    summary = summarize(tables, level=level)
+    written["summary"] = write_summary(summary, out_dir / "summary.json")
+    written["summary_data"] = summary
+    written["scenario"] = write_text_atomic(
+        scenario_yaml(resolved_scenario), out_dir / "scenario.resolved.yaml"
+    )
+    written["plots"] = plot_all(tables, out_dir / "plots", scenario_name) if plots else []
+    meta = run_metadata(scenario_name=scenario_name, seed=seed, replications=replications,
+                        extra=extra_metadata)
+    written["run"] = write_json(meta, out_dir / "run.json")
+    return written
