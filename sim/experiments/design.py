@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
-from scipy.stats import qmc
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario import Scenario, get_path, with_overrides
@@ -185,12 +184,12 @@ def integer_paths(scenario: Scenario, paths: Sequence[str], source: str) -> set[
     return integers
 
 
-def scale_unit_sample(unit: np.ndarray, ranges: Mapping[str, tuple[float, float]], integers: set[str]) -> list[dict[str, Any]]:
-    """Map rows of a sample in ``[0, 1]^d`` (or already scaled) onto ranges, rounding integer paths."""
+def points_from_matrix(matrix: np.ndarray, paths: Sequence[str], integers: set[str]) -> list[dict[str, Any]]:
+    """Turn rows of a sample matrix (one column per path) into design points, rounding integer paths."""
     points = []
-    for row in unit:
+    for row in matrix:
         point = {}
-        for value, path in zip(row, ranges):
+        for value, path in zip(row, paths):
             point[path] = int(round(float(value))) if path in integers else float(value)
         points.append(point)
     return points
@@ -226,12 +225,14 @@ def lhs_design(
         raise ScenarioError.single(source, "--samples", f"got {samples!r}", "an integer >= 1")
     checked = {path: parse_range(path, lo, hi, source) for path, (lo, hi) in ranges.items()}
     integers = integer_paths(scenario, list(checked), source) if scenario is not None else set()
+    from scipy.stats import qmc  # imported here: scipy.stats is slow to import and workers never need it
+
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), LHS_STREAM_TAG]))
     unit = qmc.LatinHypercube(d=len(checked), rng=rng).random(int(samples))
     lows = np.array([lo for lo, _ in checked.values()])
     highs = np.array([hi for _, hi in checked.values()])
     scaled = qmc.scale(unit, lows, highs) if np.all(highs > lows) else lows + unit * (highs - lows)
-    points = scale_unit_sample(scaled, checked, integers)
+    points = points_from_matrix(scaled, list(checked), integers)
     return Design(tuple(checked), tuple(points), kind="lhs", source=source)
 
 
@@ -399,6 +400,7 @@ __all__ = [
     "parse_range",
     "parse_range_option",
     "points_design",
+    "points_from_matrix",
     "read_sweep_file",
     "resolve_design",
 ]

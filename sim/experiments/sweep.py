@@ -39,8 +39,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sim.errors import Problem, ScenarioError
 from sim.experiments.backends import Backend, make_backend
@@ -505,6 +503,9 @@ def gather(out: str | Path, tables: Sequence[str] | None = None, write: bool = F
         point, replication and the run's own order — the same whatever
         backend, worker count or interruptions produced them.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     out = Path(out)
     manifest = read_manifest(out)
     design = manifest["design"]

@@ -1,0 +1,146 @@
+"""Comparing scenarios on common random numbers, with paired differences.
+
+Replication ``k`` of every scenario runs from the same seed stream
+(:func:`~sim.experiments.replicate.replication_seed`), so the network, the
+customers and much of the randomness are shared and the per-replication
+difference between two scenarios has far less variance than the difference
+of two independent runs.  Differences against the first scenario get a
+Student t interval and a paired t-test.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.errors import Problem, ScenarioError
+from sim.experiments.replicate import RunResult, run
+from sim.outputs.summary import mean_ci
+from sim.scenario.schema import Scenario
+
+#: Market metrics compared at the final step, and summed over the run.
+MARKET_LEVELS = ("active", "aware")
+MARKET_FLOWS = ("new_active", "referral_conversions", "employee_conversions", "churned")
+#: Risk metrics, compared when the tables have them.
+MARKET_RISK_LEVELS = ("default_rate", "defaulted", "borrowers")
+MARKET_RISK_FLOWS = ("new_defaults", "contagion_defaults")
+
+
+def check_comparable(scenarios: list[Scenario], sources: list[str]) -> None:
+    """Raise ScenarioError unless all scenarios share horizon and step unit."""
+    if len(scenarios) < 2:
+        raise ScenarioError.single("compare", "scenarios", f"got {len(scenarios)}", "two or more scenario files")
+    first = scenarios[0]
+    problems = []
+    for scenario, source in zip(scenarios[1:], sources[1:]):
+        if scenario.time.steps != first.time.steps:
+            problems.append(Problem(f"{source}: time.steps", f"is {scenario.time.steps} but {sources[0]} has {first.time.steps}",
+                                    "the same horizon in every compared scenario"))
+        if scenario.time.unit != first.time.unit:
+            problems.append(Problem(f"{source}: time.unit", f"is '{scenario.time.unit}' but {sources[0]} has '{first.time.unit}'",
+                                    "the same step unit in every compared scenario"))
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        problems.append(Problem("name", f"scenario names repeat: {', '.join(names)}", "distinct names"))
+    if problems:
+        raise ScenarioError("compare", problems)
+
+
+def key_metrics(result: RunResult) -> pd.DataFrame:
+    """One row per replication, one column per key metric of a run.
+
+    Market levels are final-step values; flows are whole-run totals.  Per
+    institution: final-step market share and customers, whole-run CAC (spend
+    over acquisitions) and profit; risk columns when present.
+    """
+    market, inst = result.market, result.institutions
+    final_step = market["step"].max()
+    final = market[market["step"] == final_step].set_index("replication")
+    frame = pd.DataFrame(index=final.index)
+    for column in MARKET_LEVELS + tuple(c for c in MARKET_RISK_LEVELS if c in final):
+        frame[column] = final[column]
+    flows = market.groupby("replication")
+    for column in MARKET_FLOWS + tuple(c for c in MARKET_RISK_FLOWS if c in market):
+        frame[f"{column} (run)"] = flows[column].sum()
+    last = inst[inst["step"] == final_step]
+    run_totals = inst.groupby(["replication", "institution"])[["acquisition_spend", "new_customers", "profit"]].sum()
+    for institution in inst["institution"].unique():
+        mine = last[last["institution"] == institution].set_index("replication")
+        frame[f"{institution}: market_share"] = mine["market_share"]
+        frame[f"{institution}: customers"] = mine["customers"]
+        totals = run_totals.xs(institution, level="institution")
+        frame[f"{institution}: cac (run)"] = totals["acquisition_spend"] / totals["new_customers"].where(totals["new_customers"] > 0)
+        frame[f"{institution}: profit (run)"] = totals["profit"]
+        for column in ("default_rate", "losses", "capital_ratio"):
+            if column in mine:
+                frame[f"{institution}: {column}"] = mine[column]
+    return frame.sort_index()
+
+
+@dataclass
+class Comparison:
+    """Runs of several scenarios on common random numbers, and their key metrics."""
+
+    results: list[RunResult]
+    seed: int
+    replications: int
+
+    @property
+    def names(self) -> list[str]:
+        return [r.scenario.name for r in self.results]
+
+    def metrics(self) -> dict[str, pd.DataFrame]:
+        return {r.scenario.name: key_metrics(r) for r in self.results}
+
+    def table(self, level: float = 0.95) -> pd.DataFrame:
+        """Mean and interval of each key metric per scenario (long format)."""
+        rows = []
+        for name, frame in self.metrics().items():
+            for metric in frame.columns:
+                mean, low, high = mean_ci(frame[metric].to_numpy(dtype=float), level)
+                rows.append({"scenario": name, "metric": metric, "mean": mean, "low": low, "high": high})
+        return pd.DataFrame(rows)
+
+    def differences(self, level: float = 0.95) -> pd.DataFrame:
+        """Paired differences (scenario − first scenario) with interval and paired t-test p-value."""
+        metrics = self.metrics()
+        base_name = self.names[0]
+        base = metrics[base_name]
+        rows = []
+        for name in self.names[1:]:
+            other = metrics[name]
+            for metric in base.columns.intersection(other.columns):
+                pair = pd.concat([base[metric], other[metric]], axis=1, keys=["base", "other"]).dropna()
+                diff = (pair["other"] - pair["base"]).to_numpy(dtype=float)
+                mean, low, high = mean_ci(diff, level)
+                p_value = math.nan
+                if diff.size >= 2 and np.std(diff) > 0:
+                    p_value = float(stats.ttest_rel(pair["other"], pair["base"]).pvalue)
+                rows.append({"scenario": name, "against": base_name, "metric": metric, "difference": mean,
+                             "low": low, "high": high, "p_value": p_value, "pairs": int(diff.size)})
+        return pd.DataFrame(rows)
+
+
+def compare(scenarios: list[Scenario], replications: int | None = None, seed: int | None = None,
+            sources: list[str] | None = None, progress: bool = False) -> Comparison:
+    """Run every scenario with the same seed and replications (common random numbers).
+
+    Parameters
+    ----------
+    scenarios : list of Scenario
+        Two or more; the first is the reference for paired differences.
+    replications, seed : int, optional
+        Default to the first scenario's.
+    sources : list of str, optional
+        File names, for error messages.
+    """
+    sources = sources or [s.name for s in scenarios]
+    check_comparable(scenarios, sources)
+    replications = scenarios[0].replications if replications is None else replications
+    seed = scenarios[0].seed if seed is None else seed
+    results = [run(s, replications=replications, seed=seed, progress=progress) for s in scenarios]
+    return Comparison(results, seed, replications)
