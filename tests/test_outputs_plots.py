@@ -153,3 +153,12 @@ def test_missing_table_is_reported(output_tables, tmp_path):
     tables = {k: v for k, v in output_tables.items() if k != "funnel"}
     with pytest.raises(KeyError, match="funnel"):
         plot_all(tables, tmp_path, "x")
+
+
+def test_funnel_bars_average_over_all_replications(output_tables):
+    funnel = output_tables["funnel"]
+    sparse = funnel[funnel["replication"] != 2]  # nobody entered the funnel in replication 2
+    ax = plot_funnel_by_channel(dict(output_tables, funnel=sparse))
+    aware = [c for c in ax.containers if c.get_label() == "aware"][0]
+    branch = sparse[(sparse["channel"] == "branch") & (sparse["stage"] == "aware")]["reached"]
+    assert aware.patches[0].get_height() == pytest.approx(branch.sum() / 3)

@@ -201,3 +201,14 @@ def test_missing_required_column_is_reported(output_tables):
     tables = dict(output_tables, channels=output_tables["channels"].drop(columns="spend"))
     with pytest.raises(ValueError, match="'channels'.*spend"):
         summarize(tables)
+
+
+def test_replication_without_rows_counts_as_zero_acquisitions(output_tables):
+    channels = output_tables["channels"]
+    dropped = channels[~((channels["institution"] == "ant") & (channels["replication"] == 2))]
+    tables = dict(output_tables, channels=dropped)
+    entry = summarize(tables)["acquisitions_by_channel"]["by_institution"]["ant"]["own_app"]
+    rows = dropped[(dropped["institution"] == "ant") & (dropped["channel"] == "own_app")
+                   & (dropped["step"] >= 1)]
+    sums = rows.groupby("replication")["new_customers"].sum()
+    assert_stat(entry["new_customers"], [sums[0], sums[1], 0.0])

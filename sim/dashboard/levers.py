@@ -1,0 +1,322 @@
+"""The levers of the dashboard: sliders and switches mapped to dotted scenario paths.
+
+A strategy team argues about a handful of parameters: referral bonuses and
+welcome packets (SF4), how the marketing budget is split between a bank's own
+channels and platform ads (SF7, SF9), the platform's take rate, joining a data
+alliance (SF10), private-domain live streaming (SF6) and, once the risk side
+exists, approval cut-offs, insurer coverage, "cut the direct link" (SF15) and
+the size of a macro shock.  :data:`LEVERS` declares each of them once, as a
+:class:`LeverSpec` with a dotted path template; :func:`levers_for` expands the
+templates over a scenario's banks, platforms, partnerships or insurers and
+keeps those the scenario has.  Adding a lever is one line in :data:`LEVERS`.
+
+Starting values are read from the scenario, so an untouched dashboard is the
+file.  :func:`apply_levers` turns lever values into a scenario with
+:func:`sim.scenario.with_overrides`, which validates every change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sim.scenario import get_path, with_overrides
+from sim.scenario.schema import Scenario
+
+Kind = Literal["float", "int", "bool", "choice"]
+Overrides = dict[str, Any]
+
+#: Where a lever's ``{id}`` comes from: a block of the scenario keyed by id, or nothing.
+Scope = Literal["banks", "platforms", "partnerships", "insurers", "scenario"]
+
+
+@dataclass(frozen=True)
+class LeverSpec:
+    """One kind of lever, before it is bound to an institution or partnership.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier, unique within a scope (``referral_bonus``).
+    label : str
+        What the slider says, after the institution id.
+    scope : {"banks", "platforms", "partnerships", "insurers", "scenario"}
+        The scenario block whose entries get one lever each; ``"scenario"``
+        means a single lever for the whole scenario.
+    path : str
+        Dotted path template with ``{id}`` for the entry, e.g.
+        ``banks.{id}.referral.bonus``.  The lever exists for an entry when
+        this path can be read from the scenario (schema fields that a file
+        leaves out still exist: they hold their defaults).
+    kind : {"float", "int", "bool", "choice"}
+        Slider, integer slider, checkbox or drop-down.
+    low, high, step : float
+        Slider range.  The range is widened to include the file's value.
+    choices : tuple of str
+        Options of a ``choice`` lever.
+    start : callable, optional
+        ``start(scenario, id)``: the starting value, for levers that are not
+        a single path (default: the value at ``path``).
+    overrides : callable, optional
+        ``overrides(scenario, id, value)``: the dotted paths to set, for
+        levers that are not a single path (default: ``{path: value}``).
+    applies : callable, optional
+        ``applies(scenario, id)``: an extra condition for the lever to exist.
+    """
+
+    name: str
+    label: str
+    scope: Scope
+    path: str
+    kind: Kind = "float"
+    low: float = 0.0
+    high: float = 1.0
+    step: float = 0.01
+    choices: tuple[str, ...] = ()
+    start: Callable[[Scenario, str], Any] | None = None
+    overrides: Callable[[Scenario, str, Any], Overrides] | None = None
+    applies: Callable[[Scenario, str], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A lever bound to one entry of the scenario (or to the scenario itself)."""
+
+    spec: LeverSpec
+    target: str | None
+
+    @property
+    def key(self) -> str:
+        """Identifier of the lever among the dashboard's parameters: ``citic:referral_bonus``."""
+        return f"{self.target}:{self.spec.name}" if self.target is not None else self.spec.name
+
+    @property
+    def path(self) -> str:
+        """The dotted scenario path the lever reads (and, for simple levers, sets)."""
+        return self.spec.path.format(id=self.target)
+
+    @property
+    def label(self) -> str:
+        return f"{self.target}: {self.spec.label}" if self.target is not None else self.spec.label
+
+    def start(self, scenario: Scenario) -> Any:
+        """The lever's value in ``scenario`` (the file's value when the dashboard opens)."""
+        if self.spec.start is not None:
+            return self.spec.start(scenario, self.target)
+        value = get_path(scenario, self.path)
+        return _coerce(self.spec.kind, value)
+
+    def overrides(self, scenario: Scenario, value: Any) -> Overrides:
+        """Dotted-path overrides that set the lever to ``value`` in ``scenario``."""
+        value = _coerce(self.spec.kind, value)
+        if self.spec.overrides is not None:
+            return self.spec.overrides(scenario, self.target, value)
+        return {self.path: value}
+
+    def user_param(self, scenario: Scenario) -> Any:
+        """The input for Mesa's SolaraViz ``model_params`` (a Slider or an input dict)."""
+        from mesa.visualization import Slider
+
+        spec, value = self.spec, self.start(scenario)
+        if spec.kind == "bool":
+            return {"type": "Checkbox", "value": bool(value), "label": self.label}
+        if spec.kind == "choice":
+            return {"type": "Select", "value": value, "values": list(spec.choices), "label": self.label}
+        low, high = min(spec.low, value), max(spec.high, value)
+        dtype = int if spec.kind == "int" else float
+        return Slider(self.label, value=dtype(value), min=dtype(low), max=dtype(high),
+                      step=dtype(spec.step), dtype=dtype)
+
+
+def _coerce(kind: Kind, value: Any) -> Any:
+    if kind == "float":
+        return float(value)
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return bool(value)
+    return value
+
+
+def has_path(scenario: Scenario, path: str) -> bool:
+    """Whether ``path`` names a parameter of ``scenario`` (a field the schema has)."""
+    try:
+        get_path(scenario, path)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- composite levers
+def _partnerships_of(scenario: Scenario, bank: str) -> list[str]:
+    return [pid for pid, p in scenario.partnerships.items() if p.bank == bank]
+
+
+def _own_channels(scenario: Scenario, bank: str) -> dict[str, tuple[float, float]]:
+    """(exposure_rate, cost) of the bank's own paid channels that are switched on."""
+    spec = scenario.banks[bank]
+    channels = {"branch": (spec.branch.exposure_rate, spec.branch.cost),
+                "own_app": (spec.own_app.exposure_rate, spec.own_app.cost)}
+    if spec.live_stream.enabled:
+        channels["live_stream"] = (spec.live_stream.exposure_rate, spec.live_stream.cost)
+    return channels
+
+
+def _budgets(scenario: Scenario, bank: str) -> tuple[float, float, bool]:
+    """Own-channel spend O, platform reference spend R, and whether R is notional.
+
+    R is the sum of the bank's partnership fees per step; when the file buys
+    platform traffic only per customer (no fixed fee), R is taken equal to O,
+    i.e. the file's platform reach is assumed to be worth the own-channel budget.
+    """
+    own = sum(cost for _, cost in _own_channels(scenario, bank).values())
+    platform = sum(scenario.partnerships[p].cost for p in _partnerships_of(scenario, bank))
+    if platform > 0:
+        return own, platform, False
+    return own, own, True
+
+
+def budget_split_start(scenario: Scenario, bank: str) -> float:
+    """The file's platform share of the bank's marketing budget, R / (O + R)."""
+    own, platform, _ = _budgets(scenario, bank)
+    return platform / (own + platform)
+
+
+def budget_split_overrides(scenario: Scenario, bank: str, share: float) -> Overrides:
+    """Move the bank's marketing budget B = O + R so that platforms get ``share`` of it.
+
+    Exposure is proportional to spend on both sides: own channels (branch,
+    own app, live stream when on) have their cost and exposure rate scaled by
+    a = (1 - share) B / O; the bank's partnerships have their exposure rate
+    scaled by b = share B / R.  Real partnership fees are scaled by b too; a
+    notional platform budget (see :func:`_budgets`) is charged only for what
+    is bought beyond it, as a fixed fee (b - 1) R split over the partnerships
+    in proportion to their exposure rates.  Rates are capped at 1.
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the budget split of '{bank}' must be a share in [0, 1]; got {share!r} instead")
+    own, platform, notional = _budgets(scenario, bank)
+    total = own + platform
+    a, b = (1.0 - share) * total / own, share * total / platform
+    result: Overrides = {}
+    for channel, (rate, cost) in _own_channels(scenario, bank).items():
+        result[f"banks.{bank}.{channel}.exposure_rate"] = min(1.0, rate * a)
+        result[f"banks.{bank}.{channel}.cost"] = cost * a
+    partners = _partnerships_of(scenario, bank)
+    rates = {p: scenario.partnerships[p].exposure_rate for p in partners}
+    total_rate = sum(rates.values())
+    for p in partners:
+        result[f"partnerships.{p}.exposure_rate"] = min(1.0, rates[p] * b)
+        if notional:
+            weight = rates[p] / total_rate if total_rate > 0 else 1.0 / len(partners)
+            result[f"partnerships.{p}.cost"] = max(0.0, b - 1.0) * platform * weight
+        else:
+            result[f"partnerships.{p}.cost"] = scenario.partnerships[p].cost * b
+    return result
+
+
+def budget_split_applies(scenario: Scenario, bank: str) -> bool:
+    """A bank with own-channel spend and at least one partnership to move it to."""
+    own, _, _ = _budgets(scenario, bank)
+    return own > 0 and bool(_partnerships_of(scenario, bank))
+
+
+def live_stream_overrides(scenario: Scenario, bank: str, enabled: bool) -> Overrides:
+    """Switch live streaming; a stream the file leaves unpriced borrows the app's rate and cost.
+
+    Live streaming reaches the same private-domain audience as the bank's
+    app (model.md, mechanism 1), so when the file gives it no exposure rate,
+    switching it on uses the app's exposure rate and spend.
+    """
+    spec = scenario.banks[bank]
+    result: Overrides = {f"banks.{bank}.live_stream.enabled": enabled}
+    if enabled and spec.live_stream.exposure_rate == 0:
+        result[f"banks.{bank}.live_stream.exposure_rate"] = spec.own_app.exposure_rate
+        result[f"banks.{bank}.live_stream.cost"] = spec.own_app.cost
+    return result
+
+
+# --------------------------------------------------------------------------- the lever list
+#: Every lever the dashboard knows, in display order.  Levers whose path the
+#: scenario does not have (e.g. the risk side before it exists) are left out.
+LEVERS: tuple[LeverSpec, ...] = (
+    LeverSpec("referral_bonus", "referral bonus (yuan)", "banks", "banks.{id}.referral.bonus", high=300, step=5),
+    LeverSpec("referral_welcome", "welcome packet (yuan)", "banks", "banks.{id}.referral.welcome", high=300, step=5),
+    LeverSpec("live_stream", "live streaming", "banks", "banks.{id}.live_stream.enabled", kind="bool",
+              overrides=live_stream_overrides),
+    LeverSpec("budget_split", "platform share of marketing budget", "banks", "banks.{id}.branch.cost", step=0.05,
+              start=budget_split_start, overrides=budget_split_overrides, applies=budget_split_applies),
+    LeverSpec("approval_cutoff", "approval cut-off", "banks", "banks.{id}.credit.cutoff"),
+    LeverSpec("take_rate", "platform take rate", "partnerships", "partnerships.{id}.take_rate", high=0.5),
+    LeverSpec("data_sharing", "data alliance", "partnerships", "partnerships.{id}.data_sharing", kind="bool"),
+    LeverSpec("coverage", "insurer coverage", "insurers", "insurers.{id}.coverage"),
+    LeverSpec("cut_direct_link", "cut the direct link", "scenario", "regulation.direct_link", kind="choice",
+              choices=("direct", "bureau", "direct_jump")),
+    LeverSpec("macro_shock", "macro shock size", "scenario", "macro.shock", high=5.0, step=0.1),
+)
+
+
+def _targets(scenario: Scenario, scope: Scope) -> list[str | None]:
+    if scope == "scenario":
+        return [None]
+    block = getattr(scenario, scope, None)
+    return list(block) if isinstance(block, Mapping) else []
+
+
+def levers_for(scenario: Scenario, specs: tuple[LeverSpec, ...] = LEVERS) -> list[Lever]:
+    """The levers ``scenario`` has, grouped by institution then partnership, then global ones."""
+    found = []
+    for spec in specs:
+        for target in _targets(scenario, spec.scope):
+            lever = Lever(spec, target)
+            if has_path(scenario, lever.path) and (spec.applies is None or spec.applies(scenario, target)):
+                found.append(lever)
+    order = {scope: k for k, scope in enumerate(("banks", "platforms", "insurers", "partnerships", "scenario"))}
+    targets = {}
+    for lever in found:
+        targets.setdefault((order[lever.spec.scope], lever.target), len(targets))
+    return sorted(found, key=lambda lever: (order[lever.spec.scope], targets[(order[lever.spec.scope], lever.target)]))
+
+
+def lever_overrides(scenario: Scenario, values: Mapping[str, Any]) -> Overrides:
+    """Overrides for the levers whose value differs from the scenario's.
+
+    Levers are applied in the order of :func:`levers_for`, each to the
+    scenario as changed by the ones before (live streaming before the budget
+    split, so a stream switched on takes its share of the budget).
+
+    Raises
+    ------
+    KeyError
+        If a key is not one of the scenario's levers.
+    """
+    return _apply(scenario, values)[1]
+
+
+def apply_levers(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """``scenario`` with the lever values set (levers left at the file's value change nothing)."""
+    return _apply(scenario, values)[0]
+
+
+def _apply(scenario: Scenario, values: Mapping[str, Any]) -> tuple[Scenario, Overrides]:
+    levers = {lever.key: lever for lever in levers_for(scenario)}
+    unknown = sorted(set(values) - set(levers))
+    if unknown:
+        raise KeyError(f"unknown lever(s) {', '.join(unknown)}; the scenario's levers are: {', '.join(levers)}")
+    # Compare with the file's values: a lever the user left alone changes nothing,
+    # even if an earlier lever moved what its starting value is computed from.
+    changed = [lever for key, lever in levers.items()
+               if key in values and not _same(lever.start(scenario), values[key], lever.spec.kind)]
+    merged: Overrides = {}
+    for lever in changed:
+        changes = lever.overrides(scenario, values[lever.key])
+        scenario = with_overrides(scenario, changes, source=f"dashboard lever '{lever.label}'")
+        merged.update(changes)
+    return scenario, merged
+
+
+def _same(start: Any, value: Any, kind: Kind) -> bool:
+    if kind in ("float", "int"):
+        return abs(float(start) - float(value)) <= 1e-9 * max(1.0, abs(float(start)))
+    return _coerce(kind, value) == start
