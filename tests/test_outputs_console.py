@@ -44,3 +44,11 @@ def test_print_summary_on_a_given_console(output_tables):
     buffer = io.StringIO()
     print_summary(summarize(output_tables), "s", console=Console(file=buffer, width=100))
     assert "Institutions" in buffer.getvalue()
+
+
+def test_money_cells_share_unit_and_precision():
+    from sim.outputs.console import _money
+
+    assert format_stat({"mean": 185.0, "low": 107.86, "high": 262.14, "n": 5}, _money) == "185 ± 77"
+    assert format_stat({"mean": 2.5e6, "low": 2.4e6, "high": 2.6e6, "n": 5}, _money) == "2.50M ± 0.10M"
+    assert format_stat({"mean": 12.345, "low": 11.0, "high": 13.69, "n": 5}, _money) == "12.3 ± 1.3"

@@ -162,3 +162,10 @@ def test_funnel_bars_average_over_all_replications(output_tables):
     aware = [c for c in ax.containers if c.get_label() == "aware"][0]
     branch = sparse[(sparse["channel"] == "branch") & (sparse["stage"] == "aware")]["reached"]
     assert aware.patches[0].get_height() == pytest.approx(branch.sum() / 3)
+
+
+def test_cac_without_any_spend_says_so(output_tables):
+    channels = output_tables["channels"].assign(spend=0.0)
+    ax = plot_cac_by_channel(dict(output_tables, channels=channels))
+    assert any("No acquisition spend" in t.get_text() for t in ax.texts)
+    assert not any("No acquisition spend" in t.get_text() for t in plot_cac_by_channel(output_tables).texts)

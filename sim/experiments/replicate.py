@@ -8,7 +8,6 @@ replications run, in which order, on how many workers.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,32 +65,28 @@ class RunResult:
 
     @property
     def summary(self) -> dict:
-        """Final-step means and 95% intervals over replications."""
+        """Final-step means and 95% intervals over replications (see results/README.md)."""
         if self._summary is None:
             from sim.outputs import summarize
 
             self._summary = summarize(self.tables)
-            self._summary["run"] = self.provenance()
         return self._summary
 
     def provenance(self) -> dict:
+        """What reproduces the run: scenario name, seed, replications, horizon, version."""
         return {"scenario": self.scenario.name, "seed": self.seed, "replications": self.replications,
                 "steps": self.scenario.time.steps, "step_unit": self.scenario.time.unit,
                 "version": self.version, "seconds": round(self.seconds, 3)}
 
     def save(self, out_dir: str | Path, plots: bool = True) -> Path:
-        """Write tables (Parquet), summary.json, the resolved scenario, run.json and plots."""
-        from sim.outputs import plot_all, write_summary, write_tables
+        """Write tables (Parquet), summary.json, scenario.resolved.yaml, run.json and plots."""
+        from sim.outputs import write_results
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        write_tables(self.tables, out)
-        write_summary(self.summary, out / "summary.json")
-        (out / "scenario.resolved.yaml").write_text(dump_resolved(self.scenario), encoding="utf-8")
-        (out / "run.json").write_text(json.dumps(self.provenance(), indent=2) + "\n", encoding="utf-8")
-        if plots:
-            plot_all(self.tables, out / "plots", title_prefix=self.scenario.name)
-        return out
+        written = write_results(Path(out_dir), self.tables, scenario_name=self.scenario.name,
+                                resolved_scenario=dump_resolved(self.scenario), seed=self.seed,
+                                replications=self.replications, plots=plots, extra_metadata=self.provenance())
+        self._summary = written["summary_data"]
+        return Path(out_dir)
 
 
 def run(scenario: Scenario, replications: int | None = None, seed: int | None = None,

@@ -16,16 +16,31 @@ import scipy.sparse as sp
 from sim.mechanisms.touches import Touches
 
 
-def promoter_mask(since: np.ndarray, step: int, window: np.ndarray) -> np.ndarray:
-    """Bool (n, K): the relationship began within the last ``window`` steps (before ``step``).
+def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: np.ndarray,
+              provider: np.ndarray, since: np.ndarray, offer_institution: np.ndarray,
+              offer_product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(customer, offer) pairs that are promoters at ``step``.
 
-    ``since`` is the step each relationship began (0 for relationships held
-    before the run, -1 for none) and ``window`` the promoter window of the
-    relationship's provider, per entry.  Relationships held before the run
-    are not promoters: only new customers are.
+    A relationship begun at step ``s`` promotes at steps ``s+1 .. s+W`` while
+    it lasts (W = ``window`` of its offer).  ``log`` lists this run's
+    activations as ``(s, customers, offers)``; relationships held before the
+    run are not in it, so they never promote.  Cost is proportional to the
+    logged activations within the window, not to the population.
     """
-    age = step - since
-    return (since >= 1) & (age >= 1) & (age <= window)
+    parts_c, parts_o = [], []
+    for began, customers, offers in log:
+        age = step - began
+        keep = (age >= 1) & (age <= window[offers])
+        if not keep.any():
+            continue
+        c, o = customers[keep], offers[keep]
+        k = offer_product[o]
+        lasting = (provider[c, k] == offer_institution[o]) & (since[c, k] == began)
+        parts_c.append(c[lasting])
+        parts_o.append(o[lasting])
+    if not parts_c:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    return np.concatenate(parts_c), np.concatenate(parts_o)
 
 
 def neighbour_counts(adjacency: sp.csr_array, sources: np.ndarray) -> np.ndarray:
@@ -46,7 +61,7 @@ def neighbour_counts(adjacency: sp.csr_array, sources: np.ndarray) -> np.ndarray
 
 
 def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: int, rate: float,
-           eligible: np.ndarray, rng: np.random.Generator) -> tuple[Touches, np.ndarray]:
+           holder: np.ndarray, institution: int, rng: np.random.Generator) -> tuple[Touches, np.ndarray]:
     """Touches by sharers of one offer to their eligible neighbours.
 
     Parameters
@@ -58,8 +73,10 @@ def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: in
         Recorded on the touches (``referral`` or ``employee``).
     rate : float
         ``r``, the per-neighbour chance of each sharer.
-    eligible : bool array (n,)
-        Customers who may be touched (not yet customers of the provider).
+    holder : int array (n,)
+        Each customer's provider of the offer's product (-1 none).
+    institution : int
+        The offer's institution: its customers for the product are not touched.
     rng : numpy.random.Generator
 
     Returns
@@ -71,7 +88,8 @@ def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: in
     if rate <= 0.0 or sources.size == 0:
         return Touches.empty(), np.zeros(0, dtype=np.int64)
     counts = neighbour_counts(adjacency, sources)
-    candidates = np.flatnonzero((counts > 0) & eligible)
+    candidates = np.flatnonzero(counts)
+    candidates = candidates[holder[candidates] != institution]
     m = counts[candidates]
     reach_probability = 1.0 - (1.0 - rate) ** m
     reached = rng.random(candidates.size) < reach_probability

@@ -20,7 +20,7 @@ from sim.mechanisms import churn as churn_mechanism
 from sim.mechanisms.economics import Ledger, account
 from sim.mechanisms.exposure import expose
 from sim.mechanisms.funnel import Activations, binomial_approval, run_funnel
-from sim.mechanisms.referral import promoter_mask, spread
+from sim.mechanisms.referral import promoters as current_promoters, spread
 from sim.mechanisms.touches import Touches
 from sim.metrics import Recorder
 from sim.model.agents import Bank, Customer, Platform
@@ -74,6 +74,9 @@ class ChannelModel(mesa.Model):
         self.state = CustomerState.empty(n, cat.n_offers, len(cat.products), cat.n_institutions, len(cat.platform_ids))
         self._draw_static_reach()
         self._place_initial_customers()
+        self._employees = {i: np.flatnonzero(self.state.employer == i) for i in range(cat.n_institutions)}
+        self._aware_any = self.state.aware.any(axis=1)
+        self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
         self.capital = cat.capital.astype(float).copy()
         self.approve_fns = {k: binomial_approval(cat.approve[k]) for k in range(len(cat.products))}
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
@@ -173,6 +176,7 @@ class ChannelModel(mesa.Model):
         self.become_aware(touches)
         activations, entries = self.funnel(touches, t)
         activations = Activations.concat([activations, switched])
+        self._activation_log.append((t, activations.customer, activations.offer))
         self._record(t, activations, left, int(promoters[0].size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries})
 
@@ -206,17 +210,17 @@ class ChannelModel(mesa.Model):
     def promoters(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Mechanism 2: (customer, offer) pairs whose relationship began within the referral window."""
         cat, state = self.catalog, self.state
-        provider = state.provider.astype(np.int64)
-        window = np.where(provider >= 0, cat.referral_window[np.maximum(provider, 0)], 0)
-        mask = promoter_mask(state.since, step, window) & (provider >= 0)
-        customer, product = np.nonzero(mask)
-        return customer, cat.offer_of[provider[customer, product], product]
+        window = cat.referral_window[cat.offer_institution]
+        longest = int(window.max()) if window.size else 0
+        self._activation_log = [entry for entry in self._activation_log if step - entry[0] <= longest]
+        return current_promoters(self._activation_log, step, window, state.provider, state.since,
+                                 cat.offer_institution, cat.offer_product)
 
     def advertising(self) -> Touches:
         """Mechanism 1: branch, own app, live stream and platform ads."""
         cat, state, rng = self.catalog, self.state, self.rng
         parts = []
-        private = state.customer_of(cat.n_institutions) | state.follower
+        private = None
         for i in range(cat.n_institutions):
             offers = np.flatnonzero(cat.offer_institution == i)
             if offers.size == 0:
@@ -224,6 +228,8 @@ class ChannelModel(mesa.Model):
             if cat.branch_rate[i] > 0:
                 parts.append(expose(self._branch_audience[i], offers, BRANCH, cat.branch_rate[i], state.aware, rng))
             if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
+                if private is None:
+                    private = state.customer_of(cat.n_institutions) | state.follower
                 audience = np.flatnonzero(private[:, i])
                 parts.append(expose(audience, offers, OWN_APP, cat.app_rate[i], state.aware, rng))
                 parts.append(expose(audience, offers, LIVE_STREAM, cat.live_rate[i], state.aware, rng))
@@ -240,9 +246,8 @@ class ChannelModel(mesa.Model):
         cat, parts = self.catalog, []
         for o in np.unique(offer):
             i, k = cat.offer_institution[o], cat.offer_product[o]
-            eligible = self.state.provider[:, k] != i
             touches, _ = spread(self.network.adjacency, customer[offer == o], o, REFERRAL,
-                                cat.referral_rate[i], eligible, self.rng)
+                                cat.referral_rate[i], self.state.provider[:, k], i, self.rng)
             parts.append(touches)
         return Touches.concat(parts)
 
@@ -253,9 +258,8 @@ class ChannelModel(mesa.Model):
             offer = cat.employee_offer[i]
             if offer < 0:
                 continue
-            eligible = state.provider[:, cat.offer_product[offer]] != i
-            touches, _ = spread(self.network.adjacency, np.flatnonzero(state.employer == i), offer, EMPLOYEE,
-                                cat.employee_rate[i], eligible, self.rng)
+            touches, _ = spread(self.network.adjacency, self._employees[i], offer, EMPLOYEE,
+                                cat.employee_rate[i], state.provider[:, cat.offer_product[offer]], i, self.rng)
             parts.append(touches)
         return Touches.concat(parts)
 
@@ -263,6 +267,7 @@ class ChannelModel(mesa.Model):
         """Touched customers know the offer; the channel of the latest touch is kept for attribution."""
         self.state.aware[touches.customer, touches.offer] = True
         self.state.aware_channel[touches.customer, touches.offer] = touches.channel
+        self._aware_any[touches.customer] = True
 
     def funnel(self, touches: Touches, step: int) -> tuple[Activations, int]:
         """Mechanism 3: per product, touched customers go through the funnel."""
@@ -286,7 +291,7 @@ class ChannelModel(mesa.Model):
         state = self.state
         referral = int(np.count_nonzero(activations.channel == REFERRAL))
         self.last = {
-            "aware": int(state.aware.any(axis=1).sum()),
+            "aware": int(np.count_nonzero(self._aware_any)),
             "active": int((state.provider >= 0).any(axis=1).sum()),
             "new_active": int(activations.customer.size - extra["switched"]),
             "referral_conversions": referral,

@@ -16,7 +16,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-Formatter = Callable[[float], str]
+Formatter = Callable[[float, float], str]
+"""``fmt(value, reference)``: format ``value`` with the precision suited to ``reference``
+(the mean), so that a mean and its half-width share one unit and number of decimals."""
 
 #: Rows of the market table: (section, key, label, formatter name).
 _MARKET_ROWS: tuple[tuple[str, str, str, str], ...] = (
@@ -33,25 +35,26 @@ _MARKET_ROWS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _count(x: float) -> str:
+def _count(x: float, reference: float) -> str:
     return f"{x:,.0f}"
 
 
-def _ratio(x: float) -> str:
+def _ratio(x: float, reference: float) -> str:
     return f"{x:.2f}"
 
 
-def _percent(x: float) -> str:
+def _percent(x: float, reference: float) -> str:
     return f"{x:.1%}"
 
 
-def _money(x: float) -> str:
-    """Compact money: 1,234 / 12.3k / 4.56M / 7.89B, so profits fit a narrow column."""
-    size = abs(x)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
-        if size >= limit:
-            return f"{x / limit:,.3g}{suffix}" if size < limit * 1000 else f"{x / limit:,.0f}{suffix}"
-    return f"{x:,.2f}" if size < 100 else f"{x:,.0f}"
+def _money(x: float, reference: float) -> str:
+    """Compact money (1,234 / 12.3k / 4.56M / 7.89B) in the unit and precision of ``reference``."""
+    size = abs(reference)
+    scale, suffix = next(((limit, s) for limit, s in ((1e9, "B"), (1e6, "M"), (1e4, "k"))
+                          if size >= limit), (1.0, ""))
+    scaled = size / scale
+    decimals = 0 if scaled >= 100 else 1 if scaled >= 10 else 2
+    return f"{x / scale:,.{decimals}f}{suffix}"
 
 
 _FORMATTERS: Mapping[str, Formatter] = {
@@ -65,8 +68,8 @@ def format_stat(stat: Mapping[str, Any] | None, fmt: Formatter = _count) -> str:
         return "—"
     mean, low, high = stat["mean"], stat.get("low"), stat.get("high")
     if low is None or high is None or not math.isfinite(low) or not math.isfinite(high):
-        return fmt(mean)
-    return f"{fmt(mean)} ± {fmt((high - low) / 2.0)}"
+        return fmt(mean, mean)
+    return f"{fmt(mean, mean)} ± {fmt((high - low) / 2.0, mean)}"
 
 
 def _get(entry: Mapping[str, Any] | None, *path: str) -> Any:

@@ -305,10 +305,10 @@ def _draw_funnel_bars(ax: Axes, means: pd.DataFrame) -> None:
                             va="bottom", rotation=90, fontsize=8, color="0.25")
     first, last = values[:, 0], values[:, -1]
     ticks = [
-        f"{c}\n{last[i] / first[i]:.1%} {stages[0]}→{stages[-1]}" if first[i] > 0 else f"{c}\n—"
-        for i, c in enumerate(channels)
+        f"{name}\n{last[i] / first[i]:.1%} overall" if first[i] > 0 else f"{name}\n—"
+        for i, name in enumerate(c.replace("platform:", "platform\n") for c in channels)
     ]
-    ax.set_xticks(x, ticks)
+    ax.set_xticks(x, ticks, fontsize=10 if len(channels) > 4 else None)
     ax.grid(axis="x", visible=False)
     positive = values[values > 0]
     if positive.size and positive.max() / positive.min() > 100:
@@ -398,11 +398,14 @@ def _draw_cac_bars(ax: Axes, ci: pd.DataFrame, colors: Mapping[str, tuple]) -> N
         pos = x[keep] + (j - (len(ids) - 1) / 2) * width
         bars = ax.bar(pos, mean[keep], width, color=colors[ident], label=ident,
                       yerr=yerr, capsize=3, error_kw={"elinewidth": 1, "ecolor": "0.3"})
-        ax.bar_label(bars, labels=[f"{v:,.0f}" if v >= 10 else f"{v:,.2f}" for v in mean[keep]],
+        ax.bar_label(bars, labels=[("" if v == 0 else f"{v:,.0f}" if v >= 10 else f"{v:,.2f}") for v in mean[keep]],
                      padding=2, fontsize=9, color="0.25")
     ax.set_xticks(x, channels)
     ax.grid(axis="x", visible=False)
     ax.set_ylim(bottom=0)
+    if not np.nanmax(np.abs(ci["mean"].to_numpy(float))) > 0:
+        ax.text(0.5, 0.6, "No acquisition spend recorded in this run", transform=ax.transAxes,
+                ha="center", va="center", fontsize=14, color="0.4")
     ax.set_xlabel("Acquisition channel")
     ax.set_ylabel("Spend per new customer")
     ax.legend(title="Institution", loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -470,7 +473,7 @@ def plot_adoption(
         right.set_ylabel("Won by referral (cumulative)")
         lines = line_active + line_share
         # on the twin Axes: it is drawn on top, so the legend is not hidden by its band
-        right.legend(lines, [ln.get_label() for ln in lines], loc="upper left", frameon=True,
+        right.legend(lines, [ln.get_label() for ln in lines], loc="lower right", frameon=True,
                   facecolor="white", framealpha=0.85, edgecolor="none")
         _titles(ax, title, _replication_note(len(replications_of(tables)), level=level))
         _save(ax, path)

@@ -8,14 +8,11 @@ import json
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sim.outputs.summary import mean_ci  # noqa: E402
+from sim.outputs.summary import mean_ci
 
 
 def _fmt(value: float) -> str:
@@ -69,9 +66,10 @@ def plot_overlays(comparison, out_dir: Path) -> list[Path]:
     """Overlay charts across scenarios: adoption over time, final shares, CAC and profit by institution."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = [f"C{i}" for i in range(10)]
 
-    fig, ax = plt.subplots(figsize=(10, 5.5))
+    fig = Figure(figsize=(10, 5.5))
+    ax = fig.subplots()
     for j, result in enumerate(comparison.results):
         wide = result.market.pivot(index="step", columns="replication", values="active")
         stats = np.array([mean_ci(row) for row in wide.to_numpy()])
@@ -94,7 +92,8 @@ def plot_overlays(comparison, out_dir: Path) -> list[Path]:
         rows["institution"] = rows["metric"].str[: -len(suffix)]
         institutions = list(dict.fromkeys(rows["institution"]))
         width = 0.8 / len(comparison.names)
-        fig, ax = plt.subplots(figsize=(max(8, 1.4 * len(institutions) + 3), 5))
+        fig = Figure(figsize=(max(8, 1.4 * len(institutions) + 3), 5))
+        ax = fig.subplots()
         x = np.arange(len(institutions))
         for j, name in enumerate(comparison.names):
             mine = rows[rows["scenario"] == name].set_index("institution").reindex(institutions)
@@ -113,7 +112,6 @@ def plot_overlays(comparison, out_dir: Path) -> list[Path]:
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 

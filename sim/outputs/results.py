@@ -12,7 +12,6 @@ import datetime as dt
 import importlib.metadata
 import json
 import platform
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,12 +36,15 @@ def _version(distribution: str) -> str | None:
 
 
 def package_version() -> str:
-    """Version of this package: installed metadata, else ``sim.__version__``, else "unknown"."""
+    """Version of this package: installed metadata, else the source tree's ``sim.version``."""
     installed = _version(PACKAGE)
     if installed:
         return installed
-    module = sys.modules.get("sim")
-    return str(getattr(module, "__version__", "unknown"))
+    try:
+        from sim.version import __version__
+    except ImportError:
+        return "unknown"
+    return str(__version__)
 
 
 def run_metadata(
