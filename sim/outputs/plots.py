@@ -306,7 +306,7 @@ def _draw_funnel_bars(ax: Axes, means: pd.DataFrame) -> None:
     first, last = values[:, 0], values[:, -1]
     ticks = [
         f"{name}\n{last[i] / first[i]:.1%} overall" if first[i] > 0 else f"{name}\n—"
-        for i, name in enumerate(c.replace("platform:", "platform\n") for c in channels)
+        for i, name in enumerate(channels)
     ]
     ax.set_xticks(x, ticks, fontsize=10 if len(channels) > 4 else None)
     ax.grid(axis="x", visible=False)
