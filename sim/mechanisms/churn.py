@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.mechanisms.choice import NO_CHOICE, choose, utilities
 from sim.mechanisms.funnel import Activations, ApproveFn, activate
+from sim.mechanisms.sampling import bernoulli_subset
 from sim.model.state import CHURNED, NO_CHANNEL
 
 
@@ -24,10 +25,15 @@ def churn(product: int, state, catalog, rng: np.random.Generator) -> tuple[np.nd
     Their relationship is cleared from ``state``.
     """
     k = product
+    highest = float(catalog.churn.max()) if catalog.churn.size else 0.0
+    if highest <= 0.0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int16)
     holders = np.flatnonzero(state.provider[:, k] >= 0)
-    providers = state.provider[holders, k]
-    leaving = rng.random(holders.size) < catalog.churn[providers]
-    customers, left = holders[leaving], providers[leaving]
+    # Bernoulli(highest) then thinning by hazard/highest is Bernoulli(hazard), drawn in O(n·highest).
+    candidates = bernoulli_subset(holders, highest, rng)
+    providers = state.provider[candidates, k]
+    leaving = rng.random(candidates.size) * highest < catalog.churn[providers]
+    customers, left = candidates[leaving], providers[leaving]
     leave(state, customers, k)
     return customers, left
 
@@ -49,10 +55,9 @@ def switch(product: int, state, population, catalog, step: int, approve_fn: Appr
     """
     k = product
     offers_k = catalog.offers_of_product(k)
-    holders = np.flatnonzero(state.provider[:, k] >= 0)
-    if catalog.switching <= 0.0 or offers_k.size < 2 or holders.size == 0:
+    if catalog.switching <= 0.0 or offers_k.size < 2:
         return Activations.concat([]), np.zeros(0, np.int16)
-    weighing = holders[rng.random(holders.size) < catalog.switching]
+    weighing = bernoulli_subset(np.flatnonzero(state.provider[:, k] >= 0), catalog.switching, rng)
     current = catalog.offer_of[state.provider[weighing, k], k]
     known = state.aware[weighing][:, offers_k]
     value = utilities(weighing, offers_k, state.aware_channel[weighing][:, offers_k],

@@ -54,8 +54,7 @@ def relationship_counts(provider: np.ndarray, n_institutions: int) -> np.ndarray
     K = provider.shape[1]
     counts = np.zeros((n_institutions, K), dtype=np.int64)
     for k in range(K):
-        held = provider[:, k]
-        counts[:, k] = np.bincount(held[held >= 0], minlength=n_institutions)
+        counts[:, k] = np.bincount(provider[:, k] + 1, minlength=n_institutions + 1)[1:]
     return counts
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from sim.mechanisms.sampling import bernoulli_positions
 from sim.mechanisms.touches import Touches
 
 
@@ -43,32 +44,23 @@ def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: 
     return np.concatenate(parts_c), np.concatenate(parts_o)
 
 
-def neighbour_counts(adjacency: sp.csr_array, sources: np.ndarray) -> np.ndarray:
-    """For every customer, how many of its neighbours are in ``sources`` (with repeats)."""
-    n = adjacency.shape[0]
-    if sources.size == 0:
-        return np.zeros(n, dtype=np.int64)
-    indptr, indices = adjacency.indptr, adjacency.indices
-    starts, ends = indptr[sources], indptr[sources + 1]
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(n, dtype=np.int64)
-    # Gather all neighbour lists of the sources without a Python loop.
-    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    neighbours = indices[np.arange(total) + offsets]
-    return np.bincount(neighbours, minlength=n)
-
-
 def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: int, rate: float,
-           holder: np.ndarray, institution: int, rng: np.random.Generator) -> tuple[Touches, np.ndarray]:
-    """Touches by sharers of one offer to their eligible neighbours.
+           holder: np.ndarray, institution: int, rng: np.random.Generator) -> Touches:
+    """Touches by sharers of one offer to their neighbours who are not yet customers.
+
+    Each (sharer, neighbour) edge succeeds independently with probability
+    ``r``; a neighbour is touched if any of its edges succeeds, i.e. with
+    probability ``1 - (1 - r)^m`` for ``m`` sharing neighbours.  Successful
+    edges are sampled directly (geometric gaps over the sharers' concatenated
+    neighbour lists), so the cost grows with the sharers and their successes,
+    not with the population.
 
     Parameters
     ----------
     adjacency : CSR adjacency of the social network.
     sources : int array
-        Promoters (or employees) sharing the offer this step.
+        Promoters (or employees) sharing the offer this step; a customer
+        listed twice shares twice.
     offer, channel : int
         Recorded on the touches (``referral`` or ``employee``).
     rate : float
@@ -78,19 +70,17 @@ def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: in
     institution : int
         The offer's institution: its customers for the product are not touched.
     rng : numpy.random.Generator
-
-    Returns
-    -------
-    touches : Touches
-    exposures : int array
-        ``m`` (number of sharing neighbours) of each touched customer.
     """
     if rate <= 0.0 or sources.size == 0:
-        return Touches.empty(), np.zeros(0, dtype=np.int64)
-    counts = neighbour_counts(adjacency, sources)
-    candidates = np.flatnonzero(counts)
-    candidates = candidates[holder[candidates] != institution]
-    m = counts[candidates]
-    reach_probability = 1.0 - (1.0 - rate) ** m
-    reached = rng.random(candidates.size) < reach_probability
-    return Touches.of(candidates[reached], offer, channel), m[reached]
+        return Touches.empty()
+    indptr, indices = adjacency.indptr, adjacency.indices
+    starts = indptr[sources]
+    lengths = indptr[sources + 1] - starts
+    ends = np.cumsum(lengths)
+    if ends[-1] == 0:
+        return Touches.empty()
+    edges = bernoulli_positions(int(ends[-1]), rate, rng)
+    sharer = np.searchsorted(ends, edges, side="right")
+    reached = np.unique(indices[starts[sharer] + edges - (ends[sharer] - lengths[sharer])])
+    reached = reached[holder[reached] != institution]
+    return Touches.of(reached, offer, channel)

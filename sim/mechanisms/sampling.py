@@ -8,26 +8,30 @@ _GEOMETRIC_BELOW = 0.1
 
 
 def bernoulli_subset(candidates: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
-    """The candidates that succeed in independent Bernoulli(``p``) trials, one each.
+    """The candidates that succeed in independent Bernoulli(``p``) trials, one each."""
+    return candidates[bernoulli_positions(candidates.size, p, rng)]
+
+
+def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Positions ``0 <= j < n`` that succeed in ``n`` independent Bernoulli(``p``) trials.
 
     For small ``p`` the successes are found by geometric gaps (the positions of
     successes in an i.i.d. Bernoulli sequence are cumulative sums of
     Geometric(p) gaps), which costs O(n p) instead of O(n) random numbers.
     """
-    n = candidates.size
     if n == 0 or p <= 0.0:
-        return candidates[:0]
+        return np.zeros(0, dtype=np.int64)
     if p >= 1.0:
-        return candidates
+        return np.arange(n)
     if p >= _GEOMETRIC_BELOW:
-        return candidates[rng.random(n) < p]
+        return np.flatnonzero(rng.random(n) < p)
     expected = n * p
     draws = int(expected + 6.0 * np.sqrt(expected) + 16)
     positions = np.cumsum(rng.geometric(p, size=draws)) - 1
     while positions[-1] < n:
         more = np.cumsum(rng.geometric(p, size=draws)) + positions[-1]
         positions = np.concatenate([positions, more])
-    return candidates[positions[positions < n]]
+    return positions[positions < n]
 
 
 def first_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -246,9 +246,8 @@ class ChannelModel(mesa.Model):
         cat, parts = self.catalog, []
         for o in np.unique(offer):
             i, k = cat.offer_institution[o], cat.offer_product[o]
-            touches, _ = spread(self.network.adjacency, customer[offer == o], o, REFERRAL,
-                                cat.referral_rate[i], self.state.provider[:, k], i, self.rng)
-            parts.append(touches)
+            parts.append(spread(self.network.adjacency, customer[offer == o], o, REFERRAL,
+                                cat.referral_rate[i], self.state.provider[:, k], i, self.rng))
         return Touches.concat(parts)
 
     def employee_shares(self) -> Touches:
@@ -258,9 +257,8 @@ class ChannelModel(mesa.Model):
             offer = cat.employee_offer[i]
             if offer < 0:
                 continue
-            touches, _ = spread(self.network.adjacency, self._employees[i], offer, EMPLOYEE,
-                                cat.employee_rate[i], state.provider[:, cat.offer_product[offer]], i, self.rng)
-            parts.append(touches)
+            parts.append(spread(self.network.adjacency, self._employees[i], offer, EMPLOYEE,
+                                cat.employee_rate[i], state.provider[:, cat.offer_product[offer]], i, self.rng))
         return Touches.concat(parts)
 
     def become_aware(self, touches: Touches) -> None:
@@ -292,7 +290,7 @@ class ChannelModel(mesa.Model):
         referral = int(np.count_nonzero(activations.channel == REFERRAL))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
-            "active": int((state.provider >= 0).any(axis=1).sum()),
+            "active": int(np.count_nonzero(state.provider.max(axis=1) >= 0)),
             "new_active": int(activations.customer.size - extra["switched"]),
             "referral_conversions": referral,
             "employee_conversions": int(np.count_nonzero(activations.channel == EMPLOYEE)),
