@@ -1,5 +1,11 @@
 """Shared fixtures.
 
+``make_scenario`` builds a validated scenario from a small dict of changes
+over a minimal one-bank, one-product scenario (``BASE_SCENARIO``), so that a
+test states only what it is about; ``make_data`` gives the raw mapping
+(for tests of bad input).  ``seed_customer`` activates exactly one customer
+through the model's own path, as the seed of a referral cascade.
+
 ``output_tables`` builds small synthetic run tables with the real schema of
 the output layer (see ``results/README.md``), so that ``sim.outputs`` can be
 tested without running the model.
@@ -7,11 +13,105 @@ tested without running the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from sim.scenario.loader import validate_data
+
+#: The smallest useful scenario: one state bank offering one payments product
+#: on a small Erdős–Rényi network, with no advertising switched on.
+BASE_SCENARIO: dict[str, Any] = {
+    "name": "test",
+    "seed": 1,
+    "replications": 1,
+    "time": {"steps": 10, "unit": "month"},
+    "population": {"size": 300},
+    "network": {"kind": "erdos_renyi", "mean_degree": 6},
+    "products": {"payments": {"kind": "payments"}},
+    "banks": {"b": {"type": "state", "offers": {"payments": {}}}},
+}
+
+def merge(base: Mapping, changes: Mapping) -> dict:
+    """``base`` with ``changes`` merged in: mappings merge, anything else (lists, None) replaces.
+
+    A mapping with a different ``kind`` (e.g. another network generator) replaces the old one.
+    """
+    out = copy.deepcopy(dict(base))
+    for key, value in changes.items():
+        old = out.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping) and value.get("kind", old.get("kind")) == old.get("kind"):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def scenario_data(*changes: Mapping | None, base: Mapping | None = None) -> dict:
+    """The raw scenario mapping: ``base`` (default ``BASE_SCENARIO``) with each of ``changes`` merged in, in order."""
+    data = copy.deepcopy(dict(BASE_SCENARIO if base is None else base))
+    for change in changes:
+        data = merge(data, change or {})
+    return data
+
+
+def build_scenario(*changes: Mapping | None, base: Mapping | None = None):
+    """A validated :class:`~sim.scenario.schema.Scenario` (source ``"test"``) from ``scenario_data``."""
+    return validate_data(scenario_data(*changes, base=base), "test")
+
+
+def activate_one(model, customer: int, institution: int = 0) -> None:
+    """Step ``model`` once so that exactly ``customer`` becomes active with ``institution``.
+
+    The customer is made the only member of the institution's private domain
+    and the institution's own app advertises with probability 1 for this one
+    step, so the activation goes through the model's own path (exposure ->
+    funnel -> activation log) and the customer is a promoter from the next
+    step on, exactly like any new customer.  Initial holdings cannot serve as
+    seeds: by design they never promote.  Requires a funnel that converts the
+    customer with probability 1, no institution customers yet (they are in
+    the private domain too), and no other source of activations in this step.
+    """
+    cat, state = model.catalog, model.state
+    followers = state.follower[:, institution].copy()
+    rate = float(cat.app_rate[institution])
+    state.follower[:, institution] = False
+    state.follower[customer, institution] = True
+    cat.app_rate[institution] = 1.0
+    try:
+        model.step()
+    finally:
+        cat.app_rate[institution] = rate
+        state.follower[:, institution] = followers
+    assert model.last["new_active"] == 1, f"seeding activated {model.last['new_active']} customers, not 1"
+    assert (state.provider[customer] == institution).any(), "the seed did not become a customer"
+
+
+@pytest.fixture(scope="session")
+def seed_customer() -> Callable[..., None]:
+    """``seed_customer(model, customer, institution=0)``: see :func:`activate_one`."""
+    return activate_one
+
+
+@pytest.fixture(scope="session")
+def make_scenario() -> Callable[..., Any]:
+    """Factory: ``make_scenario({"banks": {"b": {"retention": 1.0}}}, more_changes)`` -> validated Scenario.
+
+    Change dicts are merged over ``BASE_SCENARIO`` in order; pass ``base=`` to
+    start from another mapping (e.g. one without the default bank).
+    """
+    return build_scenario
+
+
+@pytest.fixture(scope="session")
+def make_data() -> Callable[..., dict]:
+    """Factory for the raw (unvalidated) scenario mapping, for tests of bad input."""
+    return scenario_data
+
 
 STAGES = ("aware", "interested", "comparing", "applied", "approved", "active")
 INSTITUTIONS = (("citic", "bank", "joint_stock"), ("ant", "platform", "super_app"))

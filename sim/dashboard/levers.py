@@ -3,8 +3,8 @@
 A strategy team argues about a handful of parameters: referral bonuses and
 welcome packets (SF4), how the marketing budget is split between a bank's own
 channels and platform ads (SF7, SF9), the platform's take rate, joining a data
-alliance (SF10), private-domain live streaming (SF6) and, once the risk side
-exists, approval cut-offs, insurer coverage, "cut the direct link" (SF15) and
+alliance (SF10), private-domain live streaming (SF6) and, when the risk side
+is on, approval cut-offs, insurer coverage, "cut the direct link" (SF15) and
 the size of a macro shock.  :data:`LEVERS` declares each of them once, as a
 :class:`LeverSpec` with a dotted path template; :func:`levers_for` expands the
 templates over a scenario's banks, platforms, partnerships or insurers and
@@ -114,19 +114,22 @@ class Lever:
             return self.spec.overrides(scenario, self.target, value)
         return {self.path: value}
 
-    def user_param(self, scenario: Scenario) -> Any:
-        """The input for Mesa's SolaraViz ``model_params`` (a Slider or an input dict)."""
-        from mesa.visualization import Slider
+    def is_moved(self, scenario: Scenario, value: Any) -> bool:
+        """Whether ``value`` differs from the lever's value in ``scenario``."""
+        return not _same(self.start(scenario), value, self.spec.kind)
 
-        spec, value = self.spec, self.start(scenario)
-        if spec.kind == "bool":
-            return {"type": "Checkbox", "value": bool(value), "label": self.label}
-        if spec.kind == "choice":
-            return {"type": "Select", "value": value, "values": list(spec.choices), "label": self.label}
-        low, high = min(spec.low, value), max(spec.high, value)
-        dtype = int if spec.kind == "int" else float
-        return Slider(self.label, value=dtype(value), min=dtype(low), max=dtype(high),
-                      step=dtype(spec.step), dtype=dtype)
+    def bounds(self, scenario: Scenario) -> tuple[float, float]:
+        """Slider range: the spec's, widened to include the scenario's value."""
+        value = float(self.start(scenario))
+        return min(self.spec.low, value), max(self.spec.high, value)
+
+    @property
+    def group(self) -> str:
+        """Heading the lever is listed under: the institution, partnership or insurer, or 'market'."""
+        return f"{self.target} ({_SCOPE_NAMES[self.spec.scope]})" if self.target is not None else "market-wide"
+
+
+_SCOPE_NAMES = {"banks": "bank", "platforms": "platform", "partnerships": "partnership", "insurers": "insurer"}
 
 
 def _coerce(kind: Kind, value: Any) -> Any:
@@ -238,22 +241,39 @@ def live_stream_overrides(scenario: Scenario, bank: str, enabled: bool) -> Overr
 
 
 # --------------------------------------------------------------------------- the lever list
+def credit_on(scenario: Scenario, target: str | None = None) -> bool:
+    """The risk side is switched on (``credit.enabled``), so credit levers act."""
+    return bool(getattr(getattr(scenario, "credit", None), "enabled", False))
+
+
+def lends(scenario: Scenario, institution: str) -> bool:
+    """Credit is on and the institution offers a credit product."""
+    spec = {**scenario.banks, **scenario.platforms}[institution]
+    return credit_on(scenario) and any(scenario.products[p].kind == "credit" for p in spec.offers)
+
+
 #: Every lever the dashboard knows, in display order.  Levers whose path the
-#: scenario does not have (e.g. the risk side before it exists) are left out.
+#: scenario does not have, or whose ``applies`` says they would do nothing
+#: (credit levers while credit is off), are left out.
 LEVERS: tuple[LeverSpec, ...] = (
     LeverSpec("referral_bonus", "referral bonus (yuan)", "banks", "banks.{id}.referral.bonus", high=300, step=5),
     LeverSpec("referral_welcome", "welcome packet (yuan)", "banks", "banks.{id}.referral.welcome", high=300, step=5),
     LeverSpec("live_stream", "live streaming", "banks", "banks.{id}.live_stream.enabled", kind="bool",
               overrides=live_stream_overrides),
+    # The budget split sets several paths (budget_split_overrides); its path only says the bank has a branch block.
     LeverSpec("budget_split", "platform share of marketing budget", "banks", "banks.{id}.branch.cost", step=0.05,
               start=budget_split_start, overrides=budget_split_overrides, applies=budget_split_applies),
-    LeverSpec("approval_cutoff", "approval cut-off", "banks", "banks.{id}.credit.cutoff"),
+    LeverSpec("approval_cutoff", "approval cut-off (default prob.)", "banks", "banks.{id}.credit.cutoff",
+              high=0.05, step=0.001, applies=lends),
+    LeverSpec("approval_cutoff", "approval cut-off (default prob.)", "platforms", "platforms.{id}.credit.cutoff",
+              high=0.05, step=0.001, applies=lends),
+    LeverSpec("coverage", "insurer coverage", "insurers", "insurers.{id}.coverage", step=0.05, applies=credit_on),
     LeverSpec("take_rate", "platform take rate", "partnerships", "partnerships.{id}.take_rate", high=0.5),
     LeverSpec("data_sharing", "data alliance", "partnerships", "partnerships.{id}.data_sharing", kind="bool"),
-    LeverSpec("coverage", "insurer coverage", "insurers", "insurers.{id}.coverage"),
-    LeverSpec("cut_direct_link", "cut the direct link", "scenario", "regulation.direct_link", kind="choice",
-              choices=("direct", "bureau", "direct_jump")),
-    LeverSpec("macro_shock", "macro shock size", "scenario", "macro.shock", high=5.0, step=0.1),
+    LeverSpec("data_link", "cut the direct link", "scenario", "regulation.data_link", kind="choice",
+              choices=("direct", "bureau", "direct_jump"), applies=credit_on),
+    LeverSpec("macro_shock", "macro shock (hazard multiplier)", "scenario", "macro.level", high=5.0, step=0.1,
+              applies=credit_on),
 )
 
 
@@ -272,11 +292,13 @@ def levers_for(scenario: Scenario, specs: tuple[LeverSpec, ...] = LEVERS) -> lis
             lever = Lever(spec, target)
             if has_path(scenario, lever.path) and (spec.applies is None or spec.applies(scenario, target)):
                 found.append(lever)
-    order = {scope: k for k, scope in enumerate(("banks", "platforms", "insurers", "partnerships", "scenario"))}
-    targets = {}
-    for lever in found:
-        targets.setdefault((order[lever.spec.scope], lever.target), len(targets))
-    return sorted(found, key=lambda lever: (order[lever.spec.scope], targets[(order[lever.spec.scope], lever.target)]))
+    scopes = ("banks", "platforms", "insurers", "partnerships", "scenario")
+    targets = {scope: _targets(scenario, scope) for scope in scopes}
+    # A stable sort keeps the order of LEVERS within each entry.
+    def place(lever: Lever) -> tuple[int, int]:
+        return scopes.index(lever.spec.scope), targets[lever.spec.scope].index(lever.target)
+
+    return sorted(found, key=place)
 
 
 def lever_overrides(scenario: Scenario, values: Mapping[str, Any]) -> Overrides:
@@ -306,8 +328,7 @@ def _apply(scenario: Scenario, values: Mapping[str, Any]) -> tuple[Scenario, Ove
         raise KeyError(f"unknown lever(s) {', '.join(unknown)}; the scenario's levers are: {', '.join(levers)}")
     # Compare with the file's values: a lever the user left alone changes nothing,
     # even if an earlier lever moved what its starting value is computed from.
-    changed = [lever for key, lever in levers.items()
-               if key in values and not _same(lever.start(scenario), values[key], lever.spec.kind)]
+    changed = [lever for key, lever in levers.items() if key in values and lever.is_moved(scenario, values[key])]
     merged: Overrides = {}
     for lever in changed:
         changes = lever.overrides(scenario, values[lever.key])

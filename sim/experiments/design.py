@@ -300,8 +300,8 @@ def resolve_design(scenario: Scenario, design: Design) -> list[Scenario]:
         problems = []
         for text, points in found.items():
             which = ", ".join(str(p) for p in points[:5]) + (", ..." if len(points) > 5 else "")
-            label = "all points" if len(points) == len(design) else f"point{'s' if len(points) > 1 else ''} {which}"
-            problems.append(Problem("", f"{text}  [{label}]"))
+            label = "every point" if len(points) == len(design) else f"point{'s' if len(points) > 1 else ''} {which}"
+            problems.append(Problem("", f"{text} [at {label}]"))
         raise ScenarioError(design.source, problems)
     return scenarios
 

@@ -432,11 +432,12 @@ def plot_indices(result: SensitivityResult, path: str | Path) -> Path:
         for _, row in table.iterrows():
             ax2.annotate(row["parameter"], (row["mu_star"], row["sigma"]), fontsize=7, xytext=(3, 3),
                          textcoords="offset points")
+        ax2.margins(x=0.3, y=0.15)  # room for the labels
         ax2.set_xlabel("mu*")
         ax2.set_ylabel("sigma (interactions, non-linearity)")
         ax2.set_title("Morris: mu* against sigma")
     ax.set_yticks(y, names)
-    ax.set_title(f"{'Sobol' if result.method == 'sobol' else 'Morris'} sensitivity of {result.metric}")
+    ax.set_title(f"{'Sobol' + chr(39) if result.method == 'sobol' else 'Morris'} sensitivity of {result.metric}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

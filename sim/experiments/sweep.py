@@ -176,34 +176,61 @@ class RunTask:
 
 @dataclass
 class RunOutcome:
-    """What a run gave: its tables, or the error it raised."""
+    """What a run gave: its tables encoded as Parquet, or the error it raised."""
 
     run_id: str
     point: int
     replication: int
-    tables: dict[str, pd.DataFrame] | None = None
+    parts: dict[str, bytes] | None = None
     error: str | None = None
     traceback: str | None = None
     seconds: float = 0.0
     host: str = ""
 
 
+def encode_table(table: pd.DataFrame, point: int, replication: int) -> bytes:
+    """One run's table as Parquet bytes, with ``point`` and ``replication`` as its first columns.
+
+    Done in the worker, so that the process collecting results only writes
+    bytes to disk: encoding is most of the cost of saving a run.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if "replication" in table.columns:
+        assert (table["replication"] == replication).all(), f"table has replications other than {replication}"
+    else:
+        table = table.assign(replication=replication)
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    if arrow.schema.get_field_index("replication") != 0:
+        column = arrow.column("replication")
+        arrow = arrow.remove_column(arrow.schema.get_field_index("replication")).add_column(0, "replication", column)
+    arrow = arrow.add_column(0, "point", pa.array(np.full(arrow.num_rows, point, dtype=np.int64)))
+    sink = pa.BufferOutputStream()
+    pq.write_table(arrow, sink)
+    return sink.getvalue().to_pybytes()
+
+
 def execute_run(task: RunTask) -> RunOutcome:
-    """Run one (point, replication); catch the model's errors so a failure is data, not a crash.
+    """Run one (point, replication) and encode its tables; a model error is data, not a crash.
 
     Module-level so that process pools and Dask workers can import it.
+    ``seconds`` is the time spent in the run function alone.
     """
-    started = time.perf_counter()
     outcome = RunOutcome(task.run_id, task.point, task.replication, host=f"{socket.gethostname()}:{os.getpid()}")
+    started = time.perf_counter()
     try:
         tables = task.run_function(task.scenario, task.seed, task.replication)
+        outcome.seconds = time.perf_counter() - started
         if not isinstance(tables, Mapping) or not all(isinstance(t, pd.DataFrame) for t in tables.values()):
             raise TypeError(f"the run function returned {type(tables).__name__}, not a mapping of table name to DataFrame")
-        outcome.tables = dict(tables)
+        outcome.parts = {name: encode_table(table, task.point, task.replication) for name, table in tables.items()}
     except Exception as exc:  # noqa: BLE001 - every model error is recorded, the sweep goes on
         outcome.error = f"{type(exc).__name__}: {exc}"
         outcome.traceback = traceback.format_exc()
-    outcome.seconds = time.perf_counter() - started
+        outcome.parts = None
+        outcome.seconds = outcome.seconds or time.perf_counter() - started
     return outcome
 
 
@@ -217,7 +244,7 @@ def _write_json_atomically(path: Path, data: Any) -> None:
 def write_part(out: Path, outcome: RunOutcome) -> Path:
     """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically.
 
-    The tables go to a hidden temporary folder that is then renamed into
+    The files go to a hidden temporary folder that is then renamed into
     place, so a run's part either exists whole or not at all, even if the
     process is killed mid-write.
     """
@@ -227,15 +254,8 @@ def write_part(out: Path, outcome: RunOutcome) -> Path:
     tmp = parts / f".tmp-{outcome.run_id}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name, table in outcome.tables.items():
-        table = table.copy()
-        if "replication" in table.columns:
-            assert (table["replication"] == outcome.replication).all(), \
-                f"run {outcome.run_id}: table {name} has replications other than {outcome.replication}"
-        else:
-            table.insert(0, "replication", outcome.replication)
-        table.insert(0, "point", outcome.point)
-        table.to_parquet(tmp / f"{name}.parquet", index=False)
+    for name, data in outcome.parts.items():
+        (tmp / f"{name}.parquet").write_bytes(data)
     os.rename(tmp, final)
     failure = out / "failures" / f"{outcome.run_id}.json"
     if failure.exists():
@@ -325,7 +345,11 @@ def _pid_alive(pid: int) -> bool:
 # --------------------------------------------------------------------------- the sweep
 @dataclass
 class SweepResult:
-    """What a call to :func:`run_sweep` did, and where the results are."""
+    """What a call to :func:`run_sweep` did, and where the results are.
+
+    ``run_seconds`` holds, for each run done by this call, the time spent in
+    the run function itself (in its worker), without scheduling or writing.
+    """
 
     out: Path
     runs: int
@@ -334,6 +358,7 @@ class SweepResult:
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     tables: dict[str, pd.DataFrame] | None = None
+    run_seconds: list[float] = field(default_factory=list, repr=False)
 
     def failures(self) -> pd.DataFrame:
         """The failed runs with their parameters and errors."""
@@ -447,6 +472,7 @@ def run_sweep(
 
         failed: list[str] = []
         completed = 0
+        run_seconds: list[float] = []
         bar = _progress_bar(total, total - len(todo), scenario.name, runner, enabled=progress)
         try:
             for task, outcome in runner.imap_unordered(execute_run, tasks):
@@ -456,6 +482,7 @@ def run_sweep(
                 if outcome.error is None:
                     write_part(out, outcome)
                     completed += 1
+                    run_seconds.append(outcome.seconds)
                 else:
                     write_failure(out, outcome, design)
                     failed.append(outcome.run_id)
@@ -468,7 +495,8 @@ def run_sweep(
         if owns_backend:
             runner.close()
 
-    result = SweepResult(out, total, completed, total - len(todo), sorted(failed), time.perf_counter() - started)
+    result = SweepResult(out, total, completed, total - len(todo), sorted(failed), time.perf_counter() - started,
+                         run_seconds=run_seconds)
     if gather_results:
         result.tables = gather(out, write=True)
     return result

@@ -9,9 +9,10 @@ step runs as vectorised kernels; a :class:`Customer` reads its row.
 from __future__ import annotations
 
 import mesa
+import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from sim.model.state import STAGE_NAMES
+from sim.model.state import LOAN_STATUS_NAMES, STAGE_NAMES
 from sim.scenario.schema import LIFE_STAGES
 
 
@@ -46,6 +47,31 @@ class Customer(FixedAgent):
     def hazard(self) -> float:
         """Latent per-step default hazard (credit quality)."""
         return float(self.model.population.hazard[self.index])
+
+    @property
+    def defaulted(self) -> bool:
+        """Has defaulted (permanent; counts for neighbours' contagion)."""
+        return bool(self.model.state.defaulted[self.index])
+
+    @property
+    def loans(self) -> list[dict]:
+        """Every loan the customer has had (empty when credit is off), oldest first."""
+        credit = self.model.credit
+        if credit is None:
+            return []
+        book, catalog = credit.book, self.model.catalog
+        ids = np.flatnonzero(book.customer == self.index)
+        insurers = catalog.risk.insurer_ids
+        return [{
+            "product": catalog.products[book.product[i]],
+            "lender": catalog.institution_ids[book.lender[i]],
+            "insurer": insurers[book.insurer[i]] if book.insurer[i] >= 0 else None,
+            "amount": float(book.amount[i]),
+            "rate": float(book.rate[i]),
+            "start": int(book.start[i]),
+            "maturity": int(book.maturity[i]),
+            "status": LOAN_STATUS_NAMES[book.status[i]],
+        } for i in ids]
 
     @property
     def employer(self) -> str | None:
@@ -124,6 +150,24 @@ class Institution(mesa.Agent):
             "capital": self.capital,
         }
 
+    @property
+    def credit(self) -> dict[str, float]:
+        """The lending book now and the last step's credit flows (empty when credit is off)."""
+        credit = self.model.credit
+        if credit is None:
+            return {}
+        seen = credit.observe()["institutions"]
+        i = self.index
+        out = {name: (bool(v[i]) if v.dtype == bool else float(v[i])) for name, v in seen.items()}
+        balance = out["loan_balance"]
+        out["capital_ratio"] = self.capital / balance if balance > 0 else float("nan")
+        return out
+
+    @property
+    def failed(self) -> bool:
+        """Failed as a lender (capital exhausted, or a P2P platform that could not meet a run)."""
+        return bool(self.model.credit.failed[self.index]) if self.model.credit is not None else False
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.institution_id!r})"
 
@@ -138,3 +182,41 @@ class Platform(Institution):
     """An internet platform: scenario, social, aggregator or P2P."""
 
     kind = "platform"
+
+
+class Insurer(mesa.Agent):
+    """A credit-guarantee insurer (SF12): guarantees loans its partner lenders would refuse.
+
+    Its balance sheet lives in the model's credit market; the agent reads it.
+    """
+
+    kind = "insurer"
+
+    def __init__(self, model, index: int, insurer_id: str, spec):
+        super().__init__(model)
+        self.index = index
+        self.institution_id = insurer_id
+        self.spec = spec
+
+    @property
+    def capital(self) -> float:
+        credit = self.model.credit
+        return float(credit.insurer_capital[self.index]) if credit is not None else float(self.spec.capital)
+
+    @property
+    def failed(self) -> bool:
+        credit = self.model.credit
+        return bool(credit.insurer_failed[self.index]) if credit is not None else False
+
+    @property
+    def accounts(self) -> dict[str, float]:
+        """Last step's premiums and claims, covered balance, capital, writing and failed."""
+        credit = self.model.credit
+        if credit is None:
+            return {}
+        seen = credit.observe()["insurers"]
+        j = self.index
+        return {name: (bool(v[j]) if v.dtype == bool else float(v[j])) for name, v in seen.items()}
+
+    def __repr__(self) -> str:
+        return f"Insurer({self.institution_id!r})"

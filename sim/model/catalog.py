@@ -11,11 +11,85 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.schema import LIFE_STAGES, Scenario
+from sim.mechanisms import regulation
+from sim.mechanisms.credit import pooled_data_quality, rate_capped_cutoff, score_noise
+from sim.scenario.schema import LIFE_STAGES, P2PSpec, Scenario
 from sim.model.state import FIXED_CHANNELS
 
 STEPS_PER_YEAR = {"day": 365.0, "week": 52.0, "month": 12.0, "quarter": 4.0, "year": 1.0}
 UNLIMITED_WINDOW = np.iinfo(np.int32).max // 2
+#: Own-data quality of a bank's credit model when the scenario does not say.
+DEFAULT_BANK_DATA_QUALITY = 0.3
+
+
+@dataclass
+class RiskCatalog:
+    """The credit side's parameters as flat arrays (mechanisms 4, 5, 8; J insurers).
+
+    Arrays are per product (K), offer (O), institution (I) or insurer (J).
+    Effective values already reflect the regulation in force (rate cap,
+    data link, insurer capital rule).
+    """
+
+    enabled: bool
+    is_credit: np.ndarray                # (K,) bool
+    loan_mean: np.ndarray                # (K,)
+    loan_sd: np.ndarray
+    loan_term: np.ndarray                # (K,) int
+    loan_recovery: np.ndarray
+    loan_renewal: np.ndarray
+    offer_rate: np.ndarray               # (O,) annual rate on new loans, after the cap
+    offer_cutoff: np.ndarray             # (O,) cut-off before capital pressure, after the rate cap
+    is_lender: np.ndarray                # (I,) offers a credit product
+    capital_target: np.ndarray           # (I,)
+    tightening: np.ndarray
+    data_quality: np.ndarray             # (I,) effective (pooled) data quality q
+    noise: np.ndarray                    # (I,) sigma = sigma_0 (1 - q)
+    bureau: np.ndarray                   # (I,) bool: scores with platform data through a bureau
+    query_cost: float
+    lender_insurer: np.ndarray           # (I,) insurer index or -1
+    community_lending: np.ndarray        # (I,) bool
+    cost_of_funds: np.ndarray            # (I,) annual
+    is_p2p: np.ndarray                   # (I,) bool: a p2p platform (investor funded)
+    p2p_funding: np.ndarray              # (I,)
+    p2p_inflow: np.ndarray
+    p2p_guarantee: np.ndarray
+    p2p_trigger: np.ndarray
+    p2p_failure_weight: np.ndarray
+    p2p_memory: np.ndarray
+    p2p_withdrawal: np.ndarray
+    p2p_strategic: np.ndarray
+    insurer_ids: list[str]
+    insurer_premium: np.ndarray          # (J,) annual rate
+    insurer_coverage: np.ndarray
+    insurer_cutoff: np.ndarray
+    insurer_noise: np.ndarray
+    insurer_capital: np.ndarray
+    insurer_floor: np.ndarray            # after the capital rule
+    blacklist: bool
+    social_collateral: float
+    peer_effect: float
+    threshold: bool
+    phi_mean: float
+    phi_sd: float
+    seed_defaults: list[tuple[int, int]]
+    macro_path: np.ndarray | None
+    macro_level: float
+
+    @property
+    def n_insurers(self) -> int:
+        return len(self.insurer_ids)
+
+    def macro(self, step: int) -> float:
+        """Hazard multiplier of step ``step`` (1-based): ``level × path[step − 1]``."""
+        if self.macro_path is None or step < 1:
+            return self.macro_level
+        return self.macro_level * float(self.macro_path[min(step, self.macro_path.size) - 1])
+
+    @property
+    def contagion(self) -> bool:
+        """Whether defaults depend on neighbours (peer effect or threshold mode)."""
+        return self.peer_effect > 0 or self.threshold
 
 
 @dataclass
@@ -86,6 +160,7 @@ class Catalog:
     outside_utility: float | None
     switching: float
     steps_per_year: float
+    risk: RiskCatalog | None = None
 
     @property
     def n_institutions(self) -> int:
@@ -105,6 +180,9 @@ class Catalog:
 
     def offers_of_product(self, product: int) -> np.ndarray:
         return np.flatnonzero(self.offer_product == product)
+
+
+_P2P_DEFAULT = P2PSpec()
 
 
 def _annual_to_step(rate_kept: float, steps_per_year: float) -> float:
@@ -141,6 +219,7 @@ def compile_catalog(scenario: Scenario) -> Catalog:
             employee_offer[i] = offer_of[i, products.index(product)]
 
     partnerships = list(scenario.partnerships.values())
+    take_rates = regulation.cap([p.take_rate for p in partnerships], scenario.regulation.take_rate_cap)
     funnels = [p.funnel or scenario.funnel for p in scenario.products.values()]
     referral_rate = arr(
         min(1.0, s.referral.rate * (1.0 + s.referral.bonus_uplift * s.referral.bonus / 100.0)) if s.referral.enabled else 0.0
@@ -191,7 +270,7 @@ def compile_catalog(scenario: Scenario) -> Catalog:
         partner_rate=arr(p.exposure_rate for p in partnerships),
         partner_cost=arr(p.cost for p in partnerships),
         partner_fee=arr(p.fee_per_customer for p in partnerships),
-        partner_take=arr(p.take_rate for p in partnerships),
+        partner_take=np.asarray(take_rates, dtype=np.float64).reshape(len(partnerships)),
         partner_data=arr((p.data_sharing for p in partnerships), bool),
         interest=arr(f.interest for f in funnels),
         compare=arr(f.compare for f in funnels),
@@ -206,4 +285,104 @@ def compile_catalog(scenario: Scenario) -> Catalog:
         outside_utility=scenario.choice.outside_utility,
         switching=scenario.choice.switching,
         steps_per_year=steps_per_year,
+        risk=compile_risk(scenario, offer_rows, kinds, specs),
+    )
+
+
+def _own_data_quality(spec, kind: str) -> float:
+    if spec.credit.data_quality is not None:
+        return spec.credit.data_quality
+    return spec.data_quality if kind == "platform" else DEFAULT_BANK_DATA_QUALITY
+
+
+def compile_risk(scenario: Scenario, offer_rows: list, kinds: list[str], specs: list) -> RiskCatalog:
+    """The credit side of the catalog: loans, lenders' credit models, insurers, contagion, regulation."""
+    ids = scenario.institution_ids
+    products = list(scenario.products.values())
+    credit, reg = scenario.credit, scenario.regulation
+    I = len(ids)
+    arr = lambda values, dtype=np.float64: np.asarray(list(values), dtype=dtype)
+    loans = [p.loan_terms for p in products]
+    is_credit = arr((p.kind == "credit" for p in products), bool)
+
+    # Data sources of each lender: partner platforms sharing data, other alliance members (SF10);
+    # platform data passes the data link in force (SF15).
+    link = regulation.data_link_weight(reg.data_link, reg.bureau_share)
+    own = arr(_own_data_quality(s, kinds[i]) for i, s in enumerate(specs))
+    quality, bureau = np.zeros(I), np.zeros(I, dtype=bool)
+    for i, spec in enumerate(specs):
+        sources: dict[int, tuple[float, float]] = {}
+        if kinds[i] == "bank":
+            for p in scenario.partnerships.values():
+                if p.bank == ids[i] and p.active and p.data_sharing:
+                    j = ids.index(p.platform)
+                    sources[j] = (own[j], link)
+        if spec.data_alliance is not None:
+            for j, other in enumerate(specs):
+                if j != i and other.data_alliance == spec.data_alliance:
+                    sources[j] = (own[j], link if kinds[j] == "platform" else 1.0)
+        quality[i] = pooled_data_quality(own[i], [q for q, _ in sources.values()], [w for _, w in sources.values()])
+        bureau[i] = reg.data_link == "bureau" and any(kinds[j] == "platform" for j in sources)
+
+    cost_of_funds = arr(s.cost_of_funds for s in specs)
+    offer_base_rate = arr((r[2].loan_rate if r[2].loan_rate is not None else loans[r[1]].rate) for r in offer_rows)
+    offer_rate = regulation.cap(offer_base_rate, reg.rate_cap).reshape(len(offer_rows))
+    offer_inst = arr((r[0] for r in offer_rows), np.int64)
+    offer_cutoff = rate_capped_cutoff(arr(specs[r[0]].credit.cutoff for r in offer_rows), offer_base_rate, offer_rate,
+                                      cost_of_funds[offer_inst] if offer_rows else np.zeros(0))
+    is_lender = np.zeros(I, dtype=bool)
+    for i, k, _ in offer_rows:
+        is_lender[i] |= bool(is_credit[k])
+
+    insurer_ids = list(scenario.insurers)
+    insurers = list(scenario.insurers.values())
+    is_p2p = [kinds[i] == "platform" and s.type == "p2p" for i, s in enumerate(specs)]
+    p2p = [(s.p2p or _P2P_DEFAULT) if is_p2p[i] else None for i, s in enumerate(specs)]
+    p2p_attr = lambda name: arr(getattr(x, name) if x is not None else 0.0 for x in p2p)
+    threshold = credit.threshold
+    return RiskCatalog(
+        enabled=credit.enabled,
+        is_credit=is_credit,
+        loan_mean=arr(l.size_mean for l in loans),
+        loan_sd=arr(l.size_sd for l in loans),
+        loan_term=arr((l.term for l in loans), np.int64),
+        loan_recovery=arr(l.recovery for l in loans),
+        loan_renewal=arr(l.renewal for l in loans),
+        offer_rate=offer_rate,
+        offer_cutoff=np.asarray(offer_cutoff, dtype=np.float64).reshape(len(offer_rows)),
+        is_lender=is_lender,
+        capital_target=arr(s.credit.capital_target for s in specs),
+        tightening=arr(s.credit.tightening for s in specs),
+        data_quality=quality,
+        noise=score_noise(credit.score_noise, quality),
+        bureau=bureau,
+        query_cost=regulation.query_cost(reg.data_link, reg.query_cost),
+        lender_insurer=arr((insurer_ids.index(s.credit.insurer) if s.credit.insurer in insurer_ids else -1 for s in specs), np.int64),
+        community_lending=arr((s.credit.community_lending for s in specs), bool),
+        cost_of_funds=cost_of_funds,
+        is_p2p=arr(is_p2p, bool),
+        p2p_funding=p2p_attr("funding"),
+        p2p_inflow=p2p_attr("inflow"),
+        p2p_guarantee=p2p_attr("guarantee"),
+        p2p_trigger=p2p_attr("run_trigger"),
+        p2p_failure_weight=p2p_attr("failure_weight"),
+        p2p_memory=p2p_attr("memory"),
+        p2p_withdrawal=p2p_attr("withdrawal"),
+        p2p_strategic=p2p_attr("strategic_default"),
+        insurer_ids=insurer_ids,
+        insurer_premium=arr(x.premium_rate for x in insurers),
+        insurer_coverage=arr(x.coverage for x in insurers),
+        insurer_cutoff=arr(x.cutoff for x in insurers),
+        insurer_noise=score_noise(credit.score_noise, arr(x.data_quality for x in insurers)),
+        insurer_capital=arr(x.capital for x in insurers),
+        insurer_floor=regulation.floor(arr(x.solvency_floor for x in insurers), reg.insurer_floor).reshape(len(insurers)),
+        blacklist=credit.blacklist,
+        social_collateral=credit.social_collateral,
+        peer_effect=credit.peer_effect,
+        threshold=threshold is not None,
+        phi_mean=threshold.mean if threshold is not None else 1.0,
+        phi_sd=threshold.sd if threshold is not None else 0.0,
+        seed_defaults=[(s.at, s.count) for s in credit.seed_defaults],
+        macro_path=np.asarray(scenario.macro.path, dtype=np.float64) if scenario.macro.path is not None else None,
+        macro_level=scenario.macro.level,
     )

@@ -23,13 +23,17 @@ from sim.mechanisms.funnel import Activations, binomial_approval, run_funnel
 from sim.mechanisms.referral import promoters as current_promoters, spread
 from sim.mechanisms.touches import Touches
 from sim.metrics import Recorder
-from sim.model.agents import Bank, Customer, Platform
+from sim.model.agents import Bank, Customer, Insurer, Platform
 from sim.model.catalog import Catalog, compile_catalog
+from sim.model.credit_market import CreditMarket
 from sim.model.population import Population, draw_population
 from sim.model.state import (ACTIVE, BRANCH, EMPLOYEE, LIVE_STREAM, OWN_APP, REFERRAL, CustomerState)
 from sim.network import SocialNetwork, build_network
 from sim.scenario.loader import with_overrides
 from sim.scenario.schema import Scenario
+
+#: Spawn-key entry of the credit side's random stream (a child of the run's seed sequence).
+RISK_STREAM = 0x5249534B
 
 
 class ChannelModel(mesa.Model):
@@ -44,7 +48,7 @@ class ChannelModel(mesa.Model):
 
     Attributes
     ----------
-    customers, banks, platforms : mesa.AgentSet
+    customers, banks, platforms, insurers : mesa.AgentSet
     grid : mesa.discrete_space.Network
         The social network as a Mesa space; each customer sits in its node's cell.
     network : SocialNetwork
@@ -57,12 +61,16 @@ class ChannelModel(mesa.Model):
         The scenario's parameters as flat arrays; recompiled by timeline events.
     ledger : Ledger or None
         The last step's accounts.
+    credit : CreditMarket or None
+        The risk side (loan book, underwriting, defaults, insurers, P2P
+        funding) when ``credit.enabled``; None otherwise.
     """
 
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None):
         if seed is None:
             seed = scenario.seed
-        super().__init__(rng=np.random.SeedSequence(seed) if isinstance(seed, (int, np.integer)) else seed)
+        seed = np.random.SeedSequence(seed) if isinstance(seed, (int, np.integer)) else seed
+        super().__init__(rng=seed)
         self.scenario = scenario
         base_dir = Path(scenario._source).parent if scenario._source else None
         self.network: SocialNetwork = build_network(scenario.network, scenario.population.size, self.rng, base_dir)
@@ -73,12 +81,15 @@ class ChannelModel(mesa.Model):
         n = self.network.size
         self.state = CustomerState.empty(n, cat.n_offers, len(cat.products), cat.n_institutions, len(cat.platform_ids))
         self._draw_static_reach()
+        self.credit: CreditMarket | None = CreditMarket(self, self._risk_rng(seed)) if cat.risk.enabled else None
         self._place_initial_customers()
         self._employees = {i: np.flatnonzero(self.state.employer == i) for i in range(cat.n_institutions)}
         self._aware_any = self.state.aware.any(axis=1)
         self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
         self.capital = cat.capital.astype(float).copy()
-        self.approve_fns = {k: binomial_approval(cat.approve[k]) for k in range(len(cat.products))}
+        if self.credit is not None:
+            self.credit.book_initial()
+        self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
         self.grid = Network(self.network.graph, random=self.random)
@@ -87,9 +98,12 @@ class ChannelModel(mesa.Model):
         for i, iid in enumerate(cat.institution_ids):
             group = scenario.banks if cat.institution_kind[i] == "bank" else scenario.platforms
             (Bank if cat.institution_kind[i] == "bank" else Platform)(self, i, iid, group[iid])
+        for j, jid in enumerate(cat.risk.insurer_ids):
+            Insurer(self, j, jid, scenario.insurers[jid])
         self.customers = self.agents_by_type[Customer]
         self.banks = self.agents_by_type.get(Bank, AgentSet([], random=self.random))
         self.platforms = self.agents_by_type.get(Platform, AgentSet([], random=self.random))
+        self.insurers = self.agents_by_type.get(Insurer, AgentSet([], random=self.random))
         self._customer_list = list(self.customers)
 
         self.ledger: Ledger | None = None
@@ -99,6 +113,24 @@ class ChannelModel(mesa.Model):
                      promoters=0, extra={"churned": 0, "switched": 0, "funnel_entries": 0})
 
     # ------------------------------------------------------------------ set-up
+    def _risk_rng(self, seed) -> np.random.Generator:
+        """The credit side's generator: its own child of the run's seed sequence.
+
+        Kept apart from ``self.rng`` so that switching credit on does not
+        move the adoption side's draws before the first loan decision.
+        """
+        if isinstance(seed, np.random.SeedSequence):
+            child = np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, RISK_STREAM))
+        else:
+            child = np.random.SeedSequence(int(self.rng.integers(2**63)))
+        return np.random.default_rng(child)
+
+    def _approval_functions(self) -> dict:
+        """Approval hook per product: underwriting for credit products when credit is on, else binomial."""
+        cat = self.catalog
+        return {k: (self.credit.approval(k) if self.credit is not None and cat.risk.is_credit[k]
+                    else binomial_approval(cat.approve[k])) for k in range(len(cat.products))}
+
     def _check_size(self) -> None:
         spec = self.scenario.population
         if self.network.size != spec.size and "size" in spec.model_fields_set:
@@ -145,6 +177,9 @@ class ChannelModel(mesa.Model):
                 continue
             k, i = cat.offer_product[o], cat.offer_institution[o]
             free = np.flatnonzero(state.provider[:, k] < 0)
+            if self.credit is not None and cat.risk.is_credit[k]:
+                # The book held before the run was underwritten by the same credit model.
+                free = self.credit.screen(free, o)
             chosen = rng.choice(free, size=min(free.size, int(round(share * n))), replace=False)
             self._hold(chosen, o)
         for i in np.flatnonzero(cat.employees > 0):
@@ -170,12 +205,16 @@ class ChannelModel(mesa.Model):
         """One step, in the order of the ODD process overview."""
         t = self.steps
         self.apply_events(t)
+        if self.credit is not None:
+            self.credit.settle(t)
         churned, left, switched = self.churn_and_switch(t)
         promoters = self.promoters(t)
         touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
         self.become_aware(touches)
         activations, entries = self.funnel(touches, t)
         activations = Activations.concat([activations, switched])
+        if self.credit is not None:
+            self.credit.book_activations(activations, t)
         self._activation_log.append((t, activations.customer, activations.offer))
         self._record(t, activations, left, int(promoters[0].size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries})
@@ -192,13 +231,15 @@ class ChannelModel(mesa.Model):
             self.scenario, self.catalog = scenario, catalog
             self.recorder.catalog = catalog
             self._apply_reach()
-            self.approve_fns = {k: binomial_approval(catalog.approve[k]) for k in range(len(catalog.products))}
+            self.approve_fns = self._approval_functions()
 
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
         """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
         churned, left, switched = 0, [], []
         for k in range(len(self.catalog.products)):
             customers, providers = churn_mechanism.churn(k, self.state, self.catalog, self.rng)
+            if self.credit is not None:
+                self.credit.prepay(customers, k, step)
             churned += customers.size
             left.append(providers)
             moved, previous = churn_mechanism.switch(k, self.state, self.population, self.catalog, step,
@@ -284,8 +325,11 @@ class ChannelModel(mesa.Model):
     # ------------------------------------------------------------------ observation
     def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict) -> None:
         self.ledger = account(self.state, self.catalog, activations, churned_from)
+        credit = self.credit.observe() if self.credit is not None else None
         if step > 0:
             self.capital += self.ledger.profit
+            if credit is not None:
+                self.capital += credit["institutions"]["credit_profit"]
         state = self.state
         referral = int(np.count_nonzero(activations.channel == REFERRAL))
         self.last = {
@@ -298,22 +342,35 @@ class ChannelModel(mesa.Model):
             "r_eff": referral / promoters if promoters else float("nan"),
             **extra,
         }
-        self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts)
+        self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit)
 
     def tables(self, replication: int = 0):
-        """The run so far as DataFrames: market, institutions, channels, funnel."""
-        return self.recorder.tables(replication)
+        """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers."""
+        tables = self.recorder.tables(replication)
+        # TEMPORARY (issue 3): sim.run collects only the tables named in
+        # sim.experiments.replicate.TABLES; until "credit" and "insurers" are listed
+        # there, leave them out so runs keep working.  Delete this once they are.
+        from sim.experiments.replicate import TABLES
+
+        return {name: table for name, table in tables.items() if name in TABLES or name in ("market", "institutions", "channels", "funnel")}
 
     def customer(self, index: int) -> Customer:
         """The Customer agent at network node ``index``."""
         return self._customer_list[index]
 
     def institution(self, institution_id: str):
-        """The Bank or Platform agent with this id."""
-        for agent in (*self.banks, *self.platforms):
+        """The Bank, Platform or Insurer agent with this id."""
+        for agent in (*self.banks, *self.platforms, *self.insurers):
             if agent.institution_id == institution_id:
                 return agent
-        raise KeyError(f"no institution '{institution_id}'; known: {', '.join(self.catalog.institution_ids)}")
+        known = [*self.catalog.institution_ids, *self.catalog.risk.insurer_ids]
+        raise KeyError(f"no institution '{institution_id}'; known: {', '.join(known)}")
+
+    def loans(self):
+        """Every loan of the run so far, one row per loan (empty when credit is off)."""
+        from sim.model.state import LoanBook
+
+        return (self.credit.book if self.credit is not None else LoanBook()).frame()
 
     def run(self, steps: int | None = None) -> None:
         """Step ``steps`` times (default: the scenario's horizon)."""

@@ -69,6 +69,7 @@ def edge_list_network(edges_path: Path, nodes_path: Path | None = None) -> Socia
     graph = nx.Graph()
     graph.add_nodes_from(range(len(ids)))
     graph.add_edges_from(zip(source.astype(int).tolist(), target.astype(int).tolist()))
+    graph.remove_edges_from(list(nx.selfloop_edges(graph)))  # as in the adjacency: nobody is their own neighbour
     community, names = None, None
     if attributes is not None and "community" in attributes:
         codes, names = pd.factorize(attributes["community"])

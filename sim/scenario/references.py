@@ -42,4 +42,73 @@ def check_references(scenario: Scenario) -> list[Problem]:
         for path in event.set:
             if path.split(".")[0] in ("population", "network", "time", "seed", "replications", "products", "name", "extends", "events"):
                 problems.append(Problem(f"events[{i}].set.{path}", "cannot change during a run", "institution, partnership, funnel and choice parameters"))
+    problems += _check_risk(scenario)
+    problems += _check_event_conflicts(scenario)
+    return problems
+
+
+def _names(ids) -> str:
+    return ", ".join(sorted(ids)) or "(none)"
+
+
+def _check_risk(scenario: Scenario) -> list[Problem]:
+    """Credit, insurers, alliances, macro path and seeded defaults (mechanisms 4, 5 and 8)."""
+    problems: list[Problem] = []
+    insurers = set(scenario.insurers)
+    institutions = set(scenario.institution_ids)
+    for clash in sorted(insurers & institutions):
+        problems.append(Problem(f"insurers.{clash}", f"id '{clash}' is also a bank or platform id", "ids unique across banks, platforms and insurers"))
+    alliances: dict[str, list[str]] = {}
+    for group, members in (("banks", scenario.banks), ("platforms", scenario.platforms)):
+        for iid, spec in members.items():
+            insurer = spec.credit.insurer
+            if insurer is not None and insurer not in insurers:
+                problems.append(Problem(f"{group}.{iid}.credit.insurer", f"unknown insurer '{insurer}'", _names(insurers)))
+            if spec.data_alliance is not None:
+                alliances.setdefault(spec.data_alliance, []).append(f"{group}.{iid}")
+    for name, members in alliances.items():
+        if len(members) == 1:
+            others = sorted(a for a in alliances if a != name)
+            problems.append(Problem(f"{members[0]}.data_alliance", f"alliance '{name}' has no other member",
+                                    f"a name shared by at least two institutions{': ' + ', '.join(others) if others else ''}"))
+    credit_products = [k for k, p in scenario.products.items() if p.kind == "credit"]
+    if scenario.credit.enabled and not credit_products:
+        problems.append(Problem("credit.enabled", "is true but no product has kind credit", "a product of kind credit, or false"))
+    steps = scenario.time.steps
+    path = scenario.macro.path
+    if path is not None and len(path) < steps:
+        problems.append(Problem("macro.path", f"has {len(path)} values, shorter than the horizon of {steps} steps",
+                                f"at least {steps} non-negative multipliers, one per step"))
+    for i, seed in enumerate(scenario.credit.seed_defaults):
+        if seed.at > steps:
+            problems.append(Problem(f"credit.seed_defaults[{i}].at", f"step {seed.at} is after the horizon", f"1..{steps}"))
+    for i, event in enumerate(scenario.events):
+        for key in event.set:
+            if key == "credit.enabled" or key == "credit" or key.startswith("credit.enabled."):
+                problems.append(Problem(f"events[{i}].set.{key}", "switching credit on or off cannot happen during a run",
+                                        "credit parameters such as credit.peer_effect, or macro, regulation, insurers"))
+    return problems
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _check_event_conflicts(scenario: Scenario) -> list[Problem]:
+    """Events at one step must not set the same parameter (or a block and a key inside it) differently."""
+    problems: list[Problem] = []
+    by_step: dict[int, list[tuple[int, str, object]]] = {}
+    for i, event in enumerate(scenario.events):
+        for key, value in event.set.items():
+            by_step.setdefault(event.at, []).append((i, key, value))
+    for at, entries in sorted(by_step.items()):
+        for a in range(len(entries)):
+            for b in range(a + 1, len(entries)):
+                (i, key_i, value_i), (j, key_j, value_j) = entries[a], entries[b]
+                if not _overlap(key_i, key_j) or (key_i == key_j and value_i == value_j):
+                    continue
+                what = (f"sets '{key_j}' to {value_j!r} while events[{i}] sets it to {value_i!r}" if key_i == key_j
+                        else f"sets '{key_j}' while events[{i}] sets '{key_i}'")
+                problems.append(Problem(f"events[{j}].set.{key_j}", f"contradicts events[{i}] at step {at}: {what}",
+                                        "one value per parameter per step"))
     return problems

@@ -27,6 +27,7 @@ PRODUCT_KINDS = ("payments", "credit", "wealth")
 BANK_TYPES = ("state", "joint_stock", "city_commercial")
 PLATFORM_TYPES = ("scenario", "social", "aggregator", "p2p")
 STEP_UNITS = ("day", "week", "month", "quarter", "year")
+DATA_LINKS = ("direct", "bureau", "direct_jump")
 
 
 class Strict(BaseModel):
@@ -178,6 +179,18 @@ class FunnelSpec(Strict):
     approve: Probability = Field(0.95, description="applied -> approved, for products that are not underwritten.")
 
 
+class LoanSpec(Strict):
+    """Loan terms of a credit product (mechanism 4): a bullet loan repaid at term end."""
+
+    size_mean: float = Field(20_000.0, gt=0.0, description="Mean loan size (yuan); sizes are log-normal.")
+    size_sd: NonNegative = Field(10_000.0, description="Standard deviation of loan sizes (yuan); 0 = all equal.")
+    term: int = Field(12, ge=1, le=100_000, description="Steps from origination to repayment.")
+    rate: NonNegative = Field(0.12, description="Annual interest rate charged; an offer's loan_rate overrides it.")
+    recovery: Probability = Field(0.3, description="Share of the balance recovered when a borrower defaults.")
+    renewal: Probability = Field(
+        0.9, description="Chance a borrower repaying at term end applies to the same lender for a new loan.")
+
+
 class ProductSpec(Strict):
     """A product line; a customer holds it with at most one provider."""
 
@@ -187,6 +200,18 @@ class ProductSpec(Strict):
         description="Need match by life stage (SF17): multiplies the interest probability.",
     )
     funnel: FunnelSpec | None = Field(None, description="Overrides the scenario's funnel for this product.")
+    loan: LoanSpec | None = Field(None, description="Loan terms (credit products only; default LoanSpec()).")
+
+    @model_validator(mode="after")
+    def _loan_only_for_credit(self):
+        if self.loan is not None and self.kind != "credit":
+            raise ValueError(f"a loan block is only allowed on products of kind credit, this one is {self.kind}")
+        return self
+
+    @property
+    def loan_terms(self) -> "LoanSpec":
+        """The loan terms of a credit product (defaults when not given)."""
+        return self.loan if self.loan is not None else LoanSpec()
 
 
 class ChoiceSpec(Strict):
@@ -210,6 +235,8 @@ class OfferSpec(Strict):
     service_cost: NonNegative = Field(1.0, description="Cost of serving one active customer per step.")
     initial_share: Probability = Field(0.0, description="Share of the population already active with this offer at step 0.")
     brand: float = Field(0.0, description="Alternative-specific constant in choice.")
+    loan_rate: NonNegative | None = Field(
+        None, description="Annual interest rate on this offer's loans (credit products); null = the product's loan.rate.")
 
 
 class BranchSpec(Strict):
@@ -263,6 +290,28 @@ class EmployeeMediaSpec(Strict):
     cost: NonNegative = Field(0.0, description="Programme cost per step.")
 
 
+class LenderSpec(Strict):
+    """How an institution underwrites its credit offers (mechanism 4, SF14, SF18).
+
+    The lender sees log(hazard) + noise with sd = ``credit.score_noise`` × (1 − q),
+    q the effective data quality (own data, partner platforms' data, a data
+    alliance; SF10, SF14, SF15), and approves when the predicted per-step
+    default probability is at most its cut-off.
+    """
+
+    data_quality: Probability | None = Field(
+        None, description="Quality of the lender's own data; null = 0.3 for banks, the platform's data_quality for platforms.")
+    cutoff: Probability = Field(
+        0.01, description="Approve when the predicted per-step default probability is at most this.")
+    capital_target: NonNegative = Field(
+        0.08, description="Target capital ratio (capital / outstanding loans); below it the cut-off tightens.")
+    tightening: NonNegative = Field(
+        1.0, description="Cut-off × (capital ratio / target)^tightening when below target; 0 = never tighten.")
+    insurer: str | None = Field(None, description="Credit insurer partner (an id under insurers, SF12).")
+    community_lending: bool = Field(
+        False, description="Lends inside communities: loans to members of sanctioning communities carry social collateral (SF1).")
+
+
 class InstitutionSpec(Strict):
     """What banks and platforms share: offers, own channels, trust and retention."""
 
@@ -275,6 +324,9 @@ class InstitutionSpec(Strict):
     retention: Probability = Field(0.9, description="Annual share of active customers kept (SF8: 0.844 for a good scenario platform).")
     targeting: NonNegative = Field(0.0, description="Relative rise of interest from data and life-cycle targeting (SF14, SF17).")
     capital: NonNegative = Field(1.0e6, description="Capital at step 0.")
+    credit: LenderSpec = Field(default_factory=LenderSpec, description="Underwriting of the institution's credit offers.")
+    data_alliance: str | None = Field(
+        None, description="Name of a data alliance (SF10): members pool their data in each other's credit models.")
 
 
 class BankSpec(InstitutionSpec):
@@ -286,12 +338,37 @@ class BankSpec(InstitutionSpec):
     cost_of_funds: NonNegative = Field(0.02, description="Annual cost of funds.")
 
 
+class P2PSpec(Strict):
+    """Investor funding and run risk of a P2P lending platform (SF13)."""
+
+    funding: NonNegative = Field(1.0e7, description="Investors' funds at step 0 (yuan); loans are made from them.")
+    inflow: Probability = Field(0.02, description="Per-step growth of investors' funds while there is no run.")
+    guarantee: Probability = Field(
+        0.0, description="Share of loan losses the platform makes good from its own capital (0 = pure intermediation).")
+    run_trigger: Probability = Field(
+        0.01, description="Investors run when the smoothed per-step default rate (+ failure_weight × failed P2P share) exceeds this.")
+    failure_weight: NonNegative = Field(
+        0.05, description="Weight of the share of failed P2P platforms in investors' alarm signal.")
+    memory: Probability = Field(0.1, description="Weight of the newest default rate in the smoothed signal.")
+    withdrawal: Probability = Field(0.1, description="Share of investors' funds demanded back per step during a run.")
+    strategic_default: NonNegative = Field(
+        5.0, description="Hazard multiplier of borrowers whose P2P platform has failed (strategic default).")
+
+
 class PlatformSpec(InstitutionSpec):
     """An internet platform: sells traffic to banks, may offer its own products."""
 
     type: Literal["scenario", "social", "aggregator", "p2p"]
     users: Probability = Field(0.3, description="Share of the population that uses the platform (weighted by digital affinity).")
     data_quality: Probability = Field(0.5, description="Quality of the platform's behavioural data (SF10, SF14).")
+    cost_of_funds: NonNegative = Field(0.05, description="Annual cost of funds of loans the platform holds (not P2P).")
+    p2p: P2PSpec | None = Field(None, description="Investor funding and run risk; only for platforms of type p2p.")
+
+    @model_validator(mode="after")
+    def _p2p_only_for_p2p(self):
+        if self.p2p is not None and self.type != "p2p":
+            raise ValueError(f"a p2p block is only allowed on platforms of type p2p, this one is {self.type}")
+        return self
 
 
 class PartnershipSpec(Strict):
@@ -305,6 +382,72 @@ class PartnershipSpec(Strict):
     fee_per_customer: NonNegative = Field(0.0, description="Paid to the platform per customer acquired through it.")
     take_rate: Probability = Field(0.1, description="Share of revenue from customers acquired through the platform paid to it.")
     data_sharing: bool = Field(False, description="The platform's data improves the bank's targeting (data alliance, SF10).")
+
+
+# --------------------------------------------------------------------------- risk
+class InsurerSpec(Strict):
+    """A credit-guarantee insurer (SF12): guarantees loans its partner lenders would refuse."""
+
+    name: str | None = None
+    premium_rate: NonNegative = Field(0.06, description="Annual premium on the guaranteed balance, paid by the lender.")
+    coverage: Probability = Field(0.8, description="Share of a guaranteed loan's loss the insurer pays.")
+    cutoff: Probability = Field(
+        0.03, description="Guarantee when the insurer's predicted per-step default probability is at most this.")
+    data_quality: Probability = Field(0.3, description="Quality of the insurer's data in its own credit model.")
+    capital: NonNegative = Field(5.0e6, description="Capital at step 0 (yuan).")
+    solvency_floor: NonNegative = Field(
+        0.1, description="Minimum capital / covered balance (coverage × guaranteed balance) to write new guarantees.")
+
+
+class ThresholdSpec(Strict):
+    """Threshold (strategic default) mode: default once the defaulted share of neighbours reaches phi."""
+
+    mean: Probability = Field(0.18, description="Mean threshold phi.")
+    sd: NonNegative = Field(0.0, description="Standard deviation of phi across customers (normal, clipped to (0, 1]).")
+
+
+class SeedDefaultsSpec(Strict):
+    """Defaults forced at a step: ``count`` borrowers drawn at random default."""
+
+    at: int = Field(ge=1, description="Step at which the seeded borrowers default.")
+    count: int = Field(1, ge=1, description="Number of borrowers made to default.")
+
+
+class CreditSpec(Strict):
+    """Underwriting, loans, default and contagion (mechanisms 4 and 5); off by default."""
+
+    enabled: bool = Field(
+        False, description="Underwrite credit products, book loans and draw defaults; false = credit is approved like any product.")
+    score_noise: NonNegative = Field(
+        1.5, description="sigma_0: sd of a credit model's error in log hazard with no data (q = 0).")
+    blacklist: bool = Field(True, description="Customers with a default on record are refused by every lender.")
+    social_collateral: Probability = Field(
+        0.05, description="Hazard multiplier of loans inside a sanctioning community (SF1); 1 = no sanction.")
+    peer_effect: NonNegative = Field(
+        0.0, description="Hazard × (1 + peer_effect × share of neighbours in default).")
+    threshold: ThresholdSpec | None = Field(None, description="Threshold (strategic default) mode; null = off.")
+    seed_defaults: list[SeedDefaultsSpec] = Field(default_factory=list, description="Defaults forced at given steps.")
+
+
+class MacroSpec(Strict):
+    """Macro path: the per-step multiplier of every borrower's hazard."""
+
+    path: list[NonNegative] | None = Field(
+        None, description="Hazard multiplier per step (entry t-1 applies at step t); at least time.steps values.")
+    level: NonNegative = Field(1.0, description="Multiplier on top of the path (set it in an event for a shock).")
+
+
+class RegulationSpec(Strict):
+    """Regulation (mechanism 8): data link (SF15), rate and take-rate caps, insurer capital rules."""
+
+    data_link: Literal["direct", "bureau", "direct_jump"] = Field(
+        "direct", description="How platform data reaches lenders: direct, via a credit bureau, or not at all (direct_jump).")
+    bureau_share: Probability = Field(0.6, description="Share of platform data's value kept through a credit bureau.")
+    query_cost: NonNegative = Field(2.0, description="Cost per application scored with bureau data (yuan).")
+    rate_cap: NonNegative | None = Field(None, description="Cap on annual loan rates (new loans); null = none.")
+    take_rate_cap: Probability | None = Field(None, description="Cap on partnership take rates; null = none.")
+    insurer_floor: NonNegative | None = Field(
+        None, description="Minimum solvency floor imposed on every insurer (capital rule); null = their own.")
 
 
 class EventSpec(Strict):
@@ -337,6 +480,10 @@ class Scenario(Strict):
     banks: dict[str, BankSpec] = Field(default_factory=dict)
     platforms: dict[str, PlatformSpec] = Field(default_factory=dict)
     partnerships: dict[str, PartnershipSpec] = Field(default_factory=dict)
+    insurers: dict[str, InsurerSpec] = Field(default_factory=dict)
+    credit: CreditSpec = Field(default_factory=CreditSpec)
+    macro: MacroSpec = Field(default_factory=MacroSpec)
+    regulation: RegulationSpec = Field(default_factory=RegulationSpec)
     events: list[EventSpec] = Field(default_factory=list)
 
     # The file the scenario was loaded from, so relative data paths resolve against it.

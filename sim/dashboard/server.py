@@ -1,0 +1,113 @@
+"""Serve the dashboard of one scenario with Solara, on a local address by default.
+
+``python -m sim dashboard SCENARIO.yaml [--port P] [--host H]`` (or
+``python -m sim.dashboard.server ...``) checks the scenario, starts a Solara
+server for :data:`sim.dashboard.app.Page` and prints the address once it
+accepts connections.  It binds to 127.0.0.1 unless told otherwise: the page
+can rebuild and run models, so exposing it is a choice to make on purpose.
+
+The page needs no internet access once Solara's front-end files are cached
+(:mod:`sim.dashboard.assets`): charts are PNGs drawn on the server, and
+Solara's optional web-font and telemetry requests are switched off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from sim.scenario import load_scenario
+
+#: Environment variable naming the scenario file the page shows (read by :data:`sim.dashboard.app.Page`).
+SCENARIO_ENV = "SIM_DASHBOARD_SCENARIO"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The dashboard's command-line arguments (shared by ``python -m sim dashboard``)."""
+    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument("--port", "-p", type=int, default=DEFAULT_PORT,
+                        help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to bind (default {DEFAULT_HOST}, this machine only)")
+    return parser
+
+
+def serve(scenario: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve the dashboard of ``scenario`` until interrupted.
+
+    Parameters
+    ----------
+    scenario : str or Path
+        Scenario file; loaded once here so a bad file fails before the server starts.
+    host : str, default "127.0.0.1"
+        Address to bind.
+    port : int, default 8765
+        Port to listen on; 0 picks a free one (the printed address has it).
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario file cannot be used.
+    """
+    path = Path(scenario).resolve()
+    loaded = load_scenario(path)
+    # Solara reads its settings from the environment when first imported: set them before.
+    os.environ[SCENARIO_ENV] = str(path)
+    os.environ["SOLARA_APP"] = "sim.dashboard.app:Page"
+    # Offline-safe: no font from a CDN, no telemetry, no "hot reload" of the code.
+    os.environ.setdefault("SOLARA_ASSETS_FONTAWESOME_ENABLED", "false")
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    os.environ.setdefault("SOLARA_MODE", "production")
+
+    import uvicorn
+
+    from sim.dashboard.assets import missing_packages
+
+    # Solara warns on every page load that a cookie cannot be samesite=none over plain http: it is
+    # expected on localhost and falls back to lax, as it says.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
+    missing = missing_packages()
+    if missing:
+        print(f"note: Solara's front-end files ({', '.join(missing)}) are not cached; the server fetches "
+              "them from a public CDN when the page first loads. Without internet access, run: "
+              "python -m sim.dashboard.assets", file=sys.stderr, flush=True)
+
+    class Server(uvicorn.Server):
+        """A uvicorn server that prints where it listens once it does."""
+
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                bound = [s.getsockname() for server in self.servers for s in server.sockets]
+                actual = bound[0][1] if bound else port
+                url = f"http://{host if ':' not in host else f'[{host}]'}:{actual}"
+                print(f"Dashboard of '{loaded.name}' at {url}  (Ctrl+C to stop)", flush=True)
+
+    config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning")
+    Server(config).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.dashboard.server SCENARIO.yaml [--port P] [--host H]``."""
+    from sim.errors import ScenarioError
+
+    parser = add_arguments(argparse.ArgumentParser(prog="python -m sim.dashboard.server",
+                                                   description="Serve the dashboard of a scenario."))
+    args = parser.parse_args(argv)
+    try:
+        serve(args.scenario, host=args.host, port=args.port)
+    except ScenarioError as exc:
+        print(f"error: {exc.render()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
