@@ -8,7 +8,15 @@ It runs twice, into fresh temporary folders, through the same
 
 1. ``backend="serial"``: every run in this process, parts written as they finish;
 2. ``backend="pool"`` with ``--workers`` processes (default all cores),
-   including the pool's start-up (spawning workers that import ``sim``).
+   including the pool's start-up.
+
+On a shared machine the load from other jobs comes and goes, so the points
+are split into ``--blocks`` blocks and the two are run alternately, block by
+block (serial first, then pool first, ...), on one pool kept across blocks;
+the figures are totals over the blocks, and each block's own speed-up and
+overhead are printed too: on a machine shared with other jobs, the least
+disturbed block is the best estimate of what the pool does on a quiet one
+(compare each block's mean run time in the pool and in-process).
 
 It prints
 
@@ -52,6 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "baseline.yaml")
     parser.add_argument("--runs", type=int, default=200, help="total runs (points x replications)")
     parser.add_argument("--points", type=int, default=40, help="design points; replications = runs / points")
+    parser.add_argument("--blocks", type=int, default=4,
+                        help="split the points into blocks, run serial and pool alternately per block (default 4)")
     parser.add_argument("--workers", type=int, default=None, help="pool processes (default all cores)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override the scenario")
@@ -61,13 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from sim.experiments.backends import available_cores
-    from sim.experiments.design import grid_design, split_assignment
+    from sim.experiments.backends import ProcessPoolBackend, available_cores
+    from sim.experiments.design import grid_design, points_design, split_assignment
     from sim.experiments.sweep import gather, run_sweep
     from sim.scenario import load_scenario
 
-    if args.runs % args.points:
-        raise SystemExit(f"--runs {args.runs} is not a multiple of --points {args.points}")
+    if args.runs % args.points or args.points % args.blocks:
+        raise SystemExit(f"--runs {args.runs} must be a multiple of --points {args.points}, and that of --blocks {args.blocks}")
     replications = args.runs // args.points
     workers = args.workers or available_cores()
     scenario = load_scenario(args.scenario, dict(split_assignment(s, "--set") for s in args.set))
@@ -79,22 +89,53 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {platform.machine()}, {available_cores()} cores, load average before "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; pool of {workers} workers")
 
+    pool = ProcessPoolBackend(workers=workers)
+    serial_wall = pool_wall = gather_seconds = 0.0
+    serial_runs: list[float] = []
+    pool_runs: list[float] = []
+    same = True
+    blocks: list[dict[str, float]] = []
+    chunk = args.points // args.blocks
+    common = dict(replications=replications, seed=args.seed, progress=False, gather_results=False)
     with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
-        common = dict(replications=replications, seed=args.seed, progress=False, gather_results=False)
-        started = time.perf_counter()
-        serial = run_sweep(scenario, design, out=Path(tmp) / "serial", backend="serial", **common)
-        serial_wall = time.perf_counter() - started
-        started = time.perf_counter()
-        pooled = run_sweep(scenario, design, out=Path(tmp) / "pool", backend="pool", workers=workers, **common)
-        pool_wall = time.perf_counter() - started
-        started = time.perf_counter()
-        tables = gather(Path(tmp) / "pool")
-        gather_seconds = time.perf_counter() - started
-        same = all(tables[name].equals(frame) for name, frame in gather(Path(tmp) / "serial").items())
-    assert serial.completed == pooled.completed == args.runs, "some runs failed; see the sweep's failures"
+        try:
+            for block in range(args.blocks):
+                points = design.points[block * chunk:(block + 1) * chunk]
+                part = points_design(points, source="bench")
+                order = ("serial", "pool") if block % 2 == 0 else ("pool", "serial")
+                line, walls = [], {}
+                for kind in order:
+                    folder = Path(tmp) / f"{kind}{block}"
+                    started = time.perf_counter()
+                    if kind == "pool":
+                        pool.start()  # the first block pays the pool's start-up
+                    result = run_sweep(scenario, part, out=folder, backend=pool if kind == "pool" else "serial", **common)
+                    wall = time.perf_counter() - started
+                    walls[kind] = wall
+                    assert result.completed == len(part) * replications, f"some runs failed: {result.failed}"
+                    if kind == "pool":
+                        pool_wall += wall
+                        pool_runs += result.run_seconds
+                    else:
+                        serial_wall += wall
+                        serial_runs += result.run_seconds
+                    line.append(f"{kind} {wall:6.1f} s (mean run {statistics.fmean(result.run_seconds):.3f} s)")
+                block_runs = len(part) * replications
+                block_overhead = walls["pool"] * workers / block_runs - statistics.fmean(serial_runs[-block_runs:])
+                blocks.append({"speed_up": walls["serial"] / walls["pool"], "overhead_s": block_overhead})
+                print(f"  block {block + 1}/{args.blocks}: " + ", ".join(line)
+                      + f"; speed-up {walls['serial'] / walls['pool']:.2f} x, overhead {block_overhead * 1000:.0f} ms/run")
+                started = time.perf_counter()
+                pooled_tables = gather(Path(tmp) / f"pool{block}")
+                gather_seconds += time.perf_counter() - started
+                same &= all(pooled_tables[name].equals(frame) for name, frame in gather(Path(tmp) / f"serial{block}").items())
+        finally:
+            started = time.perf_counter()
+            pool.close()
+            pool_wall += time.perf_counter() - started
 
-    mean_run = statistics.fmean(serial.run_seconds)
-    mean_run_in_pool = statistics.fmean(pooled.run_seconds)
+    mean_run = statistics.fmean(serial_runs)
+    mean_run_in_pool = statistics.fmean(pool_runs)
     per_run_slot = pool_wall * workers / args.runs
     overhead = per_run_slot - mean_run
     figures = {
@@ -105,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "serial_overhead_per_run_s": round(serial_wall / args.runs - mean_run, 4),
         "pool_overhead_per_run_s": round(overhead, 4), "pool_overhead_share_of_run": round(overhead / mean_run, 4),
         "pool_machinery_per_run_s": round(per_run_slot - mean_run_in_pool, 4),
+        "blocks": [{k: round(v, 4) for k, v in b.items()} for b in blocks],
         "gather_s": round(gather_seconds, 2), "identical_tables": same,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
@@ -112,12 +154,16 @@ def main(argv: list[str] | None = None) -> int:
           f"writing etc. {figures['serial_overhead_per_run_s'] * 1000:.1f} ms/run")
     print(f"pool ({workers} workers):      {pool_wall:8.1f} s   mean run inside the workers {mean_run_in_pool:.3f} s")
     print(f"speed-up:              {serial_wall / pool_wall:8.2f} x")
-    print(f"per-run overhead:      {overhead * 1000:8.1f} ms = {100 * overhead / mean_run:.1f}% of a {mean_run:.2f} s run "
-          f"(pool wall x workers / runs = {per_run_slot:.3f} s)")
+    print(f"per-run overhead:      {overhead * 1000:8.1f} ms = {100 * overhead / mean_run:.1f}% of a {mean_run:.2f} s run, "
+          f"{overhead * 100:.1f}% of a 1 s run (pool wall x workers / runs = {per_run_slot:.3f} s)")
     print(f"  of which machinery:  {(per_run_slot - mean_run_in_pool) * 1000:8.1f} ms "
           f"(start-up, scheduling, encoding and writing: pool wall x workers / runs - mean run inside the workers)")
     print(f"  and slower runs:     {(mean_run_in_pool - mean_run) * 1000:8.1f} ms "
           f"(mean run inside the workers - in-process; cores shared with the parent or other load)")
+    best = max(blocks, key=lambda b: b["speed_up"])
+    print(f"least disturbed block: speed-up {best['speed_up']:.2f} x, overhead {best['overhead_s'] * 1000:.0f} ms/run "
+          f"({best['overhead_s'] * 100:.1f}% of a 1 s run); median block speed-up "
+          f"{statistics.median(b['speed_up'] for b in blocks):.2f} x")
     print(f"gather {args.runs} runs:     {gather_seconds:8.2f} s;  pool tables identical to serial: {same}")
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:

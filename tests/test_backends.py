@@ -32,8 +32,9 @@ def die_on_two(x: int) -> int:
     return x
 
 
-@pytest.mark.parametrize("backend", [SerialBackend(), ProcessPoolBackend(workers=2, in_flight=2)],
-                         ids=["serial", "pool"])
+@pytest.mark.parametrize("backend", [SerialBackend(), ProcessPoolBackend(workers=2, in_flight=2),
+                                     ProcessPoolBackend(workers=2, start_method="spawn")],
+                         ids=["serial", "pool", "pool-spawn"])
 def test_backends_map_every_task_and_hand_back_exceptions(backend):
     with backend:
         results = dict(backend.imap_unordered(square, range(6)))

@@ -36,7 +36,8 @@ def test_page_lever_reset_step(scenario):
     box, rc = solara.render(solara.AppLayout(children=[Dashboard(scenario)]), handle_error=False)
     try:
         assert "step <b>0</b> of 60" in _run_card(rc)
-        assert len(_images(rc)) == 4  # market share, funnel, acquisition cost, network (no credit data)
+        # market share, funnel, acquisition cost, defaults (the baseline lends), network
+        assert len(_images(rc)) == 5
 
         slider = rc.find(v.Html, class_="lever-citic-referral_bonus").find(v.Slider)
         slider.widget.v_model = 100.0

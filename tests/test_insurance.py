@@ -125,3 +125,17 @@ def test_insurer_partner_must_exist():
     with pytest.raises(ScenarioError) as info:
         insured_scenario({"banks": {"bank": {"credit": {"insurer": "nobody"}}}})
     assert "banks.bank.credit.insurer" in str(info.value) and "guard" in str(info.value)
+
+
+def test_risk_charts_are_written_for_a_credit_run(tmp_path):
+    from sim.outputs.risk_plots import plot_risk
+
+    model = ChannelModel(insured_scenario({"insurers": {"guard": {"capital": 1.0e5}}, "macro": {"level": 3.0}}), seed=6)
+    model.run()
+    written = plot_risk(model.recorder.tables(), tmp_path, title_prefix="test")
+    assert [p.name for p in written] == ["default_rate_by_lender.png", "default_rate_by_channel.png",
+                                         "cascade_size.png", "insurer_capital.png", "lender_losses.png"]
+    assert all(p.stat().st_size > 10_000 for p in written)
+    off = ChannelModel(insured_scenario({"credit": {"enabled": False}}), seed=6)
+    off.run(3)
+    assert plot_risk(off.recorder.tables(), tmp_path / "off") == []

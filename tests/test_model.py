@@ -197,23 +197,23 @@ def test_ending_a_partnership_stops_its_channel(make_scenario):
     assert platform.index.max() == 3, "the platform channel still acquired or spent after the partnership ended"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an event raising employee_media.employees charges the programme's "
-                                      "cost but creates no employees (they are placed only at set-up)")
 def test_an_event_that_starts_an_employee_programme_has_employees_sharing(make_scenario):
-    """Launching employee self-media (SF3) mid-run must either work or be refused when the file is loaded."""
-    from sim.errors import ScenarioError
-
-    try:
-        scenario = make_scenario({
-            "population": {"size": 500},
-            "time": {"steps": 6},
-            "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 1.0},
-            "banks": {"b": {"employee_media": {"employees": 0, "share_rate": 0.5, "cost": 100.0}}},
-            "events": [{"at": 2, "set": {"banks.b.employee_media.employees": 50}}],
-        })
-    except ScenarioError:
-        return                                    # refusing it at load is an acceptable fix
+    """Launching employee self-media (SF3) mid-run hires employees who share from then on."""
+    scenario = make_scenario({
+        "population": {"size": 500},
+        "time": {"steps": 6},
+        "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 1.0},
+        "banks": {"b": {"employee_media": {"employees": 0, "share_rate": 0.5, "cost": 100.0}}},
+        "events": [{"at": 3, "set": {"banks.b.employee_media.employees": 50}},
+                   {"at": 5, "set": {"banks.b.employee_media.employees": 20}}],
+    })
     model = ChannelModel(scenario, seed=1)
-    model.run(4)
+    model.run(2)
+    assert np.count_nonzero(model.state.employer == 0) == 0
+    model.run(2)
     assert np.count_nonzero(model.state.employer == 0) == 50
-    assert model.tables()["market"]["employee_conversions"].sum() > 0
+    model.run(1)
+    assert np.count_nonzero(model.state.employer == 0) == 20
+    market = model.tables()["market"].set_index("step")
+    assert market.loc[[1, 2], "employee_conversions"].sum() == 0
+    assert market.loc[[3, 4], "employee_conversions"].sum() > 0

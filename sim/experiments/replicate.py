@@ -20,7 +20,7 @@ from sim.scenario.loader import dump_resolved
 from sim.scenario.schema import Scenario
 from sim.version import __version__
 
-TABLES = ("market", "institutions", "channels", "funnel")
+TABLES = ("market", "institutions", "channels", "funnel", "credit", "insurers")
 
 
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
@@ -62,6 +62,14 @@ class RunResult:
     @property
     def funnel(self) -> pd.DataFrame:
         return self.tables["funnel"]
+
+    @property
+    def credit(self) -> pd.DataFrame:
+        return self.tables["credit"]
+
+    @property
+    def insurers(self) -> pd.DataFrame:
+        return self.tables["insurers"]
 
     @property
     def summary(self) -> dict:

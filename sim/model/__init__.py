@@ -2,7 +2,7 @@
 
 from typing import Any
 
-__all__ = ["ChannelModel", "Customer", "Bank", "Platform"]
+__all__ = ["ChannelModel", "Customer", "Bank", "Platform", "Insurer"]
 
 
 def __getattr__(name: str) -> Any:
@@ -10,7 +10,7 @@ def __getattr__(name: str) -> Any:
     if name == "ChannelModel":
         from sim.model.model import ChannelModel
         return ChannelModel
-    if name in ("Customer", "Bank", "Platform"):
+    if name in ("Customer", "Bank", "Platform", "Insurer"):
         from sim.model import agents
         return getattr(agents, name)
     raise AttributeError(name)

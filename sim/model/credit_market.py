@@ -99,6 +99,7 @@ class CreditMarket:
         n = model.network.size
         I, K, J = cat.n_institutions, len(cat.products), risk.n_insurers
         self.book = LoanBook()
+        self.book.reserve(2 * n * max(int(np.count_nonzero(risk.is_credit)), 1))
         # Fixed errors of each credit model for each customer: one applicant, one score per model.
         self.lender_z = rng.standard_normal((n, I), dtype=np.float32)
         self.insurer_z = rng.standard_normal((n, J), dtype=np.float32)
@@ -333,7 +334,8 @@ class CreditMarket:
         for product in np.unique(k):
             leave(state, c[k == product], int(product))
         first = customers[~state.defaulted[customers]]
-        np.add.at(self.defaulted_neighbours, contagion.neighbour_list(self.model.network.adjacency, first), 1)
+        touched, times = np.unique(contagion.neighbour_list(self.model.network.adjacency, first), return_counts=True)
+        self.defaulted_neighbours[touched] += times.astype(self.defaulted_neighbours.dtype)
         self.any_defaulted = True
         state.defaulted[customers] = True
         state.default_step[customers] = step
@@ -623,15 +625,15 @@ class CreditMarket:
     def observe(self) -> dict:
         """The step's credit observations for the recorder."""
         risk, book, state, acc = self.risk, self.book, self.state, self.accounts
-        ids = book.performing()
         outstanding = self.balance.copy()
-        borrowers = self._borrowers(book.customer[ids])
+        loans = int(self.loan_count.sum())
+        borrowers = loans if self._single_product() else self._borrowers(book.customer[book.performing()])
         losses = float(acc.losses.sum())
         covered = self.covered()
         return {
             "market": {
                 "borrowers": borrowers,
-                "loans": int(ids.size),
+                "loans": loans,
                 "loan_balance": float(outstanding.sum()),
                 "new_loans": int(acc.new_loans.sum()),
                 "defaulted": int(state.defaulted.sum()),

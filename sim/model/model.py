@@ -83,7 +83,6 @@ class ChannelModel(mesa.Model):
         self._draw_static_reach()
         self.credit: CreditMarket | None = CreditMarket(self, self._risk_rng(seed)) if cat.risk.enabled else None
         self._place_initial_customers()
-        self._employees = {i: np.flatnonzero(self.state.employer == i) for i in range(cat.n_institutions)}
         self._aware_any = self.state.aware.any(axis=1)
         self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
         self.capital = cat.capital.astype(float).copy()
@@ -182,12 +181,29 @@ class ChannelModel(mesa.Model):
                 free = self.credit.screen(free, o)
             chosen = rng.choice(free, size=min(free.size, int(round(share * n))), replace=False)
             self._hold(chosen, o)
-        for i in np.flatnonzero(cat.employees > 0):
-            free = np.flatnonzero(state.employer < 0)
-            chosen = rng.choice(free, size=min(free.size, int(cat.employees[i])), replace=False)
-            state.employer[chosen] = i
-            if cat.employee_offer[i] >= 0:
-                self._hold(chosen, cat.employee_offer[i])
+        self._staff(at_start=True)
+
+    def _staff(self, at_start: bool) -> None:
+        """Match each bank's employees to ``employee_media.employees`` (at set-up and after events).
+
+        New employees are drawn at random among customers who work for nobody;
+        at set-up they hold the product their bank promotes.  A programme
+        launched or grown by an event adds employees who keep their current
+        holdings; one cut back lets a random part of its employees go.
+        """
+        cat, state, rng = self.catalog, self.state, self.rng
+        for i in range(cat.n_institutions):
+            current = np.flatnonzero(state.employer == i)
+            wanted = int(cat.employees[i])
+            if wanted > current.size:
+                free = np.flatnonzero(state.employer < 0)
+                hired = rng.choice(free, size=min(free.size, wanted - current.size), replace=False)
+                state.employer[hired] = i
+                if at_start and cat.employee_offer[i] >= 0:
+                    self._hold(hired, cat.employee_offer[i])
+            elif wanted < current.size:
+                state.employer[rng.choice(current, size=current.size - wanted, replace=False)] = -1
+        self._employees = {i: np.flatnonzero(state.employer == i) for i in range(cat.n_institutions)}
 
     def _hold(self, customers: np.ndarray, offer: int) -> None:
         cat, state = self.catalog, self.state
@@ -231,6 +247,7 @@ class ChannelModel(mesa.Model):
             self.scenario, self.catalog = scenario, catalog
             self.recorder.catalog = catalog
             self._apply_reach()
+            self._staff(at_start=False)
             self.approve_fns = self._approval_functions()
 
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
@@ -346,13 +363,7 @@ class ChannelModel(mesa.Model):
 
     def tables(self, replication: int = 0):
         """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers."""
-        tables = self.recorder.tables(replication)
-        # TEMPORARY (issue 3): sim.run collects only the tables named in
-        # sim.experiments.replicate.TABLES; until "credit" and "insurers" are listed
-        # there, leave them out so runs keep working.  Delete this once they are.
-        from sim.experiments.replicate import TABLES
-
-        return {name: table for name, table in tables.items() if name in TABLES or name in ("market", "institutions", "channels", "funnel")}
+        return self.recorder.tables(replication)
 
     def customer(self, index: int) -> Customer:
         """The Customer agent at network node ``index``."""

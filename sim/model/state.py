@@ -94,10 +94,10 @@ class CustomerState:
 
 
 _LOAN_COLUMNS = {
-    "customer": np.int64, "product": np.int64, "lender": np.int64, "insurer": np.int64,
+    "customer": np.int32, "product": np.int32, "lender": np.int32, "insurer": np.int32,
     "channel": np.int8, "inside": bool, "amount": np.float64, "rate": np.float64,
     "start": np.int32, "maturity": np.int32, "status": np.int8, "closed": np.int32,
-    "loss": np.float64, "claim": np.float64, "claim_paid": np.float64, "cell": np.int64,
+    "loss": np.float64, "claim": np.float64, "claim_paid": np.float64, "cell": np.int32,
     "coverage": np.float64, "premium_rate": np.float64, "hazard": np.float64,
 }
 
@@ -137,16 +137,20 @@ class LoanBook:
             return columns[name][: self.__dict__["size"]]
         raise AttributeError(name)
 
+    def reserve(self, rows: int) -> None:
+        """Make room for ``rows`` loans without growing (growth copies every column)."""
+        if rows > self.columns["customer"].size:
+            for name, array in self.columns.items():
+                grown = np.zeros(rows, dtype=array.dtype)
+                grown[: self.size] = array[: self.size]
+                self.columns[name] = grown
+
     def originate(self, **values) -> np.ndarray:
         """Append loans (one per element of the arrays given, keyed by column); return their ids."""
         count = len(values["customer"])
         start = self.size
         if start + count > self.columns["customer"].size:
-            capacity = max(1024, 2 * (start + count))
-            for name, array in self.columns.items():
-                grown = np.zeros(capacity, dtype=array.dtype)
-                grown[:start] = array[:start]
-                self.columns[name] = grown
+            self.reserve(max(1024, 2 * (start + count)))
         ids = np.arange(start, start + count, dtype=np.int64)
         rows = slice(start, start + count)
         # Rows are never reused and grown arrays start at zero, so only non-zero values are written.

@@ -538,4 +538,7 @@ def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "") -> list[Path
         path = out_dir / filename
         draw(tables, path, title=title)
         written.append(path)
+    from sim.outputs.risk_plots import plot_risk
+
+    written += plot_risk(tables, out_dir, title_prefix=title_prefix)
     return written

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 #: Table names, in the order they are written and documented.
-TABLE_NAMES: tuple[str, ...] = ("market", "institutions", "channels", "funnel")
+TABLE_NAMES: tuple[str, ...] = ("market", "institutions", "channels", "funnel", "credit", "insurers")
 
 #: Columns identifying a row of each table (never summarised as metrics).
 KEYS: Mapping[str, tuple[str, ...]] = {
@@ -21,6 +21,8 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "institutions": ("replication", "step", "institution"),
     "channels": ("replication", "step", "institution", "channel"),
     "funnel": ("replication", "step", "product", "institution", "channel", "stage"),
+    "credit": ("replication", "step", "product", "institution", "channel", "segment", "life_stage", "inside_community"),
+    "insurers": ("replication", "step", "insurer"),
 }
 
 #: Columns the output layer reads; a non-empty table without them is an error.
@@ -32,6 +34,8 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     ),
     "channels": ("replication", "step", "institution", "channel", "new_customers", "spend"),
     "funnel": ("replication", "step", "product", "institution", "channel", "stage", "reached"),
+    "credit": ("replication", "step", "product", "institution", "channel", "applications", "approvals"),
+    "insurers": ("replication", "step", "insurer", "capital"),
 }
 
 #: Funnel stages in the order a customer passes them (model.md, mechanism 3).
@@ -45,6 +49,7 @@ BASE_CHANNELS: tuple[str, ...] = ("branch", "own_app", "live_stream", "referral"
 MARKET_FLOWS: tuple[str, ...] = (
     "new_active", "referral_conversions", "employee_conversions", "churned",
     "switched", "funnel_entries", "new_defaults", "contagion_defaults",
+    "new_loans", "threshold_defaults", "seeded_defaults", "credit_losses", "insured_losses",
 )
 
 

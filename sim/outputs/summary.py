@@ -28,6 +28,9 @@ INSTITUTION_LEVELS: tuple[str, ...] = ("customers", "market_share", "revenue", "
 INSTITUTION_FLOWS: tuple[str, ...] = (
     "new_customers", "churned", "acquisition_spend", "revenue", "revenue_share_paid",
     "platform_income", "incentives", "cost", "profit",
+    "new_loans", "applications", "approvals", "rejections", "insured_approvals", "repaid", "defaults", "losses",
+    "insured_losses", "net_losses", "interest_income", "premiums_paid", "bureau_cost", "guarantee_paid",
+    "credit_profit", "investor_withdrawals",
 )
 
 SUMMARY_SCHEMA = "bankplatform-sim summary v1"

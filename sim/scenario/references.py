@@ -42,6 +42,9 @@ def check_references(scenario: Scenario) -> list[Problem]:
         for path in event.set:
             if path.split(".")[0] in ("population", "network", "time", "seed", "replications", "products", "name", "extends", "events"):
                 problems.append(Problem(f"events[{i}].set.{path}", "cannot change during a run", "institution, partnership, funnel and choice parameters"))
+            elif path.endswith(".initial_share"):
+                problems.append(Problem(f"events[{i}].set.{path}", "is a set-up value and cannot change during a run",
+                                        "prices, channels, incentives and the other institution parameters"))
     problems += _check_risk(scenario)
     problems += _check_event_conflicts(scenario)
     return problems
