@@ -53,16 +53,20 @@ class Recorder:
         self.institution_rows: list[dict[str, np.ndarray]] = []
         self.channel_new: list[np.ndarray] = []
         self.channel_spend: list[np.ndarray] = []
+        self.channel_touches: list[np.ndarray] = []
         self.funnel: list[np.ndarray] = []
         self.insurer_rows: list[dict[str, np.ndarray]] = []
         self.credit_counts: list[tuple[np.ndarray, np.ndarray]] = []
 
     def record(self, step: int, market: dict, ledger: Ledger, capital: np.ndarray, funnel_counts: np.ndarray,
-               credit: dict | None = None) -> None:
+               credit: dict | None = None, touches: np.ndarray | None = None, tiers: np.ndarray | None = None) -> None:
         """Keep one step's observations.
 
         ``credit`` is the credit market's observation (``CreditMarket.observe``)
         or None when credit is off; its profit is part of ``profit``.
+        ``touches`` (I, C) counts the step's touches by institution and channel;
+        ``tiers`` (I, 4) the institutions' relationships by customers' city tier
+        (zeros when not given).
         """
         credit = credit if credit is not None else _no_credit(len(capital))
         self.steps.append(step)
@@ -91,6 +95,9 @@ class Recorder:
         for k, product in enumerate(self.catalog.products):
             row[f"customers_{product}"] = customers[:, k]
             row[f"share_{product}"] = share_by_product[:, k]
+        tiers = tiers if tiers is not None else np.zeros((len(new), 4), dtype=np.int64)
+        for t in range(4):
+            row[f"customers_tier{t + 1}"] = tiers[:, t].copy()
         # The credit market's observation holds fresh arrays (copies of its running state).
         for name in CREDIT_INSTITUTION_COLUMNS:
             row[name] = credit["institutions"][name]
@@ -104,6 +111,7 @@ class Recorder:
             self.credit_counts.append((nonzero, credit["counts"][nonzero]))
         self.channel_new.append(ledger.new_by_channel.copy())
         self.channel_spend.append(ledger.spend_by_channel.copy())
+        self.channel_touches.append(touches.copy() if touches is not None else np.zeros_like(ledger.new_by_channel))
         self.funnel.append(funnel_counts.copy())
 
     def tables(self, replication: int = 0) -> dict[str, pd.DataFrame]:
@@ -125,6 +133,7 @@ class Recorder:
 
         new = np.stack(self.channel_new)          # (T, I, C)
         spend = np.stack(self.channel_spend)
+        touches = np.stack(self.channel_touches)
         channels = pd.DataFrame({
             "replication": replication,
             "step": np.repeat(steps, I * C),
@@ -135,7 +144,9 @@ class Recorder:
         })
         channels["cac"] = np.where(channels["new_customers"] > 0,
                                    channels["spend"] / channels["new_customers"].where(channels["new_customers"] > 0), np.nan)
-        channels = channels[(channels["new_customers"] > 0) | (channels["spend"] > 0)].reset_index(drop=True)
+        channels["touches"] = touches.ravel()
+        channels = channels[(channels["new_customers"] > 0) | (channels["spend"] > 0)
+                            | (channels["touches"] > 0)].reset_index(drop=True)
 
         counts = np.stack(self.funnel)            # (T, K, I, C, S)
         t, k, i, c, s = np.nonzero(counts)

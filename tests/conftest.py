@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.scenario.loader import validate_data
+from sim.scenario.loader import deep_merge, validate_data
 
 #: The smallest useful scenario: one state bank offering one payments product
 #: on a small Erdős–Rényi network, with no advertising switched on.
@@ -36,26 +36,11 @@ BASE_SCENARIO: dict[str, Any] = {
     "banks": {"b": {"type": "state", "offers": {"payments": {}}}},
 }
 
-def merge(base: Mapping, changes: Mapping) -> dict:
-    """``base`` with ``changes`` merged in: mappings merge, anything else (lists, None) replaces.
-
-    A mapping with a different ``kind`` (e.g. another network generator) replaces the old one.
-    """
-    out = copy.deepcopy(dict(base))
-    for key, value in changes.items():
-        old = out.get(key)
-        if isinstance(value, Mapping) and isinstance(old, Mapping) and value.get("kind", old.get("kind")) == old.get("kind"):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def scenario_data(*changes: Mapping | None, base: Mapping | None = None) -> dict:
     """The raw scenario mapping: ``base`` (default ``BASE_SCENARIO``) with each of ``changes`` merged in, in order."""
     data = copy.deepcopy(dict(BASE_SCENARIO if base is None else base))
     for change in changes:
-        data = merge(data, change or {})
+        data = deep_merge(data, change or {})
     return data
 
 

@@ -93,6 +93,21 @@ def test_extends_merges_mappings_and_replaces_values_and_lists(tmp_path, base_fi
     assert scenario.description == ""                                  # descriptions are not inherited
 
 
+def test_extends_replaces_a_block_of_another_kind(tmp_path, base_file):
+    """A network of another generator replaces the parent's whole: its keys mean nothing to the new kind."""
+    child = write(tmp_path, "child.yaml", """
+        extends: base.yaml
+        name: child
+        network:
+          kind: stochastic_block
+          blocks: {alumni: {share: 0.4, sanctioning: true}, others: {share: 0.6}}
+        """)
+    network = sim.load_scenario(child).network
+    assert network.kind == "stochastic_block" and network.blocks["alumni"].sanctioning
+    same_kind = write(tmp_path, "same.yaml", "extends: base.yaml\nname: same\nnetwork: {kind: erdos_renyi}\n")
+    assert sim.load_scenario(same_kind).network.mean_degree == 6          # same kind: keys still merge
+
+
 def test_extends_chains_and_cycles(tmp_path, base_file):
     write(tmp_path, "mid.yaml", "extends: base.yaml\nname: mid\nseed: 8\n")
     leaf = write(tmp_path, "leaf.yaml", "extends: mid.yaml\nname: leaf\ntime: {steps: 30}\n")

@@ -202,7 +202,8 @@ def encode_table(table: pd.DataFrame, point: int, replication: int) -> bytes:
         assert (table["replication"] == replication).all(), f"table has replications other than {replication}"
     else:
         table = table.assign(replication=replication)
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    # One thread: the tables are small, and the worker's core is already busy (threads only add overhead).
+    arrow = pa.Table.from_pandas(table, preserve_index=False, nthreads=1)
     if arrow.schema.get_field_index("replication") != 0:
         column = arrow.column("replication")
         arrow = arrow.remove_column(arrow.schema.get_field_index("replication")).add_column(0, "replication", column)

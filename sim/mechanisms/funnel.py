@@ -6,7 +6,8 @@ the institution and channel that brought it in).  Within the step it passes
 each stage with that stage's probability and stops where it fails; the stage
 it stopped at is kept as its state for the product:
 
-- interested: ``interest × need[life stage] × (1 + targeting of the trigger's institution)``;
+- interested: ``interest × need[life stage] × (1 + targeting of the trigger's institution
+  + data targeting of its channel)`` (the second term: a data-sharing partner's data, SF10);
 - comparing: ``compare × (1 + live-stream uplift)`` if the trigger was a live stream;
 - choice: a multinomial logit among all offers of the product it knows
   (:mod:`sim.mechanisms.choice`); the chosen offer may be a competitor's;
@@ -100,7 +101,8 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         return ok
 
     record(AWARE)
-    p_interest = catalog.interest[k] * catalog.need[k, population.life_stage[c]] * (1.0 + catalog.targeting[inst])
+    uplift = catalog.targeting[inst] + catalog.channel_targeting[inst, ch]
+    p_interest = catalog.interest[k] * catalog.need[k, population.life_stage[c]] * (1.0 + uplift)
     ok = advance(np.minimum(p_interest, 1.0), AWARE)
     c, inst, ch = c[ok], inst[ok], ch[ok]
     record(INTERESTED)

@@ -128,6 +128,7 @@ class Catalog:
     app_rate: np.ndarray
     app_cost: np.ndarray
     app_followers: np.ndarray
+    app_follower_communities: list[dict[str, float]]   # (I,) share following the app per named community
     live_rate: np.ndarray                # 0 when disabled
     live_cost: np.ndarray
     live_uplift: np.ndarray
@@ -135,6 +136,7 @@ class Catalog:
     employee_rate: np.ndarray
     employee_offer: np.ndarray           # offer promoted by employees (-1 none)
     employee_cost: np.ndarray
+    employee_audience: np.ndarray        # (I,) self-media followers per employee beyond network neighbours
     platform_users: np.ndarray           # (P,) share of population
     platform_institution: np.ndarray     # (P,) institution index of each platform
     # partnerships (one row each)
@@ -146,6 +148,7 @@ class Catalog:
     partner_fee: np.ndarray
     partner_take: np.ndarray
     partner_data: np.ndarray
+    channel_targeting: np.ndarray        # (I, C) interest uplift from partners' shared data, by entry channel
     # funnel and choice, per product
     interest: np.ndarray                 # (K,)
     compare: np.ndarray
@@ -255,6 +258,7 @@ def compile_catalog(scenario: Scenario) -> Catalog:
         app_rate=arr(s.own_app.exposure_rate for s in specs),
         app_cost=arr(s.own_app.cost for s in specs),
         app_followers=arr(s.own_app.followers for s in specs),
+        app_follower_communities=[dict(s.own_app.follower_communities) for s in specs],
         live_rate=arr(s.live_stream.exposure_rate if s.live_stream.enabled else 0.0 for s in specs),
         live_cost=arr(s.live_stream.cost if s.live_stream.enabled else 0.0 for s in specs),
         live_uplift=arr(s.live_stream.compare_uplift for s in specs),
@@ -262,6 +266,7 @@ def compile_catalog(scenario: Scenario) -> Catalog:
         employee_rate=bank_attr(lambda s: s.employee_media.share_rate),
         employee_offer=employee_offer,
         employee_cost=bank_attr(lambda s: s.employee_media.cost),
+        employee_audience=bank_attr(lambda s: s.employee_media.audience).astype(np.int64),
         platform_users=arr(p.users for p in scenario.platforms.values()),
         platform_institution=arr((ids.index(p) for p in platform_ids), np.int32),
         partner_bank=arr((ids.index(p.bank) for p in partnerships), np.int32),
@@ -272,6 +277,7 @@ def compile_catalog(scenario: Scenario) -> Catalog:
         partner_fee=arr(p.fee_per_customer for p in partnerships),
         partner_take=np.asarray(take_rates, dtype=np.float64).reshape(len(partnerships)),
         partner_data=arr((p.data_sharing for p in partnerships), bool),
+        channel_targeting=_channel_targeting(scenario, ids, platform_ids),
         interest=arr(f.interest for f in funnels),
         compare=arr(f.compare for f in funnels),
         apply=arr(f.apply for f in funnels),
@@ -287,6 +293,22 @@ def compile_catalog(scenario: Scenario) -> Catalog:
         steps_per_year=steps_per_year,
         risk=compile_risk(scenario, offer_rows, kinds, specs),
     )
+
+
+def _channel_targeting(scenario: Scenario, ids: list[str], platform_ids: list[str]) -> np.ndarray:
+    """(I, C) relative rise of interest for customers a bank meets through a data-sharing partner (SF10, SF9).
+
+    ``data_targeting`` of each active partnership with ``data_sharing``, times
+    the share of platform data that reaches the bank under the data link in
+    force (SF15: all of it directly, ``bureau_share`` through a bureau, none
+    in direct-jump mode), at (bank, the platform's channel).
+    """
+    table = np.zeros((len(ids), len(FIXED_CHANNELS) + len(platform_ids)))
+    link = regulation.data_link_weight(scenario.regulation.data_link, scenario.regulation.bureau_share)
+    for p in scenario.partnerships.values():
+        if p.active and p.data_sharing and p.data_targeting > 0:
+            table[ids.index(p.bank), len(FIXED_CHANNELS) + platform_ids.index(p.platform)] += p.data_targeting * link
+    return table
 
 
 def _own_data_quality(spec, kind: str) -> float:

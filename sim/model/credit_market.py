@@ -238,7 +238,7 @@ class CreditMarket:
         acc.borrowers_at_risk = self._borrowers(c)
         self.counts[AT_RISK::len(CREDIT_MEASURES)] += self.cell_loans
 
-        share = exposed = None
+        exposed = None
         if risk.contagion and self.any_defaulted:
             # Only loans of customers with a defaulted neighbour are exposed to contagion.
             neighbours = self.defaulted_neighbours[c]
@@ -357,7 +357,7 @@ class CreditMarket:
 
     def accrue(self) -> None:
         """Interest on performing loans and premiums on guaranteed ones, for the step."""
-        risk, book, acc = self.risk, self.book, self.accounts
+        risk, acc = self.risk, self.accounts
         spy = self.model.catalog.steps_per_year
         # From the running sums: P2P interest goes to investors (no cost of funds of the platform's).
         margin = credit.book_interest(self.rate_balance, self.balance,

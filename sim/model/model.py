@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mesa
 import numpy as np
+import scipy.sparse as sp
 from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
@@ -81,6 +82,8 @@ class ChannelModel(mesa.Model):
         n = self.network.size
         self.state = CustomerState.empty(n, cat.n_offers, len(cat.products), cat.n_institutions, len(cat.platform_ids))
         self._draw_static_reach()
+        self._audience: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # employees, their followers
+        self._media_network: dict[int, sp.csr_array] = {}                # adjacency + follower edges
         self.credit: CreditMarket | None = CreditMarket(self, self._risk_rng(seed)) if cat.risk.enabled else None
         self._place_initial_customers()
         self._aware_any = self.state.aware.any(axis=1)
@@ -106,6 +109,8 @@ class ChannelModel(mesa.Model):
         self._customer_list = list(self.customers)
 
         self.ledger: Ledger | None = None
+        self._tier = self.population.city_tier.astype(np.int64)
+        self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
         self.recorder = Recorder(cat)
         self.last = {}
         self._record(step=0, activations=Activations.concat([]), churned_from=np.zeros(0, np.int16),
@@ -154,7 +159,7 @@ class ChannelModel(mesa.Model):
         cat, state = self.catalog, self.state
         tiers = self.population.city_tier
         state.branch_reach[:] = self._branch_draw < cat.branch_coverage[:, tiers].T
-        state.follower[:] = self._follower_draw < cat.app_followers[None, :]
+        state.follower[:] = self._follower_draw < self._follower_shares()
         n = self.network.size
         for p in range(len(cat.platform_ids)):
             count = int(round(cat.platform_users[p] * n))
@@ -166,6 +171,33 @@ class ChannelModel(mesa.Model):
         self._branch_audience = [np.flatnonzero(state.branch_reach[:, i]) for i in range(cat.n_institutions)]
         self._platform_audience = [np.flatnonzero(state.platform_user[:, p]) for p in range(len(cat.platform_ids))]
 
+    def _follower_shares(self) -> np.ndarray:
+        """Share following each institution's app, per customer: ``followers``, or its community's share.
+
+        Returns an (n, I) array, or a (1, I) row when no institution names
+        communities (``own_app.follower_communities``, SF18).
+        """
+        cat = self.catalog
+        shares = cat.app_followers[None, :]
+        if not any(cat.app_follower_communities):
+            return shares
+        names = self.network.community_names
+        shares = np.repeat(shares, self.network.size, axis=0)
+        for i, by_name in enumerate(cat.app_follower_communities):
+            if not by_name:
+                continue
+            unknown = sorted(set(by_name) - set(names))
+            if unknown:
+                group = "banks" if cat.institution_kind[i] == "bank" else "platforms"
+                raise ScenarioError.single(self.scenario._source,
+                                           f"{group}.{cat.institution_ids[i]}.own_app.follower_communities",
+                                           f"unknown community '{unknown[0]}'", ", ".join(names))
+            per_community = np.full(len(names), cat.app_followers[i])
+            for name, share in by_name.items():
+                per_community[names.index(name)] = share
+            shares[:, i] = per_community[self.population.community]
+        return shares
+
     def _place_initial_customers(self) -> None:
         """Initial market shares and employees; these are not promoters."""
         cat, state, rng = self.catalog, self.state, self.rng
@@ -174,7 +206,7 @@ class ChannelModel(mesa.Model):
             share = cat.initial_share[o]
             if share <= 0:
                 continue
-            k, i = cat.offer_product[o], cat.offer_institution[o]
+            k = cat.offer_product[o]
             free = np.flatnonzero(state.provider[:, k] < 0)
             if self.credit is not None and cat.risk.is_credit[k]:
                 # The book held before the run was underwritten by the same credit model.
@@ -204,6 +236,45 @@ class ChannelModel(mesa.Model):
             elif wanted < current.size:
                 state.employer[rng.choice(current, size=current.size - wanted, replace=False)] = -1
         self._employees = {i: np.flatnonzero(state.employer == i) for i in range(cat.n_institutions)}
+        self._draw_media_audience()
+
+    def _draw_media_audience(self) -> None:
+        """Employees' self-media followers beyond their network neighbours (``employee_media.audience``, SF3).
+
+        Each employee of a bank with ``audience`` A > 0 gets A followers drawn
+        uniformly at random (with replacement, never itself; a repeat or a
+        follower who is also a neighbour counts once) the first time it is
+        needed; they are kept for the rest of the run, so an event that grows
+        A adds followers and one that shrinks it drops the last ones drawn.
+        ``self._media_network[i]`` is the network adjacency plus these
+        employee → follower edges, the audience the share kernel reaches.
+        """
+        cat, rng, n = self.catalog, self.rng, self.network.size
+        for i in range(cat.n_institutions):
+            size, employees = int(cat.employee_audience[i]), self._employees[i]
+            if size == 0 or employees.size == 0 or n < 2:
+                self._audience.pop(i, None)
+                self._media_network.pop(i, None)
+                continue
+            known, followers = self._audience.get(i, (np.zeros(0, np.int64), np.zeros((0, 0), np.int64)))
+            if np.array_equal(known, employees) and followers.shape[1] == size:
+                continue
+            rows = np.full((employees.size, size), -1, dtype=np.int64)
+            at = np.minimum(np.searchsorted(known, employees), max(known.size - 1, 0))
+            kept = known[at] == employees if known.size else np.zeros(employees.size, dtype=bool)
+            width = min(size, followers.shape[1])
+            rows[kept, :width] = followers[at[kept], :width]
+            missing = rows < 0
+            draws = rng.integers(0, n - 1, size=int(missing.sum()))
+            owner = np.broadcast_to(employees[:, None], rows.shape)[missing]
+            rows[missing] = draws + (draws >= owner)      # uniform over everyone but the employee
+            self._audience[i] = (employees, rows)
+            edges = sp.csr_array((np.ones(rows.size, dtype=np.float32), (np.repeat(employees, size), rows.ravel())),
+                                 shape=(n, n))
+            combined = (self.network.adjacency + edges).tocsr()
+            combined.sum_duplicates()
+            combined.data[:] = 1.0
+            self._media_network[i] = combined
 
     def _hold(self, customers: np.ndarray, offer: int) -> None:
         cat, state = self.catalog, self.state
@@ -226,6 +297,7 @@ class ChannelModel(mesa.Model):
         churned, left, switched = self.churn_and_switch(t)
         promoters = self.promoters(t)
         touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
+        self._touch_counts = self.count_touches(touches)
         self.become_aware(touches)
         activations, entries = self.funnel(touches, t)
         activations = Activations.concat([activations, switched])
@@ -315,9 +387,30 @@ class ChannelModel(mesa.Model):
             offer = cat.employee_offer[i]
             if offer < 0:
                 continue
-            parts.append(spread(self.network.adjacency, self._employees[i], offer, EMPLOYEE,
+            audience = self._media_network.get(i, self.network.adjacency)
+            parts.append(spread(audience, self._employees[i], offer, EMPLOYEE,
                                 cat.employee_rate[i], state.provider[:, cat.offer_product[offer]], i, self.rng))
         return Touches.concat(parts)
+
+    def count_touches(self, touches: Touches) -> np.ndarray:
+        """(I, C) touches made this step by each institution's offers through each channel.
+
+        A touch is one customer reached with one offer through one channel in
+        the step (an exposure, a referral, an employee's share: a "click" of
+        SF3); a customer reached twice through the same channel with the same
+        offer in one step counts once.
+        """
+        cat = self.catalog
+        cells = cat.offer_institution[touches.offer].astype(np.int64) * cat.n_channels + touches.channel
+        return np.bincount(cells, minlength=cat.n_institutions * cat.n_channels).reshape(cat.n_institutions, cat.n_channels)
+
+    def customers_by_tier(self) -> np.ndarray:
+        """(I, 4) relationships of each institution with customers living in city tiers 1..4 (SF16, SF10)."""
+        I, tier = self.catalog.n_institutions, self._tier
+        counts = np.zeros(((I + 1) * 4,), dtype=np.int64)
+        for k in range(self.state.provider.shape[1]):
+            counts += np.bincount((self.state.provider[:, k].astype(np.int64) + 1) * 4 + tier, minlength=(I + 1) * 4)
+        return counts.reshape(I + 1, 4)[1:]
 
     def become_aware(self, touches: Touches) -> None:
         """Touched customers know the offer; the channel of the latest touch is kept for attribution."""
@@ -359,7 +452,8 @@ class ChannelModel(mesa.Model):
             "r_eff": referral / promoters if promoters else float("nan"),
             **extra,
         }
-        self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit)
+        self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit,
+                             touches=self._touch_counts, tiers=self.customers_by_tier())
 
     def tables(self, replication: int = 0):
         """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers."""

@@ -2,7 +2,8 @@
 
 :func:`load_scenario` is the one way in.  It reads the YAML, merges the chain
 of ``extends:`` files (child keys override parent keys; mappings merge,
-lists and values replace), applies dotted-path overrides, validates against
+lists and values replace, and so does a mapping of another ``kind``),
+applies dotted-path overrides, validates against
 :class:`~sim.scenario.schema.Scenario`, checks cross references and the
 timeline, and raises :class:`~sim.errors.ScenarioError` naming the file, the
 key path and what is allowed if anything is wrong.
@@ -44,10 +45,16 @@ def read_yaml(path: Path) -> dict:
 
 
 def deep_merge(base: dict, override: Mapping) -> dict:
-    """Merge ``override`` into a copy of ``base``: mappings merge, everything else replaces."""
+    """Merge ``override`` into a copy of ``base``: mappings merge, everything else replaces.
+
+    A mapping whose ``kind`` differs from the one it overrides (another network
+    generator, say) replaces it whole: the keys of the old kind mean nothing
+    to the new one.
+    """
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+        old = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(old, dict) and value.get("kind", old.get("kind")) == old.get("kind"):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)

@@ -26,6 +26,7 @@ def check_references(scenario: Scenario) -> list[Problem]:
             problems.append(Problem(f"banks.{iid}.employee_media.product", f"'{media.product}' is not offered by {iid}", ", ".join(sorted(bank.offers)) or "(no offers)"))
         if media.employees > scenario.population.size:
             problems.append(Problem(f"banks.{iid}.employee_media.employees", f"{media.employees} employees exceed the population", f"at most {scenario.population.size}"))
+    problems += _check_follower_communities(scenario)
     seen_pairs: dict[tuple[str, str], str] = {}
     for pid, partnership in scenario.partnerships.items():
         if partnership.bank not in banks:
@@ -47,6 +48,24 @@ def check_references(scenario: Scenario) -> list[Problem]:
                                         "prices, channels, incentives and the other institution parameters"))
     problems += _check_risk(scenario)
     problems += _check_event_conflicts(scenario)
+    return problems
+
+
+def _check_follower_communities(scenario: Scenario) -> list[Problem]:
+    """``own_app.follower_communities`` must name blocks of the network (edge-list communities are checked at build)."""
+    problems: list[Problem] = []
+    network = scenario.network
+    if network.kind == "edge_list":
+        return problems
+    blocks = list(network.blocks) if network.kind == "stochastic_block" else []
+    for group, members in (("banks", scenario.banks), ("platforms", scenario.platforms)):
+        for iid, spec in members.items():
+            for name in spec.own_app.follower_communities:
+                if name not in blocks:
+                    allowed = (", ".join(blocks) if blocks else
+                               "none: only stochastic_block and edge_list networks have named communities")
+                    problems.append(Problem(f"{group}.{iid}.own_app.follower_communities.{name}",
+                                            f"unknown community '{name}'", allowed))
     return problems
 
 

@@ -261,6 +261,10 @@ class OwnAppSpec(PaidChannelSpec):
     """The institution's own app / private domain: reaches its customers and followers."""
 
     followers: Probability = Field(0.0, description="Share of the population following the app at step 0 (beyond customers).")
+    follower_communities: dict[str, Probability] = Field(
+        default_factory=dict,
+        description="Share of each named community (network block) following the app; overrides followers "
+                    "for members of those communities (fixed customer groups, SF18).")
 
 
 class LiveStreamSpec(PaidChannelSpec):
@@ -288,6 +292,9 @@ class EmployeeMediaSpec(Strict):
     share_rate: Probability = Field(0.05, description="Per-step chance an employee's share reaches each neighbour.")
     product: str | None = Field(None, description="Product promoted; default the first one offered.")
     cost: NonNegative = Field(0.0, description="Programme cost per step.")
+    audience: Count = Field(
+        0, description="Followers of each employee's self-media beyond network neighbours, drawn once at random "
+                       "from the population (WeChat-like reach, SF3); shares reach them at share_rate too.")
 
 
 class LenderSpec(Strict):
@@ -381,7 +388,10 @@ class PartnershipSpec(Strict):
     cost: NonNegative = Field(0.0, description="Fixed fee per step for the traffic.")
     fee_per_customer: NonNegative = Field(0.0, description="Paid to the platform per customer acquired through it.")
     take_rate: Probability = Field(0.1, description="Share of revenue from customers acquired through the platform paid to it.")
-    data_sharing: bool = Field(False, description="The platform's data improves the bank's targeting (data alliance, SF10).")
+    data_sharing: bool = Field(False, description="The platform's data improves the bank's credit model (data alliance, SF10).")
+    data_targeting: NonNegative = Field(
+        0.0, description="Relative rise of interest for customers the bank meets through this platform, from its "
+                         "shared data (SF10, SF9); applies while data_sharing is on, scaled by the data link (SF15).")
 
 
 # --------------------------------------------------------------------------- risk

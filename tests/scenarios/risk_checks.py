@@ -1,0 +1,177 @@
+"""Helpers for the risk-side scenario tests: small runs, paired differences, Poisson bounds.
+
+Each test runs a library scenario small next to its reference on common
+random numbers — replication ``k`` of every run builds its model from the
+same seed (:func:`sim.experiments.replicate.replication_seed`), exactly as
+:func:`sim.experiments.compare.compare` does — and judges the claim of the
+scenario's ``shows:`` by a 95% interval: a Student t interval of the mean
+paired difference over replications, or an exact Poisson / binomial interval
+for counts of defaults pooled over replications.  Tolerances come from the
+sampling error, not from the eye; the seed is fixed, so a test either always
+passes or always fails.
+
+Runs are cached for the session, so a reference shared by several test files
+runs once.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.experiments.replicate import replication_seed
+from sim.model import ChannelModel
+from sim.outputs.summary import mean_ci
+from sim.scenario import load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+#: Seed of every risk-scenario test.
+SEED = 20241
+
+#: The three data-link scenarios (platform_data_lending, cut_direct_link_bureau,
+#: cut_direct_link_jump) share their runs: customers, replications, and the first
+#: step judged (one loan term after the cut in month 12).
+DATA_LINK_RUNS = {"population.size": 6000}
+DATA_LINK_REPLICATIONS = 6
+AFTER_CUT = 25
+
+
+def load(name: str, /, overrides: dict | None = None):
+    """A library scenario by file stem, with dotted-path overrides."""
+    return load_scenario(SCENARIOS / f"{name}.yaml", overrides=overrides or {})
+
+
+@dataclass
+class Replications:
+    """The tables and loan books of a scenario's replications (replication k from ``replication_seed(seed, k)``)."""
+
+    scenario: object
+    tables: dict[str, pd.DataFrame]
+    loans: list[pd.DataFrame]
+    institution_ids: list[str]
+
+    @property
+    def replications(self) -> int:
+        return len(self.loans)
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def _freeze(overrides: dict | None) -> tuple:
+    return tuple(sorted((overrides or {}).items(), key=lambda kv: kv[0]))
+
+
+@functools.lru_cache(maxsize=None)
+def _run(name: str, frozen: tuple, replications: int, seed: int) -> Replications:
+    scenario = load(name, dict((k, list(v) if isinstance(v, tuple) else v) for k, v in frozen))
+    parts: dict[str, list[pd.DataFrame]] = {}
+    loans = []
+    for k in range(replications):
+        model = ChannelModel(scenario, seed=replication_seed(seed, k))
+        model.run()
+        for table, frame in model.tables(k).items():
+            parts.setdefault(table, []).append(frame)
+        loans.append(model.loans())
+    tables = {table: pd.concat(frames, ignore_index=True) for table, frames in parts.items()}
+    return Replications(scenario, tables, loans, list(model.catalog.institution_ids))
+
+
+def run_library(name: str, replications: int, overrides: dict | None = None, seed: int = SEED) -> Replications:
+    """Run library scenario ``name`` (with ``overrides``) for ``replications`` replications, cached."""
+    frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in _freeze(overrides))
+    return _run(name, frozen, replications, seed)
+
+
+def interval(values) -> tuple[float, float, float]:
+    """(mean, low, high): the 95% Student t interval of the mean of per-replication values."""
+    values = np.asarray(values, dtype=float)
+    assert values.size >= 3, f"need at least 3 replications for an interval, got {values.size}"
+    return mean_ci(values, 0.95)
+
+
+def credit_rate(result: Replications, institution: str | None = None, start: int = 1,
+                stop: int | None = None) -> np.ndarray:
+    """Per replication: defaults / loans at risk (per loan-step) of ``institution`` (all lenders when None)."""
+    credit = result.table("credit")
+    rows = credit[(credit["step"] >= start) & (credit["step"] <= (stop if stop is not None else credit["step"].max()))]
+    if institution is not None:
+        rows = rows[rows["institution"] == institution]
+    sums = rows.groupby("replication")[["defaults", "loans_at_risk"]].sum().reindex(range(result.replications))
+    return (sums["defaults"] / sums["loans_at_risk"]).to_numpy(dtype=float)
+
+
+def subprime_share(result: Replications, institution: str, start: int = 1) -> np.ndarray:
+    """Per replication: the subprime share of ``institution``'s loan-steps at risk from step ``start``."""
+    credit = result.table("credit")
+    rows = credit[(credit["institution"] == institution) & (credit["step"] >= start)]
+    by = rows.groupby(["replication", "segment"])["loans_at_risk"].sum().unstack(fill_value=0.0)
+    return (by["subprime"] / by.sum(axis=1)).reindex(range(result.replications)).to_numpy()
+
+
+def pooled_counts(result: Replications, institution: str, start: int = 1) -> tuple[float, float]:
+    """(defaults, loan-steps at risk) of ``institution`` from step ``start``, summed over replications."""
+    credit = result.table("credit")
+    rows = credit[(credit["institution"] == institution) & (credit["step"] >= start)]
+    return float(rows["defaults"].sum()), float(rows["loans_at_risk"].sum())
+
+
+def expected_rate(result: Replications, institution: str | None, start: int = 1) -> np.ndarray:
+    """Per replication: the expected per-step default probability of loans at risk from step ``start``.
+
+    Σ over loan-steps at risk of the loan's default probability — the
+    borrower's latent hazard, × ``credit.social_collateral`` for loans inside
+    a sanctioning community (SF1) — divided by the loan-steps: what the
+    realized default rate estimates, without its Poisson noise.  Only for
+    scenarios where nothing else moves the probability (no macro path or
+    shock, peer effect, threshold mode or P2P platforms; asserted).  A loan
+    is at risk at step t when it started before t and was performing at the
+    start of t (closed at t or later, or still performing).  ``institution``
+    None: every lender's loans.
+    """
+    scenario = result.scenario
+    macro_events = [key for event in scenario.events for key in event.set if key.startswith("macro")]
+    assert scenario.macro.path is None and scenario.macro.level == 1.0 and not macro_events, \
+        "expected_rate ignores the macro path"
+    assert scenario.credit.peer_effect == 0 and scenario.credit.threshold is None, "expected_rate ignores contagion"
+    assert not any(p.type == "p2p" for p in scenario.platforms.values()), "expected_rate ignores strategic default"
+    horizon = scenario.time.steps
+    out = []
+    for book in result.loans:
+        if institution is not None:
+            book = book[book["lender"] == result.institution_ids.index(institution)]
+        closed = np.where(book["status"].to_numpy() == "performing", horizon, book["closed"].to_numpy())
+        first = np.maximum(book["start"].to_numpy() + 1, start)
+        steps = np.clip(closed - first + 1, 0, None)
+        probability = book["hazard"].to_numpy() * np.where(book["inside"].to_numpy(), scenario.credit.social_collateral, 1.0)
+        out.append(float((probability * steps).sum() / steps.sum()))
+    return np.asarray(out)
+
+
+def poisson_interval(count: float, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) two-sided interval for a Poisson mean given an observed ``count``."""
+    alpha = 1.0 - level
+    low = 0.0 if count == 0 else stats.chi2.ppf(alpha / 2, 2 * count) / 2
+    high = stats.chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
+    return float(low), float(high)
+
+
+def rate_ratio_interval(d1: float, exposure1: float, d2: float, exposure2: float,
+                        level: float = 0.95) -> tuple[float, float, float]:
+    """(ratio, low, high): rate ratio (d1/exposure1) / (d2/exposure2) with an exact conditional interval.
+
+    Given d1 + d2, d1 is binomial with p = r·e1 / (r·e1 + e2) under a ratio
+    r; the Clopper–Pearson interval for p maps to one for r.  Two-sided at
+    ``level`` (use 0.90 for a one-sided 95% bound).
+    """
+    total = int(round(d1 + d2))
+    ci = stats.binomtest(int(round(d1)), total).proportion_ci(confidence_level=level, method="exact")
+    to_ratio = lambda p: (p / (1.0 - p)) * (exposure2 / exposure1) if p < 1 else np.inf
+    ratio = (d1 / exposure1) / (d2 / exposure2)
+    return float(ratio), float(to_ratio(ci.low)), float(to_ratio(ci.high))

@@ -1,0 +1,84 @@
+"""p2p_collapse (SF13): runs, failures and strategic default take most P2P platforms down.
+
+SF13: 5,753 of 6,617 P2P platforms (87%) had closed or run into trouble by
+mid-2018.  Run at 5,000 customers with the platforms' funding scaled to the
+population (the scenario sizes it for 10,000), 12 replications:
+
+- the share of P2P platforms failed by the horizon: the 95% Student t
+  interval of its mean over replications must lie inside 75–95%, the band
+  accepted around SF13's 87%;
+- runs come with rising defaults: the share of platform-steps under a run is
+  higher from the shock (month 30) on than before it (paired 95% interval
+  above zero), and nearly all failures come after the shock begins;
+- strategic default after failures: no contagion defaults before the first
+  failure (the scenario has no peer effect), and after it the borrowers of
+  failed platforms default at a higher rate per loan-step than those of
+  platforms still standing (one-sided 95% bound of the pooled rate ratio,
+  exact conditional binomial interval, above 1).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from risk_checks import interval, load, rate_ratio_interval, run_library
+
+SIZE, REPLICATIONS = 5000, 16
+SHOCK = 30          # the month defaults rise (macro x 3)
+BAND = (0.75, 0.95)
+
+
+def small() -> dict:
+    scenario = load("p2p_collapse")
+    scale = SIZE / scenario.population.size
+    return {"population.size": SIZE, **{f"platforms.{pid}.p2p.funding": spec.p2p.funding * scale
+                                        for pid, spec in scenario.platforms.items() if spec.type == "p2p"}}
+
+
+def collapse():
+    return run_library("p2p_collapse", REPLICATIONS, small())
+
+
+def p2p_rows(result):
+    inst = result.table("institutions")
+    return inst[inst["type"] == "p2p"]
+
+
+@pytest.mark.slow
+def test_most_p2p_platforms_fail_as_in_sf13():
+    rows = p2p_rows(collapse())
+    final = rows[rows["step"] == rows["step"].max()]
+    assert final.groupby("replication").size().eq(16).all()
+    share, low, high = interval(final.groupby("replication")["failed"].mean())
+    assert BAND[0] <= low and high <= BAND[1], f"failure share {share:.3f} [{low:.3f}, {high:.3f}] not inside {BAND}"
+
+
+def test_runs_and_failures_follow_rising_defaults():
+    rows = p2p_rows(collapse())
+    alive = rows[~rows["failed"] | rows["in_run"]]
+    run_share = lambda part: part.groupby("replication")["in_run"].mean().reindex(range(REPLICATIONS), fill_value=0.0)
+    rise, low, high = interval(run_share(alive[alive["step"] >= SHOCK]) - run_share(alive[alive["step"] < SHOCK]))
+    assert low > 0, f"share of platform-steps under a run, after − before the shock: {rise:.3f} [{low:.3f}, {high:.3f}]"
+    first_failure = rows[rows["failed"]].groupby(["replication", "institution"])["step"].min()
+    assert (first_failure >= SHOCK).mean() >= 0.9, f"failures before the shock: {(first_failure < SHOCK).sum()}"
+
+
+def test_borrowers_of_failed_platforms_default_strategically():
+    result = collapse()
+    market = result.table("market")
+    rows = p2p_rows(result)
+    first = rows[rows["failed"]].groupby("replication")["step"].min()
+    before = market[market["step"] < market["replication"].map(first)]
+    assert before["contagion_defaults"].sum() == 0
+    assert market["contagion_defaults"].sum() > 0
+
+    # Loans at risk and defaults after the first failure, by whether the lender had failed by the step before.
+    failed_at = rows[rows["failed"]].groupby(["replication", "institution"])["step"].min().rename("failed_at")
+    credit = result.table("credit")
+    loans = credit[credit["institution"].str.startswith("p2p_")].join(failed_at, on=["replication", "institution"])
+    loans = loans[loans["step"] > loans["replication"].map(first)]
+    loans = loans.assign(lender_failed=loans["step"] > loans["failed_at"])      # never failed: NaN, False
+    by = loans.groupby("lender_failed")[["defaults", "loans_at_risk"]].sum()
+    ratio, low, _ = rate_ratio_interval(by.loc[True, "defaults"], by.loc[True, "loans_at_risk"],
+                                        by.loc[False, "defaults"], by.loc[False, "loans_at_risk"], level=0.90)
+    assert low > 1.0, f"default rate of failed / standing platforms' borrowers {ratio:.2f}, one-sided bound {low:.2f}"
