@@ -123,7 +123,7 @@ def default_rate(extra: dict, seed: int = 1) -> float:
 
 def test_hazard_defaults_match_the_population_hazard():
     model = ChannelModel(risk_scenario(), seed=2)
-    mean_hazard = model.population.hazard.mean()
+    mean_hazard = float(model.population.hazard.mean())
     model.run(1)
     new = model.tables()["market"].loc[1, "new_defaults"]
     n = model.population.size

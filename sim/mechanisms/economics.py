@@ -58,7 +58,17 @@ def relationship_counts(provider: np.ndarray, n_institutions: int) -> np.ndarray
     return counts
 
 
-def account(state, catalog, activations: Activations, churned_from: np.ndarray) -> Ledger:
+def holdings(provider: np.ndarray, tier: np.ndarray, n_institutions: int) -> np.ndarray:
+    """(I, K, 4) relationships per institution, product and the customer's city tier, in one pass."""
+    n, K = provider.shape
+    key = (provider.astype(np.int64) + 1) * K + np.arange(K)
+    key = key * 4 + tier[:, None]
+    counts = np.bincount(key.ravel(), minlength=(n_institutions + 1) * K * 4)
+    return counts.reshape(n_institutions + 1, K, 4)[1:]
+
+
+def account(state, catalog, activations: Activations, churned_from: np.ndarray,
+            customers: np.ndarray | None = None) -> Ledger:
     """Compute the step's ledger after the funnel and churn have run.
 
     Parameters
@@ -67,9 +77,12 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray) 
     catalog : Catalog
     activations : Activations of this step (funnel and switching)
     churned_from : int array, institution each lost relationship left (churn and switching)
+    customers : (I, K) int array, optional
+        Relationship counts, when the caller has them already.
     """
     I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
-    customers = relationship_counts(state.provider, I)
+    if customers is None:
+        customers = relationship_counts(state.provider, I)
     offer_of = catalog.offer_of
     revenue_each = np.where(offer_of >= 0, catalog.revenue[np.maximum(offer_of, 0)], 0.0)
     service_each = np.where(offer_of >= 0, catalog.service_cost[np.maximum(offer_of, 0)], 0.0)

@@ -18,7 +18,7 @@ from mesa.discrete_space import Network
 
 from sim.errors import ScenarioError
 from sim.mechanisms import churn as churn_mechanism
-from sim.mechanisms.economics import Ledger, account
+from sim.mechanisms.economics import Ledger, account, holdings
 from sim.mechanisms.exposure import expose
 from sim.mechanisms.funnel import Activations, binomial_approval, run_funnel
 from sim.mechanisms.referral import promoters as current_promoters, spread
@@ -404,14 +404,6 @@ class ChannelModel(mesa.Model):
         cells = cat.offer_institution[touches.offer].astype(np.int64) * cat.n_channels + touches.channel
         return np.bincount(cells, minlength=cat.n_institutions * cat.n_channels).reshape(cat.n_institutions, cat.n_channels)
 
-    def customers_by_tier(self) -> np.ndarray:
-        """(I, 4) relationships of each institution with customers living in city tiers 1..4 (SF16, SF10)."""
-        I, tier = self.catalog.n_institutions, self._tier
-        counts = np.zeros(((I + 1) * 4,), dtype=np.int64)
-        for k in range(self.state.provider.shape[1]):
-            counts += np.bincount((self.state.provider[:, k].astype(np.int64) + 1) * 4 + tier, minlength=(I + 1) * 4)
-        return counts.reshape(I + 1, 4)[1:]
-
     def become_aware(self, touches: Touches) -> None:
         """Touched customers know the offer; the channel of the latest touch is kept for attribution."""
         self.state.aware[touches.customer, touches.offer] = True
@@ -434,7 +426,8 @@ class ChannelModel(mesa.Model):
 
     # ------------------------------------------------------------------ observation
     def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict) -> None:
-        self.ledger = account(self.state, self.catalog, activations, churned_from)
+        held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
+        self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2))
         credit = self.credit.observe() if self.credit is not None else None
         if step > 0:
             self.capital += self.ledger.profit
@@ -453,7 +446,7 @@ class ChannelModel(mesa.Model):
             **extra,
         }
         self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit,
-                             touches=self._touch_counts, tiers=self.customers_by_tier())
+                             touches=self._touch_counts, tiers=held.sum(axis=1))
 
     def tables(self, replication: int = 0):
         """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers."""
