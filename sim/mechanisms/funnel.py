@@ -91,9 +91,11 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     inst = catalog.offer_institution[trigger.offer]
     ch = trigger.channel.astype(np.int64)
 
-    def record(stage: int, keep: np.ndarray | None = None):
-        i, j = (inst, ch) if keep is None else (inst[keep], ch[keep])
-        np.add.at(counts, (i, j, FUNNEL_COLUMNS[stage]), 1)
+    n_inst, n_channels = counts.shape[:2]
+
+    def record(stage: int):
+        reached = np.bincount(inst * n_channels + ch, minlength=n_inst * n_channels)
+        counts[:, :, FUNNEL_COLUMNS[stage]] += reached.reshape(n_inst, n_channels)
 
     def advance(probability: np.ndarray | float, failed_stage: int) -> np.ndarray:
         ok = rng.random(c.size) < probability

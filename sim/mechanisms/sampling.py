@@ -39,8 +39,13 @@ def first_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if groups.size == 0:
         return np.zeros(0, dtype=np.int64)
     order = rng.permutation(groups.size)
-    _, first = np.unique(groups[order], return_index=True)
-    return order[first]
+    # Scatter positions in random order: for a repeated group one write wins, and
+    # which one depends only on its place in the random order, so the winner is
+    # uniform among the group's elements.  O(n), no sort.
+    slot = np.empty(int(groups.max()) + 1, dtype=np.int64)
+    slot[groups[order]] = order
+    winners = np.flatnonzero(slot[groups] == np.arange(groups.size))
+    return winners
 
 
 def gumbel(shape, rng: np.random.Generator) -> np.ndarray:

@@ -437,7 +437,7 @@ class ChannelModel(mesa.Model):
         referral = int(np.count_nonzero(activations.channel == REFERRAL))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
-            "active": int(np.count_nonzero(state.provider.max(axis=1) >= 0)),
+            "active": int(held.sum()) if held.shape[1] == 1 else int(np.count_nonzero(state.provider.max(axis=1) >= 0)),
             "new_active": int(activations.customer.size - extra["switched"]),
             "referral_conversions": referral,
             "employee_conversions": int(np.count_nonzero(activations.channel == EMPLOYEE)),
