@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.mechanisms.economics import relationship_counts
+from sim.mechanisms.economics import holdings
 from sim.model import ChannelModel
 from sim.model.state import BRANCH, EMPLOYEE, LIVE_STREAM, OWN_APP, REFERRAL
 
@@ -128,7 +128,9 @@ def test_tables_report_cac_market_share_and_acquisitions(make_scenario):
     assert (inst.profit == inst.revenue + inst.platform_income - inst.cost).all()
 
 
-def test_relationship_counts():
+def test_holdings_count_relationships_by_product_and_tier():
     provider = np.array([[0, -1], [1, 1], [0, 1], [-1, -1], [2, 0]], dtype=np.int16)
-    counts = relationship_counts(provider, 4)
-    assert counts.tolist() == [[2, 1], [1, 2], [1, 0], [0, 0]]
+    tier = np.array([0, 3, 3, 1, 2])
+    held = holdings(provider, tier, 4)
+    assert held.sum(axis=2).tolist() == [[2, 1], [1, 2], [1, 0], [0, 0]]
+    assert held.sum(axis=1).tolist() == [[1, 0, 1, 1], [0, 0, 0, 3], [0, 0, 1, 0], [0, 0, 0, 0]]

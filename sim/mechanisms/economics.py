@@ -49,15 +49,6 @@ class Ledger:
         return self.revenue + self.platform_income - self.cost
 
 
-def relationship_counts(provider: np.ndarray, n_institutions: int) -> np.ndarray:
-    """(I, K) number of customers holding each product with each institution."""
-    K = provider.shape[1]
-    counts = np.zeros((n_institutions, K), dtype=np.int64)
-    for k in range(K):
-        counts[:, k] = np.bincount(provider[:, k] + 1, minlength=n_institutions + 1)[1:]
-    return counts
-
-
 def holdings(provider: np.ndarray, tier: np.ndarray, n_institutions: int) -> np.ndarray:
     """(I, K, 4) relationships per institution, product and the customer's city tier, in one pass."""
     n, K = provider.shape
@@ -68,7 +59,7 @@ def holdings(provider: np.ndarray, tier: np.ndarray, n_institutions: int) -> np.
 
 
 def account(state, catalog, activations: Activations, churned_from: np.ndarray,
-            customers: np.ndarray | None = None) -> Ledger:
+            customers: np.ndarray) -> Ledger:
     """Compute the step's ledger after the funnel and churn have run.
 
     Parameters
@@ -77,12 +68,10 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     catalog : Catalog
     activations : Activations of this step (funnel and switching)
     churned_from : int array, institution each lost relationship left (churn and switching)
-    customers : (I, K) int array, optional
-        Relationship counts, when the caller has them already.
+    customers : (I, K) int array
+        Relationship counts per institution and product (``holdings(...).sum(axis=2)``).
     """
     I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
-    if customers is None:
-        customers = relationship_counts(state.provider, I)
     offer_of = catalog.offer_of
     revenue_each = np.where(offer_of >= 0, catalog.revenue[np.maximum(offer_of, 0)], 0.0)
     service_each = np.where(offer_of >= 0, catalog.service_cost[np.maximum(offer_of, 0)], 0.0)
