@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Exit status of the command line for bad input (a :class:`ScenarioError`).
+EXIT_BAD_INPUT = 2
+
 
 @dataclass
 class Problem:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import socket
 import time
 import traceback
@@ -42,7 +41,9 @@ import pandas as pd
 
 from sim.errors import Problem, ScenarioError
 from sim.experiments.backends import Backend, make_backend
+from sim.experiments import store
 from sim.experiments.design import Design, grid_design, resolve_design
+from sim.experiments.store import read_manifest
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.loader import dump_resolved
 
@@ -84,7 +85,7 @@ def _package_version() -> str:
     return __version__
 
 
-def _default_run_function() -> RunFunction:
+def default_run_function() -> RunFunction:
     from sim.experiments.replicate import run_replication
 
     return run_replication
@@ -121,14 +122,6 @@ def default_out(scenario: Scenario, design: Design, seed: int, replications: int
     key = json.dumps([scenario_hash(scenario), design.to_json()["points"], design.parameters, seed, replications],
                      sort_keys=True, default=str)
     return Path(root) / f"{scenario.name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-
-
-def read_manifest(out: str | Path) -> dict[str, Any]:
-    """The manifest of a sweep folder."""
-    path = Path(out) / "manifest.json"
-    if not path.is_file():
-        raise ScenarioError.single(out, "manifest.json", "not found: this is not a sweep folder", "a folder written by `sweep`")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], path: Path) -> None:
@@ -236,31 +229,11 @@ def execute_run(task: RunTask) -> RunOutcome:
 
 
 # --------------------------------------------------------------------------- writing (in the client)
-def _write_json_atomically(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_part(out: Path, outcome: RunOutcome) -> Path:
-    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically.
-
-    The files go to a hidden temporary folder that is then renamed into
-    place, so a run's part either exists whole or not at all, even if the
-    process is killed mid-write.
-    """
-    parts = out / "parts"
-    final = parts / outcome.run_id
-    assert not final.exists(), f"run {outcome.run_id} was already written; a run must never be duplicated"
-    tmp = parts / f".tmp-{outcome.run_id}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name, data in outcome.parts.items():
-        (tmp / f"{name}.parquet").write_bytes(data)
-    os.rename(tmp, final)
-    failure = out / "failures" / f"{outcome.run_id}.json"
-    if failure.exists():
-        failure.unlink()
+    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically (see :func:`store.write_part`)."""
+    final = store.write_part(out / "parts", outcome.run_id,
+                             {f"{name}.parquet": data for name, data in outcome.parts.items()})
+    (out / "failures" / f"{outcome.run_id}.json").unlink(missing_ok=True)
     return final
 
 
@@ -269,21 +242,18 @@ def write_failure(out: Path, outcome: RunOutcome, design: Design) -> Path:
     folder = out / "failures"
     folder.mkdir(exist_ok=True)
     path = folder / f"{outcome.run_id}.json"
-    _write_json_atomically(path, {
+    store.write_json(path, {
         "run_id": outcome.run_id, "point": outcome.point, "replication": outcome.replication,
         "parameters": design.points[outcome.point], "error": outcome.error, "traceback": outcome.traceback,
         "host": outcome.host, "seconds": round(outcome.seconds, 3),
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    })
+    }, default=str)
     return path
 
 
 def finished_runs(out: Path) -> set[str]:
     """Run ids whose part is complete (hidden temporary folders do not count)."""
-    parts = out / "parts"
-    if not parts.is_dir():
-        return set()
-    return {p.name for p in parts.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    return store.finished_parts(out / "parts")
 
 
 def failed_runs(out: Path) -> set[str]:
@@ -292,55 +262,6 @@ def failed_runs(out: Path) -> set[str]:
     if not folder.is_dir():
         return set()
     return {p.stem for p in folder.glob("*.json") if not p.name.startswith(".")}
-
-
-class _Lock:
-    """A lock file so that two processes never sweep into one folder at once.
-
-    A lock left by a killed process on this host (its pid is gone) is taken over.
-    """
-
-    def __init__(self, out: Path):
-        self.path = out / ".lock"
-        self.held = False
-
-    def acquire(self) -> None:
-        me = {"host": socket.gethostname(), "pid": os.getpid()}
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                try:
-                    other = json.loads(self.path.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    other = {}
-                if other.get("host") == me["host"] and not _pid_alive(int(other.get("pid", -1))):
-                    self.path.unlink(missing_ok=True)
-                    continue
-                raise ScenarioError.single(
-                    self.path.parent, ".lock", f"another sweep (host {other.get('host')}, pid {other.get('pid')}) is writing here",
-                    "wait for it, or delete the .lock file if no sweep is running") from None
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(me, handle)
-            self.held = True
-            return
-
-    def release(self) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -439,7 +360,7 @@ def run_sweep(
     for name, value in (("replications", replications), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "replications" else 0):
             raise ScenarioError.single(f"--{name}", "", f"got {value!r}", "an integer >= 1" if name == "replications" else "an integer >= 0")
-    run_function = run_function or _default_run_function()
+    run_function = run_function or default_run_function()
     point_scenarios = resolve_design(scenario, design)
     out = Path(out) if out is not None else default_out(scenario, design, seed, replications)
     manifest = build_manifest(scenario, design, seed, replications, run_function, manifest_extra)
@@ -453,16 +374,15 @@ def run_sweep(
     owns_backend = not isinstance(backend, Backend)
     runner = make_backend(backend, workers=workers)
     runner.start()  # an unreachable scheduler fails here, before anything is written
-    lock = _Lock(out)
+    lock = store.FolderLock(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         lock.acquire()
         if not (out / "manifest.json").is_file():
-            _write_json_atomically(out / "manifest.json", manifest)
-            (out / "scenario.resolved.yaml").write_text(dump_resolved(scenario), encoding="utf-8")
+            store.write_manifest(out, manifest)
+            store.write_text(out / "scenario.resolved.yaml", dump_resolved(scenario))
         (out / "parts").mkdir(exist_ok=True)
-        for stale in (out / "parts").glob(".tmp-*"):  # left by a killed process
-            shutil.rmtree(stale, ignore_errors=True)
+        store.remove_stale_parts(out / "parts")  # left by a killed process
 
         done = finished_runs(out)
         skip = done | (set() if retry_failed else failed_runs(out))
@@ -556,9 +476,7 @@ def gather(out: str | Path, tables: Sequence[str] | None = None, write: bool = F
         gathered[name] = frame[["point", *design["parameters"], "replication", *own]]
     if write:
         for name, frame in gathered.items():
-            tmp = out / f".{name}.parquet.tmp"
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, out / f"{name}.parquet")
+            store.write_parquet(out / f"{name}.parquet", frame, index=False)
         fails = failures(out)
         if len(fails):
             fails.to_csv(out / "failures.csv", index=False)

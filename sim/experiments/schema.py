@@ -1,7 +1,8 @@
-"""Names of the output tables, their key and required columns, and display orders.
+"""The tables of a run: their key and required columns, flows, and display orders.
 
-The run produces four long-format tables (see ``results/README.md``). The
-output layer only relies on the columns listed here, so that later issues can
+The run produces long-format tables (see ``results/README.md``) named in
+:data:`sim.core.codes.TABLE_NAMES`; stage and channel names come from
+:mod:`sim.core.codes` too. The reductions and the output layer only rely on the columns listed here, so that later issues can
 add columns (defaults, contagion, insurer capital) without breaking the
 summary or the plots: extra numeric columns are carried along, not rejected.
 """
@@ -12,8 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-#: Table names, in the order they are written and documented.
-TABLE_NAMES: tuple[str, ...] = ("market", "institutions", "channels", "funnel", "credit", "insurers")
+from sim.core.codes import FIXED_CHANNELS, FUNNEL_STAGE_NAMES, TABLE_NAMES, platform_channel_name
 
 #: Columns identifying a row of each table (never summarised as metrics).
 KEYS: Mapping[str, tuple[str, ...]] = {
@@ -39,10 +39,12 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 }
 
 #: Funnel stages in the order a customer passes them (model.md, mechanism 3).
-STAGES: tuple[str, ...] = ("aware", "interested", "comparing", "applied", "approved", "active")
+STAGES: tuple[str, ...] = FUNNEL_STAGE_NAMES
 
 #: Fixed channels in index order; ``platform:<id>`` channels follow (architecture.md).
-BASE_CHANNELS: tuple[str, ...] = ("branch", "own_app", "live_stream", "referral", "employee")
+BASE_CHANNELS: tuple[str, ...] = FIXED_CHANNELS
+
+_PLATFORM_PREFIX = platform_channel_name("")
 
 #: Market columns that count events during a step (summed over the run).
 #: Any other numeric market column is treated as a level (reported at the final step only).
@@ -62,7 +64,7 @@ def channel_order(channels: Iterable[str]) -> list[str]:
     """
     unique = set(channels)
     base = [c for c in BASE_CHANNELS if c in unique]
-    platforms = sorted(c for c in unique if c.startswith("platform:"))
+    platforms = sorted(c for c in unique if c.startswith(_PLATFORM_PREFIX))
     other = sorted(unique - set(base) - set(platforms))
     return base + platforms + other
 
