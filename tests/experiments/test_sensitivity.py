@@ -13,7 +13,7 @@ from sim.errors import ScenarioError
 from sim.experiments.sensitivity import analyze_function, run_sensitivity, sample
 from sim.scenario import load_scenario
 
-TINY = Path(__file__).resolve().parent / "data" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[1] / "data" / "tiny.yaml"
 ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1
 
 

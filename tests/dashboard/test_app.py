@@ -15,7 +15,7 @@ from sim.dashboard.levers import levers_for
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario, with_overrides
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +102,10 @@ def test_bad_seed_is_a_clear_error(scenario):
 
 
 def test_dashboard_command_arguments_and_bad_file():
-    from sim.cli_dashboard import add_dashboard_command
+    from sim.cli import dashboard
 
     parser = argparse.ArgumentParser()
-    add_dashboard_command(parser.add_subparsers(dest="command"))
+    dashboard.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["dashboard", "scenarios/baseline.yaml"])
     assert (args.host, args.port) == ("127.0.0.1", 8765)
     args = parser.parse_args(["dashboard", "x.yaml", "--port", "9000", "--host", "0.0.0.0"])

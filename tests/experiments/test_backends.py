@@ -15,7 +15,7 @@ from sim.experiments.design import grid_design
 from sim.experiments.sweep import failures, run_sweep
 from sim.scenario import load_scenario
 
-TINY = Path(__file__).resolve().parent / "data" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[1] / "data" / "tiny.yaml"
 
 
 def square(x: int) -> int:

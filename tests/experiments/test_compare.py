@@ -10,10 +10,11 @@ import yaml
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.experiments.compare import compare, key_metrics
+from sim.experiments.compare import compare
+from sim.experiments.metrics import key_metrics
 from sim.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, name: str, **changes) -> Path:
@@ -40,7 +41,7 @@ def test_paired_differences_match_per_replication_metrics(tmp_path):
     a = load_scenario(write(tmp_path, "a"))
     b = load_scenario(write(tmp_path, "b", banks={"citic": {"referral": {"rate": 0.2, "bonus": 50}}}))
     comparison = compare([a, b], replications=5, seed=2)
-    ma, mb = key_metrics(comparison.results[0]), key_metrics(comparison.results[1])
+    ma, mb = key_metrics(comparison.results[0].tables), key_metrics(comparison.results[1].tables)
     diffs = comparison.differences().set_index("metric")
     metric = "referral_conversions (run)"
     expected = (mb[metric] - ma[metric]).mean()

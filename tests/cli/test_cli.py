@@ -14,7 +14,7 @@ import yaml
 
 from sim.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def small_scenario(tmp_path: Path, name: str = "small", **changes) -> Path:

@@ -20,7 +20,7 @@ from sim.experiments.replicate import run_replication
 from sim.experiments.sweep import failures, gather, read_manifest, run_sweep
 from sim.scenario import load_scenario, with_overrides
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
 SEED = 11
 UNLUCKY_BONUS = 13

@@ -13,7 +13,7 @@ from sim.dashboard.levers import (LEVERS, LeverSpec, apply_levers, budget_split_
 from sim.model.catalog import compile_catalog
 from sim.scenario import get_path, load_scenario, with_overrides
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from sim.dashboard import charts
 from sim.model.model import ChannelModel
 from sim.scenario import load_scenario, with_overrides
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -12,7 +12,7 @@ from sim.experiments.design import (csv_design, design_from_sweep_file, grid_des
                                     parse_grid_option, parse_range_option, read_sweep_file, resolve_design)
 from sim.scenario import load_scenario
 
-TINY = Path(__file__).resolve().parent / "data" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[1] / "data" / "tiny.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from sim.outputs import (
     plot_funnel_by_channel,
     plot_market_share,
 )
-from sim.outputs.plots import DPI, FIGSIZE
+from sim.outputs._style import DPI, FIGSIZE
 
 CHART_FILES = ["market_share.png", "funnel_by_channel.png", "cac_by_channel.png", "adoption.png"]
 PLOTTERS = [plot_market_share, plot_funnel_by_channel, plot_cac_by_channel, plot_adoption]

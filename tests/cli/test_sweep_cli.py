@@ -10,7 +10,7 @@ import pytest
 
 from sim.cli import main
 
-TINY = Path(__file__).resolve().parent / "data" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[1] / "data" / "tiny.yaml"
 
 
 def test_sweep_command_runs_resumes_and_gathers(tmp_path, capsys):
