@@ -38,3 +38,23 @@ def test_write_results_without_plots_and_with_yaml_text(output_tables, tmp_path)
     assert not (tmp_path / "plots").exists()
     assert (tmp_path / "scenario.resolved.yaml").read_text() == "name: s\n"
     assert json.loads((tmp_path / "run.json").read_text())["seed"] is None
+
+
+def test_sim_save_writes_a_run_result(tmp_path):
+    """``sim.save`` (= ``sim.outputs.save_run``) writes the directory of a RunResult from ``sim.run``."""
+    import json
+    from pathlib import Path
+
+    import sim
+    from sim.outputs import save_run
+
+    assert sim.save is save_run
+    scenario = sim.load_scenario(Path(__file__).resolve().parents[1] / "data" / "tiny.yaml")
+    result = sim.run(scenario, replications=2, seed=4)
+    out = sim.save(result, tmp_path / "run", plots=False)
+    assert out == tmp_path / "run"
+    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(result.summary))
+    meta = json.loads((out / "run.json").read_text())
+    assert (meta["scenario"], meta["seed"], meta["replications"]) == (scenario.name, 4, 2)
+    assert {p.name for p in out.iterdir()} >= {"market.parquet", "summary.json", "scenario.resolved.yaml", "run.json"}
+    assert not (out / "plots").exists()
