@@ -2,9 +2,11 @@
 
 The run produces long-format tables (see ``results/README.md``) named in
 :data:`sim.core.codes.TABLE_NAMES`; stage and channel names come from
-:mod:`sim.core.codes` too. The reductions and the output layer only rely on the columns listed here, so that later issues can
-add columns (defaults, contagion, insurer capital) without breaking the
-summary or the plots: extra numeric columns are carried along, not rejected.
+:mod:`sim.core.codes` too.  The reductions (:mod:`sim.experiments.metrics`)
+and the output layer only rely on the columns listed here, so that later
+issues can add columns (defaults, contagion, insurer capital) without
+breaking the summary or the plots: extra numeric columns are carried along,
+not rejected.
 """
 
 from __future__ import annotations
@@ -90,3 +92,16 @@ def require_tables(tables: Mapping[str, pd.DataFrame], names: Iterable[str]) -> 
     missing = [n for n in names if n not in tables]
     if missing:
         raise KeyError(f"missing table(s) {missing}; got {sorted(tables)}")
+
+
+__all__ = [
+    "BASE_CHANNELS",
+    "KEYS",
+    "MARKET_FLOWS",
+    "REQUIRED",
+    "STAGES",
+    "TABLE_NAMES",
+    "channel_order",
+    "check_columns",
+    "require_tables",
+]

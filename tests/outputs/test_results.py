@@ -42,7 +42,6 @@ def test_write_results_without_plots_and_with_yaml_text(output_tables, tmp_path)
 
 def test_sim_save_writes_a_run_result(tmp_path):
     """``sim.save`` (= ``sim.outputs.save_run``) writes the directory of a RunResult from ``sim.run``."""
-    import json
     from pathlib import Path
 
     import sim
