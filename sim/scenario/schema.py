@@ -31,9 +31,14 @@ DATA_LINKS = ("direct", "bureau", "direct_jump")
 
 
 class Strict(BaseModel):
-    """Base for every schema block: unknown keys are errors, assignments are checked."""
+    """Base for every schema block: unknown keys are errors, assignments are checked, numbers are finite.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    ``allow_inf_nan=False``: a NaN or an infinity anywhere (file, ``--set``,
+    sweep design) is refused, since it would give results that look valid
+    (NaN prices give plausible shares, infinite capital an infinite ratio).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _check_shares(values: dict | list, what: str) -> None:
