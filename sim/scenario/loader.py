@@ -196,7 +196,11 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | None, source: str
     problems = []
     for path, value in (overrides or {}).items():
         if isinstance(value, str):
-            value = parse_value(value, source)
+            try:
+                value = parse_value(value, source)
+            except ScenarioError as exc:
+                problems += [Problem(path, p.message, p.allowed) for p in exc.problems]
+                continue
         problem = set_path(data, path, value, Scenario)
         if problem is not None:
             problems.append(problem)

@@ -34,9 +34,14 @@ class _InputError(Exception):
 class StrictLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses duplicate keys and nesting deeper than :data:`MAX_DEPTH`."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, name: str | None = None):
         super().__init__(stream)
         self._depth = 0
+        self._file = name
+
+    def _at(self, mark) -> str:
+        """``file:line`` of a mark, or the column within a one-line value."""
+        return f"{self._file}:{mark.line + 1}" if self._file else f"column {mark.column + 1}"
 
     def compose_node(self, parent, index):
         event = self.peek_event()
@@ -55,7 +60,7 @@ class StrictLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
+            seen: dict[Any, str] = {}
             for key_node, _ in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     continue   # '<<: *anchor' merges are overrides by design
@@ -64,16 +69,17 @@ class StrictLoader(yaml.SafeLoader):
                     first = seen.get(key)
                 except TypeError:
                     continue   # an unhashable key: the base class reports it
-                line = key_node.start_mark.line + 1
+                here = self._at(key_node.start_mark)
                 if first is not None:
-                    raise _InputError(f"line {line}", f"duplicate key '{key}' (first at line {first}, again at line {line})",
+                    raise _InputError(f"line {key_node.start_mark.line + 1}",
+                                      f"duplicate key '{key}': first at {first}, again at {here}",
                                       "each key once per mapping")
-                seen[key] = line
+                seen[key] = here
         return super().construct_mapping(node, deep=deep)
 
 
-def _load(text: str) -> Any:
-    loader = StrictLoader(text)
+def _load(text: str, name: str | None = None) -> Any:
+    loader = StrictLoader(text, name)
     try:
         return loader.get_single_data()
     finally:
@@ -118,7 +124,7 @@ def read_yaml(path: Path) -> dict:
     path = Path(path)
     text = read_text(path)
     try:
-        data = _load(text)
+        data = _load(text, path.name)
     except _InputError as exc:
         raise ScenarioError.single(path, exc.where, exc.message, exc.allowed) from None
     except yaml.YAMLError as exc:
@@ -142,7 +148,12 @@ def parse_yaml_value(text: str, source: str = "--set") -> Any:
     try:
         return _load(text)
     except _InputError as exc:
-        raise ScenarioError.single(source, text if len(text) <= 40 else text[:37] + "...",
-                                   exc.message, exc.allowed) from None
+        raise ScenarioError.single(source, "", f"the value {_short(text)} has a {exc.message}"
+                                   if exc.message.startswith("duplicate") else f"the value is {exc.message}",
+                                   exc.allowed) from None
     except yaml.YAMLError:
         return text
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
