@@ -61,7 +61,8 @@ def _text(path: Path, key: str) -> str:
 def _read_csv(path: Path, key: str, required: list[str]) -> pd.DataFrame:
     text = _text(path, key)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True)
+        # Only an empty cell is missing: "nan", "NA" or "null" are values (a node id, a bad number).
+        frame = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ScenarioError.single(path, key, f"cannot be read as CSV: {exc}", "a CSV file with a header row") from None
     missing = [c for c in required if c not in frame.columns]

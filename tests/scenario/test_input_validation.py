@@ -225,7 +225,6 @@ def test_an_event_in_the_parent_names_the_parent(tmp_path):
 @pytest.mark.parametrize("name, content, fragment", [
     ("nan.yaml", SCENARIO.replace("price: 1.0", "price: .nan").encode(), "finite"),
     ("dup.yaml", (SCENARIO + "seed: 4\n").encode(), "duplicate key"),
-    ("binary.yaml", bytes(range(256)), "binary"),
 ])
 def test_the_command_line_refuses_with_exit_2_and_no_traceback(tmp_path, name, content, fragment):
     path = tmp_path / name
