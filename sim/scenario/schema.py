@@ -19,7 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
-Count = Annotated[int, Field(ge=0)]
+#: Upper bounds that keep every integer within what the model's int64 arrays hold.
+MAX_STEPS = 100_000
+MAX_CUSTOMERS = 10_000_000
+Count = Annotated[int, Field(ge=0, le=MAX_CUSTOMERS)]
 
 LIFE_STAGES = ("student", "young_family", "mature")
 LifeStage = Literal["student", "young_family", "mature"]
@@ -51,7 +54,7 @@ def _check_shares(values: dict | list, what: str) -> None:
 class TimeSpec(Strict):
     """Horizon of a run."""
 
-    steps: int = Field(60, ge=1, le=100_000, description="Number of steps simulated (horizon).")
+    steps: int = Field(60, ge=1, le=MAX_STEPS, description="Number of steps simulated (horizon).")
     unit: Literal["day", "week", "month", "quarter", "year"] = Field(
         "month", description="What one step stands for; rates in the file are per step."
     )
@@ -79,7 +82,7 @@ class CreditQualitySpec(Strict):
 class PopulationSpec(Strict):
     """Who the customers are (one per network node)."""
 
-    size: int = Field(10_000, ge=2, le=10_000_000, description="Number of customers (network nodes).")
+    size: int = Field(10_000, ge=2, le=MAX_CUSTOMERS, description="Number of customers (network nodes).")
     life_stages: dict[LifeStage, Probability] = Field(
         default_factory=lambda: {"student": 0.2, "young_family": 0.35, "mature": 0.45},
         description="Shares of each life stage (SF17); must sum to 1.",
@@ -111,7 +114,7 @@ class WattsStrogatzSpec(Strict):
     """Small-world ring lattice of even degree k with rewiring probability beta."""
 
     kind: Literal["watts_strogatz"]
-    mean_degree: int = Field(10, ge=2, description="k: each node joined to its k nearest ring neighbours (even).")
+    mean_degree: int = Field(10, ge=2, le=MAX_CUSTOMERS, description="k: each node joined to its k nearest ring neighbours (even).")
     rewiring: Probability = 0.1
 
     @model_validator(mode="after")
@@ -125,7 +128,7 @@ class BarabasiAlbertSpec(Strict):
     """Preferential attachment; each new node brings m edges (mean degree about 2m)."""
 
     kind: Literal["barabasi_albert"]
-    attachment: int = Field(5, ge=1, description="m: edges added with each new node.")
+    attachment: int = Field(5, ge=1, le=MAX_CUSTOMERS, description="m: edges added with each new node.")
 
 
 class BlockSpec(Strict):
@@ -189,7 +192,7 @@ class LoanSpec(Strict):
 
     size_mean: float = Field(20_000.0, gt=0.0, description="Mean loan size (yuan); sizes are log-normal.")
     size_sd: NonNegative = Field(10_000.0, description="Standard deviation of loan sizes (yuan); 0 = all equal.")
-    term: int = Field(12, ge=1, le=100_000, description="Steps from origination to repayment.")
+    term: int = Field(12, ge=1, le=MAX_STEPS, description="Steps from origination to repayment.")
     rate: NonNegative = Field(0.12, description="Annual interest rate charged; an offer's loan_rate overrides it.")
     recovery: Probability = Field(0.3, description="Share of the balance recovered when a borrower defaults.")
     renewal: Probability = Field(
@@ -284,7 +287,7 @@ class ReferralSpec(Strict):
 
     enabled: bool = True
     rate: Probability = Field(0.01, description="r: per-step chance a promoter makes a neighbour aware.")
-    window: int | None = Field(6, ge=1, description="W: steps a new customer stays a promoter; null = unlimited.")
+    window: int | None = Field(6, ge=1, le=MAX_STEPS, description="W: steps a new customer stays a promoter; null = unlimited.")
     bonus: NonNegative = Field(0.0, description="Paid to the referrer per referred customer who becomes active.")
     welcome: NonNegative = Field(0.0, description="Welcome packet paid to the referred customer on activation.")
     bonus_uplift: NonNegative = Field(0.5, description="Relative rise of r per 100 yuan of bonus.")
@@ -424,8 +427,8 @@ class ThresholdSpec(Strict):
 class SeedDefaultsSpec(Strict):
     """Defaults forced at a step: ``count`` borrowers drawn at random default."""
 
-    at: int = Field(ge=1, description="Step at which the seeded borrowers default.")
-    count: int = Field(1, ge=1, description="Number of borrowers made to default.")
+    at: int = Field(ge=1, le=MAX_STEPS, description="Step at which the seeded borrowers default.")
+    count: int = Field(1, ge=1, le=MAX_CUSTOMERS, description="Number of borrowers made to default.")
 
 
 class CreditSpec(Strict):
@@ -468,7 +471,7 @@ class RegulationSpec(Strict):
 class EventSpec(Strict):
     """A timeline entry: at step ``at``, set these dotted paths to these values."""
 
-    at: int = Field(ge=1, description="Step at whose start the changes apply.")
+    at: int = Field(ge=1, le=MAX_STEPS, description="Step at whose start the changes apply.")
     set: dict[str, Any] = Field(min_length=1)
     label: str | None = None
 
@@ -482,7 +485,7 @@ class Scenario(Strict):
     sources: list[Annotated[str, Field(pattern=r"^SF\d+$")]] = Field(default_factory=list)
     shows: str = ""
     extends: str | None = Field(None, description="Another scenario file this one overrides (resolved at load).")
-    seed: int = Field(20_241, ge=0)
+    seed: int = Field(20_241, ge=0, le=2**63 - 1)
     replications: int = Field(5, ge=1, le=100_000)
     time: TimeSpec = Field(default_factory=TimeSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
