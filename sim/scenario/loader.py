@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario.datafiles import check_data_files
+from sim.scenario.network_check import check_network
 from sim.scenario.origins import Origins, merges
 from sim.scenario.paths import parse_value, set_path
 from sim.scenario.reading import read_yaml
@@ -142,7 +142,7 @@ def validate_data(data: dict, source: str | Path | None, origins: Origins | None
     problems = check_references(scenario)
     problems += _check_events(scenario, data)
     if not problems:
-        problems = check_data_files(scenario, base_dir)
+        problems = check_network(scenario, base_dir)
     if problems:
         raise _error(source, problems, origins)
     return scenario

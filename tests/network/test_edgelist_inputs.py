@@ -1,4 +1,4 @@
-"""Edge-list and node files checked when the scenario is loaded (:mod:`sim.scenario.datafiles`).
+"""Edge-list and node files checked when the scenario is loaded (:mod:`sim.scenario.network_check`).
 
 A bad data file is refused by :func:`sim.load_scenario`, before any run or
 sweep starts, with the scenario file, the key that names the data file and
@@ -132,3 +132,15 @@ def test_the_command_line_refuses_a_header_only_edge_list_before_running(tmp_pat
     err = capsys.readouterr().err
     assert "net.yaml: network.path: 'edges.csv' has a header but no rows" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("network, size, key, fragment", [
+    ("{kind: watts_strogatz, mean_degree: 10}", 10, "network.mean_degree", "10 is not below population.size (10)"),
+    ("{kind: barabasi_albert, attachment: 12}", 10, "network.attachment", "12 is not below population.size (10)"),
+    ("{kind: erdos_renyi, mean_degree: 50}", 10, "network.mean_degree", "more than population.size (10) minus 1"),
+    ("{kind: complete}", 5000, "population.size", "too many for a complete network"),
+])
+def test_generator_sizes_are_checked_at_load_with_file_and_key(tmp_path, network, size, key, fragment):
+    path = scenario_file(tmp_path, network, f"population: {{size: {size}}}\n")
+    message = refusal(path)
+    assert message.startswith(f"{path}: {key}: ") and fragment in message, message

@@ -1,6 +1,8 @@
-"""Data files a scenario names (edge lists, node files), read and checked at load time.
+"""The network a scenario asks for, checked at load time: generator sizes and data files.
 
-A scenario with ``network: {kind: edge_list}`` is only usable if its files
+A generator that cannot build ``population.size`` nodes with the parameters
+given (a ring degree at or above the population, say) is refused with both
+keys named.  A scenario with ``network: {kind: edge_list}`` is only usable if its files
 are: checking them when the scenario is loaded means a run, or a sweep on any
 backend, fails before it starts instead of in every worker.  The network
 read here is cached by :func:`~sim.network.edgelist.edge_list_network`, so
@@ -12,6 +14,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.errors import Problem, ScenarioError
+
+
+def check_network(scenario, base_dir: Path | None = None) -> list[Problem]:
+    """What is wrong with the network of ``scenario``: generator parameters that do not fit the population, bad data files."""
+    if scenario.network.kind == "edge_list":
+        return check_data_files(scenario, base_dir)
+    return check_generator(scenario)
+
+
+def check_generator(scenario) -> list[Problem]:
+    """Generator parameters that cannot be built for ``population.size`` customers."""
+    spec, n = scenario.network, scenario.population.size
+    size = f"population.size ({n})"
+    if spec.kind == "erdos_renyi" and spec.mean_degree > n - 1:
+        return [Problem("network.mean_degree", f"{spec.mean_degree:g} is more than {size} minus 1", f"(0, {n - 1}]")]
+    if spec.kind == "watts_strogatz" and spec.mean_degree >= n:
+        return [Problem("network.mean_degree", f"{spec.mean_degree} is not below {size}", f"an even number in 2..{n - 1}")]
+    if spec.kind == "barabasi_albert" and spec.attachment >= n:
+        return [Problem("network.attachment", f"{spec.attachment} is not below {size}", f"1..{n - 1}")]
+    if spec.kind == "complete":
+        from sim.network import generators
+
+        limit = getattr(generators, "COMPLETE_GRAPH_LIMIT", None)
+        if limit is not None and n > limit:
+            return [Problem("population.size", f"{n} customers is too many for a complete network", f"at most {limit}")]
+    return []
 
 
 def check_data_files(scenario, base_dir: Path | None = None) -> list[Problem]:
