@@ -236,3 +236,16 @@ def test_the_command_line_refuses_with_exit_2_and_no_traceback(tmp_path, name, c
     assert name in proc.stderr and fragment in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 2
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ yes/no values where numbers are wanted
+@pytest.mark.parametrize("key, value", [("banks.alpha.capital", "yes"), ("seed", "true"), ("time.steps", "true"),
+                                        ("population.city_tiers.0", "no")])
+def test_a_yes_no_value_is_not_a_number(tmp_path, key, value):
+    message = refusal(write(tmp_path, "base.yaml", SCENARIO), {key: value})
+    assert key.replace(".0", "[0]") in message and "yes/no value, not a number" in message, message
+
+
+def test_numbers_and_integers_out_of_the_int64_range(tmp_path):
+    message = refusal(write(tmp_path, "base.yaml", SCENARIO), {"banks.alpha.referral.window": str(10**30)})
+    assert "banks.alpha.referral.window" in message and "less than or equal to" in message, message
