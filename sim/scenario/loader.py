@@ -1,12 +1,15 @@
 """Loading scenario files: YAML, ``extends``, overrides, and clear errors.
 
-:func:`load_scenario` is the one way in.  It reads the YAML, merges the chain
-of ``extends:`` files (child keys override parent keys; mappings merge,
-lists and values replace, and so does a mapping of another ``kind``),
-applies dotted-path overrides, validates against
-:class:`~sim.scenario.schema.Scenario`, checks cross references and the
-timeline, and raises :class:`~sim.errors.ScenarioError` naming the file, the
-key path and what is allowed if anything is wrong.
+:func:`load_scenario` is the one way in.  It reads the YAML (strictly, see
+:mod:`sim.scenario.reading`), merges the chain of ``extends:`` files (child
+keys override parent keys; mappings merge, lists and values replace, and so
+does a mapping of another ``kind``), applies dotted-path overrides,
+validates against :class:`~sim.scenario.schema.Scenario`, checks cross
+references, the timeline and the network (its data files are read here, see
+:mod:`sim.scenario.network_check`), and raises
+:class:`~sim.errors.ScenarioError` naming the file that holds the bad value
+(the parent, for an inherited one; see :mod:`sim.scenario.origins`), the key
+path and what is allowed if anything is wrong.
 """
 
 from __future__ import annotations
