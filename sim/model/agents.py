@@ -2,7 +2,7 @@
 
 Agents are the model's public face for researchers: ``model.agents``,
 ``model.customers.select(...)``, ``customer.neighbors``.  Customer state lives
-in the model's arrays (:class:`~sim.model.state.CustomerState`) so that the
+in the model's arrays (:class:`~sim.core.state.CustomerState`) so that the
 step runs as vectorised kernels; a :class:`Customer` reads its row.
 """
 
@@ -12,7 +12,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from sim.model.state import LOAN_STATUS_NAMES, STAGE_NAMES
+from sim.core.codes import LOAN_STATUS_NAMES, STAGE_NAMES
 from sim.scenario.schema import LIFE_STAGES
 
 

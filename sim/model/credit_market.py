@@ -3,8 +3,8 @@
 :class:`CreditMarket` holds what the credit side remembers between steps —
 the loan book, each customer's fixed credit-model errors and threshold, P2P
 platforms' investor cash and alarm, insurers' capital, who has failed — and
-calls the kernels of :mod:`sim.mechanisms.credit`, :mod:`~sim.mechanisms.contagion`,
-:mod:`~sim.mechanisms.insurance` and :mod:`~sim.mechanisms.p2p` in the order
+calls the kernels of :mod:`sim.core.risk.credit`, :mod:`~sim.core.risk.contagion`,
+:mod:`~sim.core.risk.insurance` and :mod:`~sim.core.risk.p2p` in the order
 of the ODD process overview.  The model calls it; it never steps itself.
 
 All its random draws come from its own generator (a stream of the run's
@@ -18,10 +18,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.mechanisms import contagion, credit, insurance, p2p
-from sim.mechanisms.churn import leave
-from sim.mechanisms.funnel import Activations, ApproveFn
-from sim.model.state import DEFAULTED, NO_LOAN, PERFORMING, REJECTED, REPAID, LoanBook
+from sim.core.risk import contagion, credit, insurance, p2p
+from sim.core.adoption.churn import leave
+from sim.core.adoption.funnel import Activations, ApproveFn
+from sim.core.codes import LoanStatus, Stage, NO_LOAN
+from sim.core.loans import LoanBook
 
 #: Measures of the ``credit`` table, per (product, lender, channel, segment) and step.
 CREDIT_MEASURES = ("applications", "approvals", "rejections", "insured", "loans_at_risk", "defaults", "losses")
@@ -329,7 +330,7 @@ class CreditMarket:
             acc.guarantee_paid += self._bincount(lender[on_p2p], guarantee[on_p2p])
 
         self._release(ids)
-        book.close(ids, DEFAULTED, step)
+        book.close(ids, LoanStatus.DEFAULTED, step)
         state.loan[c, k] = NO_LOAN
         for product in np.unique(k):
             leave(state, c[k == product], int(product))
@@ -377,7 +378,7 @@ class CreditMarket:
         """Repay the loans that reach term; return their ids (the customers may renew)."""
         scheduled = [self.maturing.pop(t) for t in sorted(t for t in self.maturing if t <= step)]
         due = np.concatenate([part for parts in scheduled for part in parts]) if scheduled else np.zeros(0, np.int64)
-        due = np.sort(due[self.book.status[due] == PERFORMING])
+        due = np.sort(due[self.book.status[due] == LoanStatus.PERFORMING])
         self.repay(due, step)
         return due
 
@@ -388,7 +389,7 @@ class CreditMarket:
         book, risk = self.book, self.risk
         lender = book.lender[ids]
         self._release(ids)
-        book.close(ids, REPAID, step)
+        book.close(ids, LoanStatus.REPAID, step)
         self.state.loan[book.customer[ids], book.product[ids]] = NO_LOAN
         self.accounts.repaid += self._bincount(lender)
         on_p2p = risk.is_p2p[lender]
@@ -490,7 +491,7 @@ class CreditMarket:
             refused = customers[~approved]
             leave(state, c[mine & ~renewing], int(product))
             leave(state, refused, int(product))
-            state.stage[refused, product] = REJECTED
+            state.stage[refused, product] = Stage.REJECTED
 
     # ------------------------------------------------------------------ underwriting (mechanism 4)
     def approval(self, product: int) -> ApproveFn:

@@ -3,7 +3,7 @@
 :class:`ChannelModel` owns the agents, the network space, one random
 generator and the customer state arrays.  Its :meth:`~ChannelModel.step`
 reads like the ODD process overview (docs/ODD.md): one call per mechanism,
-each a vectorised kernel from :mod:`sim.mechanisms`.
+each a vectorised kernel from :mod:`sim.core`.
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.errors import ScenarioError
-from sim.mechanisms import churn as churn_mechanism
-from sim.mechanisms.economics import Ledger, account, holdings
-from sim.mechanisms.exposure import expose
-from sim.mechanisms.funnel import Activations, binomial_approval, run_funnel
-from sim.mechanisms.referral import promoters as current_promoters, spread
-from sim.mechanisms.touches import Touches
-from sim.metrics import Recorder
+from sim.core.adoption import churn as churn_mechanism
+from sim.core.adoption.economics import Ledger, account, holdings
+from sim.core.adoption.exposure import expose
+from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
+from sim.core.adoption.referral import promoters as current_promoters, spread
+from sim.core.touches import Touches
+from sim.model.metrics import Recorder
 from sim.model.agents import Bank, Customer, Insurer, Platform
-from sim.model.catalog import Catalog, compile_catalog
+from sim.core.params import Catalog, compile_catalog
 from sim.model.credit_market import CreditMarket
-from sim.model.population import Population, draw_population
-from sim.model.state import (ACTIVE, BRANCH, EMPLOYEE, LIVE_STREAM, OWN_APP, REFERRAL, CustomerState)
+from sim.core.population import Population, draw_population
+from sim.core.codes import Channel, Stage
+from sim.core.loans import LoanBook
+from sim.core.state import CustomerState
 from sim.network import SocialNetwork, build_network
 from sim.scenario.loader import with_overrides
 from sim.scenario.schema import Scenario
@@ -281,8 +283,8 @@ class ChannelModel(mesa.Model):
         k = cat.offer_product[offer]
         state.aware[customers, offer] = True
         # A relationship held before the run puts the customer in the private domain.
-        state.aware_channel[customers, offer] = OWN_APP
-        state.stage[customers, k] = ACTIVE
+        state.aware_channel[customers, offer] = Channel.OWN_APP
+        state.stage[customers, k] = Stage.ACTIVE
         state.provider[customers, k] = cat.offer_institution[offer]
         state.channel[customers, k] = -1
         state.since[customers, k] = 0
@@ -356,13 +358,13 @@ class ChannelModel(mesa.Model):
             if offers.size == 0:
                 continue
             if cat.branch_rate[i] > 0:
-                parts.append(expose(self._branch_audience[i], offers, BRANCH, cat.branch_rate[i], state.aware, rng))
+                parts.append(expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng))
             if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
                 if private is None:
                     private = state.customer_of(cat.n_institutions) | state.follower
                 audience = np.flatnonzero(private[:, i])
-                parts.append(expose(audience, offers, OWN_APP, cat.app_rate[i], state.aware, rng))
-                parts.append(expose(audience, offers, LIVE_STREAM, cat.live_rate[i], state.aware, rng))
+                parts.append(expose(audience, offers, Channel.OWN_APP, cat.app_rate[i], state.aware, rng))
+                parts.append(expose(audience, offers, Channel.LIVE_STREAM, cat.live_rate[i], state.aware, rng))
         for j in np.flatnonzero(cat.partner_active):
             bank, platform = cat.partner_bank[j], cat.partner_platform[j]
             offers = np.flatnonzero(cat.offer_institution == bank)
@@ -376,7 +378,7 @@ class ChannelModel(mesa.Model):
         cat, parts = self.catalog, []
         for o in np.unique(offer):
             i, k = cat.offer_institution[o], cat.offer_product[o]
-            parts.append(spread(self.network.adjacency, customer[offer == o], o, REFERRAL,
+            parts.append(spread(self.network.adjacency, customer[offer == o], o, Channel.REFERRAL,
                                 cat.referral_rate[i], self.state.provider[:, k], i, self.rng))
         return Touches.concat(parts)
 
@@ -388,7 +390,7 @@ class ChannelModel(mesa.Model):
             if offer < 0:
                 continue
             audience = self._media_network.get(i, self.network.adjacency)
-            parts.append(spread(audience, self._employees[i], offer, EMPLOYEE,
+            parts.append(spread(audience, self._employees[i], offer, Channel.EMPLOYEE,
                                 cat.employee_rate[i], state.provider[:, cat.offer_product[offer]], i, self.rng))
         return Touches.concat(parts)
 
@@ -434,13 +436,13 @@ class ChannelModel(mesa.Model):
             if credit is not None:
                 self.capital += credit["institutions"]["credit_profit"]
         state = self.state
-        referral = int(np.count_nonzero(activations.channel == REFERRAL))
+        referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
             "active": int(held.sum()) if held.shape[1] == 1 else int(np.count_nonzero(state.provider.max(axis=1) >= 0)),
             "new_active": int(activations.customer.size - extra["switched"]),
             "referral_conversions": referral,
-            "employee_conversions": int(np.count_nonzero(activations.channel == EMPLOYEE)),
+            "employee_conversions": int(np.count_nonzero(activations.channel == Channel.EMPLOYEE)),
             "promoters": promoters,
             "r_eff": referral / promoters if promoters else float("nan"),
             **extra,
@@ -466,8 +468,6 @@ class ChannelModel(mesa.Model):
 
     def loans(self):
         """Every loan of the run so far, one row per loan (empty when credit is off)."""
-        from sim.model.state import LoanBook
-
         return (self.credit.book if self.credit is not None else LoanBook()).frame()
 
     def run(self, steps: int | None = None) -> None:

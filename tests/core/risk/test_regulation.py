@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.mechanisms import regulation
+from sim.core.risk import regulation
 from sim.model import ChannelModel
-from sim.model.catalog import DEFAULT_BANK_DATA_QUALITY, compile_catalog
+from sim.core.params import DEFAULT_BANK_DATA_QUALITY, compile_catalog
 from sim.scenario.loader import deep_merge, validate_data
 
 

@@ -3,7 +3,7 @@
 Regulation is part of the scenario (``regulation:``) and, like any parameter,
 changes at a step through a timeline event (``events: [{at, set:
 {regulation.data_link: bureau}}]``).  These functions map the rules in force
-to effective parameters; :func:`sim.model.catalog.compile_catalog` applies
+to effective parameters; :func:`sim.core.params.compile_catalog` applies
 them each time the scenario changes.
 
 - **Cut the direct link** (SF15): platform data reaches lenders in full

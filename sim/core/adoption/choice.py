@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanisms.sampling import gumbel
-from sim.model.state import BRANCH, LIVE_STREAM, NO_CHANNEL, REFERRAL
+from sim.core.sampling import gumbel
+from sim.core.codes import Channel, NO_CHANNEL
 
 NO_CHOICE = -1
 
@@ -32,13 +32,13 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
     """
     inst = catalog.offer_institution[offers]
     aff = affinity[customers][:, None]
-    convenience = np.where(channels == BRANCH, 1.0 - aff, np.where(channels == NO_CHANNEL, 0.5, aff))
+    convenience = np.where(channels == Channel.BRANCH, 1.0 - aff, np.where(channels == NO_CHANNEL, 0.5, aff))
     value = (catalog.choice_price * catalog.price[offers][None, :]
              + catalog.choice_convenience * convenience
              + catalog.choice_trust * trust[customers][:, inst]
              + catalog.brand[offers][None, :])
-    value = value + catalog.choice_incentive * (catalog.referral_welcome[inst][None, :] / 100.0) * (channels == REFERRAL)
-    value = value + catalog.choice_live * (channels == LIVE_STREAM)
+    value = value + catalog.choice_incentive * (catalog.referral_welcome[inst][None, :] / 100.0) * (channels == Channel.REFERRAL)
+    value = value + catalog.choice_live * (channels == Channel.LIVE_STREAM)
     return value
 
 

@@ -1,4 +1,4 @@
-"""Tests of comparison and choice (:mod:`sim.mechanisms.choice`): a multinomial logit.
+"""Tests of comparison and choice (:mod:`sim.core.adoption.choice`): a multinomial logit.
 
 The argmax of utility plus i.i.d. Gumbel noise is a draw from the logit
 probabilities (McFadden, 1974); these tests check the sampled choices
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.mechanisms.choice import NO_CHOICE, choose, logit_probabilities, utilities
-from sim.model.catalog import compile_catalog
-from sim.model.state import BRANCH, LIVE_STREAM, NO_CHANNEL, OWN_APP, REFERRAL
+from sim.core.adoption.choice import NO_CHOICE, choose, logit_probabilities, utilities
+from sim.core.params import compile_catalog
+from sim.core.codes import Channel, NO_CHANNEL
 
 VALUES = np.array([0.5, -0.3, 1.2, 0.0, -1.0])
 AVAILABLE = np.array([True, True, False, True, True])
@@ -99,17 +99,17 @@ def test_utilities_follow_the_documented_formula(make_scenario):
     affinity = np.array([0.8, 0.3], dtype=np.float32)
     trust = np.array([[0.9, 0.1], [0.4, 0.6]], dtype=np.float32)
     offers = catalog.offers_of_product(0)
-    channels = np.array([[BRANCH, REFERRAL], [LIVE_STREAM, NO_CHANNEL]])
+    channels = np.array([[Channel.BRANCH, Channel.REFERRAL], [Channel.LIVE_STREAM, NO_CHANNEL]])
     value = utilities(np.array([0, 1]), offers, channels, affinity, trust, catalog)
 
     def expected(customer, offer, channel):
         inst = catalog.offer_institution[offer]
         aff = affinity[customer]
-        convenience = {BRANCH: 1 - aff, NO_CHANNEL: 0.5}.get(channel, aff)
+        convenience = {Channel.BRANCH: 1 - aff, NO_CHANNEL: 0.5}.get(channel, aff)
         v = (-1.5 * catalog.price[offer] + 0.7 * convenience + 2.0 * trust[customer, inst] + catalog.brand[offer])
-        if channel == REFERRAL:
+        if channel == Channel.REFERRAL:
             v += 0.5 * catalog.referral_welcome[inst] / 100
-        if channel == LIVE_STREAM:
+        if channel == Channel.LIVE_STREAM:
             v += 0.3
         return v
 
@@ -117,5 +117,5 @@ def test_utilities_follow_the_documented_formula(make_scenario):
         for j, o in enumerate(offers):
             assert value[c, j] == pytest.approx(expected(c, o, channels[c, j]), rel=1e-6), (c, j)
     # Digital channels: the own app is as convenient as the customer's affinity.
-    own = utilities(np.array([0]), offers[:1], np.array([[OWN_APP]]), affinity, trust, catalog)
-    assert own[0, 0] == pytest.approx(expected(0, offers[0], OWN_APP), rel=1e-6)
+    own = utilities(np.array([0]), offers[:1], np.array([[Channel.OWN_APP]]), affinity, trust, catalog)
+    assert own[0, 0] == pytest.approx(expected(0, offers[0], Channel.OWN_APP), rel=1e-6)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.mechanisms import regulation
-from sim.mechanisms.credit import pooled_data_quality, rate_capped_cutoff, score_noise
+from sim.core.risk import regulation
+from sim.core.risk.credit import pooled_data_quality, rate_capped_cutoff, score_noise
 from sim.scenario.schema import LIFE_STAGES, P2PSpec, Scenario
-from sim.model.state import FIXED_CHANNELS
+from sim.core.codes import FIXED_CHANNELS
 
 STEPS_PER_YEAR = {"day": 365.0, "week": 52.0, "month": 12.0, "quarter": 4.0, "year": 1.0}
 UNLIMITED_WINDOW = np.iinfo(np.int32).max // 2

@@ -10,7 +10,7 @@ it stopped at is kept as its state for the product:
   + data targeting of its channel)`` (the second term: a data-sharing partner's data, SF10);
 - comparing: ``compare × (1 + live-stream uplift)`` if the trigger was a live stream;
 - choice: a multinomial logit among all offers of the product it knows
-  (:mod:`sim.mechanisms.choice`); the chosen offer may be a competitor's;
+  (:mod:`sim.core.adoption.choice`); the chosen offer may be a competitor's;
 - applied: ``apply``;
 - approved: ``approve`` for products that are not underwritten, or the
   lender's decision passed in as ``approve_fn``; a refusal leaves it rejected;
@@ -27,13 +27,13 @@ from typing import Callable
 
 import numpy as np
 
-from sim.mechanisms.choice import NO_CHOICE, choose, utilities
-from sim.mechanisms.sampling import first_per_group
-from sim.mechanisms.touches import Touches
-from sim.model.state import (ACTIVE, APPLIED, APPROVED, AWARE, COMPARING, INTERESTED, LIVE_STREAM, REJECTED)
+from sim.core.adoption.choice import NO_CHOICE, choose, utilities
+from sim.core.sampling import first_per_group
+from sim.core.touches import Touches
+from sim.core.codes import Channel, Stage
 
 # Stage -> column of the funnel count array.
-FUNNEL_COLUMNS = {AWARE: 0, INTERESTED: 1, COMPARING: 2, APPLIED: 3, APPROVED: 4, ACTIVE: 5}
+FUNNEL_COLUMNS = {Stage.AWARE: 0, Stage.INTERESTED: 1, Stage.COMPARING: 2, Stage.APPLIED: 3, Stage.APPROVED: 4, Stage.ACTIVE: 5}
 
 ApproveFn = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
@@ -102,37 +102,37 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         state.stage[c[~ok], k] = failed_stage
         return ok
 
-    record(AWARE)
+    record(Stage.AWARE)
     uplift = catalog.targeting[inst] + catalog.channel_targeting[inst, ch]
     p_interest = catalog.interest[k] * catalog.need[k, population.life_stage[c]] * (1.0 + uplift)
-    ok = advance(np.minimum(p_interest, 1.0), AWARE)
+    ok = advance(np.minimum(p_interest, 1.0), Stage.AWARE)
     c, inst, ch = c[ok], inst[ok], ch[ok]
-    record(INTERESTED)
+    record(Stage.INTERESTED)
 
-    p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == LIVE_STREAM))
-    ok = advance(np.minimum(p_compare, 1.0), INTERESTED)
+    p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == Channel.LIVE_STREAM))
+    ok = advance(np.minimum(p_compare, 1.0), Stage.INTERESTED)
     c, inst, ch = c[ok], inst[ok], ch[ok]
-    record(COMPARING)
+    record(Stage.COMPARING)
 
     offers_k = catalog.offers_of_product(k)
     chosen_col = choose(
         utilities(c, offers_k, state.aware_channel[c][:, offers_k], population.digital_affinity, state.trust, catalog),
         state.aware[c][:, offers_k], catalog.outside_utility, rng)
     ok = chosen_col != NO_CHOICE
-    state.stage[c[~ok], k] = COMPARING
+    state.stage[c[~ok], k] = Stage.COMPARING
     c, inst, ch = c[ok], inst[ok], ch[ok]
     offer = offers_k[chosen_col[ok]]
 
-    ok = advance(catalog.apply[k], COMPARING)
+    ok = advance(catalog.apply[k], Stage.COMPARING)
     c, inst, ch, offer = c[ok], inst[ok], ch[ok], offer[ok]
-    record(APPLIED)
+    record(Stage.APPLIED)
 
     approved = approve_fn(c, offer, rng)
-    state.stage[c[~approved], k] = REJECTED
+    state.stage[c[~approved], k] = Stage.REJECTED
     rejected = c[~approved]
     c, inst, ch, offer = c[approved], inst[approved], ch[approved], offer[approved]
-    record(APPROVED)
-    record(ACTIVE)
+    record(Stage.APPROVED)
+    record(Stage.ACTIVE)
 
     return activate(state, c, offer, k, step, catalog), rejected
 
@@ -140,7 +140,7 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
 def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, step: int, catalog) -> Activations:
     """Record new relationships: provider, channel the offer was met through, start step."""
     channel = state.aware_channel[customers, offers]
-    state.stage[customers, product] = ACTIVE
+    state.stage[customers, product] = Stage.ACTIVE
     state.provider[customers, product] = catalog.offer_institution[offers]
     state.channel[customers, product] = channel
     state.since[customers, product] = step

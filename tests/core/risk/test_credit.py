@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.mechanisms import credit
+from sim.core.risk import credit
 from sim.model import ChannelModel
-from sim.model.state import DEFAULTED, PERFORMING, REPAID
+from sim.core.codes import LoanStatus
 from sim.scenario.loader import deep_merge, validate_data
 
 
@@ -160,7 +160,7 @@ def test_every_credit_relationship_is_a_performing_loan():
         assert np.array_equal(state.provider[:, 0] >= 0, state.loan[:, 0] >= 0)
         ids = state.loan[state.loan[:, 0] >= 0, 0]
         book = model.credit.book
-        assert (book.status[ids] == PERFORMING).all()
+        assert (book.status[ids] == LoanStatus.PERFORMING).all()
         assert np.array_equal(book.lender[ids], state.provider[state.loan[:, 0] >= 0, 0])
     statuses = set(model.loans()["status"])
     assert statuses <= {"performing", "repaid", "defaulted"} and "repaid" in statuses
@@ -221,7 +221,7 @@ def test_initial_credit_customers_hold_screened_seasoned_loans():
 
 
 def test_loan_status_codes_are_stable():
-    assert (PERFORMING, REPAID, DEFAULTED) == (0, 1, 2)
+    assert (LoanStatus.PERFORMING, LoanStatus.REPAID, LoanStatus.DEFAULTED) == (0, 1, 2)
 
 
 # --------------------------------------------------------------------------- bad input

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanisms.choice import NO_CHOICE, choose, utilities
-from sim.mechanisms.funnel import Activations, ApproveFn, activate
-from sim.mechanisms.sampling import bernoulli_subset
-from sim.model.state import CHURNED, NO_CHANNEL
+from sim.core.adoption.choice import NO_CHOICE, choose, utilities
+from sim.core.adoption.funnel import Activations, ApproveFn, activate
+from sim.core.sampling import bernoulli_subset
+from sim.core.codes import Stage, NO_CHANNEL
 
 
 def churn(product: int, state, catalog, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +40,7 @@ def churn(product: int, state, catalog, rng: np.random.Generator) -> tuple[np.nd
 
 def leave(state, customers: np.ndarray, product: int) -> None:
     """End the customers' relationships for ``product``."""
-    state.stage[customers, product] = CHURNED
+    state.stage[customers, product] = Stage.CHURNED
     state.provider[customers, product] = -1
     state.channel[customers, product] = NO_CHANNEL
     state.since[customers, product] = -1

@@ -16,7 +16,7 @@ import sim
 from sim.experiments.replicate import run_replication
 from sim.model import ChannelModel
 from sim.model.agents import Bank, Customer, Platform
-from sim.model.state import ACTIVE, STAGE_NAMES
+from sim.core.codes import Stage, STAGE_NAMES
 
 MARKET = {
     "population": {"size": 600},
@@ -96,7 +96,7 @@ def test_relationships_are_consistent(stepped):
     model = stepped
     state = model.state
     held = state.provider >= 0
-    assert ((state.stage == ACTIVE) == held).all()
+    assert ((state.stage == Stage.ACTIVE) == held).all()
     assert (state.since[held] >= 0).all() and (state.since[held] <= model.steps).all()
     assert (state.since[~held] == -1).all()
     for o in range(model.catalog.n_offers):

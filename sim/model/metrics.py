@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms.economics import Ledger
+from sim.core.adoption.economics import Ledger
 from sim.model.credit_market import CREDIT_MEASURES, N_SEGMENTS
-from sim.model.state import STAGE_NAMES, FUNNEL_STAGES
+from sim.core.codes import FUNNEL_STAGES, STAGE_NAMES
 from sim.scenario.schema import LIFE_STAGES
 
 FUNNEL_STAGE_NAMES = [STAGE_NAMES[s] for s in FUNNEL_STAGES]

@@ -1,4 +1,4 @@
-"""Tests of :mod:`sim.mechanisms.sampling`: the shared random draws.
+"""Tests of :mod:`sim.core.sampling`: the shared random draws.
 
 ``bernoulli_subset`` has two branches (one uniform per candidate for large
 ``p``, geometric gaps for small ``p``); both must give independent
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.mechanisms import sampling
-from sim.mechanisms.sampling import bernoulli_subset, first_per_group, gumbel
+from sim.core import sampling
+from sim.core.sampling import bernoulli_subset, first_per_group, gumbel
 
 
 def _counts_and_hits(n: int, p: float, draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

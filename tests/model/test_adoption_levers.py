@@ -13,8 +13,8 @@ import pytest
 
 from sim.errors import ScenarioError
 from sim.model import ChannelModel
-from sim.model.catalog import compile_catalog
-from sim.model.state import OWN_APP
+from sim.core.params import compile_catalog
+from sim.core.codes import Channel
 from sim.scenario.loader import with_overrides
 
 BLOCKS = {"kind": "stochastic_block", "degree_within": 6, "degree_between": 1,
@@ -108,8 +108,8 @@ def test_data_targeting_applies_to_the_partners_channel_scaled_by_the_data_link(
 
 def test_data_targeting_raises_interest_of_customers_met_through_the_partner(make_scenario):
     """interest × need × (1 + targeting + data targeting), checked through the funnel counts."""
-    from sim.mechanisms.funnel import binomial_approval, run_funnel
-    from sim.mechanisms.touches import Touches
+    from sim.core.adoption.funnel import binomial_approval, run_funnel
+    from sim.core.touches import Touches
 
     scenario = make_scenario(PARTNER, {"population": {"size": 20000}, "funnel": {"interest": 0.5}})
     model = ChannelModel(scenario, seed=8)
@@ -117,9 +117,9 @@ def test_data_targeting_raises_interest_of_customers_met_through_the_partner(mak
     channel = cat.channels.index("platform:shop")
     customers = np.flatnonzero(model.state.provider[:, 0] < 0)[:10000]
     counts = np.zeros((cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
-    touches = Touches.concat([Touches.of(customers[:5000], 0, channel), Touches.of(customers[5000:], 0, OWN_APP)])
+    touches = Touches.concat([Touches.of(customers[:5000], 0, channel), Touches.of(customers[5000:], 0, Channel.OWN_APP)])
     run_funnel(0, touches, model.state, model.population, cat, 1, binomial_approval(1.0), model.rng, counts)
-    for ch, expected in ((channel, 0.5 * 1.4), (OWN_APP, 0.5)):
+    for ch, expected in ((channel, 0.5 * 1.4), (Channel.OWN_APP, 0.5)):
         aware, interested = counts[0, ch, 0], counts[0, ch, 1]
         assert abs(interested / aware - expected) < 5 * np.sqrt(expected * (1 - expected) / aware)
 

@@ -1,4 +1,4 @@
-"""Tests of mechanism 2, referral spread (:mod:`sim.mechanisms.referral`), alone and in the model.
+"""Tests of mechanism 2, referral spread (:mod:`sim.core.adoption.referral`), alone and in the model.
 
 Fixed semantics (model.md): a customer who became active is a promoter for
 ``W`` steps; each step each promoter gives each neighbour who is not yet a
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sim.mechanisms.referral import spread
+from sim.core.adoption.referral import spread
 from sim.model import ChannelModel
-from sim.model.state import REFERRAL
+from sim.core.codes import Channel
 
 
 def adjacency_from_edges(n: int, edges: np.ndarray) -> sp.csr_array:
@@ -56,8 +56,8 @@ def test_reach_probability_is_one_minus_one_minus_r_to_the_m():
     rng = np.random.default_rng(1)
     hits = np.zeros(m_of.size, dtype=np.int64)
     for _ in range(draws):
-        touches = spread(adjacency, np.arange(S), 7, REFERRAL, r, holder, 0, rng)
-        assert (touches.offer == 7).all() and (touches.channel == REFERRAL).all()
+        touches = spread(adjacency, np.arange(S), 7, Channel.REFERRAL, r, holder, 0, rng)
+        assert (touches.offer == 7).all() and (touches.channel == Channel.REFERRAL).all()
         assert np.unique(touches.customer).size == touches.customer.size, "a customer touched twice"
         hits[touches.customer] += 1
     assert hits[:S].sum() == 0
@@ -77,7 +77,7 @@ def test_each_target_is_an_independent_trial():
     both = one = 0
     trials = 20_000
     for _ in range(trials):
-        reached = spread(adjacency, np.array([0]), 0, REFERRAL, 0.3, holder, 0, rng).customer
+        reached = spread(adjacency, np.array([0]), 0, Channel.REFERRAL, 0.3, holder, 0, rng).customer
         both += reached.size == 2
         one += reached.size == 1
     assert both == pytest.approx(trials * 0.09, abs=4 * np.sqrt(trials * 0.09 * 0.91))
@@ -93,7 +93,7 @@ def test_customers_of_the_provider_are_never_touched_but_competitors_customers_a
     rng = np.random.default_rng(3)
     touched = np.zeros(m_of.size, dtype=bool)
     for _ in range(20):
-        touched[spread(adjacency, np.arange(S), 0, REFERRAL, 0.5, holder, 4, rng).customer] = True
+        touched[spread(adjacency, np.arange(S), 0, Channel.REFERRAL, 0.5, holder, 4, rng).customer] = True
     assert not touched[holder == 4].any()
     assert touched[(holder == 9) & (m_of > 0)].mean() > 0.9
 
@@ -103,7 +103,7 @@ def test_listing_a_sharer_twice_shares_twice():
     rng = np.random.default_rng(4)
     holder = np.full(2, -1)
     trials, r = 20_000, 0.25
-    hits = sum(spread(adjacency, np.array([0, 0]), 0, REFERRAL, r, holder, 0, rng).customer.size for _ in range(trials))
+    hits = sum(spread(adjacency, np.array([0, 0]), 0, Channel.REFERRAL, r, holder, 0, rng).customer.size for _ in range(trials))
     p = 1 - (1 - r) ** 2
     assert abs(hits - trials * p) <= 4 * np.sqrt(trials * p * (1 - p))
 
@@ -112,10 +112,10 @@ def test_nothing_spreads_without_sharers_rate_or_edges():
     adjacency = adjacency_from_edges(4, np.array([[0, 1]]))
     rng = np.random.default_rng(5)
     holder = np.full(4, -1)
-    assert len(spread(adjacency, np.zeros(0, np.int64), 0, REFERRAL, 0.5, holder, 0, rng)) == 0
-    assert len(spread(adjacency, np.array([0]), 0, REFERRAL, 0.0, holder, 0, rng)) == 0
-    assert len(spread(adjacency, np.array([2, 3]), 0, REFERRAL, 1.0, holder, 0, rng)) == 0   # isolated
-    assert spread(adjacency, np.array([0]), 0, REFERRAL, 1.0, holder, 0, rng).customer.tolist() == [1]
+    assert len(spread(adjacency, np.zeros(0, np.int64), 0, Channel.REFERRAL, 0.5, holder, 0, rng)) == 0
+    assert len(spread(adjacency, np.array([0]), 0, Channel.REFERRAL, 0.0, holder, 0, rng)) == 0
+    assert len(spread(adjacency, np.array([2, 3]), 0, Channel.REFERRAL, 1.0, holder, 0, rng)) == 0   # isolated
+    assert spread(adjacency, np.array([0]), 0, Channel.REFERRAL, 1.0, holder, 0, rng).customer.tolist() == [1]
 
 
 # ------------------------------------------------------------------ in the model
@@ -149,7 +149,7 @@ def test_a_new_customer_promotes_for_exactly_w_steps_from_the_next_step(make_sce
         assert entries.get(t, 0) == (degree[seed] if promoting else 0), t
     neighbours = model.network.neighbours(seed)
     assert model.state.aware[neighbours, 0].all()
-    assert (model.state.aware_channel[neighbours, 0] == REFERRAL).all()
+    assert (model.state.aware_channel[neighbours, 0] == Channel.REFERRAL).all()
 
 
 def test_unlimited_window_keeps_promoting(make_scenario, seed_customer):
@@ -182,4 +182,4 @@ def test_referral_conversions_and_r_eff_are_recorded(make_scenario, seed_custome
     assert row["promoters"] == 1
     assert row["referral_conversions"] == row["new_active"] > 0
     assert row["r_eff"] == row["referral_conversions"] / row["promoters"]
-    assert (model.state.channel[model.state.since[:, 0] == 2, 0] == REFERRAL).all()
+    assert (model.state.channel[model.state.since[:, 0] == 2, 0] == Channel.REFERRAL).all()

@@ -1,4 +1,4 @@
-"""Tests of mechanism 6, churn and switching (:mod:`sim.mechanisms.churn`).
+"""Tests of mechanism 6, churn and switching (:mod:`sim.core.adoption.churn`).
 
 Annual retention ``R`` (SF8: 0.844 for a good scenario platform) becomes a
 per-step hazard ``1 - R^(1/steps per year)``; each active customer leaves
@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.mechanisms.churn import churn, leave, switch
-from sim.mechanisms.funnel import binomial_approval
+from sim.core.adoption.churn import churn, leave, switch
+from sim.core.adoption.funnel import binomial_approval
 from sim.model import ChannelModel
-from sim.model.catalog import compile_catalog
-from sim.model.state import ACTIVE, BRANCH, CHURNED, NO_CHANNEL, REFERRAL
+from sim.core.params import compile_catalog
+from sim.core.codes import Channel, Stage, NO_CHANNEL
 
 TWO_BANKS = {
     "population": {"size": 4_000},
@@ -64,13 +64,13 @@ def test_leavers_lose_the_relationship_and_nobody_else_does(make_scenario):
     before = state.provider[:, 0].copy()
     customers, _ = churn(0, state, model.catalog, np.random.default_rng(4))
     assert customers.size > 0
-    assert (state.stage[customers, 0] == CHURNED).all()
+    assert (state.stage[customers, 0] == Stage.CHURNED).all()
     assert (state.provider[customers, 0] == -1).all()
     assert (state.channel[customers, 0] == NO_CHANNEL).all()
     assert (state.since[customers, 0] == -1).all()
     stayed = np.setdiff1d(np.flatnonzero(before >= 0), customers)
     assert (state.provider[stayed, 0] == before[stayed]).all()
-    assert (state.stage[stayed, 0] == ACTIVE).all()
+    assert (state.stage[stayed, 0] == Stage.ACTIVE).all()
 
 
 def test_full_retention_means_no_churn(make_scenario):
@@ -83,7 +83,7 @@ def test_leave_clears_the_relationship(make_scenario):
     model = ChannelModel(make_scenario(TWO_BANKS), seed=7)
     holders = np.flatnonzero(model.state.provider[:, 0] >= 0)[:5]
     leave(model.state, holders, 0)
-    assert (model.state.provider[holders, 0] == -1).all() and (model.state.stage[holders, 0] == CHURNED).all()
+    assert (model.state.provider[holders, 0] == -1).all() and (model.state.stage[holders, 0] == Stage.CHURNED).all()
 
 
 # ------------------------------------------------------------------ switching
@@ -105,12 +105,12 @@ def test_customers_who_know_a_much_better_offer_switch_to_it(make_scenario):
     knowing = holders[::2]
     c_offer = catalog.offer_of[1, 0]
     state.aware[knowing, c_offer] = True
-    state.aware_channel[knowing, c_offer] = REFERRAL
+    state.aware_channel[knowing, c_offer] = Channel.REFERRAL
     activations, previous = switch(0, state, model.population, catalog, 4, binomial_approval(1.0), np.random.default_rng(9))
     assert sorted(activations.customer.tolist()) == sorted(knowing.tolist())
     assert (previous == 0).all() and previous.size == knowing.size
     assert (state.provider[knowing, 0] == 1).all()
-    assert (state.channel[knowing, 0] == REFERRAL).all()
+    assert (state.channel[knowing, 0] == Channel.REFERRAL).all()
     assert (state.since[knowing, 0] == 4).all()
     unaware = np.setdiff1d(holders, knowing)
     assert (state.provider[unaware, 0] == 0).all(), "a customer switched to an offer it does not know"
@@ -122,7 +122,7 @@ def test_switching_share_and_approval(make_scenario):
     state, catalog = model.state, model.catalog
     holders = np.flatnonzero(state.provider[:, 0] == 0)
     state.aware[holders, catalog.offer_of[1, 0]] = True
-    state.aware_channel[holders, catalog.offer_of[1, 0]] = BRANCH
+    state.aware_channel[holders, catalog.offer_of[1, 0]] = Channel.BRANCH
     activations, _ = switch(0, state, model.population, catalog, 2, binomial_approval(0.5), np.random.default_rng(11))
     n, p = holders.size, 0.3 * 0.5
     assert abs(activations.customer.size - n * p) < 4 * np.sqrt(n * p * (1 - p))

@@ -1,4 +1,4 @@
-"""Tests of mechanism 7, economics (:mod:`sim.mechanisms.economics`), checked against the model's state.
+"""Tests of mechanism 7, economics (:mod:`sim.core.adoption.economics`), checked against the model's state.
 
 Each identity is recomputed from the customer state after every step, not
 from the ledger's own arrays: revenue = customers × revenue per product;
@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.mechanisms.economics import holdings
+from sim.core.adoption.economics import holdings
 from sim.model import ChannelModel
-from sim.model.state import BRANCH, EMPLOYEE, LIVE_STREAM, OWN_APP, REFERRAL
+from sim.core.codes import Channel
 
 MARKET = {
     "population": {"size": 3_000},
@@ -77,12 +77,12 @@ def test_ledger_identities_hold_every_step(make_scenario):
         assert ledger.service_cost == pytest.approx((customers * service_each).sum(axis=1))
 
         new = ledger.new_by_channel
-        assert ledger.spend_by_channel[b, BRANCH] == 900.0 and ledger.spend_by_channel[c, BRANCH] == 400.0
-        assert ledger.spend_by_channel[b, OWN_APP] == 300.0
-        assert ledger.spend_by_channel[b, LIVE_STREAM] == 0.0 and ledger.spend_by_channel[b, EMPLOYEE] == 0.0
-        assert ledger.incentives[b] == pytest.approx(30.0 * new[b, REFERRAL])
-        assert ledger.spend_by_channel[b, REFERRAL] == pytest.approx(30.0 * new[b, REFERRAL])
-        saw_referrals |= new[b, REFERRAL] > 0
+        assert ledger.spend_by_channel[b, Channel.BRANCH] == 900.0 and ledger.spend_by_channel[c, Channel.BRANCH] == 400.0
+        assert ledger.spend_by_channel[b, Channel.OWN_APP] == 300.0
+        assert ledger.spend_by_channel[b, Channel.LIVE_STREAM] == 0.0 and ledger.spend_by_channel[b, Channel.EMPLOYEE] == 0.0
+        assert ledger.incentives[b] == pytest.approx(30.0 * new[b, Channel.REFERRAL])
+        assert ledger.spend_by_channel[b, Channel.REFERRAL] == pytest.approx(30.0 * new[b, Channel.REFERRAL])
+        saw_referrals |= new[b, Channel.REFERRAL] > 0
 
         income = 0.0
         for bank, (take, fixed, fee) in partners.items():

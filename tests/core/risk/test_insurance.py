@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.mechanisms import insurance
+from sim.core.risk import insurance
 from sim.model import ChannelModel
 from sim.model.agents import Insurer
 from sim.scenario.loader import deep_merge, validate_data

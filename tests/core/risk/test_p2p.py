@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.mechanisms import p2p
+from sim.core.risk import p2p
 from sim.model import ChannelModel
 from sim.scenario.loader import deep_merge, validate_data
 

@@ -1,4 +1,4 @@
-"""Tests of mechanism 1, exposure (:mod:`sim.mechanisms.exposure`), alone and in the model.
+"""Tests of mechanism 1, exposure (:mod:`sim.core.adoption.exposure`), alone and in the model.
 
 Fixed semantics (model.md): each step a channel exposes each *reachable*
 customer *not yet aware* of the offer with the channel's per-step
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.mechanisms.exposure import branch_reach, expose, platform_users
+from sim.core.adoption.exposure import branch_reach, expose, platform_users
 from sim.model import ChannelModel
-from sim.model.state import BRANCH, LIVE_STREAM, OWN_APP
+from sim.core.codes import Channel
 
 
 def binomial_ok(count: int, n: int, p: float, z: float = 4.0) -> bool:
@@ -28,10 +28,10 @@ def test_expose_touches_only_reachable_unaware_customers_at_rate_p():
     aware[: n // 2, 0] = True                       # first half already knows offer 0
     reachable = np.arange(0, n, 2)                  # even customers only
     p = 0.07
-    touches = expose(reachable, offers, BRANCH, p, aware, rng)
+    touches = expose(reachable, offers, Channel.BRANCH, p, aware, rng)
 
     assert np.isin(touches.customer, reachable).all()
-    assert (touches.channel == BRANCH).all()
+    assert (touches.channel == Channel.BRANCH).all()
     assert not aware[touches.customer, touches.offer].any(), "an aware customer was touched again"
     assert set(np.unique(touches.offer)) <= {0, 2}
     on0 = touches.customer[touches.offer == 0]
@@ -50,7 +50,7 @@ def test_expose_extremes(p):
     rng = np.random.default_rng(2)
     aware = np.zeros((10, 1), dtype=bool)
     aware[3, 0] = True
-    touches = expose(np.arange(10), np.array([0]), OWN_APP, p, aware, rng)
+    touches = expose(np.arange(10), np.array([0]), Channel.OWN_APP, p, aware, rng)
     expected = [] if p == 0.0 else [0, 1, 2, 4, 5, 6, 7, 8, 9]
     assert sorted(touches.customer.tolist()) == expected
 
@@ -89,7 +89,7 @@ def test_branches_reach_only_covered_tiers_at_rate_p(make_scenario):
     tiers = model.population.city_tier
     aware = model.state.aware[:, 0]
     assert not aware[tiers >= 2].any(), "branches exposed customers in uncovered tiers"
-    assert (model.state.aware_channel[aware, 0] == BRANCH).all()
+    assert (model.state.aware_channel[aware, 0] == Channel.BRANCH).all()
     reach = model.state.branch_reach[:, 0]
     assert reach[tiers == 0].all() and not reach[tiers >= 2].any()
     assert binomial_ok(np.count_nonzero(reach[tiers == 1]), np.count_nonzero(tiers == 1), 0.5)
@@ -133,7 +133,7 @@ def test_own_app_and_live_stream_reach_only_the_private_domain(make_scenario):
     aware = state.aware[:, wealth]
     assert aware.any()
     assert private[aware].all(), "the own app reached a customer outside the private domain"
-    assert set(np.unique(state.aware_channel[aware, wealth])) <= {OWN_APP, LIVE_STREAM}
+    assert set(np.unique(state.aware_channel[aware, wealth])) <= {Channel.OWN_APP, Channel.LIVE_STREAM}
     assert binomial_ok(np.count_nonzero(state.follower[:, 0] & ~(state.provider[:, 0] == 0)),
                        model.network.size, 0.05 * 0.9, z=5)
     # Two independent channels at 0.4 a step: unaware after 3 steps with (0.6 * 0.6)^3.

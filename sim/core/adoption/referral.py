@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sim.mechanisms.sampling import bernoulli_positions
-from sim.mechanisms.touches import Touches
+from sim.core.sampling import bernoulli_positions
+from sim.core.touches import Touches
 
 
 def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: np.ndarray,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.mechanisms.funnel import Activations
-from sim.model.state import BRANCH, EMPLOYEE, LIVE_STREAM, OWN_APP, REFERRAL
+from sim.core.adoption.funnel import Activations
+from sim.core.codes import Channel
 
 
 @dataclass
@@ -84,12 +84,12 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     np.add.at(new_by_channel, (new_inst, activations.channel.astype(np.int64)), 1)
 
     spend = np.zeros((I, C))
-    spend[:, BRANCH] = catalog.branch_cost
-    spend[:, OWN_APP] = catalog.app_cost
-    spend[:, LIVE_STREAM] = catalog.live_cost
-    spend[:, EMPLOYEE] = np.where(catalog.employees > 0, catalog.employee_cost, 0.0)
-    incentives = (catalog.referral_bonus + catalog.referral_welcome) * new_by_channel[:, REFERRAL]
-    spend[:, REFERRAL] = incentives
+    spend[:, Channel.BRANCH] = catalog.branch_cost
+    spend[:, Channel.OWN_APP] = catalog.app_cost
+    spend[:, Channel.LIVE_STREAM] = catalog.live_cost
+    spend[:, Channel.EMPLOYEE] = np.where(catalog.employees > 0, catalog.employee_cost, 0.0)
+    incentives = (catalog.referral_bonus + catalog.referral_welcome) * new_by_channel[:, Channel.REFERRAL]
+    spend[:, Channel.REFERRAL] = incentives
 
     revenue_share = np.zeros(I)
     platform_income = np.zeros(I)

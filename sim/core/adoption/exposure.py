@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanisms.sampling import bernoulli_subset
-from sim.mechanisms.touches import Touches
+from sim.core.sampling import bernoulli_subset
+from sim.core.touches import Touches
 
 
 def expose(reachable: np.ndarray, offers: np.ndarray, channel: int, exposure_rate: float,
