@@ -156,7 +156,7 @@ class Institution(mesa.Agent):
         credit = self.model.credit
         if credit is None:
             return {}
-        seen = credit.observe()["institutions"]
+        seen = self.model.credit_observation()["institutions"]
         i = self.index
         out = {name: (bool(v[i]) if v.dtype == bool else float(v[i])) for name, v in seen.items()}
         balance = out["loan_balance"]
@@ -187,7 +187,7 @@ class Platform(Institution):
 class Insurer(mesa.Agent):
     """A credit-guarantee insurer (SF12): guarantees loans its partner lenders would refuse.
 
-    Its balance sheet lives in the model's credit market; the agent reads it.
+    Its balance sheet lives in the model's credit state; the agent reads it.
     """
 
     kind = "insurer"
@@ -214,7 +214,7 @@ class Insurer(mesa.Agent):
         credit = self.model.credit
         if credit is None:
             return {}
-        seen = credit.observe()["insurers"]
+        seen = self.model.credit_observation()["insurers"]
         j = self.index
         return {name: (bool(v[j]) if v.dtype == bool else float(v[j])) for name, v in seen.items()}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.adoption.economics import Ledger
-from sim.model.credit_market import CREDIT_MEASURES, N_SEGMENTS
+from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
 from sim.core.codes import FUNNEL_STAGES, STAGE_NAMES
 from sim.scenario.schema import LIFE_STAGES
 
@@ -62,7 +62,7 @@ class Recorder:
                credit: dict | None = None, touches: np.ndarray | None = None, tiers: np.ndarray | None = None) -> None:
         """Keep one step's observations.
 
-        ``credit`` is the credit market's observation (``CreditMarket.observe``)
+        ``credit`` is the credit market's observation (:func:`sim.core.risk.observation.observe`)
         or None when credit is off; its profit is part of ``profit``.
         ``touches`` (I, C) counts the step's touches by institution and channel;
         ``tiers`` (I, 4) the institutions' relationships by customers' city tier

@@ -26,10 +26,14 @@ from sim.core.touches import Touches
 from sim.model.metrics import Recorder
 from sim.model.agents import Bank, Customer, Insurer, Platform
 from sim.core.params import Catalog, compile_catalog
-from sim.model.credit_market import CreditMarket
 from sim.core.population import Population, draw_population
 from sim.core.codes import Channel, Stage
 from sim.core.loans import LoanBook
+from sim.core.risk.credit_state import CreditState, new_credit_state
+from sim.core.risk.lending import book_activations, book_initial, prepay
+from sim.core.risk.observation import observe
+from sim.core.risk.settlement import settle
+from sim.core.risk.underwriting import approval, screen
 from sim.core.state import CustomerState
 from sim.network import SocialNetwork, build_network
 from sim.scenario.loader import with_overrides
@@ -64,9 +68,13 @@ class ChannelModel(mesa.Model):
         The scenario's parameters as flat arrays; recompiled by timeline events.
     ledger : Ledger or None
         The last step's accounts.
-    credit : CreditMarket or None
-        The risk side (loan book, underwriting, defaults, insurers, P2P
-        funding) when ``credit.enabled``; None otherwise.
+    capital : numpy.ndarray
+        (I,) each institution's capital; changed in one place, by the step's
+        profit (adoption and credit) when a step is recorded.
+    credit : CreditState or None
+        The risk side's state (loan book, score errors, insurers, P2P
+        funding) when ``credit.enabled``; None otherwise.  Moved by the
+        functions of :mod:`sim.core.risk` with ``credit_rng``.
     """
 
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None):
@@ -86,13 +94,16 @@ class ChannelModel(mesa.Model):
         self._draw_static_reach()
         self._audience: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # employees, their followers
         self._media_network: dict[int, sp.csr_array] = {}                # adjacency + follower edges
-        self.credit: CreditMarket | None = CreditMarket(self, self._risk_rng(seed)) if cat.risk.enabled else None
+        self.capital = cat.capital.astype(float).copy()
+        self.credit: CreditState | None = None
+        if cat.risk.enabled:
+            self.credit_rng = self._risk_rng(seed)
+            self.credit = new_credit_state(cat, self.network, self.population, self.state, self.credit_rng)
         self._place_initial_customers()
         self._aware_any = self.state.aware.any(axis=1)
         self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
-        self.capital = cat.capital.astype(float).copy()
         if self.credit is not None:
-            self.credit.book_initial()
+            book_initial(self.credit, cat, self.state, self.capital, self.credit_rng)
         self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
@@ -134,7 +145,8 @@ class ChannelModel(mesa.Model):
     def _approval_functions(self) -> dict:
         """Approval hook per product: underwriting for credit products when credit is on, else binomial."""
         cat = self.catalog
-        return {k: (self.credit.approval(k) if self.credit is not None and cat.risk.is_credit[k]
+        return {k: (approval(self.credit, cat, self.state, k, self.credit_rng)
+                    if self.credit is not None and cat.risk.is_credit[k]
                     else binomial_approval(cat.approve[k])) for k in range(len(cat.products))}
 
     def _check_size(self) -> None:
@@ -212,7 +224,7 @@ class ChannelModel(mesa.Model):
             free = np.flatnonzero(state.provider[:, k] < 0)
             if self.credit is not None and cat.risk.is_credit[k]:
                 # The book held before the run was underwritten by the same credit model.
-                free = self.credit.screen(free, o)
+                free = screen(self.credit, cat, self.population, free, o)
             chosen = rng.choice(free, size=min(free.size, int(round(share * n))), replace=False)
             self._hold(chosen, o)
         self._staff(at_start=True)
@@ -295,7 +307,7 @@ class ChannelModel(mesa.Model):
         t = self.steps
         self.apply_events(t)
         if self.credit is not None:
-            self.credit.settle(t)
+            settle(self.credit, self.catalog, self.state, self.network.adjacency, self.capital, t, self.credit_rng)
         churned, left, switched = self.churn_and_switch(t)
         promoters = self.promoters(t)
         touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
@@ -304,7 +316,7 @@ class ChannelModel(mesa.Model):
         activations, entries = self.funnel(touches, t)
         activations = Activations.concat([activations, switched])
         if self.credit is not None:
-            self.credit.book_activations(activations, t)
+            book_activations(self.credit, self.catalog, self.state, activations, t)
         self._activation_log.append((t, activations.customer, activations.offer))
         self._record(t, activations, left, int(promoters[0].size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries})
@@ -330,7 +342,7 @@ class ChannelModel(mesa.Model):
         for k in range(len(self.catalog.products)):
             customers, providers = churn_mechanism.churn(k, self.state, self.catalog, self.rng)
             if self.credit is not None:
-                self.credit.prepay(customers, k, step)
+                prepay(self.credit, self.catalog, self.state, customers, k, step)
             churned += customers.size
             left.append(providers)
             moved, previous = churn_mechanism.switch(k, self.state, self.population, self.catalog, step,
@@ -430,7 +442,7 @@ class ChannelModel(mesa.Model):
     def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict) -> None:
         held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2))
-        credit = self.credit.observe() if self.credit is not None else None
+        credit = self.credit_observation(step)
         if step > 0:
             self.capital += self.ledger.profit
             if credit is not None:
@@ -449,6 +461,12 @@ class ChannelModel(mesa.Model):
         }
         self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit,
                              touches=self._touch_counts, tiers=held.sum(axis=1))
+
+    def credit_observation(self, step: int | None = None) -> dict | None:
+        """The credit side's observations now (see :func:`sim.core.risk.observation.observe`); None when off."""
+        if self.credit is None:
+            return None
+        return observe(self.credit, self.catalog, self.state, self.steps if step is None else step)
 
     def tables(self, replication: int = 0):
         """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers."""

@@ -9,6 +9,8 @@ from sim.errors import ScenarioError
 from sim.core.risk import credit
 from sim.model import ChannelModel
 from sim.core.codes import LoanStatus
+from sim.core.risk.credit_state import begin_step
+from sim.core.risk.underwriting import open_window
 from sim.scenario.loader import deep_merge, validate_data
 
 
@@ -202,8 +204,8 @@ def test_capital_pressure_tightens_the_cutoff():
     model = ChannelModel(scenario, seed=5)
     model.run(6)
     cm = model.credit
-    cm.begin_step()          # no flows of a new step yet
-    cm._open_window()        # cut-offs from capital and outstanding loans now
+    begin_step(cm)                                   # no flows of a new step yet
+    open_window(cm, model.catalog, model.capital)    # cut-offs from capital and outstanding loans now
     ratio = model.capital[0] / cm.balance[0]
     assert ratio < 0.5
     offer = model.catalog.offer_of[0, 0]
