@@ -2,12 +2,13 @@
 
 The scenario is a tree of named blocks; kernels want flat numpy arrays
 indexed by institution, offer, product and channel.  :func:`compile_catalog`
-builds them once, and again whenever a timeline event changes a parameter.
+builds them once; :func:`rederive` derives again only the sections (see
+:data:`SECTIONS`) that a changed lever feeds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -193,95 +194,134 @@ def _annual_to_step(rate_kept: float, steps_per_year: float) -> float:
     return 1.0 - rate_kept ** (1.0 / steps_per_year)
 
 
-def compile_catalog(scenario: Scenario) -> Catalog:
-    """Flatten a validated scenario into a :class:`Catalog`."""
+@dataclass(frozen=True)
+class Layout:
+    """Who and what a scenario defines, in index order: fixed for a run (levers never add or remove any)."""
+
+    ids: list[str]
+    kinds: list[str]                     # "bank" or "platform" per institution
+    specs: list                          # the institutions' specs, banks first
+    products: list[str]
+    platform_ids: list[str]
+    offer_of: np.ndarray                 # (I, K) offer index or -1
+    offer_rows: list[tuple]              # (institution, product, OfferSpec) per offer
+
+
+def layout(scenario: Scenario) -> Layout:
+    """Index the scenario's institutions, products and offers."""
     specs = [*scenario.banks.values(), *scenario.platforms.values()]
     ids = scenario.institution_ids
     kinds = ["bank"] * len(scenario.banks) + ["platform"] * len(scenario.platforms)
     products = list(scenario.products)
-    platform_ids = list(scenario.platforms)
-    steps_per_year = STEPS_PER_YEAR[scenario.time.unit]
-    I, K = len(ids), len(products)
-
-    offer_of = np.full((I, K), -1, dtype=np.int32)
+    offer_of = np.full((len(ids), len(products)), -1, dtype=np.int32)
     offer_rows = []
     for i, spec in enumerate(specs):
         for product, offer in spec.offers.items():
             k = products.index(product)
             offer_of[i, k] = len(offer_rows)
             offer_rows.append((i, k, offer))
-    arr = lambda values, dtype=np.float64: np.asarray(list(values), dtype=dtype)
+    return Layout(ids, kinds, specs, products, list(scenario.platforms), offer_of, offer_rows)
+
+
+def _arr(values, dtype=np.float64) -> np.ndarray:
+    return np.asarray(list(values), dtype=dtype)
+
+
+def label_fields(scenario: Scenario, lay: Layout) -> dict:
+    """The catalog's names and index arrays (never changed by a lever)."""
+    return dict(
+        institution_ids=lay.ids,
+        institution_kind=lay.kinds,
+        institution_type=[s.type for s in lay.specs],
+        products=lay.products,
+        product_kind=[p.kind for p in scenario.products.values()],
+        channels=[*FIXED_CHANNELS, *(f"platform:{p}" for p in lay.platform_ids)],
+        platform_ids=lay.platform_ids,
+        offer_institution=_arr((r[0] for r in lay.offer_rows), np.int32),
+        offer_product=_arr((r[1] for r in lay.offer_rows), np.int32),
+        offer_of=lay.offer_of,
+        is_bank=_arr((k == "bank" for k in lay.kinds), bool),
+        platform_institution=_arr((lay.ids.index(p) for p in lay.platform_ids), np.int32),
+        steps_per_year=STEPS_PER_YEAR[scenario.time.unit],
+    )
+
+
+def institution_fields(scenario: Scenario, lay: Layout) -> dict:
+    """Arrays fed by the banks' and platforms' levers: offers, channels, referral, employees (and platform users)."""
+    specs, kinds, rows = lay.specs, lay.kinds, lay.offer_rows
+    steps_per_year = STEPS_PER_YEAR[scenario.time.unit]
+    I = len(lay.ids)
 
     def bank_attr(getter, default=0.0):
-        return arr(getter(s) if kinds[i] == "bank" else default for i, s in enumerate(specs))
+        return _arr(getter(s) if kinds[i] == "bank" else default for i, s in enumerate(specs))
 
     employee_offer = np.full(I, -1, dtype=np.int32)
     for i, spec in enumerate(specs):
         if kinds[i] == "bank" and spec.offers:
             product = spec.employee_media.product or next(iter(spec.offers))
-            employee_offer[i] = offer_of[i, products.index(product)]
-
-    partnerships = list(scenario.partnerships.values())
-    take_rates = regulation.cap([p.take_rate for p in partnerships], scenario.regulation.take_rate_cap)
-    funnels = [p.funnel or scenario.funnel for p in scenario.products.values()]
-    referral_rate = arr(
+            employee_offer[i] = lay.offer_of[i, lay.products.index(product)]
+    referral_rate = _arr(
         min(1.0, s.referral.rate * (1.0 + s.referral.bonus_uplift * s.referral.bonus / 100.0)) if s.referral.enabled else 0.0
         for s in specs)
-    return Catalog(
-        institution_ids=ids,
-        institution_kind=kinds,
-        institution_type=[s.type for s in specs],
-        products=products,
-        product_kind=[p.kind for p in scenario.products.values()],
-        channels=[*FIXED_CHANNELS, *(f"platform:{p}" for p in platform_ids)],
-        platform_ids=platform_ids,
-        offer_institution=arr((r[0] for r in offer_rows), np.int32),
-        offer_product=arr((r[1] for r in offer_rows), np.int32),
-        offer_of=offer_of,
-        price=arr(r[2].price for r in offer_rows),
-        revenue=arr(r[2].revenue for r in offer_rows),
-        service_cost=arr(r[2].service_cost for r in offer_rows),
-        brand=arr(r[2].brand for r in offer_rows),
-        initial_share=arr(r[2].initial_share for r in offer_rows),
-        is_bank=arr((k == "bank" for k in kinds), bool),
-        trust=arr(s.trust for s in specs),
-        churn=arr(_annual_to_step(s.retention, steps_per_year) for s in specs),
-        targeting=arr(s.targeting for s in specs),
-        capital=arr(s.capital for s in specs),
+    return dict(
+        price=_arr(r[2].price for r in rows),
+        revenue=_arr(r[2].revenue for r in rows),
+        service_cost=_arr(r[2].service_cost for r in rows),
+        brand=_arr(r[2].brand for r in rows),
+        initial_share=_arr(r[2].initial_share for r in rows),
+        trust=_arr(s.trust for s in specs),
+        churn=_arr(_annual_to_step(s.retention, steps_per_year) for s in specs),
+        targeting=_arr(s.targeting for s in specs),
+        capital=_arr(s.capital for s in specs),
         referral_rate=referral_rate,
-        referral_window=arr((s.referral.window or UNLIMITED_WINDOW for s in specs), np.int64),
-        referral_bonus=arr(s.referral.bonus if s.referral.enabled else 0.0 for s in specs),
-        referral_welcome=arr(s.referral.welcome if s.referral.enabled else 0.0 for s in specs),
-        branch_coverage=np.array([s.branch.coverage if kinds[i] == "bank" else [0.0] * 4 for i, s in enumerate(specs)]).reshape(I, 4),
+        referral_window=_arr((s.referral.window or UNLIMITED_WINDOW for s in specs), np.int64),
+        referral_bonus=_arr(s.referral.bonus if s.referral.enabled else 0.0 for s in specs),
+        referral_welcome=_arr(s.referral.welcome if s.referral.enabled else 0.0 for s in specs),
+        branch_coverage=np.array([s.branch.coverage if kinds[i] == "bank" else [0.0] * 4
+                                  for i, s in enumerate(specs)]).reshape(I, 4),
         branch_rate=bank_attr(lambda s: s.branch.exposure_rate),
         branch_cost=bank_attr(lambda s: s.branch.cost),
-        app_rate=arr(s.own_app.exposure_rate for s in specs),
-        app_cost=arr(s.own_app.cost for s in specs),
-        app_followers=arr(s.own_app.followers for s in specs),
+        app_rate=_arr(s.own_app.exposure_rate for s in specs),
+        app_cost=_arr(s.own_app.cost for s in specs),
+        app_followers=_arr(s.own_app.followers for s in specs),
         app_follower_communities=[dict(s.own_app.follower_communities) for s in specs],
-        live_rate=arr(s.live_stream.exposure_rate if s.live_stream.enabled else 0.0 for s in specs),
-        live_cost=arr(s.live_stream.cost if s.live_stream.enabled else 0.0 for s in specs),
-        live_uplift=arr(s.live_stream.compare_uplift for s in specs),
+        live_rate=_arr(s.live_stream.exposure_rate if s.live_stream.enabled else 0.0 for s in specs),
+        live_cost=_arr(s.live_stream.cost if s.live_stream.enabled else 0.0 for s in specs),
+        live_uplift=_arr(s.live_stream.compare_uplift for s in specs),
         employees=bank_attr(lambda s: s.employee_media.employees).astype(np.int64),
         employee_rate=bank_attr(lambda s: s.employee_media.share_rate),
         employee_offer=employee_offer,
         employee_cost=bank_attr(lambda s: s.employee_media.cost),
         employee_audience=bank_attr(lambda s: s.employee_media.audience).astype(np.int64),
-        platform_users=arr(p.users for p in scenario.platforms.values()),
-        platform_institution=arr((ids.index(p) for p in platform_ids), np.int32),
-        partner_bank=arr((ids.index(p.bank) for p in partnerships), np.int32),
-        partner_platform=arr((platform_ids.index(p.platform) for p in partnerships), np.int32),
-        partner_active=arr((p.active for p in partnerships), bool),
-        partner_rate=arr(p.exposure_rate for p in partnerships),
-        partner_cost=arr(p.cost for p in partnerships),
-        partner_fee=arr(p.fee_per_customer for p in partnerships),
+        platform_users=_arr(p.users for p in scenario.platforms.values()),
+    )
+
+
+def partnership_fields(scenario: Scenario, lay: Layout) -> dict:
+    """Arrays fed by the partnerships' levers and the regulation of take rates and data links (one row each)."""
+    partnerships = list(scenario.partnerships.values())
+    take_rates = regulation.cap([p.take_rate for p in partnerships], scenario.regulation.take_rate_cap)
+    return dict(
+        partner_bank=_arr((lay.ids.index(p.bank) for p in partnerships), np.int32),
+        partner_platform=_arr((lay.platform_ids.index(p.platform) for p in partnerships), np.int32),
+        partner_active=_arr((p.active for p in partnerships), bool),
+        partner_rate=_arr(p.exposure_rate for p in partnerships),
+        partner_cost=_arr(p.cost for p in partnerships),
+        partner_fee=_arr(p.fee_per_customer for p in partnerships),
         partner_take=np.asarray(take_rates, dtype=np.float64).reshape(len(partnerships)),
-        partner_data=arr((p.data_sharing for p in partnerships), bool),
-        channel_targeting=_channel_targeting(scenario, ids, platform_ids),
-        interest=arr(f.interest for f in funnels),
-        compare=arr(f.compare for f in funnels),
-        apply=arr(f.apply for f in funnels),
-        approve=arr(f.approve for f in funnels),
+        partner_data=_arr((p.data_sharing for p in partnerships), bool),
+        channel_targeting=_channel_targeting(scenario, lay.ids, lay.platform_ids),
+    )
+
+
+def adoption_fields(scenario: Scenario, lay: Layout) -> dict:
+    """Arrays fed by the market-wide funnel, choice and product settings."""
+    funnels = [p.funnel or scenario.funnel for p in scenario.products.values()]
+    return dict(
+        interest=_arr(f.interest for f in funnels),
+        compare=_arr(f.compare for f in funnels),
+        apply=_arr(f.apply for f in funnels),
+        approve=_arr(f.approve for f in funnels),
         need=np.array([[p.need.get(s, 1.0) for s in LIFE_STAGES] for p in scenario.products.values()]),
         choice_price=scenario.choice.price,
         choice_convenience=scenario.choice.convenience,
@@ -290,9 +330,63 @@ def compile_catalog(scenario: Scenario) -> Catalog:
         choice_live=scenario.choice.live_stream,
         outside_utility=scenario.choice.outside_utility,
         switching=scenario.choice.switching,
-        steps_per_year=steps_per_year,
-        risk=compile_risk(scenario, offer_rows, kinds, specs),
     )
+
+
+def risk_fields(scenario: Scenario, lay: Layout) -> dict:
+    """The credit side's parameters (data-quality pooling, cut-offs, insurers, contagion, macro)."""
+    return {"risk": compile_risk(scenario, lay)}
+
+
+#: The parts of a catalog, each derived from the scenario blocks named in its docstring.
+SECTIONS = {
+    "institutions": institution_fields,
+    "partnerships": partnership_fields,
+    "adoption": adoption_fields,
+    "risk": risk_fields,
+}
+
+
+def compile_catalog(scenario: Scenario) -> Catalog:
+    """Flatten a validated scenario into a :class:`Catalog`."""
+    lay = layout(scenario)
+    fields = label_fields(scenario, lay)
+    for derive in SECTIONS.values():
+        fields.update(derive(scenario, lay))
+    return Catalog(**fields)
+
+
+def rederive(catalog: Catalog, scenario: Scenario, sections) -> Catalog:
+    """A new catalog with the arrays of ``sections`` derived again from ``scenario``; the rest is shared.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The catalog in force; it is not changed (the arrays of the sections
+        left alone are shared with the result).
+    scenario : Scenario
+        The current levers as a scenario; must define the same institutions,
+        products and offers as the one ``catalog`` was compiled from.
+    sections : iterable of str
+        Keys of :data:`SECTIONS`, plus ``"macro"`` for the macro path and
+        level alone.
+    """
+    lay = layout(scenario)
+    assert np.array_equal(lay.offer_of, catalog.offer_of), "the levers changed which offers exist"
+    fields: dict = {}
+    for name in sections:
+        if name == "macro":
+            continue
+        fields.update(SECTIONS[name](scenario, lay))
+    if "macro" in sections and "risk" not in sections:
+        fields["risk"] = replace(catalog.risk, **_macro_fields(scenario))
+    return replace(catalog, **fields)
+
+
+def _macro_fields(scenario: Scenario) -> dict:
+    macro = scenario.macro
+    return dict(macro_path=np.asarray(macro.path, dtype=np.float64) if macro.path is not None else None,
+                macro_level=macro.level)
 
 
 def _channel_targeting(scenario: Scenario, ids: list[str], platform_ids: list[str]) -> np.ndarray:
@@ -317,8 +411,9 @@ def _own_data_quality(spec, kind: str) -> float:
     return spec.data_quality if kind == "platform" else DEFAULT_BANK_DATA_QUALITY
 
 
-def compile_risk(scenario: Scenario, offer_rows: list, kinds: list[str], specs: list) -> RiskCatalog:
+def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
     """The credit side of the catalog: loans, lenders' credit models, insurers, contagion, regulation."""
+    offer_rows, kinds, specs = lay.offer_rows, lay.kinds, lay.specs
     ids = scenario.institution_ids
     products = list(scenario.products.values())
     credit, reg = scenario.credit, scenario.regulation
@@ -405,6 +500,5 @@ def compile_risk(scenario: Scenario, offer_rows: list, kinds: list[str], specs: 
         phi_mean=threshold.mean if threshold is not None else 1.0,
         phi_sd=threshold.sd if threshold is not None else 0.0,
         seed_defaults=[(s.at, s.count) for s in credit.seed_defaults],
-        macro_path=np.asarray(scenario.macro.path, dtype=np.float64) if scenario.macro.path is not None else None,
-        macro_level=scenario.macro.level,
+        **_macro_fields(scenario),
     )
