@@ -25,7 +25,7 @@ from sim.core.adoption.referral import promoters as current_promoters, spread
 from sim.core.touches import Touches
 from sim.model.metrics import Recorder
 from sim.model.agents import Bank, Customer, Insurer, Platform
-from sim.core.params import Catalog, compile_catalog
+from sim.core.params import Catalog, compile_catalog, rederive
 from sim.core.population import Population, draw_population
 from sim.core.codes import Channel, Stage
 from sim.core.loans import LoanBook
@@ -36,7 +36,8 @@ from sim.core.risk.settlement import settle
 from sim.core.risk.underwriting import approval, screen
 from sim.core.state import CustomerState
 from sim.network import SocialNetwork, build_network
-from sim.scenario.loader import with_overrides
+from sim.model.levers import LeverBoard, LeverChange, Market, Partnership
+from sim.scenario.paths import parse_value
 from sim.scenario.schema import Scenario
 
 #: Spawn-key entry of the credit side's random stream (a child of the run's seed sequence).
@@ -65,7 +66,14 @@ class ChannelModel(mesa.Model):
     state : CustomerState
         Customer state (arrays) moved by the mechanisms.
     catalog : Catalog
-        The scenario's parameters as flat arrays; recompiled by timeline events.
+        The parameters as flat arrays the kernels read, derived from the
+        levers; a changed lever derives again only the sections it feeds.
+    partnerships : dict of str to Partnership
+        Each partnership's levers (``partnerships.<id>``).
+    market : Market
+        The market-wide levers (regulation, macro, credit, funnel, choice, products).
+    levers : LeverBoard
+        Every lever record, :meth:`set_lever` and the change log (``levers.log``).
     ledger : Ledger or None
         The last step's accounts.
     capital : numpy.ndarray
@@ -115,11 +123,15 @@ class ChannelModel(mesa.Model):
             (Bank if cat.institution_kind[i] == "bank" else Platform)(self, i, iid, group[iid])
         for j, jid in enumerate(cat.risk.insurer_ids):
             Insurer(self, j, jid, scenario.insurers[jid])
+        self.partnerships = {pid: Partnership(pid, spec) for pid, spec in scenario.partnerships.items()}
+        self.market = Market(scenario)
         self.customers = self.agents_by_type[Customer]
         self.banks = self.agents_by_type.get(Bank, AgentSet([], random=self.random))
         self.platforms = self.agents_by_type.get(Platform, AgentSet([], random=self.random))
         self.insurers = self.agents_by_type.get(Insurer, AgentSet([], random=self.random))
         self._customer_list = list(self.customers)
+        self.levers = LeverBoard(scenario, [*self.banks, *self.platforms, *self.insurers, *self.partnerships.values(),
+                                            *self.market.blocks.values()], on_change=self._levers_changed)
 
         self.ledger: Ledger | None = None
         self._tier = self.population.city_tier.astype(np.int64)
@@ -322,19 +334,31 @@ class ChannelModel(mesa.Model):
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries})
 
     def apply_events(self, step: int) -> None:
-        """Timeline (mechanism 8): set the parameters the events at this step name."""
+        """Timeline (mechanism 8): set the levers the events at this step name, each event as one change."""
         for event in self.scenario.events:
             if event.at != step:
                 continue
             source = f"event at step {step}" + (f" ({event.label})" if event.label else "")
-            scenario = with_overrides(self.scenario, event.set, source=source)
-            catalog = compile_catalog(scenario)
-            assert np.array_equal(catalog.offer_of, self.catalog.offer_of), f"{source} changed which offers exist"
-            self.scenario, self.catalog = scenario, catalog
-            self.recorder.catalog = catalog
-            self._apply_reach()
-            self._staff(at_start=False)
-            self.approve_fns = self._approval_functions()
+            with self.levers.batch():
+                for path, value in event.set.items():
+                    self.set_lever(path, parse_value(value) if isinstance(value, str) else value,
+                                   reason=source, step=step)
+
+    def set_lever(self, path: str, value, *, reason: str = "", step: int | None = None) -> LeverChange:
+        """Change one lever, e.g. ``banks.citic.credit.cutoff``; see :meth:`sim.model.levers.LeverBoard.set`."""
+        return self.levers.set(path, value, reason=reason, step=self.steps if step is None else step)
+
+    def current_scenario(self) -> Scenario:
+        """The scenario as loaded with every lever as it is now."""
+        return self.levers.current_scenario()
+
+    def _levers_changed(self, sections: set[str]) -> None:
+        """Derive again the catalog sections changed levers feed, and what depends on them."""
+        self.catalog = rederive(self.catalog, self.levers.current_scenario(), sections)
+        self.recorder.catalog = self.catalog
+        self._apply_reach()
+        self._staff(at_start=False)
+        self.approve_fns = self._approval_functions()
 
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
         """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
