@@ -131,11 +131,14 @@ class LeverBoard:
     on_change : callable
         Called with the set of catalog sections to derive again, once per
         change (or once per :meth:`batch`).
+    clock : callable
+        The current step, logged with a change that does not name one.
     """
 
     def __init__(self, scenario: Scenario, holders: Iterable[LeverHolder],
-                 on_change: Callable[[set[str]], None]):
+                 on_change: Callable[[set[str]], None], clock: Callable[[], int]):
         self.scenario = scenario
+        self.clock = clock
         self.holders: dict[str, LeverHolder] = {}
         for holder in holders:
             holder.board = self
@@ -173,18 +176,19 @@ class LeverBoard:
             The change as logged.
         """
         source = reason or "set_lever"
+        step = self.clock() if step is None else step
         holder, inner = self.owner_of(path, source)
         record = validated(holder.levers, inner, value, prefix=holder.lever_key, source=source)
         if hasattr(record, "offers") and set(record.offers) != set(holder.levers.offers):
             raise ScenarioError.single(source, f"{holder.lever_key}.offers", "cannot add or remove offers during a run",
                                        ", ".join(holder.levers.offers) or "(none)")
-        before = get_path(holder.levers, inner)
+        before = read(holder.levers, inner)
         previous, holder.levers = holder.levers, record
         problems = check_references(self.current_scenario())
         if problems:
             holder.levers = previous
             raise ScenarioError(source, problems)
-        change = LeverChange(step, holder.lever_key, inner, before, get_path(record, inner), reason)
+        change = LeverChange(step, holder.lever_key, inner, before, read(record, inner), reason)
         self.log.append(change)
         self._pending.update(FEEDS[holder.lever_key.split(".")[0]])
         if not self._batching:
@@ -221,6 +225,14 @@ class LeverBoard:
         current = self.scenario.model_copy(update={**groups, **update})
         current._source = getattr(self.scenario, "_source", None)
         return current
+
+
+def read(record: BaseModel, path: str) -> Any:
+    """The value at ``path`` inside ``record``; None where a block on the way is left unset."""
+    try:
+        return get_path(record, path)
+    except (AttributeError, KeyError, IndexError, ValueError):
+        return None
 
 
 def validated(record: BaseModel, path: str, value: Any, prefix: str, source: str) -> BaseModel:

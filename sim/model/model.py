@@ -131,7 +131,8 @@ class ChannelModel(mesa.Model):
         self.insurers = self.agents_by_type.get(Insurer, AgentSet([], random=self.random))
         self._customer_list = list(self.customers)
         self.levers = LeverBoard(scenario, [*self.banks, *self.platforms, *self.insurers, *self.partnerships.values(),
-                                            *self.market.blocks.values()], on_change=self._levers_changed)
+                                            *self.market.blocks.values()],
+                                 on_change=self._levers_changed, clock=lambda: self.steps)
 
         self.ledger: Ledger | None = None
         self._tier = self.population.city_tier.astype(np.int64)
@@ -346,7 +347,7 @@ class ChannelModel(mesa.Model):
 
     def set_lever(self, path: str, value, *, reason: str = "", step: int | None = None) -> LeverChange:
         """Change one lever, e.g. ``banks.citic.credit.cutoff``; see :meth:`sim.model.levers.LeverBoard.set`."""
-        return self.levers.set(path, value, reason=reason, step=self.steps if step is None else step)
+        return self.levers.set(path, value, reason=reason, step=step)
 
     def current_scenario(self) -> Scenario:
         """The scenario as loaded with every lever as it is now."""

@@ -168,12 +168,16 @@ def test_a_timeline_event_acts_at_its_step_and_not_before(make_scenario):
     for step in range(1, 4):
         model.step()
         assert model.catalog.branch_rate[0] == 0.0
-        assert model.scenario.banks["b"].branch.exposure_rate == 0.0
+        assert model.institution("b").levers.branch.exposure_rate == 0.0
         assert not model.state.aware.any(), f"exposure before the event, at step {step}"
     model.step()
     assert model.steps == 4
     assert model.catalog.branch_rate[0] == 1.0
-    assert model.scenario.banks["b"].branch.exposure_rate == 1.0
+    assert model.institution("b").levers.branch.exposure_rate == 1.0
+    assert model.current_scenario().banks["b"].branch.exposure_rate == 1.0
+    assert model.scenario.banks["b"].branch.exposure_rate == 0.0        # the scenario as loaded
+    assert [(c.step, c.owner, c.path, c.before, c.after) for c in model.levers.log] == [
+        (4, "banks.b", "branch.exposure_rate", 0.0, 1.0)]
     assert model.state.aware[:, 0].all()
     market = model.tables()["market"]
     assert market.set_index("step").loc[4, "funnel_entries"] == 400
