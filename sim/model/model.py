@@ -18,6 +18,7 @@ from mesa.discrete_space import Network
 
 from sim.errors import ScenarioError
 from sim.core.adoption import churn as churn_mechanism
+from sim.core.adoption.audience import media_audience
 from sim.core.adoption.economics import Ledger, account, holdings
 from sim.core.adoption.exposure import expose
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
@@ -268,13 +269,9 @@ class ChannelModel(mesa.Model):
     def _draw_media_audience(self) -> None:
         """Employees' self-media followers beyond their network neighbours (``employee_media.audience``, SF3).
 
-        Each employee of a bank with ``audience`` A > 0 gets A followers drawn
-        uniformly at random (with replacement, never itself; a repeat or a
-        follower who is also a neighbour counts once) the first time it is
-        needed; they are kept for the rest of the run, so an event that grows
-        A adds followers and one that shrinks it drops the last ones drawn.
-        ``self._media_network[i]`` is the network adjacency plus these
-        employee → follower edges, the audience the share kernel reaches.
+        ``self._media_network[i]`` is the network adjacency plus bank i's
+        employee → follower edges, the audience the share kernel reaches
+        (see :func:`sim.core.adoption.audience.media_audience`).
         """
         cat, rng, n = self.catalog, self.rng, self.network.size
         for i in range(cat.n_institutions):
@@ -283,25 +280,11 @@ class ChannelModel(mesa.Model):
                 self._audience.pop(i, None)
                 self._media_network.pop(i, None)
                 continue
-            known, followers = self._audience.get(i, (np.zeros(0, np.int64), np.zeros((0, 0), np.int64)))
-            if np.array_equal(known, employees) and followers.shape[1] == size:
+            known = self._audience.get(i, (np.zeros(0, np.int64), np.zeros((0, 0), np.int64)))
+            if np.array_equal(known[0], employees) and known[1].shape[1] == size:
                 continue
-            rows = np.full((employees.size, size), -1, dtype=np.int64)
-            at = np.minimum(np.searchsorted(known, employees), max(known.size - 1, 0))
-            kept = known[at] == employees if known.size else np.zeros(employees.size, dtype=bool)
-            width = min(size, followers.shape[1])
-            rows[kept, :width] = followers[at[kept], :width]
-            missing = rows < 0
-            draws = rng.integers(0, n - 1, size=int(missing.sum()))
-            owner = np.broadcast_to(employees[:, None], rows.shape)[missing]
-            rows[missing] = draws + (draws >= owner)      # uniform over everyone but the employee
-            self._audience[i] = (employees, rows)
-            edges = sp.csr_array((np.ones(rows.size, dtype=np.float32), (np.repeat(employees, size), rows.ravel())),
-                                 shape=(n, n))
-            combined = (self.network.adjacency + edges).tocsr()
-            combined.sum_duplicates()
-            combined.data[:] = 1.0
-            self._media_network[i] = combined
+            self._audience[i], self._media_network[i] = media_audience(self.network.adjacency, employees, size,
+                                                                       known, rng)
 
     def _hold(self, customers: np.ndarray, offer: int) -> None:
         cat, state = self.catalog, self.state
