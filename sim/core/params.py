@@ -411,19 +411,15 @@ def _own_data_quality(spec, kind: str) -> float:
     return spec.data_quality if kind == "platform" else DEFAULT_BANK_DATA_QUALITY
 
 
-def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
-    """The credit side of the catalog: loans, lenders' credit models, insurers, contagion, regulation."""
-    offer_rows, kinds, specs = lay.offer_rows, lay.kinds, lay.specs
-    ids = scenario.institution_ids
-    products = list(scenario.products.values())
-    credit, reg = scenario.credit, scenario.regulation
-    I = len(ids)
-    arr = lambda values, dtype=np.float64: np.asarray(list(values), dtype=dtype)
-    loans = [p.loan_terms for p in products]
-    is_credit = arr((p.kind == "credit" for p in products), bool)
+def pooled_quality(scenario: Scenario, lay: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """(I,) effective data quality of each lender's credit model, and whether it scores through a bureau.
 
-    # Data sources of each lender: partner platforms sharing data, other alliance members (SF10);
-    # platform data passes the data link in force (SF15).
+    Data sources of each lender: partner platforms sharing data and other
+    alliance members (SF10); platform data passes the data link in force (SF15).
+    """
+    ids, kinds, specs, reg = lay.ids, lay.kinds, lay.specs, scenario.regulation
+    I = len(ids)
+    arr = _arr
     link = regulation.data_link_weight(reg.data_link, reg.bureau_share)
     own = arr(_own_data_quality(s, kinds[i]) for i, s in enumerate(specs))
     quality, bureau = np.zeros(I), np.zeros(I, dtype=bool)
@@ -441,6 +437,21 @@ def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
         quality[i] = pooled_data_quality(own[i], [q for q, _ in sources.values()], [w for _, w in sources.values()])
         bureau[i] = reg.data_link == "bureau" and any(kinds[j] == "platform" for j in sources)
 
+    return quality, bureau
+
+
+def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
+    """The credit side of the catalog: loans, lenders' credit models, insurers, contagion, regulation."""
+    offer_rows, kinds, specs = lay.offer_rows, lay.kinds, lay.specs
+    ids = scenario.institution_ids
+    products = list(scenario.products.values())
+    credit, reg = scenario.credit, scenario.regulation
+    I = len(ids)
+    arr = _arr
+    loans = [p.loan_terms for p in products]
+    is_credit = arr((p.kind == "credit" for p in products), bool)
+
+    quality, bureau = pooled_quality(scenario, lay)
     cost_of_funds = arr(s.cost_of_funds for s in specs)
     offer_base_rate = arr((r[2].loan_rate if r[2].loan_rate is not None else loans[r[1]].rate) for r in offer_rows)
     offer_rate = regulation.cap(offer_base_rate, reg.rate_cap).reshape(len(offer_rows))
