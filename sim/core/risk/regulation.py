@@ -3,8 +3,8 @@
 Regulation is part of the scenario (``regulation:``) and, like any parameter,
 changes at a step through a timeline event (``events: [{at, set:
 {regulation.data_link: bureau}}]``).  These functions map the rules in force
-to effective parameters; :func:`sim.core.params.compile_catalog` applies
-them each time the scenario changes.
+to effective parameters; :mod:`sim.core.params` applies them when the
+catalog is compiled and again whenever a regulation lever changes.
 
 - **Cut the direct link** (SF15): platform data reaches lenders in full
   (``direct``), through a licensed credit bureau that keeps a share
