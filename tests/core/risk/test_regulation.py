@@ -8,7 +8,8 @@ import pytest
 from sim.errors import ScenarioError
 from sim.core.risk import regulation
 from sim.model import ChannelModel
-from sim.core.params import DEFAULT_BANK_DATA_QUALITY, compile_catalog
+from sim.core.params import compile_catalog
+from sim.core.risk_params import DEFAULT_BANK_DATA_QUALITY
 from sim.scenario.loader import deep_merge, validate_data
 
 
