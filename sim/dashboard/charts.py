@@ -8,7 +8,7 @@ replications, conversion labels) but take about a quarter of a second each to
 render; these are lean, so that a step and a redraw of every chart stay well
 under a second at the baseline's size.  Colours and channel order are the
 deck's (:func:`~sim.outputs.plots.institution_colors`,
-:func:`~sim.outputs.schema.channel_order`), so the two read alike.
+:func:`~sim.experiments.schema.channel_order`), so the two read alike.
 
 The network view draws a sampled neighbourhood: a breadth-first ball of a few
 hundred customers around one customer, laid out once

@@ -8,6 +8,9 @@ step runs as vectorised kernels; a :class:`Customer` reads its row.
 
 from __future__ import annotations
 
+import itertools
+import weakref
+
 import mesa
 import numpy as np
 from mesa.discrete_space import FixedAgent
@@ -17,11 +20,39 @@ from sim.model.levers import LeverHolder
 from sim.scenario.schema import LIFE_STAGES
 
 
+class ModelCounters:
+    """``unique_id`` counters per model, holding the models weakly.
+
+    Mesa 3.3 keeps its counters in a class-level ``Agent._ids`` dict keyed
+    by model, so every model ever built stays alive (fixed in Mesa 3.4, which
+    needs a newer Python).  Our agent classes use this table instead: ids are
+    the same, and a model nobody references is freed.
+    """
+
+    def __init__(self) -> None:
+        self._counters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __getitem__(self, model) -> itertools.count:
+        counter = self._counters.get(model)
+        if counter is None:
+            counter = self._counters[model] = itertools.count(1)
+        return counter
+
+    def __len__(self) -> int:
+        return len(self._counters)
+
+
+#: The one table shared by every agent class of the package, so ids stay unique within a model.
+MODEL_COUNTERS = ModelCounters()
+
+
 class Customer(FixedAgent):
     """A customer: one node of the social network.
 
     Attributes are read from the model's arrays, so they are always current.
     """
+
+    _ids = MODEL_COUNTERS
 
     def __init__(self, model, index: int, cell):
         super().__init__(model)
@@ -120,6 +151,7 @@ class Institution(LeverHolder, mesa.Agent):
 
     kind = "institution"
     group = "institutions"
+    _ids = MODEL_COUNTERS
 
     def __init__(self, model, index: int, institution_id: str, spec):
         super().__init__(model)
@@ -210,6 +242,7 @@ class Insurer(LeverHolder, mesa.Agent):
     """
 
     kind = "insurer"
+    _ids = MODEL_COUNTERS
 
     def __init__(self, model, index: int, insurer_id: str, spec):
         super().__init__(model)

@@ -94,7 +94,6 @@ class ChannelModel(mesa.Model):
         self.scenario = scenario
         base_dir = Path(scenario._source).parent if scenario._source else None
         self.network: SocialNetwork = build_network(scenario.network, scenario.population.size, self.rng, base_dir)
-        self._check_size()
         self.population: Population = draw_population(scenario.population, self.network, self.rng)
         self.catalog: Catalog = compile_catalog(scenario)
         cat = self.catalog
@@ -162,13 +161,6 @@ class ChannelModel(mesa.Model):
         return {k: (approval(self.credit, cat, self.state, k, self.credit_rng)
                     if self.credit is not None and cat.risk.is_credit[k]
                     else binomial_approval(cat.approve[k])) for k in range(len(cat.products))}
-
-    def _check_size(self) -> None:
-        spec = self.scenario.population
-        if self.network.size != spec.size and "size" in spec.model_fields_set:
-            raise ScenarioError.single(self.scenario._source, "population.size",
-                                       f"is {spec.size} but the network file has {self.network.size} nodes",
-                                       "leave it out, or match the edge list")
 
     def _draw_static_reach(self) -> None:
         """Per-customer draws that decide reach, kept so events can change coverage consistently."""
