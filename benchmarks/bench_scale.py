@@ -87,7 +87,7 @@ def measure(scenario_path: Path, size: int, steps: int, seed: int) -> dict:
     model = timed("build", lambda: sim.ChannelModel(scenario, seed=seed))
     timed("run", model.run)
     tables = timed("tables", model.tables)
-    figures["table_rows"] = {name: int(len(frame)) for name, frame in tables.items()}
+    figures["table_rows"] = {name: len(frame) for name, frame in tables.items()}
     figures["seconds_per_step"] = figures["seconds"]["run"] / max(steps, 1)
     return figures
 
