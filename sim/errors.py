@@ -12,17 +12,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Exit status of the command line for bad input (a :class:`ScenarioError`).
+EXIT_BAD_INPUT = 2
+
 
 @dataclass
 class Problem:
-    """One thing wrong with an input: where, what, and what is allowed."""
+    """One thing wrong with an input: where, what, and what is allowed.
+
+    ``source`` names the file when it is not the error's own (a value
+    inherited from an ``extends`` parent, among problems from several files).
+    """
 
     path: str
     message: str
     allowed: str | None = None
+    source: str | None = None
 
     def render(self) -> str:
         text = f"{self.path}: {self.message}" if self.path else self.message
+        if self.source:
+            text = f"{self.source}: {text}"
         if self.allowed:
             text += f" (allowed: {self.allowed})"
         return text

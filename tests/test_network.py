@@ -37,9 +37,8 @@ def rng(seed: int = 0) -> np.random.Generator:
 
 
 def test_complete_graph_limit_is_a_scenario_error(make_scenario):
-    scenario = make_scenario({"network": {"kind": "complete"}, "population": {"size": COMPLETE_GRAPH_LIMIT + 1}})
-    with pytest.raises(ScenarioError) as info:
-        ChannelModel(scenario, seed=1)
+    with pytest.raises(ScenarioError) as info:   # refused when the scenario is validated, before any model
+        make_scenario({"network": {"kind": "complete"}, "population": {"size": COMPLETE_GRAPH_LIMIT + 1}})
     message = str(info.value)
     assert "network" in message and str(COMPLETE_GRAPH_LIMIT) in message
 

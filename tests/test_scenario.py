@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import sim
-from sim.cli import parse_assignments
+from sim.experiments.design import parse_assignments
 from sim.errors import ScenarioError
 from sim.scenario.loader import apply_overrides, dump_resolved, validate_data, with_overrides
 from sim.scenario.paths import get_path, parse_value

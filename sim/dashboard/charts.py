@@ -35,9 +35,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator, PercentFormatter
 
+from sim.experiments.metrics import run_rows
+from sim.experiments.schema import STAGES, channel_order
 from sim.outputs.plots import institution_colors
-from sim.outputs.schema import STAGES, channel_order
-from sim.outputs.summary import run_rows
 
 Tables = Mapping[str, pd.DataFrame]
 

@@ -94,7 +94,7 @@ def serve(scenario: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.dashboard.server SCENARIO.yaml [--port P] [--host H]``."""
-    from sim.errors import ScenarioError
+    from sim.errors import EXIT_BAD_INPUT, ScenarioError
 
     parser = add_arguments(argparse.ArgumentParser(prog="python -m sim.dashboard.server",
                                                    description="Serve the dashboard of a scenario."))
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.scenario, host=args.host, port=args.port)
     except ScenarioError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         pass
     return 0

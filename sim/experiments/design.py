@@ -19,7 +19,7 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -94,13 +94,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def split_assignment(text: str, option: str) -> tuple[str, str]:
-    """Split ``PATH=VALUE`` at the first ``=``; a missing ``=`` is a ScenarioError."""
+def split_assignment(text: str, option: str, *, empty_value: bool = False) -> tuple[str, str]:
+    """Split ``PATH=VALUE`` at the first ``=``, stripping blanks; anything else is a ScenarioError.
+
+    The one parser of command-line assignments (``--set``, ``--grid``,
+    ``--lhs``, ``--param``).  ``empty_value`` accepts ``PATH=`` (an empty
+    value, read later as YAML null).
+    """
     path, sep, rhs = text.partition("=")
     path = path.strip()
-    if not sep or not path or not rhs.strip():
-        raise ScenarioError.single(option, text, "is not of the form PATH=VALUE", "e.g. banks.citic.referral.bonus=0,50,100")
+    if not sep or not path or not (rhs.strip() or empty_value):
+        example = "e.g. banks.citic.referral.bonus=" + ("100" if option == "--set" else "0,50,100")
+        raise ScenarioError.single(option, text, "is not of the form PATH=VALUE", example)
     return path, rhs.strip()
+
+
+def parse_assignments(items: Iterable[str] | None, option: str = "--set", *,
+                      empty_value: bool = False) -> dict[str, str]:
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": "1", "c": "x"}``; values are parsed later, as YAML."""
+    return dict(split_assignment(item, option, empty_value=empty_value) for item in items or [])
 
 
 def parse_grid_option(text: str, option: str = "--grid") -> tuple[str, list[Any]]:

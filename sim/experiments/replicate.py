@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.core.codes import TABLE_NAMES
+from sim.experiments.summary import summarize
 from sim.model.model import ChannelModel
-from sim.scenario.loader import dump_resolved
 from sim.scenario.schema import Scenario
 from sim.version import __version__
-
-TABLES = ("market", "institutions", "channels", "funnel", "credit", "insurers")
 
 
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
@@ -37,7 +35,10 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> dict[str
 
 @dataclass
 class RunResult:
-    """The tables of a run and what is needed to reproduce it."""
+    """The tables of a run and what is needed to reproduce it.
+
+    Write it to disk with :func:`sim.save` (:func:`sim.outputs.save_run`).
+    """
 
     scenario: Scenario
     seed: int
@@ -75,8 +76,6 @@ class RunResult:
     def summary(self) -> dict:
         """Final-step means and 95% intervals over replications (see results/README.md)."""
         if self._summary is None:
-            from sim.outputs import summarize
-
             self._summary = summarize(self.tables)
         return self._summary
 
@@ -85,16 +84,6 @@ class RunResult:
         return {"scenario": self.scenario.name, "seed": self.seed, "replications": self.replications,
                 "steps": self.scenario.time.steps, "step_unit": self.scenario.time.unit,
                 "version": self.version, "seconds": round(self.seconds, 3)}
-
-    def save(self, out_dir: str | Path, plots: bool = True) -> Path:
-        """Write tables (Parquet), summary.json, scenario.resolved.yaml, run.json and plots."""
-        from sim.outputs import write_results
-
-        written = write_results(Path(out_dir), self.tables, scenario_name=self.scenario.name,
-                                resolved_scenario=dump_resolved(self.scenario), seed=self.seed,
-                                replications=self.replications, plots=plots, extra_metadata=self.provenance())
-        self._summary = written["summary_data"]
-        return Path(out_dir)
 
 
 def run(scenario: Scenario, replications: int | None = None, seed: int | None = None,
@@ -115,7 +104,7 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
     if replications < 1:
         raise ValueError(f"replications must be at least 1, got {replications}")
     started = time.perf_counter()
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_NAMES}
     indices = range(replications)
     if progress:
         from tqdm.auto import tqdm

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
@@ -40,7 +39,9 @@ import pandas as pd
 from sim.errors import Problem, ScenarioError
 from sim.experiments.backends import Backend
 from sim.experiments.design import integer_paths, parse_range, points_design, points_from_matrix, resolve_design
-from sim.experiments.sweep import RunFunction, SweepResult, run_sweep, scenario_hash
+from sim.experiments.metrics import MetricSpec, metric_by_point, metric_values, parse_metric
+from sim.experiments.store import write_json
+from sim.experiments.sweep import RunFunction, SweepResult, default_run_function, gather, run_sweep, scenario_hash
 from sim.scenario import Scenario, load_scenario, with_overrides
 
 Method = Literal["morris", "sobol"]
@@ -224,65 +225,15 @@ def analyze_function(fn: Callable[[np.ndarray], np.ndarray], bounds: Mapping[str
 
 
 # --------------------------------------------------------------------------- metrics of the model
-@dataclass(frozen=True)
-class MetricSpec:
-    """A scalar read from a run's tables: a column of the final step's market or institution row."""
-
-    text: str
-    table: str
-    column: str
-    institution: str | None = None
-
-
-def parse_metric(metric: str, scenario: Scenario) -> MetricSpec:
-    """Read ``COLUMN``, ``market:COLUMN`` or ``institution:ID:COLUMN``; check the institution id."""
-    parts = metric.split(":") if isinstance(metric, str) else []
-    if len(parts) == 1 and parts[0]:
-        return MetricSpec(metric, "market", parts[0])
-    if len(parts) == 2 and parts[0] == "market" and parts[1]:
-        return MetricSpec(metric, "market", parts[1])
-    if len(parts) == 3 and parts[0] == "institution" and parts[2]:
-        if parts[1] not in scenario.institution_ids:
-            raise ScenarioError.single("--metric", metric, f"no institution named {parts[1]!r}", ", ".join(scenario.institution_ids))
-        return MetricSpec(metric, "institutions", parts[2], parts[1])
-    raise ScenarioError.single("--metric", "", f"got {metric!r}",
-                               "a column of the market table (e.g. active) or institution:<id>:<column>")
-
-
-def final_values(tables: Mapping[str, pd.DataFrame], metric: MetricSpec) -> pd.DataFrame:
-    """The metric at each run's last step: columns ``point``, ``replication``, ``value``."""
-    if metric.table not in tables:
-        raise ScenarioError.single("--metric", metric.text, f"the runs wrote no {metric.table} table", ", ".join(tables))
-    table = tables[metric.table]
-    if metric.column not in table.columns:
-        reserved = {"point", "replication", "step", "institution", "kind", "type"}
-        columns = [c for c in table.columns if c not in reserved and pd.api.types.is_numeric_dtype(table[c])]
-        raise ScenarioError.single("--metric", metric.text, f"no column {metric.column!r} in the {metric.table} table",
-                                   ", ".join(columns))
-    if metric.institution is not None:
-        table = table[table["institution"] == metric.institution]
-    last = table.groupby(["point", "replication"])["step"].transform("max")
-    rows = table[table["step"] == last]
-    return rows[["point", "replication", metric.column]].rename(columns={metric.column: "value"}).reset_index(drop=True)
-
-
-def metric_by_point(tables: Mapping[str, pd.DataFrame], metric: MetricSpec, n_points: int) -> np.ndarray:
-    """Mean over replications of the final-step metric, one value per design point."""
-    values = final_values(tables, metric).groupby("point")["value"].mean()
-    return values.reindex(range(n_points)).to_numpy(dtype=float)
-
-
 def _probe_metric(scenario: Scenario, metric: MetricSpec, run_function: RunFunction | None) -> None:
     """Check the metric's column on a one-step run, so a typo fails before the sweep, not after it."""
-    from sim.experiments.sweep import _default_run_function
-
-    run_function = run_function or _default_run_function()
+    run_function = run_function or default_run_function()
     try:
         probe = with_overrides(scenario, {"time.steps": 1}, source="metric check")
     except ScenarioError:
         return
     tables = {name: frame.assign(point=0) for name, frame in run_function(probe, 0, 0).items()}
-    final_values(tables, metric)
+    metric_values(tables, metric)
 
 
 # --------------------------------------------------------------------------- the model path
@@ -355,7 +306,7 @@ def run_sensitivity(
     _check_samples(method, samples)
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
-    spec = parse_metric(metric, scenario)
+    spec = parse_metric(metric, scenario.institution_ids)
 
     X = sample(method, bounds, samples, seed, levels=levels, second_order=second_order)
     integers = integer_paths(scenario, list(bounds), "--param")
@@ -370,8 +321,6 @@ def run_sensitivity(
     swept = run_sweep(scenario, design, out=out / "runs", replications=replications, seed=seed, backend=backend,
                       workers=workers, progress=progress, gather_results=False, run_function=run_function,
                       manifest_extra=extra)
-    from sim.experiments.sweep import gather
-
     tables = gather(out / "runs", tables=[spec.table], write=False)
     Y = metric_by_point(tables, spec, len(design))
     missing = np.flatnonzero(~np.isfinite(Y))
@@ -400,9 +349,7 @@ def write_sensitivity(result: SensitivityResult, *, seed: int, replications: int
     record = {"method": result.method, "metric": result.metric, "bounds": {k: list(v) for k, v in result.bounds.items()},
               "samples": samples, "evaluations": len(result.Y), "replications": replications, "seed": seed,
               "indices": json.loads(result.indices.to_json(orient="records"))}
-    tmp = out / ".sensitivity.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "sensitivity.json")
+    write_json(out / "sensitivity.json", record)
     if plot:
         plot_indices(result, out / "indices.png")
 
@@ -446,13 +393,9 @@ def plot_indices(result: SensitivityResult, path: str | Path) -> Path:
 
 __all__ = [
     "METHODS",
-    "MetricSpec",
     "SensitivityResult",
     "analyze",
     "analyze_function",
-    "final_values",
-    "metric_by_point",
-    "parse_metric",
     "plot_indices",
     "run_sensitivity",
     "sample",

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import socket
 import time
 import traceback
@@ -41,8 +40,11 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from sim.errors import Problem, ScenarioError
+from sim.experiments import store
 from sim.experiments.backends import Backend, make_backend
 from sim.experiments.design import Design, grid_design, resolve_design
+from sim.experiments.gather import failed_runs, failures, finished_runs, gather, run_id
+from sim.experiments.store import read_manifest
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.loader import dump_resolved
 
@@ -67,24 +69,13 @@ def function_name(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def run_id(point: int, replication: int) -> str:
-    """The name of run ``(point, replication)``: ``p000003-r0001``."""
-    return f"p{point:06d}-r{replication:04d}"
-
-
-def parse_run_id(name: str) -> tuple[int, int]:
-    """Inverse of :func:`run_id`."""
-    point, replication = name.split("-")
-    return int(point[1:]), int(replication[1:])
-
-
 def _package_version() -> str:
     from sim.version import __version__
 
     return __version__
 
 
-def _default_run_function() -> RunFunction:
+def default_run_function() -> RunFunction:
     from sim.experiments.replicate import run_replication
 
     return run_replication
@@ -121,14 +112,6 @@ def default_out(scenario: Scenario, design: Design, seed: int, replications: int
     key = json.dumps([scenario_hash(scenario), design.to_json()["points"], design.parameters, seed, replications],
                      sort_keys=True, default=str)
     return Path(root) / f"{scenario.name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-
-
-def read_manifest(out: str | Path) -> dict[str, Any]:
-    """The manifest of a sweep folder."""
-    path = Path(out) / "manifest.json"
-    if not path.is_file():
-        raise ScenarioError.single(out, "manifest.json", "not found: this is not a sweep folder", "a folder written by `sweep`")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], path: Path) -> None:
@@ -236,31 +219,11 @@ def execute_run(task: RunTask) -> RunOutcome:
 
 
 # --------------------------------------------------------------------------- writing (in the client)
-def _write_json_atomically(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_part(out: Path, outcome: RunOutcome) -> Path:
-    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically.
-
-    The files go to a hidden temporary folder that is then renamed into
-    place, so a run's part either exists whole or not at all, even if the
-    process is killed mid-write.
-    """
-    parts = out / "parts"
-    final = parts / outcome.run_id
-    assert not final.exists(), f"run {outcome.run_id} was already written; a run must never be duplicated"
-    tmp = parts / f".tmp-{outcome.run_id}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name, data in outcome.parts.items():
-        (tmp / f"{name}.parquet").write_bytes(data)
-    os.rename(tmp, final)
-    failure = out / "failures" / f"{outcome.run_id}.json"
-    if failure.exists():
-        failure.unlink()
+    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically (see :func:`store.write_part`)."""
+    final = store.write_part(out / "parts", outcome.run_id,
+                             {f"{name}.parquet": data for name, data in outcome.parts.items()})
+    (out / "failures" / f"{outcome.run_id}.json").unlink(missing_ok=True)
     return final
 
 
@@ -269,78 +232,13 @@ def write_failure(out: Path, outcome: RunOutcome, design: Design) -> Path:
     folder = out / "failures"
     folder.mkdir(exist_ok=True)
     path = folder / f"{outcome.run_id}.json"
-    _write_json_atomically(path, {
+    store.write_json(path, {
         "run_id": outcome.run_id, "point": outcome.point, "replication": outcome.replication,
         "parameters": design.points[outcome.point], "error": outcome.error, "traceback": outcome.traceback,
         "host": outcome.host, "seconds": round(outcome.seconds, 3),
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    })
+    }, default=str)
     return path
-
-
-def finished_runs(out: Path) -> set[str]:
-    """Run ids whose part is complete (hidden temporary folders do not count)."""
-    parts = out / "parts"
-    if not parts.is_dir():
-        return set()
-    return {p.name for p in parts.iterdir() if p.is_dir() and not p.name.startswith(".")}
-
-
-def failed_runs(out: Path) -> set[str]:
-    """Run ids with a failure record."""
-    folder = out / "failures"
-    if not folder.is_dir():
-        return set()
-    return {p.stem for p in folder.glob("*.json") if not p.name.startswith(".")}
-
-
-class _Lock:
-    """A lock file so that two processes never sweep into one folder at once.
-
-    A lock left by a killed process on this host (its pid is gone) is taken over.
-    """
-
-    def __init__(self, out: Path):
-        self.path = out / ".lock"
-        self.held = False
-
-    def acquire(self) -> None:
-        me = {"host": socket.gethostname(), "pid": os.getpid()}
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                try:
-                    other = json.loads(self.path.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    other = {}
-                if other.get("host") == me["host"] and not _pid_alive(int(other.get("pid", -1))):
-                    self.path.unlink(missing_ok=True)
-                    continue
-                raise ScenarioError.single(
-                    self.path.parent, ".lock", f"another sweep (host {other.get('host')}, pid {other.get('pid')}) is writing here",
-                    "wait for it, or delete the .lock file if no sweep is running") from None
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(me, handle)
-            self.held = True
-            return
-
-    def release(self) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -436,59 +334,28 @@ def run_sweep(
     design = as_design(design)
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
-    for name, value in (("replications", replications), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "replications" else 0):
-            raise ScenarioError.single(f"--{name}", "", f"got {value!r}", "an integer >= 1" if name == "replications" else "an integer >= 0")
-    run_function = run_function or _default_run_function()
+    _check_counts(replications, seed)
+    run_function = run_function or default_run_function()
     point_scenarios = resolve_design(scenario, design)
     out = Path(out) if out is not None else default_out(scenario, design, seed, replications)
     manifest = build_manifest(scenario, design, seed, replications, run_function, manifest_extra)
-    if out.exists() and not out.is_dir():
-        raise ScenarioError.single(out, "", "exists and is not a folder", "a folder for the sweep's results")
-    if (out / "manifest.json").is_file():
-        _check_same_sweep(read_manifest(out), manifest, out)
-    elif out.is_dir() and any(out.iterdir()):
-        raise ScenarioError.single(out, "", "is not empty and has no manifest.json", "a new or empty folder, or a sweep folder to resume")
+    _check_folder(out, manifest)
 
     owns_backend = not isinstance(backend, Backend)
     runner = make_backend(backend, workers=workers)
     runner.start()  # an unreachable scheduler fails here, before anything is written
-    lock = _Lock(out)
+    lock = store.FolderLock(out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
-        if not (out / "manifest.json").is_file():
-            _write_json_atomically(out / "manifest.json", manifest)
-            (out / "scenario.resolved.yaml").write_text(dump_resolved(scenario), encoding="utf-8")
-        (out / "parts").mkdir(exist_ok=True)
-        for stale in (out / "parts").glob(".tmp-*"):  # left by a killed process
-            shutil.rmtree(stale, ignore_errors=True)
-
-        done = finished_runs(out)
-        skip = done | (set() if retry_failed else failed_runs(out))
+        _open_folder(out, lock, manifest, scenario)
+        skip = finished_runs(out) | (set() if retry_failed else failed_runs(out))
         # Replication-major order: every point's replication 0 first, so a partial sweep covers the design.
         todo = [(d, k) for k in range(replications) for d in range(len(design)) if run_id(d, k) not in skip]
         total = len(design) * replications
         tasks = (RunTask(run_id(d, k), d, k, seed, point_scenarios[d], run_function) for d, k in todo)
 
-        failed: list[str] = []
-        completed = 0
-        run_seconds: list[float] = []
         bar = _progress_bar(total, total - len(todo), scenario.name, runner, enabled=progress)
         try:
-            for task, outcome in runner.imap_unordered(execute_run, tasks):
-                if isinstance(outcome, BaseException):  # the machinery failed, not the model
-                    outcome = RunOutcome(task.run_id, task.point, task.replication,
-                                         error=f"{type(outcome).__name__}: {outcome}", traceback=None)
-                if outcome.error is None:
-                    write_part(out, outcome)
-                    completed += 1
-                    run_seconds.append(outcome.seconds)
-                else:
-                    write_failure(out, outcome, design)
-                    failed.append(outcome.run_id)
-                    bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
-                bar.update(1)
+            failed, run_seconds = _run_tasks(runner, tasks, out, design, bar)
         finally:
             bar.close()
     finally:
@@ -496,11 +363,57 @@ def run_sweep(
         if owns_backend:
             runner.close()
 
-    result = SweepResult(out, total, completed, total - len(todo), sorted(failed), time.perf_counter() - started,
-                         run_seconds=run_seconds)
+    result = SweepResult(out, total, len(run_seconds), total - len(todo), sorted(failed),
+                         time.perf_counter() - started, run_seconds=run_seconds)
     if gather_results:
         result.tables = gather(out, write=True)
     return result
+
+
+def _check_counts(replications: Any, seed: Any) -> None:
+    for name, value in (("replications", replications), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "replications" else 0):
+            raise ScenarioError.single(f"--{name}", "", f"got {value!r}", "an integer >= 1" if name == "replications" else "an integer >= 0")
+
+
+def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
+    """Refuse a folder that is a file, holds a different sweep, or holds something else."""
+    if out.exists() and not out.is_dir():
+        raise ScenarioError.single(out, "", "exists and is not a folder", "a folder for the sweep's results")
+    if (out / "manifest.json").is_file():
+        _check_same_sweep(read_manifest(out), manifest, out)
+    elif out.is_dir() and any(out.iterdir()):
+        raise ScenarioError.single(out, "", "is not empty and has no manifest.json", "a new or empty folder, or a sweep folder to resume")
+
+
+def _open_folder(out: Path, lock: store.FolderLock, manifest: Mapping[str, Any], scenario: Scenario) -> None:
+    """Create and lock the folder; write manifest and resolved scenario on the first call; clear stale parts."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock.acquire()
+    if not (out / "manifest.json").is_file():
+        store.write_manifest(out, manifest)
+        store.write_text(out / "scenario.resolved.yaml", dump_resolved(scenario))
+    (out / "parts").mkdir(exist_ok=True)
+    store.remove_stale_parts(out / "parts")  # left by a killed process
+
+
+def _run_tasks(runner: Backend, tasks, out: Path, design: Design, bar) -> tuple[list[str], list[float]]:
+    """Run the tasks, writing each part or failure as it arrives; the failed ids and the finished runs' times."""
+    failed: list[str] = []
+    run_seconds: list[float] = []
+    for task, outcome in runner.imap_unordered(execute_run, tasks):
+        if isinstance(outcome, BaseException):  # the machinery failed, not the model
+            outcome = RunOutcome(task.run_id, task.point, task.replication,
+                                 error=f"{type(outcome).__name__}: {outcome}", traceback=None)
+        if outcome.error is None:
+            write_part(out, outcome)
+            run_seconds.append(outcome.seconds)
+        else:
+            write_failure(out, outcome, design)
+            failed.append(outcome.run_id)
+            bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
+        bar.update(1)
+    return failed, run_seconds
 
 
 def _progress_bar(total: int, initial: int, name: str, runner: Backend, enabled: bool):
@@ -508,76 +421,6 @@ def _progress_bar(total: int, initial: int, name: str, runner: Backend, enabled:
 
     return tqdm(total=total, initial=initial, desc=f"sweep {name} [{runner.describe()}]", unit="run",
                 disable=not enabled, dynamic_ncols=True, postfix="failed=0")
-
-
-# --------------------------------------------------------------------------- gathering
-def gather(out: str | Path, tables: Sequence[str] | None = None, write: bool = False) -> dict[str, pd.DataFrame]:
-    """Gather a sweep's parts into one table per metric table, with the parameters as columns.
-
-    Parameters
-    ----------
-    out : path
-        The sweep folder.
-    tables : list of str, optional
-        Which tables (default all found).
-    write : bool
-        Also write ``out/<table>.parquet`` and, if any run failed,
-        ``out/failures.csv``.
-
-    Returns
-    -------
-    dict of str to DataFrame
-        Columns ``point``, the design's parameters (named by their dotted
-        paths), ``replication``, then the table's own columns; rows ordered by
-        point, replication and the run's own order — the same whatever
-        backend, worker count or interruptions produced them.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    out = Path(out)
-    manifest = read_manifest(out)
-    design = manifest["design"]
-    params = pd.DataFrame(design["points"], columns=design["parameters"])
-    params.insert(0, "point", range(len(params)))
-    runs = sorted(finished_runs(out), key=parse_run_id)
-    names = list(tables) if tables is not None else sorted({p.stem for r in runs for p in (out / "parts" / r).glob("*.parquet")})
-    gathered: dict[str, pd.DataFrame] = {}
-    for name in names:
-        pieces = [pq.read_table(path) for r in runs if (path := out / "parts" / r / f"{name}.parquet").is_file()]
-        if pieces:
-            frame = pa.concat_tables(pieces, promote_options="permissive").to_pandas()
-        else:
-            frame = pd.DataFrame({"point": pd.Series(dtype="int64"), "replication": pd.Series(dtype="int64")})
-        frame = frame.merge(params, on="point", how="left", sort=False, validate="many_to_one")
-        clash = set(design["parameters"]) & (set(frame.columns) - set(design["parameters"]) - {"point"})
-        assert not clash, f"parameter columns {clash} clash with columns of table {name}"
-        own = [c for c in frame.columns if c not in ("point", "replication", *design["parameters"])]
-        gathered[name] = frame[["point", *design["parameters"], "replication", *own]]
-    if write:
-        for name, frame in gathered.items():
-            tmp = out / f".{name}.parquet.tmp"
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, out / f"{name}.parquet")
-        fails = failures(out)
-        if len(fails):
-            fails.to_csv(out / "failures.csv", index=False)
-        else:
-            (out / "failures.csv").unlink(missing_ok=True)
-    return gathered
-
-
-def failures(out: str | Path) -> pd.DataFrame:
-    """The failed runs of a sweep still without a result: id, point, replication, parameters, error."""
-    out = Path(out)
-    done = finished_runs(out)
-    rows = []
-    for name in sorted(failed_runs(out) - done, key=parse_run_id):
-        record = json.loads((out / "failures" / f"{name}.json").read_text(encoding="utf-8"))
-        rows.append({"run_id": record["run_id"], "point": record["point"], "replication": record["replication"],
-                     **{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in record["parameters"].items()},
-                     "error": record["error"], "traceback": record.get("traceback")})
-    return pd.DataFrame(rows, columns=None if rows else ["run_id", "point", "replication", "error", "traceback"])
 
 
 __all__ = [

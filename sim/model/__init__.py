@@ -1,16 +1,6 @@
-"""The Mesa model: agents, customer state arrays, compiled parameters."""
+"""The Mesa model on top of the core: agents, step order, levers and the recorder."""
 
-from typing import Any
+from sim.model.agents import Bank, Customer, Insurer, Platform
+from sim.model.model import ChannelModel
 
 __all__ = ["ChannelModel", "Customer", "Bank", "Platform", "Insurer"]
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so that mechanisms can import sim.model.state without a cycle.
-    if name == "ChannelModel":
-        from sim.model.model import ChannelModel
-        return ChannelModel
-    if name in ("Customer", "Bank", "Platform", "Insurer"):
-        from sim.model import agents
-        return getattr(agents, name)
-    raise AttributeError(name)

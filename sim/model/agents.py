@@ -2,7 +2,7 @@
 
 Agents are the model's public face for researchers: ``model.agents``,
 ``model.customers.select(...)``, ``customer.neighbors``.  Customer state lives
-in the model's arrays (:class:`~sim.model.state.CustomerState`) so that the
+in the model's arrays (:class:`~sim.core.state.CustomerState`) so that the
 step runs as vectorised kernels; a :class:`Customer` reads its row.
 """
 
@@ -12,7 +12,8 @@ import mesa
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from sim.model.state import LOAN_STATUS_NAMES, STAGE_NAMES
+from sim.core.codes import LOAN_STATUS_NAMES, STAGE_NAMES
+from sim.model.levers import LeverHolder
 from sim.scenario.schema import LIFE_STAGES
 
 
@@ -110,16 +111,32 @@ class Customer(FixedAgent):
         return f"Customer({self.index}, {self.life_stage}, tier {self.city_tier})"
 
 
-class Institution(mesa.Agent):
-    """A bank or platform; its accounts are the last step's ledger."""
+class Institution(LeverHolder, mesa.Agent):
+    """A bank or platform; owns its levers (its scenario block, as now); its accounts are the last step's ledger.
+
+    ``levers`` is the institution's validated spec (offers, channels,
+    referral, credit cut-off …); change it with :meth:`set_lever`.
+    """
 
     kind = "institution"
+    group = "institutions"
 
     def __init__(self, model, index: int, institution_id: str, spec):
         super().__init__(model)
         self.index = index
         self.institution_id = institution_id
-        self.spec = spec
+        self.lever_key = f"{self.group}.{institution_id}"
+        self.levers = spec
+
+    @property
+    def spec(self):
+        """The institution's current levers (alias of ``levers``)."""
+        return self.levers
+
+    @property
+    def partnerships(self) -> list:
+        """The partnerships this institution is part of (each owns its levers)."""
+        return [p for p in self.model.partnerships.values() if self.institution_id in (p.bank, p.platform)]
 
     @property
     def capital(self) -> float:
@@ -156,7 +173,7 @@ class Institution(mesa.Agent):
         credit = self.model.credit
         if credit is None:
             return {}
-        seen = credit.observe()["institutions"]
+        seen = self.model.credit_observation()["institutions"]
         i = self.index
         out = {name: (bool(v[i]) if v.dtype == bool else float(v[i])) for name, v in seen.items()}
         balance = out["loan_balance"]
@@ -176,18 +193,20 @@ class Bank(Institution):
     """A bank: state-owned, joint-stock or city commercial."""
 
     kind = "bank"
+    group = "banks"
 
 
 class Platform(Institution):
     """An internet platform: scenario, social, aggregator or P2P."""
 
     kind = "platform"
+    group = "platforms"
 
 
-class Insurer(mesa.Agent):
+class Insurer(LeverHolder, mesa.Agent):
     """A credit-guarantee insurer (SF12): guarantees loans its partner lenders would refuse.
 
-    Its balance sheet lives in the model's credit market; the agent reads it.
+    Its balance sheet lives in the model's credit state; the agent reads it.
     """
 
     kind = "insurer"
@@ -196,12 +215,18 @@ class Insurer(mesa.Agent):
         super().__init__(model)
         self.index = index
         self.institution_id = insurer_id
-        self.spec = spec
+        self.lever_key = f"insurers.{insurer_id}"
+        self.levers = spec
+
+    @property
+    def spec(self):
+        """The insurer's current levers (alias of ``levers``)."""
+        return self.levers
 
     @property
     def capital(self) -> float:
         credit = self.model.credit
-        return float(credit.insurer_capital[self.index]) if credit is not None else float(self.spec.capital)
+        return float(credit.insurer_capital[self.index]) if credit is not None else float(self.levers.capital)
 
     @property
     def failed(self) -> bool:
@@ -214,7 +239,7 @@ class Insurer(mesa.Agent):
         credit = self.model.credit
         if credit is None:
             return {}
-        seen = credit.observe()["insurers"]
+        seen = self.model.credit_observation()["insurers"]
         j = self.index
         return {name: (bool(v[j]) if v.dtype == bool else float(v[j])) for name, v in seen.items()}
 

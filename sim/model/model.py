@@ -3,7 +3,7 @@
 :class:`ChannelModel` owns the agents, the network space, one random
 generator and the customer state arrays.  Its :meth:`~ChannelModel.step`
 reads like the ODD process overview (docs/ODD.md): one call per mechanism,
-each a vectorised kernel from :mod:`sim.mechanisms`.
+each a vectorised kernel from :mod:`sim.core`.
 """
 
 from __future__ import annotations
@@ -17,20 +17,28 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.errors import ScenarioError
-from sim.mechanisms import churn as churn_mechanism
-from sim.mechanisms.economics import Ledger, account, holdings
-from sim.mechanisms.exposure import expose
-from sim.mechanisms.funnel import Activations, binomial_approval, run_funnel
-from sim.mechanisms.referral import promoters as current_promoters, spread
-from sim.mechanisms.touches import Touches
-from sim.metrics import Recorder
+from sim.core.adoption import churn as churn_mechanism
+from sim.core.adoption.audience import media_audience
+from sim.core.adoption.economics import Ledger, account, holdings
+from sim.core.adoption.exposure import expose
+from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
+from sim.core.adoption.referral import promoters as current_promoters, spread
+from sim.core.touches import Touches
+from sim.model.metrics import Recorder
 from sim.model.agents import Bank, Customer, Insurer, Platform
-from sim.model.catalog import Catalog, compile_catalog
-from sim.model.credit_market import CreditMarket
-from sim.model.population import Population, draw_population
-from sim.model.state import (ACTIVE, BRANCH, EMPLOYEE, LIVE_STREAM, OWN_APP, REFERRAL, CustomerState)
+from sim.core.params import Catalog, compile_catalog, rederive
+from sim.core.population import Population, draw_population
+from sim.core.codes import Channel, Stage
+from sim.core.loans import LoanBook
+from sim.core.risk.credit_state import CreditState, new_credit_state
+from sim.core.risk.lending import book_activations, book_initial, prepay
+from sim.core.risk.observation import observe
+from sim.core.risk.settlement import settle
+from sim.core.risk.underwriting import approval, screen
+from sim.core.state import CustomerState
 from sim.network import SocialNetwork, build_network
-from sim.scenario.loader import with_overrides
+from sim.model.levers import LeverBoard, LeverChange, Market, Partnership
+from sim.scenario.paths import parse_value
 from sim.scenario.schema import Scenario
 
 #: Spawn-key entry of the credit side's random stream (a child of the run's seed sequence).
@@ -59,12 +67,23 @@ class ChannelModel(mesa.Model):
     state : CustomerState
         Customer state (arrays) moved by the mechanisms.
     catalog : Catalog
-        The scenario's parameters as flat arrays; recompiled by timeline events.
+        The parameters as flat arrays the kernels read, derived from the
+        levers; a changed lever derives again only the sections it feeds.
+    partnerships : dict of str to Partnership
+        Each partnership's levers (``partnerships.<id>``).
+    market : Market
+        The market-wide levers (regulation, macro, credit, funnel, choice, products).
+    levers : LeverBoard
+        Every lever record, :meth:`set_lever` and the change log (``levers.log``).
     ledger : Ledger or None
         The last step's accounts.
-    credit : CreditMarket or None
-        The risk side (loan book, underwriting, defaults, insurers, P2P
-        funding) when ``credit.enabled``; None otherwise.
+    capital : numpy.ndarray
+        (I,) each institution's capital; changed in one place, by the step's
+        profit (adoption and credit) when a step is recorded.
+    credit : CreditState or None
+        The risk side's state (loan book, score errors, insurers, P2P
+        funding) when ``credit.enabled``; None otherwise.  Moved by the
+        functions of :mod:`sim.core.risk` with ``credit_rng``.
     """
 
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None):
@@ -84,13 +103,16 @@ class ChannelModel(mesa.Model):
         self._draw_static_reach()
         self._audience: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # employees, their followers
         self._media_network: dict[int, sp.csr_array] = {}                # adjacency + follower edges
-        self.credit: CreditMarket | None = CreditMarket(self, self._risk_rng(seed)) if cat.risk.enabled else None
+        self.capital = cat.capital.astype(float).copy()
+        self.credit: CreditState | None = None
+        if cat.risk.enabled:
+            self.credit_rng = self._risk_rng(seed)
+            self.credit = new_credit_state(cat, self.network, self.population, self.state, self.credit_rng)
         self._place_initial_customers()
         self._aware_any = self.state.aware.any(axis=1)
         self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
-        self.capital = cat.capital.astype(float).copy()
         if self.credit is not None:
-            self.credit.book_initial()
+            book_initial(self.credit, cat, self.state, self.capital, self.credit_rng)
         self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
@@ -102,11 +124,16 @@ class ChannelModel(mesa.Model):
             (Bank if cat.institution_kind[i] == "bank" else Platform)(self, i, iid, group[iid])
         for j, jid in enumerate(cat.risk.insurer_ids):
             Insurer(self, j, jid, scenario.insurers[jid])
+        self.partnerships = {pid: Partnership(pid, spec) for pid, spec in scenario.partnerships.items()}
+        self.market = Market(scenario)
         self.customers = self.agents_by_type[Customer]
         self.banks = self.agents_by_type.get(Bank, AgentSet([], random=self.random))
         self.platforms = self.agents_by_type.get(Platform, AgentSet([], random=self.random))
         self.insurers = self.agents_by_type.get(Insurer, AgentSet([], random=self.random))
         self._customer_list = list(self.customers)
+        self.levers = LeverBoard(scenario, [*self.banks, *self.platforms, *self.insurers, *self.partnerships.values(),
+                                            *self.market.blocks.values()],
+                                 on_change=self._levers_changed, clock=lambda: self.steps)
 
         self.ledger: Ledger | None = None
         self._tier = self.population.city_tier.astype(np.int64)
@@ -132,7 +159,8 @@ class ChannelModel(mesa.Model):
     def _approval_functions(self) -> dict:
         """Approval hook per product: underwriting for credit products when credit is on, else binomial."""
         cat = self.catalog
-        return {k: (self.credit.approval(k) if self.credit is not None and cat.risk.is_credit[k]
+        return {k: (approval(self.credit, cat, self.state, k, self.credit_rng)
+                    if self.credit is not None and cat.risk.is_credit[k]
                     else binomial_approval(cat.approve[k])) for k in range(len(cat.products))}
 
     def _check_size(self) -> None:
@@ -210,7 +238,7 @@ class ChannelModel(mesa.Model):
             free = np.flatnonzero(state.provider[:, k] < 0)
             if self.credit is not None and cat.risk.is_credit[k]:
                 # The book held before the run was underwritten by the same credit model.
-                free = self.credit.screen(free, o)
+                free = screen(self.credit, cat, self.population, free, o)
             chosen = rng.choice(free, size=min(free.size, int(round(share * n))), replace=False)
             self._hold(chosen, o)
         self._staff(at_start=True)
@@ -241,13 +269,9 @@ class ChannelModel(mesa.Model):
     def _draw_media_audience(self) -> None:
         """Employees' self-media followers beyond their network neighbours (``employee_media.audience``, SF3).
 
-        Each employee of a bank with ``audience`` A > 0 gets A followers drawn
-        uniformly at random (with replacement, never itself; a repeat or a
-        follower who is also a neighbour counts once) the first time it is
-        needed; they are kept for the rest of the run, so an event that grows
-        A adds followers and one that shrinks it drops the last ones drawn.
-        ``self._media_network[i]`` is the network adjacency plus these
-        employee → follower edges, the audience the share kernel reaches.
+        ``self._media_network[i]`` is the network adjacency plus bank i's
+        employee → follower edges, the audience the share kernel reaches
+        (see :func:`sim.core.adoption.audience.media_audience`).
         """
         cat, rng, n = self.catalog, self.rng, self.network.size
         for i in range(cat.n_institutions):
@@ -256,33 +280,19 @@ class ChannelModel(mesa.Model):
                 self._audience.pop(i, None)
                 self._media_network.pop(i, None)
                 continue
-            known, followers = self._audience.get(i, (np.zeros(0, np.int64), np.zeros((0, 0), np.int64)))
-            if np.array_equal(known, employees) and followers.shape[1] == size:
+            known = self._audience.get(i, (np.zeros(0, np.int64), np.zeros((0, 0), np.int64)))
+            if np.array_equal(known[0], employees) and known[1].shape[1] == size:
                 continue
-            rows = np.full((employees.size, size), -1, dtype=np.int64)
-            at = np.minimum(np.searchsorted(known, employees), max(known.size - 1, 0))
-            kept = known[at] == employees if known.size else np.zeros(employees.size, dtype=bool)
-            width = min(size, followers.shape[1])
-            rows[kept, :width] = followers[at[kept], :width]
-            missing = rows < 0
-            draws = rng.integers(0, n - 1, size=int(missing.sum()))
-            owner = np.broadcast_to(employees[:, None], rows.shape)[missing]
-            rows[missing] = draws + (draws >= owner)      # uniform over everyone but the employee
-            self._audience[i] = (employees, rows)
-            edges = sp.csr_array((np.ones(rows.size, dtype=np.float32), (np.repeat(employees, size), rows.ravel())),
-                                 shape=(n, n))
-            combined = (self.network.adjacency + edges).tocsr()
-            combined.sum_duplicates()
-            combined.data[:] = 1.0
-            self._media_network[i] = combined
+            self._audience[i], self._media_network[i] = media_audience(self.network.adjacency, employees, size,
+                                                                       known, rng)
 
     def _hold(self, customers: np.ndarray, offer: int) -> None:
         cat, state = self.catalog, self.state
         k = cat.offer_product[offer]
         state.aware[customers, offer] = True
         # A relationship held before the run puts the customer in the private domain.
-        state.aware_channel[customers, offer] = OWN_APP
-        state.stage[customers, k] = ACTIVE
+        state.aware_channel[customers, offer] = Channel.OWN_APP
+        state.stage[customers, k] = Stage.ACTIVE
         state.provider[customers, k] = cat.offer_institution[offer]
         state.channel[customers, k] = -1
         state.since[customers, k] = 0
@@ -293,7 +303,7 @@ class ChannelModel(mesa.Model):
         t = self.steps
         self.apply_events(t)
         if self.credit is not None:
-            self.credit.settle(t)
+            settle(self.credit, self.catalog, self.state, self.network.adjacency, self.capital, t, self.credit_rng)
         churned, left, switched = self.churn_and_switch(t)
         promoters = self.promoters(t)
         touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
@@ -302,25 +312,37 @@ class ChannelModel(mesa.Model):
         activations, entries = self.funnel(touches, t)
         activations = Activations.concat([activations, switched])
         if self.credit is not None:
-            self.credit.book_activations(activations, t)
+            book_activations(self.credit, self.catalog, self.state, activations, t)
         self._activation_log.append((t, activations.customer, activations.offer))
         self._record(t, activations, left, int(promoters[0].size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries})
 
     def apply_events(self, step: int) -> None:
-        """Timeline (mechanism 8): set the parameters the events at this step name."""
+        """Timeline (mechanism 8): set the levers the events at this step name, each event as one change."""
         for event in self.scenario.events:
             if event.at != step:
                 continue
             source = f"event at step {step}" + (f" ({event.label})" if event.label else "")
-            scenario = with_overrides(self.scenario, event.set, source=source)
-            catalog = compile_catalog(scenario)
-            assert np.array_equal(catalog.offer_of, self.catalog.offer_of), f"{source} changed which offers exist"
-            self.scenario, self.catalog = scenario, catalog
-            self.recorder.catalog = catalog
-            self._apply_reach()
-            self._staff(at_start=False)
-            self.approve_fns = self._approval_functions()
+            with self.levers.batch():
+                for path, value in event.set.items():
+                    self.set_lever(path, parse_value(value) if isinstance(value, str) else value,
+                                   reason=source, step=step)
+
+    def set_lever(self, path: str, value, *, reason: str = "", step: int | None = None) -> LeverChange:
+        """Change one lever, e.g. ``banks.citic.credit.cutoff``; see :meth:`sim.model.levers.LeverBoard.set`."""
+        return self.levers.set(path, value, reason=reason, step=step)
+
+    def current_scenario(self) -> Scenario:
+        """The scenario as loaded with every lever as it is now."""
+        return self.levers.current_scenario()
+
+    def _levers_changed(self, sections: set[str]) -> None:
+        """Derive again the catalog sections changed levers feed, and what depends on them."""
+        self.catalog = rederive(self.catalog, self.levers.current_scenario(), sections)
+        self.recorder.catalog = self.catalog
+        self._apply_reach()
+        self._staff(at_start=False)
+        self.approve_fns = self._approval_functions()
 
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
         """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
@@ -328,7 +350,7 @@ class ChannelModel(mesa.Model):
         for k in range(len(self.catalog.products)):
             customers, providers = churn_mechanism.churn(k, self.state, self.catalog, self.rng)
             if self.credit is not None:
-                self.credit.prepay(customers, k, step)
+                prepay(self.credit, self.catalog, self.state, customers, k, step)
             churned += customers.size
             left.append(providers)
             moved, previous = churn_mechanism.switch(k, self.state, self.population, self.catalog, step,
@@ -356,13 +378,13 @@ class ChannelModel(mesa.Model):
             if offers.size == 0:
                 continue
             if cat.branch_rate[i] > 0:
-                parts.append(expose(self._branch_audience[i], offers, BRANCH, cat.branch_rate[i], state.aware, rng))
+                parts.append(expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng))
             if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
                 if private is None:
                     private = state.customer_of(cat.n_institutions) | state.follower
                 audience = np.flatnonzero(private[:, i])
-                parts.append(expose(audience, offers, OWN_APP, cat.app_rate[i], state.aware, rng))
-                parts.append(expose(audience, offers, LIVE_STREAM, cat.live_rate[i], state.aware, rng))
+                parts.append(expose(audience, offers, Channel.OWN_APP, cat.app_rate[i], state.aware, rng))
+                parts.append(expose(audience, offers, Channel.LIVE_STREAM, cat.live_rate[i], state.aware, rng))
         for j in np.flatnonzero(cat.partner_active):
             bank, platform = cat.partner_bank[j], cat.partner_platform[j]
             offers = np.flatnonzero(cat.offer_institution == bank)
@@ -376,7 +398,7 @@ class ChannelModel(mesa.Model):
         cat, parts = self.catalog, []
         for o in np.unique(offer):
             i, k = cat.offer_institution[o], cat.offer_product[o]
-            parts.append(spread(self.network.adjacency, customer[offer == o], o, REFERRAL,
+            parts.append(spread(self.network.adjacency, customer[offer == o], o, Channel.REFERRAL,
                                 cat.referral_rate[i], self.state.provider[:, k], i, self.rng))
         return Touches.concat(parts)
 
@@ -388,7 +410,7 @@ class ChannelModel(mesa.Model):
             if offer < 0:
                 continue
             audience = self._media_network.get(i, self.network.adjacency)
-            parts.append(spread(audience, self._employees[i], offer, EMPLOYEE,
+            parts.append(spread(audience, self._employees[i], offer, Channel.EMPLOYEE,
                                 cat.employee_rate[i], state.provider[:, cat.offer_product[offer]], i, self.rng))
         return Touches.concat(parts)
 
@@ -428,25 +450,31 @@ class ChannelModel(mesa.Model):
     def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict) -> None:
         held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2))
-        credit = self.credit.observe() if self.credit is not None else None
+        credit = self.credit_observation(step)
         if step > 0:
             self.capital += self.ledger.profit
             if credit is not None:
                 self.capital += credit["institutions"]["credit_profit"]
         state = self.state
-        referral = int(np.count_nonzero(activations.channel == REFERRAL))
+        referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
             "active": int(held.sum()) if held.shape[1] == 1 else int(np.count_nonzero(state.provider.max(axis=1) >= 0)),
             "new_active": int(activations.customer.size - extra["switched"]),
             "referral_conversions": referral,
-            "employee_conversions": int(np.count_nonzero(activations.channel == EMPLOYEE)),
+            "employee_conversions": int(np.count_nonzero(activations.channel == Channel.EMPLOYEE)),
             "promoters": promoters,
             "r_eff": referral / promoters if promoters else float("nan"),
             **extra,
         }
         self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit,
                              touches=self._touch_counts, tiers=held.sum(axis=1))
+
+    def credit_observation(self, step: int | None = None) -> dict | None:
+        """The credit side's observations now (see :func:`sim.core.risk.observation.observe`); None when off."""
+        if self.credit is None:
+            return None
+        return observe(self.credit, self.catalog, self.state, self.steps if step is None else step)
 
     def tables(self, replication: int = 0):
         """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers."""
@@ -466,8 +494,6 @@ class ChannelModel(mesa.Model):
 
     def loans(self):
         """Every loan of the run so far, one row per loan (empty when credit is off)."""
-        from sim.model.state import LoanBook
-
         return (self.credit.book if self.credit is not None else LoanBook()).frame()
 
     def run(self, steps: int | None = None) -> None:

@@ -1,7 +1,16 @@
-"""Networks read from files: a CSV edge list and an optional CSV of node attributes."""
+"""Networks read from files: a CSV edge list and an optional CSV of node attributes.
+
+The files are read when the scenario is loaded (to check them before any run
+starts) and again when a model is built; :func:`edge_list_network` keeps the
+last few networks it read, keyed by the files' paths, sizes and modification
+times, so the second reading is free.  The network returned is shared:
+callers treat it as read-only.
+"""
 
 from __future__ import annotations
 
+import io
+from collections import OrderedDict
 from pathlib import Path
 
 import networkx as nx
@@ -19,17 +28,59 @@ NODE_ATTRIBUTES = {
 }
 
 
-def _read_csv(path: Path, key: str, required: list[str]) -> pd.DataFrame:
+#: How many networks read from files are kept (see the module docstring).
+CACHE_SIZE = 4
+_cache: OrderedDict[tuple, SocialNetwork] = OrderedDict()
+
+
+def _text(path: Path, key: str) -> str:
+    """The UTF-8 text of a data file; a missing file, a folder, binary or UTF-16 content is a ScenarioError."""
+    csv_file = "a CSV file, path relative to the scenario"
     if not path.exists():
-        raise ScenarioError.single(path, key, "file not found", "a CSV file, path relative to the scenario")
+        raise ScenarioError.single(path, key, "file not found", csv_file)
+    if path.is_dir():
+        raise ScenarioError.single(path, key, "is a folder, not a file", csv_file)
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError.single(path, key, f"cannot be read: {exc.strerror or exc}", csv_file) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError.single(path, key, "is UTF-16 text", "UTF-8 text: save the file as UTF-8")
+    if b"\x00" in raw:
+        raise ScenarioError.single(path, key, "is a binary file, not text", "a UTF-8 CSV file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError.single(path, key, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                                   "a UTF-8 CSV file") from None
+    if not text.strip():
+        raise ScenarioError.single(path, key, "is empty", "a CSV file with a header row and at least one row")
+    return text
+
+
+def _read_csv(path: Path, key: str, required: list[str]) -> pd.DataFrame:
+    text = _text(path, key)
+    try:
+        # Only an empty cell is missing: "nan", "NA" or "null" are values (a node id, a bad number).
+        frame = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ScenarioError.single(path, key, f"cannot be read as CSV: {exc}", "a CSV file with a header row") from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ScenarioError.single(path, key, f"missing column(s) {', '.join(missing)}", f"columns {', '.join(required)}")
+    if frame.empty:
+        raise ScenarioError.single(path, key, "has a header but no rows", "a CSV file with at least one row")
     return frame
+
+
+def _stamp(path: Path | None) -> tuple:
+    if path is None:
+        return (None,)
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 def edge_list_network(edges_path: Path, nodes_path: Path | None = None) -> SocialNetwork:
@@ -37,8 +88,22 @@ def edge_list_network(edges_path: Path, nodes_path: Path | None = None) -> Socia
 
     Node ids may be any labels.  With a node file, its rows define the nodes
     (isolated customers included) and an edge naming an id absent from it is
-    an error; without one, the nodes are the ids the edges use.
+    an error; without one, the nodes are the ids the edges use.  Every
+    problem is a :class:`~sim.errors.ScenarioError` naming the file and the
+    row.  Networks read are cached (see the module docstring).
     """
+    key = (*_stamp(edges_path), *_stamp(nodes_path))
+    if key in _cache:
+        _cache.move_to_end(key)
+        return _cache[key]
+    network = _read_network(Path(edges_path), Path(nodes_path) if nodes_path is not None else None)
+    _cache[key] = network
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return network
+
+
+def _read_network(edges_path: Path, nodes_path: Path | None) -> SocialNetwork:
     edges = _read_csv(edges_path, "network.path", ["source", "target"])
     if edges[["source", "target"]].isna().any().any():
         row = int(edges[["source", "target"]].isna().any(axis=1).to_numpy().nonzero()[0][0])

@@ -1,24 +1,23 @@
-"""Output layer: Parquet tables, summary with intervals, deck charts, console view.
+"""Output layer: Parquet tables, summary.json, deck charts, comparison report, console view.
 
 Typical use after a run::
 
-    from sim.outputs import write_results, render_summary
-    paths = write_results(Path("results") / name, tables, scenario_name=name,
-                          resolved_scenario=resolved, seed=seed, replications=reps)
-    print(render_summary(paths["summary_data"], name))
+    import sim
+    result = sim.run(scenario)
+    sim.save(result, Path("results") / scenario.name)      # = sim.outputs.save_run
+    print(render_summary(result.summary, scenario.name))
+
+The figures themselves (summary statistics, key metrics) are computed in
+:mod:`sim.experiments`; this layer writes and draws them.
 """
 
+from sim.experiments.schema import STAGES, TABLE_NAMES, channel_order
+from sim.experiments.stats import group_mean_ci, mean_ci
 from sim.outputs.console import format_stat, print_summary, render_summary, summary_renderable
-from sim.outputs.plots import (
-    plot_adoption,
-    plot_all,
-    plot_cac_by_channel,
-    plot_funnel_by_channel,
-    plot_market_share,
-)
-from sim.outputs.results import run_metadata, scenario_yaml, write_json, write_results
-from sim.outputs.schema import STAGES, TABLE_NAMES, channel_order
-from sim.outputs.summary import group_mean_ci, mean_ci, summarize, to_jsonable, write_summary
+from sim.outputs.deck import plot_all
+from sim.outputs.plots import plot_adoption, plot_cac_by_channel, plot_funnel_by_channel, plot_market_share
+from sim.outputs.results import run_metadata, save_run, scenario_yaml, write_json, write_results
+from sim.outputs.summary import summarize, to_jsonable, write_summary
 from sim.outputs.tables import read_tables, write_tables
 
 __all__ = [
@@ -37,6 +36,7 @@ __all__ = [
     "read_tables",
     "render_summary",
     "run_metadata",
+    "save_run",
     "scenario_yaml",
     "summarize",
     "summary_renderable",

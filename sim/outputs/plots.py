@@ -11,114 +11,20 @@ safe in worker processes and on headless machines.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
-from sim.outputs._atomic import atomic_path
-from sim.outputs.schema import STAGES, channel_order, check_columns, require_tables
-from sim.outputs.summary import group_mean_ci, replications_of, run_rows
-
-Tables = Mapping[str, pd.DataFrame]
-
-#: Slide-friendly defaults: large type, light grid, no top/right spines.
-DECK_STYLE: dict[str, object] = {
-    "font.size": 12,
-    "axes.titlesize": 16,
-    "axes.titleweight": "bold",
-    "axes.labelsize": 13,
-    "xtick.labelsize": 11,
-    "ytick.labelsize": 11,
-    "legend.fontsize": 11,
-    "legend.title_fontsize": 11,
-    "legend.frameon": False,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "axes.axisbelow": True,
-    "grid.alpha": 0.3,
-}
-
-#: 16:9, the shape of a slide.
-FIGSIZE: tuple[float, float] = (12.0, 6.75)
-DPI = 150
-_PALETTE = "tab10"
-
-
-# --------------------------------------------------------------------------- plumbing
-
-
-@contextlib.contextmanager
-def _deck_style() -> Iterator[None]:
-    with mpl.rc_context(DECK_STYLE):
-        yield
-
-
-def _axes(ax: Axes | None) -> Axes:
-    """The Axes to draw on: the caller's, or one on a new slide-shaped figure."""
-    if ax is not None:
-        return ax
-    fig = Figure(figsize=FIGSIZE, layout="constrained")
-    return fig.add_subplot()
-
-
-def _save(ax: Axes, path: Path | None) -> None:
-    """Write the Axes' figure as PNG to ``path`` atomically (if a path is given)."""
-    if path is None:
-        return
-    with atomic_path(Path(path)) as tmp:
-        ax.figure.savefig(tmp, format="png", dpi=DPI)
-
-
-def _titles(ax: Axes, title: str, subtitle: str) -> None:
-    """Bold left-aligned title with a smaller grey subtitle beneath it (what, then how)."""
-    ax.set_title(title, loc="left", pad=24)
-    ax.text(0.0, 1.015, subtitle, transform=ax.transAxes, ha="left", va="bottom",
-            fontsize=11, color="0.35")
-
-
-def _replication_note(n_reps: int, what: str = "band", level: float = 0.95) -> str:
-    """Subtitle fragment saying what the line/bar and its interval are."""
-    if n_reps <= 1:
-        return "1 replication (no interval)"
-    return f"mean of {n_reps} replications; {what}: {level:.0%} interval"
-
-
-def _mean_note(n_reps: int) -> str:
-    return "1 replication" if n_reps <= 1 else f"mean of {n_reps} replications"
-
-
-def _no_data(ax: Axes, title: str, message: str) -> None:
-    ax.set_title(title, loc="left")
-    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center",
-            fontsize=14, color="0.4")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-
-
-def institution_colors(tables: Tables) -> dict[str, tuple[float, ...]]:
-    """One colour per institution, stable across all charts of a run.
-
-    Institutions are taken in model order (banks, then platforms, as they
-    first appear in the ``institutions`` table), then any others seen only in
-    ``channels`` or ``funnel``.
-    """
-    ids: list[str] = []
-    for name in ("institutions", "channels", "funnel"):
-        frame = tables.get(name)
-        if frame is not None and "institution" in frame.columns:
-            ids += [str(i) for i in pd.unique(frame["institution"]) if str(i) not in ids]
-    cmap = mpl.colormaps[_PALETTE]
-    return {ident: cmap(k % cmap.N) for k, ident in enumerate(ids)}
-
+from sim.experiments.metrics import replications_of, run_rows
+from sim.experiments.schema import STAGES, channel_order, check_columns, require_tables
+from sim.experiments.stats import group_mean_ci
+from sim.outputs._style import (Tables, axes_for, deck_style, institution_colors, mean_note, no_data, replication_note,
+                                save_png, titles)
 
 def _kinds(tables: Tables) -> dict[str, str]:
     inst = tables.get("institutions")
@@ -187,11 +93,11 @@ def plot_market_share(
     inst = tables["institutions"]
     check_columns("institutions", inst)
     title = title or "Market share by institution"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         if inst.empty:
-            _no_data(ax, title, "No institution rows in this run")
-            _save(ax, path)
+            no_data(ax, title, "No institution rows in this run")
+            save_png(ax, path)
             return ax
         ids = [str(i) for i in pd.unique(inst["institution"])]
         frame = inst.assign(institution=inst["institution"].astype(str))
@@ -215,8 +121,8 @@ def plot_market_share(
         ax.set_xlabel("Step")
         ax.set_ylabel("Share of customers")
         ax.legend(title="Institution", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        _titles(ax, title, _replication_note(len(replications_of(tables)), level=level))
-        _save(ax, path)
+        titles(ax, title, replication_note(len(replications_of(tables)), level=level))
+        save_png(ax, path)
     return ax
 
 
@@ -259,16 +165,16 @@ def plot_funnel_by_channel(
     funnel = tables["funnel"]
     check_columns("funnel", funnel)
     title = title or "Acquisition funnel by entry channel"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         if not funnel.empty:
             if product is not None:
                 funnel = funnel[funnel["product"] == product]
             if institution is not None:
                 funnel = funnel[funnel["institution"] == institution]
         if funnel.empty or run_rows(funnel).empty:
-            _no_data(ax, title, "No customers entered the funnel")
-            _save(ax, path)
+            no_data(ax, title, "No customers entered the funnel")
+            save_png(ax, path)
             return ax
         reps = replications_of(tables)
         totals = _whole_run_by_rep(funnel, ["channel", "stage"], ["reached"], reps)
@@ -279,9 +185,9 @@ def plot_funnel_by_channel(
         means = means.reindex(index=channels, columns=stages, fill_value=0.0)
         _draw_funnel_bars(ax, means)
         scope = ", ".join(x for x in (product, institution) if x) or "all products and institutions"
-        _titles(ax, title, f"whole run, {scope}; {_mean_note(len(reps))}; "
+        titles(ax, title, f"whole run, {scope}; {mean_note(len(reps))}; "
                            "labels: % of previous stage")
-        _save(ax, path)
+        save_png(ax, path)
     return ax
 
 
@@ -355,17 +261,17 @@ def plot_cac_by_channel(
     channels = tables["channels"]
     check_columns("channels", channels)
     title = title or "Acquisition cost per new customer, by channel"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         reps = replications_of(tables)
         ci = _cac_table(channels, reps, level) if not channels.empty else None
         if ci is None or ci.empty:
-            _no_data(ax, title, "No channel brought a new customer")
-            _save(ax, path)
+            no_data(ax, title, "No channel brought a new customer")
+            save_png(ax, path)
             return ax
         _draw_cac_bars(ax, ci, institution_colors(tables))
-        _titles(ax, title, f"whole run; {_replication_note(len(reps), 'error bars', level)}")
-        _save(ax, path)
+        titles(ax, title, f"whole run; {replication_note(len(reps), 'error bars', level)}")
+        save_png(ax, path)
     return ax
 
 
@@ -444,11 +350,11 @@ def plot_adoption(
     market = tables["market"]
     check_columns("market", market)
     title = title or "Adoption and the share won by referral"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         if market.empty:
-            _no_data(ax, title, "No market rows in this run")
-            _save(ax, path)
+            no_data(ax, title, "No market rows in this run")
+            save_png(ax, path)
             return ax
         active = group_mean_ci(market, "step", "active", level)
         line_active = ax.plot(active["step"], active["mean"], color="tab:blue", lw=2.4,
@@ -475,8 +381,8 @@ def plot_adoption(
         # on the twin Axes: it is drawn on top, so the legend is not hidden by its band
         right.legend(lines, [ln.get_label() for ln in lines], loc="lower right", frameon=True,
                   facecolor="white", framealpha=0.85, edgecolor="none")
-        _titles(ax, title, _replication_note(len(replications_of(tables)), level=level))
-        _save(ax, path)
+        titles(ax, title, replication_note(len(replications_of(tables)), level=level))
+        save_png(ax, path)
     return ax
 
 
@@ -499,46 +405,10 @@ def _share_top(share: pd.DataFrame) -> float:
     return float(min(1.0, max(0.05, highest * 1.15)))
 
 
-# --------------------------------------------------------------------------- all of them
-
-#: File name, drawing function and default title of each chart :func:`plot_all` writes.
-CHARTS: tuple[tuple[str, Callable[..., Axes], str], ...] = (
-    ("market_share.png", plot_market_share, "Market share by institution"),
-    ("funnel_by_channel.png", plot_funnel_by_channel, "Acquisition funnel by entry channel"),
-    ("cac_by_channel.png", plot_cac_by_channel, "Acquisition cost per new customer, by channel"),
-    ("adoption.png", plot_adoption, "Adoption and the share won by referral"),
-)
-
-
-def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "") -> list[Path]:
-    """Write every deck chart of a run as PNG into ``out_dir``.
-
-    Parameters
-    ----------
-    tables : mapping of str to DataFrame
-        The run's tables (``market``, ``institutions``, ``channels``, ``funnel``).
-    out_dir : Path
-        Destination directory, conventionally ``results/<scenario>/plots``;
-        created if missing.
-    title_prefix : str, default ""
-        Put before each chart title, e.g. the scenario name, so slides
-        taken out of context still say which scenario they show.
-
-    Returns
-    -------
-    list of Path
-        The PNG files written, in :data:`CHARTS` order.
-    """
-    require_tables(tables, ["market", "institutions", "channels", "funnel"])
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for filename, draw, default_title in CHARTS:
-        title = f"{title_prefix}: {default_title}" if title_prefix else default_title
-        path = out_dir / filename
-        draw(tables, path, title=title)
-        written.append(path)
-    from sim.outputs.risk_plots import plot_risk
-
-    written += plot_risk(tables, out_dir, title_prefix=title_prefix)
-    return written
+__all__ = [
+    "institution_colors",
+    "plot_adoption",
+    "plot_cac_by_channel",
+    "plot_funnel_by_channel",
+    "plot_market_share",
+]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.outputs.summary import mean_ci
+from sim.experiments.stats import mean_ci
 
 
 def _fmt(value: float) -> str:

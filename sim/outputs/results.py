@@ -19,9 +19,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim.outputs._atomic import write_text_atomic
-from sim.outputs.plots import plot_all
-from sim.outputs.summary import summarize, to_jsonable, write_summary
+from sim.scenario.loader import dump_resolved
+from sim.experiments.replicate import RunResult
+from sim.experiments.store import write_text
+from sim.experiments.summary import summarize, to_jsonable
+from sim.outputs.deck import plot_all
+from sim.outputs.summary import write_summary
 from sim.outputs.tables import write_tables
 
 PACKAGE = "bankplatform-sim"
@@ -88,7 +91,7 @@ def run_metadata(
 def write_json(obj: Any, path: Path) -> Path:
     """Write a JSON-like object as indented strict JSON (NaN → null), atomically."""
     text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False)
-    return write_text_atomic(text + "\n", Path(path))
+    return write_text(Path(path), text + "\n")
 
 
 def scenario_yaml(resolved: Any) -> str:
@@ -116,6 +119,7 @@ def write_results(
     plots: bool = True,
     level: float = 0.95,
     extra_metadata: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a run's whole result directory.
 
@@ -141,6 +145,9 @@ def write_results(
         Interval level of the summary.
     extra_metadata : mapping, optional
         Added to ``run.json``.
+    summary : mapping, optional
+        The run's summary if already computed (e.g. ``RunResult.summary``);
+        by default :func:`~sim.experiments.summary.summarize` of ``tables``.
 
     Returns
     -------
@@ -152,14 +159,38 @@ def write_results(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Any] = {"tables": write_tables(tables, out_dir)}
-    summary = summarize(tables, level=level)
+    summary = summarize(tables, level=level) if summary is None else summary
     written["summary"] = write_summary(summary, out_dir / "summary.json")
     written["summary_data"] = summary
-    written["scenario"] = write_text_atomic(
-        scenario_yaml(resolved_scenario), out_dir / "scenario.resolved.yaml"
-    )
+    written["scenario"] = write_text(out_dir / "scenario.resolved.yaml", scenario_yaml(resolved_scenario))
     written["plots"] = plot_all(tables, out_dir / "plots", scenario_name) if plots else []
     meta = run_metadata(scenario_name=scenario_name, seed=seed, replications=replications,
                         extra=extra_metadata)
     written["run"] = write_json(meta, out_dir / "run.json")
     return written
+
+
+def save_run(result: RunResult, out_dir: str | Path, plots: bool = True) -> Path:
+    """Write a run's result directory: tables, ``summary.json``, the resolved scenario, ``run.json``, plots.
+
+    Also available as ``sim.save(result, out_dir)``.
+
+    Parameters
+    ----------
+    result : RunResult
+        From :func:`sim.run`.
+    out_dir : path
+        Conventionally ``results/<scenario>``; created if missing.
+    plots : bool, default True
+        Also write ``plots/*.png``.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    write_results(Path(out_dir), result.tables, scenario_name=result.scenario.name,
+                  resolved_scenario=dump_resolved(result.scenario), seed=result.seed,
+                  replications=result.replications, plots=plots, extra_metadata=result.provenance(),
+                  summary=result.summary)
+    return Path(out_dir)

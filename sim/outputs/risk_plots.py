@@ -1,6 +1,6 @@
 """Deck charts of the credit side: default rates, cascades, insurer capital, lender losses.
 
-Same conventions as :mod:`sim.outputs.plots`: each chart is a function of
+Same conventions as :mod:`sim.outputs.plots` (the shared look is in ``_style``): each chart is a function of
 the run's tables, draws on an Axes you pass or on a new 16:9 figure, and
 writes a PNG when given a path; figures are built without ``pyplot``.
 :func:`plot_risk` writes them all; it writes nothing for a run without
@@ -14,7 +14,6 @@ Tables read: ``market`` (new_defaults, contagion_defaults, borrowers),
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +21,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
-from sim.outputs.plots import (_axes, _deck_style, _mean_note, _no_data, _replication_note, _save, _titles,
-                               institution_colors)
-from sim.outputs.schema import channel_order
-from sim.outputs.summary import group_mean_ci, replications_of
-
-Tables = Mapping[str, pd.DataFrame]
+from sim.experiments.metrics import replications_of
+from sim.experiments.schema import channel_order
+from sim.experiments.stats import group_mean_ci
+from sim.outputs._style import (Tables, axes_for, deck_style, institution_colors, mean_note, no_data, replication_note,
+                                save_png, titles)
 
 
 def has_credit(tables: Tables) -> bool:
@@ -48,12 +46,12 @@ def plot_default_rate_by_lender(tables: Tables, path: Path | None = None, *, ax:
                                 title: str | None = None, level: float = 0.95) -> Axes:
     """Per-step default rate of each lender's loans (defaults / loans at the start of the step)."""
     title = title or "Default rate by lender"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         inst = tables.get("institutions")
         if inst is None or "defaults" not in inst.columns or not (inst["loans"] > 0).any():
-            _no_data(ax, title, "no loans in this run")
-            _save(ax, path)
+            no_data(ax, title, "no loans in this run")
+            save_png(ax, path)
             return ax
         inst = inst.sort_values(["replication", "institution", "step"]).copy()
         inst["at_risk"] = inst.groupby(["replication", "institution"])["loans"].shift()
@@ -67,8 +65,8 @@ def plot_default_rate_by_lender(tables: Tables, path: Path | None = None, *, ax:
         ax.set_xlabel("step")
         ax.set_ylabel("defaults per performing loan, per step")
         ax.legend(loc="upper left")
-        _titles(ax, title, _replication_note(len(replications_of(tables)), level=level))
-        _save(ax, path)
+        titles(ax, title, replication_note(len(replications_of(tables)), level=level))
+        save_png(ax, path)
         return ax
 
 
@@ -76,12 +74,12 @@ def plot_default_rate_by_channel(tables: Tables, path: Path | None = None, *, ax
                                  title: str | None = None) -> Axes:
     """Whole-run default rate per loan-step, by the channel the loan came through, one bar group per lender."""
     title = title or "Default rate by acquisition channel"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         credit = tables.get("credit")
         if credit is None or credit.empty or credit["loans_at_risk"].sum() == 0:
-            _no_data(ax, title, "no loans in this run")
-            _save(ax, path)
+            no_data(ax, title, "no loans in this run")
+            save_png(ax, path)
             return ax
         totals = credit.groupby(["institution", "channel"])[["defaults", "loans_at_risk"]].sum()
         totals = totals[totals["loans_at_risk"] > 0]
@@ -98,8 +96,8 @@ def plot_default_rate_by_channel(tables: Tables, path: Path | None = None, *, ax
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=2))
         ax.set_ylabel("defaults per loan-step")
         ax.legend(loc="upper left")
-        _titles(ax, title, f"pooled over the run; 'none' = loans held before it; {_mean_note(len(replications_of(tables)))}")
-        _save(ax, path)
+        titles(ax, title, f"pooled over the run; 'none' = loans held before it; {mean_note(len(replications_of(tables)))}")
+        save_png(ax, path)
         return ax
 
 
@@ -107,12 +105,12 @@ def plot_cascade_size(tables: Tables, path: Path | None = None, *, ax: Axes | No
                       title: str | None = None, level: float = 0.95) -> Axes:
     """Cumulative defaults over time, and the part due to contagion (peer, threshold, failed platforms)."""
     title = title or "Defaults and contagion"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         market = tables.get("market")
         if market is None or "new_defaults" not in market.columns or market["new_defaults"].sum() == 0:
-            _no_data(ax, title, "no defaults in this run")
-            _save(ax, path)
+            no_data(ax, title, "no defaults in this run")
+            save_png(ax, path)
             return ax
         market = market.sort_values(["replication", "step"]).copy()
         market["all defaults"] = market.groupby("replication")["new_defaults"].cumsum()
@@ -122,8 +120,8 @@ def plot_cascade_size(tables: Tables, path: Path | None = None, *, ax: Axes | No
         ax.set_xlabel("step")
         ax.set_ylabel("borrowers defaulted (cumulative)")
         ax.legend(loc="upper left")
-        _titles(ax, title, _replication_note(len(replications_of(tables)), level=level))
-        _save(ax, path)
+        titles(ax, title, replication_note(len(replications_of(tables)), level=level))
+        save_png(ax, path)
         return ax
 
 
@@ -131,12 +129,12 @@ def plot_insurer_capital(tables: Tables, path: Path | None = None, *, ax: Axes |
                          title: str | None = None, level: float = 0.95) -> Axes:
     """Each credit insurer's capital over time; a cross where it failed."""
     title = title or "Credit insurers' capital"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         insurers = tables.get("insurers")
         if insurers is None or insurers.empty:
-            _no_data(ax, title, "no credit insurer in this run")
-            _save(ax, path)
+            no_data(ax, title, "no credit insurer in this run")
+            save_png(ax, path)
             return ax
         for k, (insurer, rows) in enumerate(insurers.groupby("insurer", sort=False)):
             color = f"C{k}"
@@ -150,8 +148,8 @@ def plot_insurer_capital(tables: Tables, path: Path | None = None, *, ax: Axes |
         ax.set_xlabel("step")
         ax.set_ylabel("capital (yuan)")
         ax.legend(loc="upper right")
-        _titles(ax, title, _replication_note(len(replications_of(tables)), level=level))
-        _save(ax, path)
+        titles(ax, title, replication_note(len(replications_of(tables)), level=level))
+        save_png(ax, path)
         return ax
 
 
@@ -159,12 +157,12 @@ def plot_lender_losses(tables: Tables, path: Path | None = None, *, ax: Axes | N
                        title: str | None = None) -> Axes:
     """Whole-run credit losses per lender: the part insurers paid and the part the lender kept."""
     title = title or "Credit losses and who bore them"
-    with _deck_style():
-        ax = _axes(ax)
+    with deck_style():
+        ax = axes_for(ax)
         inst = tables.get("institutions")
         if inst is None or "losses" not in inst.columns or inst["losses"].sum() == 0:
-            _no_data(ax, title, "no credit losses in this run")
-            _save(ax, path)
+            no_data(ax, title, "no credit losses in this run")
+            save_png(ax, path)
             return ax
         reps = max(len(replications_of(tables)), 1)
         totals = inst.groupby("institution", sort=False)[["net_losses", "insured_losses"]].sum() / reps
@@ -175,8 +173,8 @@ def plot_lender_losses(tables: Tables, path: Path | None = None, *, ax: Axes | N
         ax.set_xticks(x, totals.index.astype(str))
         ax.set_ylabel("losses over the run (yuan)")
         ax.legend(loc="upper right")
-        _titles(ax, title, _mean_note(reps))
-        _save(ax, path)
+        titles(ax, title, mean_note(reps))
+        save_png(ax, path)
         return ax
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.outputs._atomic import atomic_path
+from sim.experiments.store import write_parquet
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
@@ -51,9 +51,7 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> dict[str,
     written: dict[str, Path] = {}
     for name, frame in tables.items():
         path = out_dir / f"{name}.parquet"
-        with atomic_path(path) as tmp:
-            frame.to_parquet(tmp, engine="pyarrow")
-        written[name] = path
+        written[name] = write_parquet(path, frame)
     return written
 
 

@@ -1,12 +1,15 @@
 """Loading scenario files: YAML, ``extends``, overrides, and clear errors.
 
-:func:`load_scenario` is the one way in.  It reads the YAML, merges the chain
-of ``extends:`` files (child keys override parent keys; mappings merge,
-lists and values replace, and so does a mapping of another ``kind``),
-applies dotted-path overrides, validates against
-:class:`~sim.scenario.schema.Scenario`, checks cross references and the
-timeline, and raises :class:`~sim.errors.ScenarioError` naming the file, the
-key path and what is allowed if anything is wrong.
+:func:`load_scenario` is the one way in.  It reads the YAML (strictly, see
+:mod:`sim.scenario.reading`), merges the chain of ``extends:`` files (child
+keys override parent keys; mappings merge, lists and values replace, and so
+does a mapping of another ``kind``), applies dotted-path overrides,
+validates against :class:`~sim.scenario.schema.Scenario`, checks cross
+references, the timeline and the network (its data files are read here, see
+:mod:`sim.scenario.network_check`), and raises
+:class:`~sim.errors.ScenarioError` naming the file that holds the bad value
+(the parent, for an inherited one; see :mod:`sim.scenario.origins`), the key
+path and what is allowed if anything is wrong.
 """
 
 from __future__ import annotations
@@ -16,32 +19,19 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario.paths import _strip, parse_value, set_path
+from sim.scenario.network_check import check_network
+from sim.scenario.origins import Origins, merges
+from sim.scenario.paths import parse_value, set_path
+from sim.scenario.reading import read_yaml
 from sim.scenario.references import check_references
 from sim.scenario.schema import Scenario
+from sim.scenario.tree import allowed_keys
 
-
-def read_yaml(path: Path) -> dict:
-    """Read one YAML mapping, turning I/O and syntax errors into ScenarioError."""
-    if not path.exists():
-        raise ScenarioError.single(path, "", "file not found", "a path to an existing .yaml file")
-    if path.is_dir():
-        raise ScenarioError.single(path, "", "is a directory", "a path to a .yaml file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError.single(path, where, f"malformed YAML: {problem}", "valid YAML") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ScenarioError.single(path, "", f"the top level is a {type(data).__name__}", "a mapping of keys to values")
-    return data
+__all__ = ["read_yaml", "deep_merge", "resolve_extends", "validate_data", "validation_problems",
+           "apply_overrides", "load_scenario", "with_overrides", "dump_resolved"]
 
 
 def deep_merge(base: dict, override: Mapping) -> dict:
@@ -49,12 +39,11 @@ def deep_merge(base: dict, override: Mapping) -> dict:
 
     A mapping whose ``kind`` differs from the one it overrides (another network
     generator, say) replaces it whole: the keys of the old kind mean nothing
-    to the new one.
+    to the new one (see :func:`~sim.scenario.origins.merges`).
     """
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        old = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(old, dict) and value.get("kind", old.get("kind")) == old.get("kind"):
+        if merges(merged.get(key), value):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
@@ -63,23 +52,31 @@ def deep_merge(base: dict, override: Mapping) -> dict:
 
 def resolve_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
     """Read ``path`` and merge it over the files it extends, recursively."""
-    path = path.resolve()
-    if path in _chain:
-        cycle = " -> ".join(p.name for p in (*_chain, path))
+    return _resolve(Path(path), _chain)[0]
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins]:
+    """The merged mapping of ``path`` and its ``extends`` chain, and which file each value comes from."""
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(p.name for p in (*chain, resolved))
         raise ScenarioError.single(path, "extends", f"extends itself through {cycle}", "a chain without cycles")
     data = read_yaml(path)
     parent = data.get("extends")
     if parent is None:
-        return data
+        return data, Origins.of(data, str(path))
     if not isinstance(parent, str):
         raise ScenarioError.single(path, "extends", f"got {parent!r}", "the path of another scenario file")
-    parent_path = (path.parent / parent)
+    parent_path = path.parent / parent
     if not parent_path.exists():
         raise ScenarioError.single(path, "extends", f"'{parent}' not found next to this file", "a path relative to this file")
-    merged = deep_merge(resolve_extends(parent_path, (*_chain, path)), data)
+    base, base_origins = _resolve(parent_path, (*chain, resolved))
+    merged = deep_merge(base, data)
+    origins = base_origins.merged(base, data, str(path))
     merged["extends"] = None
     merged["description"] = data.get("description", "")
-    return merged
+    origins.children["description"] = Origins(str(path))
+    return merged, origins
 
 
 def _loc_to_path(loc: tuple) -> str:
@@ -90,47 +87,6 @@ def _loc_to_path(loc: tuple) -> str:
         else:
             text += ("." if text else "") + str(part)
     return text
-
-
-def _allowed_keys(loc: tuple, data: Any) -> str | None:
-    """The field names of the block that an unknown key at ``loc`` sits in."""
-    annotation: Any = Scenario
-    node = data
-    for part in loc[:-1]:
-        annotation = _strip(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(part)
-            if field is None:
-                return None
-            annotation = field.annotation
-        else:
-            args = getattr(annotation, "__args__", ())
-            if getattr(annotation, "__origin__", None) is dict:
-                annotation = args[1]
-            elif getattr(annotation, "__origin__", None) is list:
-                annotation = args[0]
-            else:
-                from sim.scenario.paths import _model_for_union
-
-                annotation = _model_for_union(annotation, node)
-                if annotation is None:
-                    return None
-                field = annotation.model_fields.get(part)
-                if field is None:
-                    return None
-                annotation = field.annotation
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    annotation = _strip(annotation)
-    if getattr(annotation, "__origin__", None) is not None and not isinstance(annotation, type):
-        from sim.scenario.paths import _model_for_union
-
-        annotation = _model_for_union(annotation, node) or annotation
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return ", ".join(sorted(annotation.model_fields))
-    return None
 
 
 def validation_problems(exc: ValidationError, data: dict, prefix: str = "") -> list[Problem]:
@@ -149,7 +105,7 @@ def validation_problems(exc: ValidationError, data: dict, prefix: str = "") -> l
         allowed = None
         if kind == "extra_forbidden":
             message = f"unknown key '{loc[-1]}'"
-            allowed = _allowed_keys(loc, data)
+            allowed = allowed_keys(Scenario, data, loc[:-1])
         elif kind == "missing":
             message = "is required"
         else:
@@ -163,17 +119,56 @@ def validation_problems(exc: ValidationError, data: dict, prefix: str = "") -> l
     return problems
 
 
-def validate_data(data: dict, source: str | Path | None) -> Scenario:
-    """Validate a merged scenario mapping; raise ScenarioError listing every problem."""
+def validate_data(data: dict, source: str | Path | None, origins: Origins | None = None,
+                  base_dir: Path | None = None) -> Scenario:
+    """Validate a merged scenario mapping; raise ScenarioError listing every problem.
+
+    Parameters
+    ----------
+    data : dict
+        The merged raw mapping.
+    source : str or Path or None
+        The file (or option) the scenario comes from, named in errors.
+    origins : Origins, optional
+        Which file each value comes from (``extends`` parents, ``--set``); an
+        error then names the file that holds the bad value.
+    base_dir : Path, optional
+        The folder data file paths (``network.path``) are relative to; the
+        current directory if not given, as for a scenario with no file.
+        Data files are read and checked here, so that a run or a sweep with
+        a bad edge list fails before it starts.
+    """
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, validation_problems(exc, data)) from None
+        raise _error(source, validation_problems(exc, data), origins) from None
     problems = check_references(scenario)
     problems += _check_events(scenario, data)
+    if not problems:
+        problems = check_network(scenario, base_dir)
     if problems:
-        raise ScenarioError(source, problems)
+        raise _error(source, problems, origins)
     return scenario
+
+
+def _error(source: str | Path | None, problems: list[Problem], origins: Origins | None) -> ScenarioError:
+    """A ScenarioError naming, for each problem, the file that holds the value at its key path."""
+    if origins is None:
+        return ScenarioError(source, problems)
+    root = origins.source
+
+    def label(file: str) -> str:
+        if file == root or file.startswith(f"{root} ("):
+            return file
+        return f"{file} (extended by {Path(root).name})"
+
+    files = [label(origins.find(p.path)) for p in problems]
+    if len(set(files)) == 1:
+        return ScenarioError(files[0], problems)
+    for problem, file in zip(problems, files):
+        if file != root:
+            problem.source = file
+    return ScenarioError(root, problems)
 
 
 def _check_events(scenario: Scenario, data: dict) -> list[Problem]:
@@ -194,16 +189,26 @@ def _check_events(scenario: Scenario, data: dict) -> list[Problem]:
     return problems
 
 
-def apply_overrides(data: dict, overrides: Mapping[str, Any] | None, source: str = "--set") -> dict:
-    """Return a copy of ``data`` with dotted-path overrides applied; strings are parsed as YAML."""
+def apply_overrides(data: dict, overrides: Mapping[str, Any] | None, source: str = "--set",
+                    origins: Origins | None = None) -> dict:
+    """Return a copy of ``data`` with dotted-path overrides applied; strings are parsed as YAML.
+
+    With ``origins``, each value set is recorded as coming from ``source``.
+    """
     data = copy.deepcopy(data)
     problems = []
     for path, value in (overrides or {}).items():
         if isinstance(value, str):
-            value = parse_value(value)
+            try:
+                value = parse_value(value, source)
+            except ScenarioError as exc:
+                problems += [Problem(path, p.message, p.allowed) for p in exc.problems]
+                continue
         problem = set_path(data, path, value, Scenario)
         if problem is not None:
             problems.append(problem)
+        elif origins is not None:
+            origins.set(path.split("."), value, source)
     if problems:
         raise ScenarioError(source, problems)
     return data
@@ -232,9 +237,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         Naming the file, the key path and what is allowed.
     """
     path = Path(path)
-    data = resolve_extends(path)
-    data = apply_overrides(data, overrides, source=f"{path} (--set)")
-    scenario = validate_data(data, path)
+    data, origins = _resolve(path, ())
+    data = apply_overrides(data, overrides, source=f"{path} (--set)", origins=origins)
+    scenario = validate_data(data, path, origins, base_dir=path.resolve().parent)
     scenario._source = path.resolve()
     return scenario
 
@@ -242,8 +247,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str = "--set") -> Scenario:
     """A validated copy of ``scenario`` with dotted-path overrides applied."""
     data = apply_overrides(scenario.model_dump(mode="python"), overrides, source=source)
-    result = validate_data(data, source)
-    result._source = getattr(scenario, "_source", None)
+    origin = getattr(scenario, "_source", None)
+    result = validate_data(data, source, base_dir=Path(origin).parent if origin else None)
+    result._source = origin
     return result
 
 

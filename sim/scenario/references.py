@@ -24,6 +24,9 @@ def check_references(scenario: Scenario) -> list[Problem]:
         media = bank.employee_media
         if media.employees and media.product is not None and media.product not in bank.offers:
             problems.append(Problem(f"banks.{iid}.employee_media.product", f"'{media.product}' is not offered by {iid}", ", ".join(sorted(bank.offers)) or "(no offers)"))
+        if media.audience >= scenario.population.size:
+            problems.append(Problem(f"banks.{iid}.employee_media.audience", f"{media.audience} followers per employee exceed the population",
+                                    f"at most {scenario.population.size - 1}"))
         if media.employees > scenario.population.size:
             problems.append(Problem(f"banks.{iid}.employee_media.employees", f"{media.employees} employees exceed the population", f"at most {scenario.population.size}"))
     problems += _check_follower_communities(scenario)

@@ -15,11 +15,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Count = Annotated[int, Field(ge=0)]
+
+
+def _not_a_bool(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number is wanted (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a yes/no value, not a number")
+    return value
+
+
+#: Numbers: finite (see :class:`Strict`) and never a yes/no value.
+Real = Annotated[float, BeforeValidator(_not_a_bool)]
+Integer = Annotated[int, BeforeValidator(_not_a_bool)]
+Probability = Annotated[Real, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[Real, Field(ge=0.0)]
+#: Upper bounds that keep every integer within what the model's int64 arrays hold.
+MAX_STEPS = 100_000
+MAX_CUSTOMERS = 10_000_000
+Count = Annotated[Integer, Field(ge=0, le=MAX_CUSTOMERS)]
 
 LIFE_STAGES = ("student", "young_family", "mature")
 LifeStage = Literal["student", "young_family", "mature"]
@@ -31,9 +46,14 @@ DATA_LINKS = ("direct", "bureau", "direct_jump")
 
 
 class Strict(BaseModel):
-    """Base for every schema block: unknown keys are errors, assignments are checked."""
+    """Base for every schema block: unknown keys are errors, assignments are checked, numbers are finite.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    ``allow_inf_nan=False``: a NaN or an infinity anywhere (file, ``--set``,
+    sweep design) is refused, since it would give results that look valid
+    (NaN prices give plausible shares, infinite capital an infinite ratio).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _check_shares(values: dict | list, what: str) -> None:
@@ -46,7 +66,7 @@ def _check_shares(values: dict | list, what: str) -> None:
 class TimeSpec(Strict):
     """Horizon of a run."""
 
-    steps: int = Field(60, ge=1, le=100_000, description="Number of steps simulated (horizon).")
+    steps: Integer = Field(60, ge=1, le=MAX_STEPS, description="Number of steps simulated (horizon).")
     unit: Literal["day", "week", "month", "quarter", "year"] = Field(
         "month", description="What one step stands for; rates in the file are per step."
     )
@@ -56,10 +76,10 @@ class TimeSpec(Strict):
 class DigitalAffinitySpec(Strict):
     """Beta-distributed digital affinity (0 = branch only, 1 = fully digital)."""
 
-    mean: dict[LifeStage, Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+    mean: dict[LifeStage, Annotated[Real, Field(gt=0.0, lt=1.0)]] = Field(
         default_factory=lambda: {"student": 0.8, "young_family": 0.65, "mature": 0.4}
     )
-    concentration: float = Field(8.0, gt=0.0, description="Beta a + b; larger = less spread.")
+    concentration: Real = Field(8.0, gt=0.0, description="Beta a + b; larger = less spread.")
 
 
 class CreditQualitySpec(Strict):
@@ -74,7 +94,7 @@ class CreditQualitySpec(Strict):
 class PopulationSpec(Strict):
     """Who the customers are (one per network node)."""
 
-    size: int = Field(10_000, ge=2, le=10_000_000, description="Number of customers (network nodes).")
+    size: Integer = Field(10_000, ge=2, le=MAX_CUSTOMERS, description="Number of customers (network nodes).")
     life_stages: dict[LifeStage, Probability] = Field(
         default_factory=lambda: {"student": 0.2, "young_family": 0.35, "mature": 0.45},
         description="Shares of each life stage (SF17); must sum to 1.",
@@ -99,14 +119,14 @@ class ErdosRenyiSpec(Strict):
     """G(n, p) random graph with p = mean_degree / (n - 1)."""
 
     kind: Literal["erdos_renyi"]
-    mean_degree: float = Field(10.0, gt=0.0)
+    mean_degree: Real = Field(10.0, gt=0.0)
 
 
 class WattsStrogatzSpec(Strict):
     """Small-world ring lattice of even degree k with rewiring probability beta."""
 
     kind: Literal["watts_strogatz"]
-    mean_degree: int = Field(10, ge=2, description="k: each node joined to its k nearest ring neighbours (even).")
+    mean_degree: Integer = Field(10, ge=2, le=MAX_CUSTOMERS, description="k: each node joined to its k nearest ring neighbours (even).")
     rewiring: Probability = 0.1
 
     @model_validator(mode="after")
@@ -120,7 +140,7 @@ class BarabasiAlbertSpec(Strict):
     """Preferential attachment; each new node brings m edges (mean degree about 2m)."""
 
     kind: Literal["barabasi_albert"]
-    attachment: int = Field(5, ge=1, description="m: edges added with each new node.")
+    attachment: Integer = Field(5, ge=1, le=MAX_CUSTOMERS, description="m: edges added with each new node.")
 
 
 class BlockSpec(Strict):
@@ -182,9 +202,9 @@ class FunnelSpec(Strict):
 class LoanSpec(Strict):
     """Loan terms of a credit product (mechanism 4): a bullet loan repaid at term end."""
 
-    size_mean: float = Field(20_000.0, gt=0.0, description="Mean loan size (yuan); sizes are log-normal.")
+    size_mean: Real = Field(20_000.0, gt=0.0, description="Mean loan size (yuan); sizes are log-normal.")
     size_sd: NonNegative = Field(10_000.0, description="Standard deviation of loan sizes (yuan); 0 = all equal.")
-    term: int = Field(12, ge=1, le=100_000, description="Steps from origination to repayment.")
+    term: Integer = Field(12, ge=1, le=MAX_STEPS, description="Steps from origination to repayment.")
     rate: NonNegative = Field(0.12, description="Annual interest rate charged; an offer's loan_rate overrides it.")
     recovery: Probability = Field(0.3, description="Share of the balance recovered when a borrower defaults.")
     renewal: Probability = Field(
@@ -217,12 +237,12 @@ class ProductSpec(Strict):
 class ChoiceSpec(Strict):
     """Multinomial-logit weights of the comparison stage, and switching."""
 
-    price: float = Field(-1.0, description="Utility per unit of an offer's price (negative: dearer is worse).")
-    convenience: float = Field(1.0, description="Utility of the channel's convenience for the customer.")
-    trust: float = Field(2.0, description="Utility per unit of trust in the provider.")
-    incentive: float = Field(0.5, description="Utility per 100 yuan of welcome packet to a referred customer (SF4).")
-    live_stream: float = Field(0.5, description="Utility bonus when the offer came through live streaming (trust in the host, SF6).")
-    outside_utility: float | None = Field(None, description="Utility of choosing nothing; null = no outside option.")
+    price: Real = Field(-1.0, description="Utility per unit of an offer's price (negative: dearer is worse).")
+    convenience: Real = Field(1.0, description="Utility of the channel's convenience for the customer.")
+    trust: Real = Field(2.0, description="Utility per unit of trust in the provider.")
+    incentive: Real = Field(0.5, description="Utility per 100 yuan of welcome packet to a referred customer (SF4).")
+    live_stream: Real = Field(0.5, description="Utility bonus when the offer came through live streaming (trust in the host, SF6).")
+    outside_utility: Real | None = Field(None, description="Utility of choosing nothing; null = no outside option.")
     switching: Probability = Field(0.02, description="Per-step chance an active customer weighs the alternatives it knows.")
 
 
@@ -230,11 +250,11 @@ class ChoiceSpec(Strict):
 class OfferSpec(Strict):
     """What an institution offers on one product line."""
 
-    price: float = Field(1.0, description="Price the customer weighs in choice (fee, APR, or minus the yield), in model units.")
+    price: Real = Field(1.0, description="Price the customer weighs in choice (fee, APR, or minus the yield), in model units.")
     revenue: NonNegative = Field(5.0, description="Revenue per active customer per step.")
     service_cost: NonNegative = Field(1.0, description="Cost of serving one active customer per step.")
     initial_share: Probability = Field(0.0, description="Share of the population already active with this offer at step 0.")
-    brand: float = Field(0.0, description="Alternative-specific constant in choice.")
+    brand: Real = Field(0.0, description="Alternative-specific constant in choice.")
     loan_rate: NonNegative | None = Field(
         None, description="Annual interest rate on this offer's loans (credit products); null = the product's loan.rate.")
 
@@ -279,7 +299,7 @@ class ReferralSpec(Strict):
 
     enabled: bool = True
     rate: Probability = Field(0.01, description="r: per-step chance a promoter makes a neighbour aware.")
-    window: int | None = Field(6, ge=1, description="W: steps a new customer stays a promoter; null = unlimited.")
+    window: Integer | None = Field(6, ge=1, le=MAX_STEPS, description="W: steps a new customer stays a promoter; null = unlimited.")
     bonus: NonNegative = Field(0.0, description="Paid to the referrer per referred customer who becomes active.")
     welcome: NonNegative = Field(0.0, description="Welcome packet paid to the referred customer on activation.")
     bonus_uplift: NonNegative = Field(0.5, description="Relative rise of r per 100 yuan of bonus.")
@@ -419,8 +439,8 @@ class ThresholdSpec(Strict):
 class SeedDefaultsSpec(Strict):
     """Defaults forced at a step: ``count`` borrowers drawn at random default."""
 
-    at: int = Field(ge=1, description="Step at which the seeded borrowers default.")
-    count: int = Field(1, ge=1, description="Number of borrowers made to default.")
+    at: Integer = Field(ge=1, le=MAX_STEPS, description="Step at which the seeded borrowers default.")
+    count: Integer = Field(1, ge=1, le=MAX_CUSTOMERS, description="Number of borrowers made to default.")
 
 
 class CreditSpec(Strict):
@@ -463,7 +483,7 @@ class RegulationSpec(Strict):
 class EventSpec(Strict):
     """A timeline entry: at step ``at``, set these dotted paths to these values."""
 
-    at: int = Field(ge=1, description="Step at whose start the changes apply.")
+    at: Integer = Field(ge=1, le=MAX_STEPS, description="Step at whose start the changes apply.")
     set: dict[str, Any] = Field(min_length=1)
     label: str | None = None
 
@@ -477,8 +497,8 @@ class Scenario(Strict):
     sources: list[Annotated[str, Field(pattern=r"^SF\d+$")]] = Field(default_factory=list)
     shows: str = ""
     extends: str | None = Field(None, description="Another scenario file this one overrides (resolved at load).")
-    seed: int = Field(20_241, ge=0)
-    replications: int = Field(5, ge=1, le=100_000)
+    seed: Integer = Field(20_241, ge=0, le=2**63 - 1)
+    replications: Integer = Field(5, ge=1, le=100_000)
     time: TimeSpec = Field(default_factory=TimeSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     network: NetworkSpec = Field(default_factory=lambda: WattsStrogatzSpec(kind="watts_strogatz"))

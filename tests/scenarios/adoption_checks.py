@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.experiments.compare import Comparison, check_comparable, compare
 from sim.experiments.replicate import RunResult, run
-from sim.outputs.summary import mean_ci
+from sim.experiments.stats import mean_ci
 from sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

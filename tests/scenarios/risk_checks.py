@@ -26,7 +26,7 @@ from scipy import stats
 
 from sim.experiments.replicate import replication_seed
 from sim.model import ChannelModel
-from sim.outputs.summary import mean_ci
+from sim.experiments.stats import mean_ci
 from sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adoption_checks import key_difference, library_pair, paired, small, tier34
-from sim.model.catalog import compile_catalog
+from sim.core.params import compile_catalog
 
 REPLICATIONS = 8
 

@@ -47,7 +47,7 @@ import pytest
 from scipy.optimize import brentq
 
 from sim.model import ChannelModel
-from sim.model.state import NO_CHANNEL, NONE
+from sim.core.codes import Stage, NO_CHANNEL
 
 N, Z = 10_000, 10.0
 GRAPHS = 2
@@ -68,7 +68,7 @@ def clear_customers(model: ChannelModel) -> None:
     state = model.state
     state.aware[:] = False
     state.aware_channel[:] = NO_CHANNEL
-    state.stage[:] = NONE
+    state.stage[:] = Stage.NONE
     state.provider[:] = -1
     state.channel[:] = NO_CHANNEL
     state.since[:] = -1

@@ -10,7 +10,7 @@ nodes (those tipped by one neighbour: k <= 1/phi) percolate:
 
 For Erdős–Rényi graphs (Poisson p_k) and phi = 0.18 the window is about
 1 < z < 5.8 (Watts's Fig. 1).  We compute the window from the condition,
-then run single-seed cascades with :func:`sim.mechanisms.contagion.cascade`
+then run single-seed cascades with :func:`sim.core.risk.contagion.cascade`
 (the kernel the model's threshold mode uses) on G(n, z/(n−1)) graphs from the
 project's own generator, inside and well outside it.
 
@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from sim.mechanisms.contagion import cascade, watts_cascade_condition
+from sim.core.risk.contagion import cascade, watts_cascade_condition
 from sim.network.generators import erdos_renyi_network
 
 N = 10_000

@@ -1,0 +1,45 @@
+"""Options and helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.errors import ScenarioError
+
+#: Exit status when some runs of a sweep failed (the others are written).
+EXIT_RUNS_FAILED = 1
+
+RESULTS = Path("results")
+
+
+def assignments(items: list[str] | None, option: str = "--set", *, empty_value: bool = False) -> dict[str, str]:
+    """The ``PATH=VALUE`` options given as ``option``, as a mapping (see :func:`~sim.experiments.design.split_assignment`)."""
+    from sim.experiments.design import parse_assignments
+
+    return parse_assignments(items, option, empty_value=empty_value)
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that say where a sweep's runs execute."""
+    group = parser.add_argument_group("where runs execute (default: a local process pool, one worker per core)")
+    group.add_argument("--workers", "-j", type=int, help="processes of the local pool, or workers of --cluster local")
+    group.add_argument("--serial", action="store_true", help="run everything in this process, one run at a time")
+    group.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use a running Dask scheduler")
+    group.add_argument("--cluster", choices=["local"], help="start a Dask LocalCluster")
+    group.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS",
+                       help="how long to wait for --scheduler (default 5)")
+
+
+def backend(args: argparse.Namespace, file_spec=None):
+    """The backend the options (and a sweep file's ``backend:`` entries) ask for."""
+    from sim.experiments.backends import make_backend
+
+    scheduler = args.scheduler or (file_spec.scheduler if file_spec else None)
+    cluster = args.cluster or (file_spec.cluster if file_spec else None)
+    workers = args.workers or (file_spec.workers if file_spec else None)
+    serial = args.serial or (file_spec is not None and file_spec.backend == "serial")
+    if serial and (scheduler or cluster):
+        raise ScenarioError.single("--serial", "", "given with --scheduler or --cluster", "one way of running")
+    return make_backend("serial" if serial else "pool", workers=workers, scheduler=scheduler, cluster=cluster,
+                        timeout=args.connect_timeout)

@@ -1,0 +1,111 @@
+"""Mechanism 7, economics: what each institution earns and spends in a step.
+
+Per institution and step: customers (active relationships), acquisitions and
+their cost by channel (CAC), revenue, revenue share paid to platforms (the
+take rate on revenue from customers acquired through them, SF7), fees per
+acquired customer, referral incentives (bonus + welcome packet per referred
+customer who becomes active, SF4), service cost, profit.  Platforms earn the
+fees and revenue shares banks pay them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.adoption.funnel import Activations
+from sim.core.codes import Channel
+
+
+@dataclass
+class Ledger:
+    """One step's accounts: arrays over institutions (I) and channels (C)."""
+
+    customers: np.ndarray            # (I, K) active relationships per product
+    new_by_channel: np.ndarray       # (I, C) acquisitions
+    spend_by_channel: np.ndarray     # (I, C) acquisition spend
+    churned: np.ndarray              # (I,)
+    revenue: np.ndarray
+    revenue_share_paid: np.ndarray
+    platform_income: np.ndarray
+    incentives: np.ndarray
+    service_cost: np.ndarray
+
+    @property
+    def new_customers(self) -> np.ndarray:
+        return self.new_by_channel.sum(axis=1)
+
+    @property
+    def acquisition_spend(self) -> np.ndarray:
+        return self.spend_by_channel.sum(axis=1)
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self.acquisition_spend + self.revenue_share_paid + self.service_cost
+
+    @property
+    def profit(self) -> np.ndarray:
+        return self.revenue + self.platform_income - self.cost
+
+
+def holdings(provider: np.ndarray, tier: np.ndarray, n_institutions: int) -> np.ndarray:
+    """(I, K, 4) relationships per institution, product and the customer's city tier, in one pass."""
+    n, K = provider.shape
+    key = (provider.astype(np.int64) + 1) * K + np.arange(K)
+    key = key * 4 + tier[:, None]
+    counts = np.bincount(key.ravel(), minlength=(n_institutions + 1) * K * 4)
+    return counts.reshape(n_institutions + 1, K, 4)[1:]
+
+
+def account(state, catalog, activations: Activations, churned_from: np.ndarray,
+            customers: np.ndarray) -> Ledger:
+    """Compute the step's ledger after the funnel and churn have run.
+
+    Parameters
+    ----------
+    state : CustomerState
+    catalog : Catalog
+    activations : Activations of this step (funnel and switching)
+    churned_from : int array, institution each lost relationship left (churn and switching)
+    customers : (I, K) int array
+        Relationship counts per institution and product (``holdings(...).sum(axis=2)``).
+    """
+    I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
+    offer_of = catalog.offer_of
+    revenue_each = np.where(offer_of >= 0, catalog.revenue[np.maximum(offer_of, 0)], 0.0)
+    service_each = np.where(offer_of >= 0, catalog.service_cost[np.maximum(offer_of, 0)], 0.0)
+    revenue = (customers * revenue_each).sum(axis=1)
+    service_cost = (customers * service_each).sum(axis=1)
+
+    assert (activations.channel >= 0).all(), "an activation has no channel"
+    new_by_channel = np.zeros((I, C), dtype=np.int64)
+    new_inst = catalog.offer_institution[activations.offer]
+    np.add.at(new_by_channel, (new_inst, activations.channel.astype(np.int64)), 1)
+
+    spend = np.zeros((I, C))
+    spend[:, Channel.BRANCH] = catalog.branch_cost
+    spend[:, Channel.OWN_APP] = catalog.app_cost
+    spend[:, Channel.LIVE_STREAM] = catalog.live_cost
+    spend[:, Channel.EMPLOYEE] = np.where(catalog.employees > 0, catalog.employee_cost, 0.0)
+    incentives = (catalog.referral_bonus + catalog.referral_welcome) * new_by_channel[:, Channel.REFERRAL]
+    spend[:, Channel.REFERRAL] = incentives
+
+    revenue_share = np.zeros(I)
+    platform_income = np.zeros(I)
+    for j in np.flatnonzero(catalog.partner_active):
+        bank, platform = catalog.partner_bank[j], catalog.partner_platform[j]
+        channel = catalog.platform_channel(platform)
+        acquired = new_by_channel[bank, channel]
+        traffic_spend = catalog.partner_cost[j] + catalog.partner_fee[j] * acquired
+        spend[bank, channel] += traffic_spend
+        via = np.zeros(K)
+        for k in range(K):
+            via[k] = np.count_nonzero((state.provider[:, k] == bank) & (state.channel[:, k] == channel))
+        share = catalog.partner_take[j] * float((via * revenue_each[bank]).sum())
+        revenue_share[bank] += share
+        platform_income[catalog.platform_institution[platform]] += traffic_spend + share
+
+    churned = np.bincount(churned_from.astype(np.int64), minlength=I) if churned_from.size else np.zeros(I, np.int64)
+    return Ledger(customers, new_by_channel, spend, churned, revenue, revenue_share, platform_income,
+                  incentives, service_cost)

@@ -1,0 +1,147 @@
+"""Mechanism 3, funnel conversion (SF6): aware → interested → comparing → applied → approved → active.
+
+A customer without the product who is touched this step enters the funnel
+once (one touch, drawn at random among the step's touches, is its trigger:
+the institution and channel that brought it in).  Within the step it passes
+each stage with that stage's probability and stops where it fails; the stage
+it stopped at is kept as its state for the product:
+
+- interested: ``interest × need[life stage] × (1 + targeting of the trigger's institution
+  + data targeting of its channel)`` (the second term: a data-sharing partner's data, SF10);
+- comparing: ``compare × (1 + live-stream uplift)`` if the trigger was a live stream;
+- choice: a multinomial logit among all offers of the product it knows
+  (:mod:`sim.core.adoption.choice`); the chosen offer may be a competitor's;
+- applied: ``apply``;
+- approved: ``approve`` for products that are not underwritten, or the
+  lender's decision passed in as ``approve_fn``; a refusal leaves it rejected;
+- active: provider, channel (the channel it met the chosen offer through) and
+  start step are recorded.
+
+Every probability may be 1, so that exposure alone drives adoption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from sim.core.adoption.choice import NO_CHOICE, choose, utilities
+from sim.core.sampling import first_per_group
+from sim.core.touches import Touches
+from sim.core.codes import Channel, Stage
+
+# Stage -> column of the funnel count array.
+FUNNEL_COLUMNS = {Stage.AWARE: 0, Stage.INTERESTED: 1, Stage.COMPARING: 2, Stage.APPLIED: 3, Stage.APPROVED: 4, Stage.ACTIVE: 5}
+
+ApproveFn = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
+
+
+@dataclass
+class Activations:
+    """Customers who became active this step, with what and through which channel."""
+
+    customer: np.ndarray
+    offer: np.ndarray
+    channel: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list["Activations"]) -> "Activations":
+        if not parts:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int8))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("customer", "offer", "channel")))
+
+
+def binomial_approval(probability: float) -> ApproveFn:
+    """Approval that accepts each application independently with ``probability``."""
+    def approve(customers: np.ndarray, offers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return rng.random(customers.size) < probability
+    return approve
+
+
+def run_funnel(product: int, touches: Touches, state, population, catalog, step: int,
+               approve_fn: ApproveFn, rng: np.random.Generator,
+               counts: np.ndarray) -> tuple[Activations, np.ndarray]:
+    """Move this step's touched customers for one product through the funnel.
+
+    Parameters
+    ----------
+    product : int
+        Product index ``k``; ``touches`` must be for offers of this product.
+    state : CustomerState (updated in place: stage, provider, channel, since)
+    population : Population
+    catalog : Catalog
+    step : int
+        Current step, recorded as the start of new relationships.
+    approve_fn : callable(customers, offers, rng) -> bool array
+    counts : int array (I, C, 6)
+        Funnel counts for this product, incremented in place by trigger institution and channel.
+
+    Returns
+    -------
+    activations : Activations
+    rejected : int array of customers refused at approval
+    """
+    k = product
+    fresh = state.provider[touches.customer, k] < 0
+    touches = touches.select(fresh)
+    trigger = touches.select(first_per_group(touches.customer, rng))
+    c = trigger.customer
+    inst = catalog.offer_institution[trigger.offer]
+    ch = trigger.channel.astype(np.int64)
+
+    n_inst, n_channels = counts.shape[:2]
+
+    def record(stage: int):
+        reached = np.bincount(inst * n_channels + ch, minlength=n_inst * n_channels)
+        counts[:, :, FUNNEL_COLUMNS[stage]] += reached.reshape(n_inst, n_channels)
+
+    def advance(probability: np.ndarray | float, failed_stage: int) -> np.ndarray:
+        ok = rng.random(c.size) < probability
+        state.stage[c[~ok], k] = failed_stage
+        return ok
+
+    record(Stage.AWARE)
+    uplift = catalog.targeting[inst] + catalog.channel_targeting[inst, ch]
+    p_interest = catalog.interest[k] * catalog.need[k, population.life_stage[c]] * (1.0 + uplift)
+    ok = advance(np.minimum(p_interest, 1.0), Stage.AWARE)
+    c, inst, ch = c[ok], inst[ok], ch[ok]
+    record(Stage.INTERESTED)
+
+    p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == Channel.LIVE_STREAM))
+    ok = advance(np.minimum(p_compare, 1.0), Stage.INTERESTED)
+    c, inst, ch = c[ok], inst[ok], ch[ok]
+    record(Stage.COMPARING)
+
+    offers_k = catalog.offers_of_product(k)
+    chosen_col = choose(
+        utilities(c, offers_k, state.aware_channel[c][:, offers_k], population.digital_affinity, state.trust, catalog),
+        state.aware[c][:, offers_k], catalog.outside_utility, rng)
+    ok = chosen_col != NO_CHOICE
+    state.stage[c[~ok], k] = Stage.COMPARING
+    c, inst, ch = c[ok], inst[ok], ch[ok]
+    offer = offers_k[chosen_col[ok]]
+
+    ok = advance(catalog.apply[k], Stage.COMPARING)
+    c, inst, ch, offer = c[ok], inst[ok], ch[ok], offer[ok]
+    record(Stage.APPLIED)
+
+    approved = approve_fn(c, offer, rng)
+    state.stage[c[~approved], k] = Stage.REJECTED
+    rejected = c[~approved]
+    c, inst, ch, offer = c[approved], inst[approved], ch[approved], offer[approved]
+    record(Stage.APPROVED)
+    record(Stage.ACTIVE)
+
+    return activate(state, c, offer, k, step, catalog), rejected
+
+
+def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, step: int, catalog) -> Activations:
+    """Record new relationships: provider, channel the offer was met through, start step."""
+    channel = state.aware_channel[customers, offers]
+    state.stage[customers, product] = Stage.ACTIVE
+    state.provider[customers, product] = catalog.offer_institution[offers]
+    state.channel[customers, product] = channel
+    state.since[customers, product] = step
+    return Activations(customers, offers.astype(np.int32), channel.astype(np.int8))

@@ -1,0 +1,86 @@
+"""Mechanism 2, referral spread: promoters make their neighbours aware.
+
+Fixed semantics (model.md): a customer who became active with a provider is a
+promoter for a window of ``W`` steps.  Each step each promoter gives each
+neighbour who is not yet a customer of that provider an independent chance
+``r``; a customer with ``m`` promoter neighbours for an offer is reached with
+probability ``1 - (1 - r)^m``.  Employee self-media (SF3) uses the same kernel
+with employees as permanent sharers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from sim.core.sampling import bernoulli_positions
+from sim.core.touches import Touches
+
+
+def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: np.ndarray,
+              provider: np.ndarray, since: np.ndarray, offer_institution: np.ndarray,
+              offer_product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(customer, offer) pairs that are promoters at ``step``.
+
+    A relationship begun at step ``s`` promotes at steps ``s+1 .. s+W`` while
+    it lasts (W = ``window`` of its offer).  ``log`` lists this run's
+    activations as ``(s, customers, offers)``; relationships held before the
+    run are not in it, so they never promote.  Cost is proportional to the
+    logged activations within the window, not to the population.
+    """
+    parts_c, parts_o = [], []
+    for began, customers, offers in log:
+        age = step - began
+        keep = (age >= 1) & (age <= window[offers])
+        if not keep.any():
+            continue
+        c, o = customers[keep], offers[keep]
+        k = offer_product[o]
+        lasting = (provider[c, k] == offer_institution[o]) & (since[c, k] == began)
+        parts_c.append(c[lasting])
+        parts_o.append(o[lasting])
+    if not parts_c:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    return np.concatenate(parts_c), np.concatenate(parts_o)
+
+
+def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: int, rate: float,
+           holder: np.ndarray, institution: int, rng: np.random.Generator) -> Touches:
+    """Touches by sharers of one offer to their neighbours who are not yet customers.
+
+    Each (sharer, neighbour) edge succeeds independently with probability
+    ``r``; a neighbour is touched if any of its edges succeeds, i.e. with
+    probability ``1 - (1 - r)^m`` for ``m`` sharing neighbours.  Successful
+    edges are sampled directly (geometric gaps over the sharers' concatenated
+    neighbour lists), so the cost grows with the sharers and their successes,
+    not with the population.
+
+    Parameters
+    ----------
+    adjacency : CSR adjacency of the social network.
+    sources : int array
+        Promoters (or employees) sharing the offer this step; a customer
+        listed twice shares twice.
+    offer, channel : int
+        Recorded on the touches (``referral`` or ``employee``).
+    rate : float
+        ``r``, the per-neighbour chance of each sharer.
+    holder : int array (n,)
+        Each customer's provider of the offer's product (-1 none).
+    institution : int
+        The offer's institution: its customers for the product are not touched.
+    rng : numpy.random.Generator
+    """
+    if rate <= 0.0 or sources.size == 0:
+        return Touches.empty()
+    indptr, indices = adjacency.indptr, adjacency.indices
+    starts = indptr[sources]
+    lengths = indptr[sources + 1] - starts
+    ends = np.cumsum(lengths)
+    if ends[-1] == 0:
+        return Touches.empty()
+    edges = bernoulli_positions(int(ends[-1]), rate, rng)
+    sharer = np.searchsorted(ends, edges, side="right")
+    reached = np.unique(indices[starts[sharer] + edges - (ends[sharer] - lengths[sharer])])
+    reached = reached[holder[reached] != institution]
+    return Touches.of(reached, offer, channel)

@@ -1,0 +1,79 @@
+"""Customer state as arrays: the model's agents are views onto these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.codes import NO_CHANNEL, NO_LOAN
+
+
+@dataclass
+class CustomerState:
+    """Everything about customers that changes during a run.
+
+    Shapes: ``n`` customers, ``O`` offers, ``K`` products, ``I`` institutions,
+    ``P`` platforms.
+
+    Attributes
+    ----------
+    aware : bool (n, O)            customer knows the offer
+    aware_channel : int8 (n, O)    channel of the latest touch for the offer (-1 none)
+    stage : int8 (n, K)            funnel stage per product (see STAGE_NAMES)
+    provider : int16 (n, K)        institution providing the product (-1 none)
+    channel : int8 (n, K)          channel the current relationship came through (-1 none)
+    since : int32 (n, K)           step the current relationship began (-1 none)
+    trust : float32 (n, I)         trust in each institution
+    branch_reach : bool (n, I)     lives in a city the institution's branches cover
+    platform_user : bool (n, P)    uses each platform
+    follower : bool (n, I)         follows the institution's app outside any product
+    employer : int16 (n,)          institution employing the customer (-1 none)
+    loan : int64 (n, K)            id of the customer's performing loan per product in the LoanBook (-1 none)
+    defaulted : bool (n,)          the customer has defaulted (permanent; counts for contagion)
+    default_step : int32 (n,)      step of the default (-1 none)
+    """
+
+    aware: np.ndarray
+    aware_channel: np.ndarray
+    stage: np.ndarray
+    provider: np.ndarray
+    channel: np.ndarray
+    since: np.ndarray
+    trust: np.ndarray
+    branch_reach: np.ndarray
+    platform_user: np.ndarray
+    follower: np.ndarray
+    employer: np.ndarray
+    loan: np.ndarray | None = None
+    defaulted: np.ndarray | None = None
+    default_step: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, n: int, offers: int, products: int, institutions: int, platforms: int) -> "CustomerState":
+        return cls(
+            aware=np.zeros((n, offers), dtype=bool),
+            aware_channel=np.full((n, offers), NO_CHANNEL, dtype=np.int8),
+            stage=np.zeros((n, products), dtype=np.int8),
+            provider=np.full((n, products), -1, dtype=np.int16),
+            channel=np.full((n, products), NO_CHANNEL, dtype=np.int8),
+            since=np.full((n, products), -1, dtype=np.int32),
+            trust=np.zeros((n, institutions), dtype=np.float32),
+            branch_reach=np.zeros((n, institutions), dtype=bool),
+            platform_user=np.zeros((n, platforms), dtype=bool),
+            follower=np.zeros((n, institutions), dtype=bool),
+            employer=np.full(n, -1, dtype=np.int16),
+            loan=np.full((n, products), NO_LOAN, dtype=np.int64),
+            defaulted=np.zeros(n, dtype=bool),
+            default_step=np.full(n, -1, dtype=np.int32),
+        )
+
+    def customer_of(self, institutions: int) -> np.ndarray:
+        """Bool (n, I): customer holds at least one product with the institution."""
+        n = self.provider.shape[0]
+        held = np.zeros((n, institutions), dtype=bool)
+        rows = np.arange(n)
+        for k in range(self.provider.shape[1]):
+            has = self.provider[:, k] >= 0
+            held[rows[has], self.provider[has, k]] = True
+        return held

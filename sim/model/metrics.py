@@ -1,0 +1,227 @@
+"""Per-step observations of a run, kept as arrays and turned into tables at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.core.adoption.economics import Ledger
+from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
+from sim.core.codes import FUNNEL_STAGES, STAGE_NAMES
+from sim.scenario.schema import LIFE_STAGES
+
+FUNNEL_STAGE_NAMES = [STAGE_NAMES[s] for s in FUNNEL_STAGES]
+
+#: Market columns of the credit side (mechanisms 4, 5), zero or NaN when credit is off.
+CREDIT_MARKET_COLUMNS = (
+    "borrowers", "loans", "loan_balance", "new_loans", "defaulted", "new_defaults", "default_rate",
+    "contagion_defaults", "threshold_defaults", "seeded_defaults", "credit_losses", "insured_losses",
+    "macro", "failed_lenders", "failed_insurers",
+)
+#: Institution columns of the credit side, zero (false) when credit is off or the institution does not lend.
+CREDIT_INSTITUTION_COLUMNS = (
+    "loans", "loan_balance", "new_loans", "applications", "approvals", "rejections", "insured_approvals",
+    "repaid", "defaults", "losses", "insured_losses", "net_losses", "interest_income", "premiums_paid",
+    "bureau_cost", "guarantee_paid", "credit_profit", "investor_funds", "investor_withdrawals", "in_run", "failed",
+)
+INSURER_COLUMNS = ("premiums", "claims", "unpaid_claims", "new_guarantees", "covered_balance", "capital",
+                   "writing", "failed")
+_BOOL_COLUMNS = ("in_run", "failed", "writing")
+
+
+def _no_credit(institutions: int) -> dict:
+    """The credit observation of a run with credit off."""
+    market = {name: 0 for name in CREDIT_MARKET_COLUMNS}
+    market.update(default_rate=float("nan"), loan_balance=0.0, credit_losses=0.0, insured_losses=0.0, macro=1.0)
+    inst = {name: (np.zeros(institutions, dtype=bool) if name in _BOOL_COLUMNS else np.zeros(institutions))
+            for name in CREDIT_INSTITUTION_COLUMNS}
+    return {"market": market, "institutions": inst, "insurers": None, "counts": None}
+
+
+class Recorder:
+    """Collects market, institution, channel and funnel observations step by step.
+
+    The model calls :meth:`record` once per step (and once at step 0); the
+    tables are built only when asked for, so recording costs a few array
+    copies per step.
+    """
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+        self.market: list[dict] = []
+        self.steps: list[int] = []
+        self.institution_rows: list[dict[str, np.ndarray]] = []
+        self.channel_new: list[np.ndarray] = []
+        self.channel_spend: list[np.ndarray] = []
+        self.channel_touches: list[np.ndarray] = []
+        self.funnel: list[np.ndarray] = []
+        self.insurer_rows: list[dict[str, np.ndarray]] = []
+        self.credit_counts: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def record(self, step: int, market: dict, ledger: Ledger, capital: np.ndarray, funnel_counts: np.ndarray,
+               credit: dict | None = None, touches: np.ndarray | None = None, tiers: np.ndarray | None = None) -> None:
+        """Keep one step's observations.
+
+        ``credit`` is the credit market's observation (:func:`sim.core.risk.observation.observe`)
+        or None when credit is off; its profit is part of ``profit``.
+        ``touches`` (I, C) counts the step's touches by institution and channel;
+        ``tiers`` (I, 4) the institutions' relationships by customers' city tier
+        (zeros when not given).
+        """
+        credit = credit if credit is not None else _no_credit(len(capital))
+        self.steps.append(step)
+        self.market.append({"step": step, **market, **credit["market"]})
+        customers = ledger.customers
+        total = customers.sum(axis=0, keepdims=True)
+        share_by_product = np.divide(customers, total, out=np.zeros(customers.shape), where=total > 0)
+        all_total = customers.sum()
+        new = ledger.new_customers
+        spend = ledger.acquisition_spend
+        row = {
+            "customers": customers.sum(axis=1),
+            "market_share": customers.sum(axis=1) / all_total if all_total else np.zeros(len(new)),
+            "new_customers": new,
+            "churned": ledger.churned,
+            "acquisition_spend": spend,
+            "cac": np.divide(spend, new, out=np.full(len(new), np.nan), where=new > 0),
+            "revenue": ledger.revenue,
+            "revenue_share_paid": ledger.revenue_share_paid,
+            "platform_income": ledger.platform_income,
+            "incentives": ledger.incentives,
+            "cost": ledger.cost,
+            "profit": ledger.profit + credit["institutions"]["credit_profit"] if step > 0 else ledger.profit,
+            "capital": capital.copy(),
+        }
+        for k, product in enumerate(self.catalog.products):
+            row[f"customers_{product}"] = customers[:, k]
+            row[f"share_{product}"] = share_by_product[:, k]
+        tiers = tiers if tiers is not None else np.zeros((len(new), 4), dtype=np.int64)
+        for t in range(4):
+            row[f"customers_tier{t + 1}"] = tiers[:, t].copy()
+        # The credit market's observation holds fresh arrays (copies of its running state).
+        for name in CREDIT_INSTITUTION_COLUMNS:
+            row[name] = credit["institutions"][name]
+        balance = row["loan_balance"]
+        row["capital_ratio"] = np.divide(capital, balance, out=np.full(len(balance), np.nan), where=balance > 0)
+        self.institution_rows.append(row)
+        if credit["insurers"] is not None:
+            self.insurer_rows.append(credit["insurers"])
+        if credit["counts"] is not None:
+            nonzero = np.flatnonzero(credit["counts"])
+            self.credit_counts.append((nonzero, credit["counts"][nonzero]))
+        self.channel_new.append(ledger.new_by_channel.copy())
+        self.channel_spend.append(ledger.spend_by_channel.copy())
+        self.channel_touches.append(touches.copy() if touches is not None else np.zeros_like(ledger.new_by_channel))
+        self.funnel.append(funnel_counts.copy())
+
+    def tables(self, replication: int = 0) -> dict[str, pd.DataFrame]:
+        """The run as long tables: market, institutions, channels, funnel, credit, insurers (docs/ODD.md, Observation)."""
+        cat = self.catalog
+        I, C = cat.n_institutions, cat.n_channels
+        T = len(self.steps)
+        steps = np.asarray(self.steps)
+
+        market = pd.DataFrame(self.market)
+        market.insert(0, "replication", replication)
+
+        inst = {"replication": replication, "step": np.repeat(steps, I),
+                "institution": np.tile(cat.institution_ids, T),
+                "kind": np.tile(cat.institution_kind, T), "type": np.tile(cat.institution_type, T)}
+        for name in self.institution_rows[0]:
+            inst[name] = np.concatenate([row[name] for row in self.institution_rows])
+        institutions = pd.DataFrame(inst)
+
+        new = np.stack(self.channel_new)          # (T, I, C)
+        spend = np.stack(self.channel_spend)
+        touches = np.stack(self.channel_touches)
+        channels = pd.DataFrame({
+            "replication": replication,
+            "step": np.repeat(steps, I * C),
+            "institution": np.tile(np.repeat(cat.institution_ids, C), T),
+            "channel": np.tile(cat.channels, T * I),
+            "new_customers": new.ravel(),
+            "spend": spend.ravel(),
+        })
+        channels["cac"] = np.where(channels["new_customers"] > 0,
+                                   channels["spend"] / channels["new_customers"].where(channels["new_customers"] > 0), np.nan)
+        channels["touches"] = touches.ravel()
+        channels = channels[(channels["new_customers"] > 0) | (channels["spend"] > 0)
+                            | (channels["touches"] > 0)].reset_index(drop=True)
+
+        counts = np.stack(self.funnel)            # (T, K, I, C, S)
+        t, k, i, c, s = np.nonzero(counts)
+        funnel = pd.DataFrame({
+            "replication": replication,
+            "step": steps[t],
+            "product": np.asarray(cat.products, dtype=object)[k],
+            "institution": np.asarray(cat.institution_ids, dtype=object)[i],
+            "channel": np.asarray(cat.channels, dtype=object)[c],
+            "stage": np.asarray(FUNNEL_STAGE_NAMES, dtype=object)[s],
+            "reached": counts[t, k, i, c, s],
+        })
+        return {"market": market, "institutions": institutions, "channels": channels, "funnel": funnel,
+                "credit": self._credit_table(replication, steps), "insurers": self._insurer_table(replication, steps)}
+
+    def _insurer_table(self, replication: int, steps: np.ndarray) -> pd.DataFrame:
+        """One row per (replication, step, insurer): premiums, claims, covered balance, capital, writing, failed."""
+        ids = self.catalog.risk.insurer_ids if self.catalog.risk is not None else []
+        J = len(ids)
+        if not self.insurer_rows or J == 0:
+            columns = {"replication": pd.Series(dtype="int64"), "step": pd.Series(dtype="int64"),
+                       "insurer": pd.Series(dtype="object")}
+            columns.update({name: pd.Series(dtype="bool" if name in _BOOL_COLUMNS else "float64")
+                            for name in INSURER_COLUMNS})
+            columns["solvency_ratio"] = pd.Series(dtype="float64")
+            return pd.DataFrame(columns)
+        T = len(self.insurer_rows)
+        table = {"replication": replication, "step": np.repeat(steps[-T:], J), "insurer": np.tile(ids, T)}
+        for name in INSURER_COLUMNS:
+            table[name] = np.concatenate([row[name] for row in self.insurer_rows])
+        frame = pd.DataFrame(table)
+        covered = frame["covered_balance"]
+        frame["solvency_ratio"] = (frame["capital"] / covered.where(covered > 0)).astype(float)
+        return frame
+
+    def _credit_table(self, replication: int, steps: np.ndarray) -> pd.DataFrame:
+        """Applications, approvals, rejections, guarantees, loans at risk, defaults and losses.
+
+        One row per (replication, step, product, institution, channel,
+        segment, life_stage, inside_community) with any non-zero count;
+        ``channel`` is ``none`` for loans held before the run.
+        """
+        cat = self.catalog
+        M = len(CREDIT_MEASURES)
+        keys = ["replication", "step", "product", "institution", "channel", "segment", "life_stage", "inside_community"]
+        if not self.credit_counts:
+            columns = {name: pd.Series(dtype="int64" if name in ("replication", "step") else
+                                       "bool" if name == "inside_community" else "object") for name in keys}
+            columns.update({name: pd.Series(dtype="float64") for name in CREDIT_MEASURES})
+            return pd.DataFrame(columns)
+        T = len(self.credit_counts)
+        step_index = np.concatenate([np.full(idx.size, t) for t, (idx, _) in enumerate(self.credit_counts)])
+        flat = np.concatenate([idx for idx, _ in self.credit_counts])
+        values = np.concatenate([v for _, v in self.credit_counts])
+        cell, measure = np.divmod(flat, M)
+        cells, row = np.unique(np.stack([step_index, cell]), axis=1, return_inverse=True)
+        row = row.ravel()
+        data = np.zeros((cells.shape[1], M))
+        data[row, measure] = values
+        C1 = cat.n_channels + 1
+        rest, segment = np.divmod(cells[1], N_SEGMENTS)
+        rest, channel = np.divmod(rest, C1)
+        product, institution = np.divmod(rest, cat.n_institutions)
+        subprime, within = np.divmod(segment, 6)
+        life_stage, inside = np.divmod(within, 2)
+        frame = pd.DataFrame({
+            "replication": replication,
+            "step": steps[-T:][cells[0]],
+            "product": np.asarray(cat.products, dtype=object)[product],
+            "institution": np.asarray(cat.institution_ids, dtype=object)[institution],
+            "channel": np.asarray([*cat.channels, "none"], dtype=object)[channel],
+            "segment": np.where(subprime == 1, "subprime", "prime").astype(object),
+            "life_stage": np.asarray(LIFE_STAGES, dtype=object)[life_stage],
+            "inside_community": inside.astype(bool),
+        })
+        for m, name in enumerate(CREDIT_MEASURES):
+            frame[name] = data[:, m]
+        return frame

@@ -1,0 +1,55 @@
+"""Every deck chart of a run, written in one call: the market charts, then the credit-side ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from matplotlib.axes import Axes
+
+from sim.experiments.schema import require_tables
+from sim.outputs._style import Tables
+from sim.outputs.plots import plot_adoption, plot_cac_by_channel, plot_funnel_by_channel, plot_market_share
+from sim.outputs.risk_plots import plot_risk
+
+#: File name, drawing function and default title of each chart :func:`plot_all` writes.
+CHARTS: tuple[tuple[str, Callable[..., Axes], str], ...] = (
+    ("market_share.png", plot_market_share, "Market share by institution"),
+    ("funnel_by_channel.png", plot_funnel_by_channel, "Acquisition funnel by entry channel"),
+    ("cac_by_channel.png", plot_cac_by_channel, "Acquisition cost per new customer, by channel"),
+    ("adoption.png", plot_adoption, "Adoption and the share won by referral"),
+)
+
+
+def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "") -> list[Path]:
+    """Write every deck chart of a run as PNG into ``out_dir``.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        The run's tables (``market``, ``institutions``, ``channels``, ``funnel``).
+    out_dir : Path
+        Destination directory, conventionally ``results/<scenario>/plots``;
+        created if missing.
+    title_prefix : str, default ""
+        Put before each chart title, e.g. the scenario name, so slides
+        taken out of context still say which scenario they show.
+
+    Returns
+    -------
+    list of Path
+        The PNG files written, in :data:`CHARTS` order, then the credit-side
+        charts of :func:`~sim.outputs.risk_plots.plot_risk` (none for a run
+        without credit).
+    """
+    require_tables(tables, ["market", "institutions", "channels", "funnel"])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename, draw, default_title in CHARTS:
+        title = f"{title_prefix}: {default_title}" if title_prefix else default_title
+        path = out_dir / filename
+        draw(tables, path, title=title)
+        written.append(path)
+    written += plot_risk(tables, out_dir, title_prefix=title_prefix)
+    return written

@@ -1,0 +1,135 @@
+"""The command line as a user meets it: run, list, compare, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def small_scenario(tmp_path: Path, name: str = "small", **changes) -> Path:
+    """The baseline shrunk to run in a fraction of a second."""
+    data = {"name": name, "extends": str(ROOT / "scenarios" / "baseline.yaml"),
+            "population": {"size": 600}, "time": {"steps": 8}, "replications": 2}
+    data.update(changes)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_run_writes_every_output(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q", "--seed", "3"]) == 0
+    for name in ("market", "institutions", "channels", "funnel"):
+        assert (out / f"{name}.parquet").stat().st_size > 0
+    market = pd.read_parquet(out / "market.parquet")
+    assert sorted(market["replication"].unique()) == [0, 1]
+    assert market["step"].max() == 8
+    assert {"aware", "active", "new_active", "referral_conversions", "promoters", "r_eff"} <= set(market.columns)
+    institutions = pd.read_parquet(out / "institutions.parquet")
+    assert {"institution", "kind", "customers", "market_share", "new_customers", "cac", "revenue", "cost",
+            "profit"} <= set(institutions.columns)
+    run = json.loads((out / "run.json").read_text())
+    assert run["seed"] == 3 and run["replications"] == 2 and run["version"]
+    resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
+    assert resolved["population"]["size"] == 600
+    assert resolved["funnel"]["interest"] == 0.5      # defaults and inherited values filled in
+    assert len(list((out / "plots").glob("*.png"))) >= 4
+    assert json.loads((out / "summary.json").read_text())
+
+
+def test_set_overrides_reach_the_model(tmp_path):
+    out = tmp_path / "out"
+    main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q", "--no-plots",
+          "--set", "banks.citic.referral.bonus=77", "--set", "population.size=500"])
+    resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
+    assert resolved["banks"]["citic"]["referral"]["bonus"] == 77
+    assert resolved["population"]["size"] == 500
+
+
+def test_same_seed_same_tables(tmp_path):
+    scenario = small_scenario(tmp_path)
+    for name in ("a", "b"):
+        main(["run", str(scenario), "--out", str(tmp_path / name), "-q", "--no-plots", "--seed", "11"])
+    for table in ("market", "institutions", "channels", "funnel"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / f"{table}.parquet"),
+                                      pd.read_parquet(tmp_path / "b" / f"{table}.parquet"))
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--set", "banks.citic.referral.bonuss=1"], ["banks.citic.referral.bonuss", "allowed: bonus"]),
+    (["--set", "banks.nobody.referral.bonus=1"], ["banks.nobody", "citic"]),
+    (["--set", "banks.citic.referral.rate=1.5"], ["banks.citic.referral.rate", "less than or equal to 1"]),
+    (["--set", "funnel.interest=high"], ["funnel.interest", "number"]),
+    (["--set", "novalue"], ["novalue", "PATH=VALUE"]),
+])
+def test_bad_overrides_exit_2_without_results(tmp_path, capsys, args, expected):
+    out = tmp_path / "out"
+    code = main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    for text in expected:
+        assert text in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("name: x\nbanks: {a: {type: state\n", ["line", "malformed YAML"]),
+    ("name: x\nbanks: {a: {type: state, colour: red}}\n", ["banks.a.colour", "unknown key", "allowed:"]),
+    ("name: x\nbanks: {a: {type: shadow}}\n", ["banks.a.type", "'state'"]),
+    ("name: x\npopulation: {size: -5}\nbanks: {a: {type: state}}\n", ["population.size", "greater than or equal"]),
+    ("name: x\nbanks: {a: {type: state}}\npartnerships: {p: {bank: zz, platform: q}}\n",
+     ["partnerships.p.bank", "unknown bank 'zz'", "partnerships.p.platform"]),
+])
+def test_bad_scenario_files_name_file_and_key(tmp_path, capsys, content, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err
+    for text in expected:
+        assert text in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_file_and_bad_edge_list(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.yaml"), "-q"]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
+    (tmp_path / "edges.csv").write_text("source,target\n1,2\n2,9\n")
+    (tmp_path / "nodes.csv").write_text("id\n1\n2\n3\n")
+    path = tmp_path / "net.yaml"
+    path.write_text("name: net\nnetwork: {kind: edge_list, path: edges.csv, nodes: nodes.csv}\n"
+                    "banks: {a: {type: state, offers: {payments: {}}}}\n")
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "edges.csv" in err and "row 3" in err and "unknown node id '9'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_module_entry_point_exit_code(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(bad)], capture_output=True, text=True,
+                          cwd=tmp_path, env=env)
+    assert proc.returncode == 2
+    assert "bad.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_list_shows_library(capsys):
+    assert main(["list", "--directory", str(ROOT / "scenarios")]) == 0
+    out = capsys.readouterr().out
+    assert "baseline" in out and "referral_incentives" in out
+    assert "INVALID" not in out

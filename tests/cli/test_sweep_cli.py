@@ -1,0 +1,83 @@
+"""``python -m sim sweep | sensitivity | gather``: what a user types, and bad input."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+TINY = Path(__file__).resolve().parents[1] / "data" / "tiny.yaml"
+
+
+def test_sweep_command_runs_resumes_and_gathers(tmp_path, capsys):
+    out = tmp_path / "grid"
+    argv = ["sweep", str(TINY), "--grid", "banks.a.referral.bonus=0,100", "-r", "2", "-s", "3", "--serial", "-q",
+            "--out", str(out)]
+    assert main(argv) == 0
+    assert "4 runs (2 points x 2 replications): 4 run now, 0 already done, 0 failed" in capsys.readouterr().out
+    market = pd.read_parquet(out / "market.parquet")
+    assert list(market.columns[:3]) == ["point", "banks.a.referral.bonus", "replication"]
+    assert main(argv) == 0
+    assert "0 run now, 4 already done" in capsys.readouterr().out
+
+    (out / "market.parquet").unlink()
+    assert main(["gather", str(out)]) == 0
+    assert "4 of 4 runs gathered" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "market.parquet"), market)
+
+
+def test_sweep_yaml_and_latin_hypercube(tmp_path, capsys):
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(f"scenario: {TINY}\nlhs:\n  banks.a.referral.rate: [0.0, 0.1]\n  population.size: [200, 400]\n"
+                    f"samples: 3\nreplications: 1\nseed: 8\nbackend: serial\nout: {tmp_path / 'lhs'}\n", encoding="utf-8")
+    assert main(["sweep", str(spec), "-q"]) == 0
+    assert "3 runs (3 points x 1 replications)" in capsys.readouterr().out
+    market = pd.read_parquet(tmp_path / "lhs" / "market.parquet")
+    assert market["population.size"].dtype.kind == "i" and market["point"].nunique() == 3
+
+
+def test_sensitivity_command(tmp_path, capsys):
+    out = tmp_path / "sens"
+    assert main(["sensitivity", str(TINY), "--method", "morris", "--param", "banks.a.referral.rate=0:0.2",
+                 "--param", "banks.b.branch.cost=0:100", "--metric", "active", "-n", "2", "-r", "1", "--serial",
+                 "-q", "--resamples", "50", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "banks.a.referral.rate" in text and (out / "indices.png").is_file()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--grid", "banks.a.referral.bonus=0,x"], "valid number"),
+    (["--grid", "banks.q.referral.bonus=0,1"], "no entry named 'q' (allowed: a, b)"),
+    (["--lhs", "banks.a.referral.rate=0.3:0.1", "-n", "3"], "low 0.3 > high 0.1"),
+    (["--lhs", "banks.a.referral.rate=0.1:0.3"], "--samples: is required"),
+    (["--grid", "banks.a.referral.bonus=1", "--lhs", "banks.a.referral.rate=0.1:0.3", "-n", "2"], "more than one kind"),
+    ([], "no design given"),
+    (["--grid", "banks.a.referral.bonus=1", "--scheduler", "tcp://127.0.0.1:{port}", "--connect-timeout", "1"],
+     "cannot reach a Dask scheduler"),
+    (["--grid", "banks.a.referral.bonus=1", "--set", "banks.a.trust=2"], "less than or equal to 1"),
+])
+def test_bad_sweep_input_is_one_clear_message_and_nothing_written(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    args = [a.replace("{port}", str(_closed_port())) for a in args]
+    assert main(["sweep", str(TINY), *args, "-q", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_bad_sensitivity_input(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["sensitivity", str(TINY), "--method", "sobol", "--param", "banks.a.referral.rate=0:0.2",
+                 "--metric", "active", "-n", "10", "--out", str(out)]) == 2
+    assert "power of 2" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,0 +1,136 @@
+"""Tests of mechanism 7, economics (:mod:`sim.core.adoption.economics`), checked against the model's state.
+
+Each identity is recomputed from the customer state after every step, not
+from the ledger's own arrays: revenue = customers × revenue per product;
+CAC = spend / acquisitions; the revenue share is the take rate on the
+revenue of customers acquired through the platform and is received by that
+platform; profit = revenue + platform income − (acquisition spend + revenue
+share + service cost); money paid to platforms equals platform income.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.core.adoption.economics import holdings
+from sim.model import ChannelModel
+from sim.core.codes import Channel
+
+MARKET = {
+    "population": {"size": 3_000},
+    "time": {"steps": 8},
+    "products": {"payments": {"kind": "payments"}, "credit": {"kind": "credit"}},
+    "funnel": {"interest": 0.8, "compare": 0.9, "apply": 0.9, "approve": 0.9},
+    "choice": {"switching": 0.05},
+    "banks": {
+        "b": {
+            "offers": {"payments": {"revenue": 2.0, "service_cost": 0.5, "initial_share": 0.1},
+                       "credit": {"revenue": 12.0, "service_cost": 3.0}},
+            "branch": {"coverage": [1, 1, 0.5, 0], "exposure_rate": 0.03, "cost": 900.0},
+            "own_app": {"exposure_rate": 0.05, "cost": 300.0, "followers": 0.05},
+            "referral": {"rate": 0.05, "bonus": 20.0, "welcome": 10.0},
+            "retention": 0.8,
+        },
+        "c": {
+            "type": "joint_stock",
+            "offers": {"payments": {"revenue": 2.5, "service_cost": 0.6}},
+            "branch": {"coverage": [1, 0, 0, 0], "exposure_rate": 0.05, "cost": 400.0},
+        },
+    },
+    "platforms": {"shop": {"type": "scenario", "users": 0.4,
+                           "offers": {"payments": {"revenue": 1.0, "service_cost": 0.2}}}},
+    "partnerships": {
+        "b_shop": {"bank": "b", "platform": "shop", "exposure_rate": 0.1, "cost": 250.0,
+                   "fee_per_customer": 7.0, "take_rate": 0.15},
+        "c_shop": {"bank": "c", "platform": "shop", "exposure_rate": 0.05, "cost": 100.0,
+                   "fee_per_customer": 3.0, "take_rate": 0.25},
+    },
+}
+
+
+def _revenue_table(catalog):
+    """(I, K) revenue and service cost per relationship, from the catalog's offers."""
+    I, K = catalog.n_institutions, len(catalog.products)
+    revenue, service = np.zeros((I, K)), np.zeros((I, K))
+    for o in range(catalog.n_offers):
+        revenue[catalog.offer_institution[o], catalog.offer_product[o]] = catalog.revenue[o]
+        service[catalog.offer_institution[o], catalog.offer_product[o]] = catalog.service_cost[o]
+    return revenue, service
+
+
+def test_ledger_identities_hold_every_step(make_scenario):
+    model = ChannelModel(make_scenario(MARKET), seed=1)
+    cat, state = model.catalog, model.state
+    revenue_each, service_each = _revenue_table(cat)
+    b, c, shop = (cat.institution_ids.index(x) for x in ("b", "c", "shop"))
+    platform_channel = cat.platform_channel(0)
+    partners = {b: (0.15, 250.0, 7.0), c: (0.25, 100.0, 3.0)}
+    capital = model.capital.copy()
+    saw_platform_customers = saw_referrals = False
+    for _ in range(8):
+        model.step()
+        ledger = model.ledger
+        customers = np.array([[np.count_nonzero(state.provider[:, k] == i) for k in range(2)] for i in range(3)])
+        assert (ledger.customers == customers).all()
+        assert ledger.revenue == pytest.approx((customers * revenue_each).sum(axis=1))
+        assert ledger.service_cost == pytest.approx((customers * service_each).sum(axis=1))
+
+        new = ledger.new_by_channel
+        assert ledger.spend_by_channel[b, Channel.BRANCH] == 900.0 and ledger.spend_by_channel[c, Channel.BRANCH] == 400.0
+        assert ledger.spend_by_channel[b, Channel.OWN_APP] == 300.0
+        assert ledger.spend_by_channel[b, Channel.LIVE_STREAM] == 0.0 and ledger.spend_by_channel[b, Channel.EMPLOYEE] == 0.0
+        assert ledger.incentives[b] == pytest.approx(30.0 * new[b, Channel.REFERRAL])
+        assert ledger.spend_by_channel[b, Channel.REFERRAL] == pytest.approx(30.0 * new[b, Channel.REFERRAL])
+        saw_referrals |= new[b, Channel.REFERRAL] > 0
+
+        income = 0.0
+        for bank, (take, fixed, fee) in partners.items():
+            traffic = fixed + fee * new[bank, platform_channel]
+            assert ledger.spend_by_channel[bank, platform_channel] == pytest.approx(traffic)
+            via = (state.provider == bank) & (state.channel == platform_channel)         # (n, K)
+            share = take * float((via.sum(axis=0) * revenue_each[bank]).sum())
+            saw_platform_customers |= via.any()
+            assert ledger.revenue_share_paid[bank] == pytest.approx(share)
+            income += traffic + share
+        assert ledger.platform_income[shop] == pytest.approx(income)
+        assert ledger.revenue_share_paid[shop] == 0.0
+        # Money paid to platforms (traffic + revenue share) is what the platforms receive.
+        paid = ledger.spend_by_channel[:, platform_channel].sum() + ledger.revenue_share_paid.sum()
+        assert paid == pytest.approx(ledger.platform_income.sum())
+
+        cost = ledger.spend_by_channel.sum(axis=1) + ledger.revenue_share_paid + ledger.service_cost
+        assert ledger.cost == pytest.approx(cost)
+        assert ledger.profit == pytest.approx(ledger.revenue + ledger.platform_income - cost)
+        capital += ledger.profit
+        assert model.capital == pytest.approx(capital)
+    assert saw_platform_customers and saw_referrals, "the scenario did not exercise platform and referral accounts"
+
+
+def test_tables_report_cac_market_share_and_acquisitions(make_scenario):
+    model = ChannelModel(make_scenario(MARKET), seed=2)
+    model.run(8)
+    tables = model.tables()
+    inst, channels, market = tables["institutions"], tables["channels"], tables["market"]
+    with_new = inst[inst.new_customers > 0]
+    assert len(with_new) > 0
+    assert (with_new.cac == with_new.acquisition_spend / with_new.new_customers).all()
+    assert inst[inst.new_customers == 0].cac.isna().all()
+    ch = channels[channels.new_customers > 0]
+    assert np.allclose(ch.cac, ch.spend / ch.new_customers)
+    # Acquisitions by channel add up to the institution's acquisitions, and to the market's.
+    by_channel = channels.groupby(["step", "institution"])["new_customers"].sum()
+    by_inst = inst.set_index(["step", "institution"])["new_customers"]
+    assert (by_inst.loc[by_channel.index] == by_channel).all()
+    assert by_inst.groupby("step").sum().drop(0).sum() == market.new_active.sum() + market.switched.sum()
+    shares = inst.groupby("step")["market_share"].sum()
+    assert np.allclose(shares, 1.0)
+    assert (inst.profit == inst.revenue + inst.platform_income - inst.cost).all()
+
+
+def test_holdings_count_relationships_by_product_and_tier():
+    provider = np.array([[0, -1], [1, 1], [0, 1], [-1, -1], [2, 0]], dtype=np.int16)
+    tier = np.array([0, 3, 3, 1, 2])
+    held = holdings(provider, tier, 4)
+    assert held.sum(axis=2).tolist() == [[2, 1], [1, 2], [1, 0], [0, 0]]
+    assert held.sum(axis=1).tolist() == [[1, 0, 1, 1], [0, 0, 0, 3], [0, 0, 1, 0], [0, 0, 0, 0]]

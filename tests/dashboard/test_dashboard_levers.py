@@ -1,0 +1,193 @@
+"""The dashboard's levers: each maps to valid scenario paths and moves the model's catalog."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.dashboard.levers import (LEVERS, LeverSpec, apply_levers, budget_split_overrides, lever_overrides,
+                                  levers_for)
+from sim.core.params import compile_catalog
+from sim.scenario import get_path, load_scenario, with_overrides
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario(ROOT / "scenarios" / "baseline.yaml")
+
+
+@pytest.fixture(scope="module")
+def with_credit(baseline):
+    """The baseline with the risk side on, an insurer and a data-sharing partnership, so every lever exists."""
+    risk_paths = ("credit.enabled", "insurers", "regulation.data_link", "macro.level")
+    if not all(_schema_has(baseline, p) for p in risk_paths):
+        pytest.skip("the scenario schema has no risk side yet")
+    return with_overrides(baseline, {
+        "credit.enabled": True,
+        "insurers": {"guarantor": {}},
+        "banks.citybank.credit.insurer": "guarantor",
+        "partnerships.citic_shopmall.data_sharing": True,
+    })
+
+
+def _schema_has(scenario, path):
+    try:
+        get_path(scenario, path)
+    except (AttributeError, KeyError):
+        return False
+    return True
+
+
+def _moved_value(lever, scenario):
+    """A value the lever can take that differs from the scenario's."""
+    start, spec = lever.start(scenario), lever.spec
+    if spec.kind == "bool":
+        return not start
+    if spec.kind == "choice":
+        return next(c for c in spec.choices if c != start)
+    low, high = lever.bounds(scenario)
+    return high if abs(high - start) > abs(start - low) else low
+
+
+def _differences(a, b, prefix=""):
+    """Names of the catalog fields (recursing into nested dataclasses) that differ."""
+    found = []
+    for field in dataclasses.fields(a):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        name = prefix + field.name
+        if dataclasses.is_dataclass(x) and dataclasses.is_dataclass(y):
+            found += _differences(x, y, name + ".")
+        elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if x is None or y is None or np.shape(x) != np.shape(y):
+                found.append(name)
+            elif not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+                found.append(name)
+        elif x != y:
+            found.append(name)
+    return found
+
+
+def test_baseline_has_the_adoption_levers(baseline):
+    keys = {lever.key for lever in levers_for(baseline)}
+    for bank in baseline.banks:
+        assert {f"{bank}:referral_bonus", f"{bank}:referral_welcome", f"{bank}:live_stream",
+                f"{bank}:budget_split"} <= keys
+    for partnership in baseline.partnerships:
+        assert {f"{partnership}:take_rate", f"{partnership}:data_sharing"} <= keys
+    # With the risk side off its levers would do nothing, so they are not offered.
+    credit_off = with_overrides(baseline, {"credit.enabled": False})
+    assert not any(lever.spec.name in ("approval_cutoff", "coverage", "data_link", "macro_shock")
+                   for lever in levers_for(credit_off))
+
+
+def test_credit_levers_appear_when_credit_is_on(with_credit):
+    names = {lever.spec.name for lever in levers_for(with_credit)}
+    assert {"approval_cutoff", "coverage", "data_link", "macro_shock"} <= names
+
+
+@pytest.mark.parametrize("scenario_name", ["baseline", "with_credit"])
+def test_each_lever_maps_to_valid_paths_and_moves_the_catalog(scenario_name, request):
+    scenario = request.getfixturevalue(scenario_name)
+    base = compile_catalog(scenario)
+    levers = levers_for(scenario)
+    assert len({lever.key for lever in levers}) == len(levers), "lever keys must be unique"
+    for lever in levers:
+        start = lever.start(scenario)
+        # Its path is a scenario parameter that with_overrides accepts at the file's value ...
+        assert with_overrides(scenario, {lever.path: get_path(scenario, lever.path)}) == scenario
+        # ... its starting point is the file's ...
+        low, high = (lever.bounds(scenario) if lever.spec.kind in ("float", "int") else (None, None))
+        if low is not None:
+            assert low <= start <= high
+        # ... and moving it changes the compiled parameters the model runs on.
+        value = _moved_value(lever, scenario)
+        overrides = lever.overrides(scenario, value)
+        moved = with_overrides(scenario, overrides)
+        assert moved != scenario
+        assert _differences(base, compile_catalog(moved)), f"lever {lever.key} ({overrides}) moved nothing"
+
+
+def test_levers_at_the_files_values_change_nothing(baseline):
+    values = {lever.key: lever.start(baseline) for lever in levers_for(baseline)}
+    assert lever_overrides(baseline, values) == {}
+    assert apply_levers(baseline, values) is baseline
+
+
+def test_unknown_lever_is_an_error_naming_the_known_ones(baseline):
+    with pytest.raises(KeyError, match="citic:referral_bonus"):
+        apply_levers(baseline, {"citic:referal_bonus": 10})
+
+
+def test_applying_a_lever_changes_the_models_catalog(baseline):
+    from sim.dashboard.app import DashboardModel
+
+    small = with_overrides(baseline, {"population.size": 300})
+    model = DashboardModel(small, **{"citic:referral_bonus": 100.0, "icbc_chatpay:take_rate": 0.3})
+    i = model.catalog.institution_ids.index("citic")
+    assert model.catalog.referral_bonus[i] == 100.0
+    assert model.catalog.partner_take[list(small.partnerships).index("icbc_chatpay")] == pytest.approx(0.3)
+    assert model.overrides == {"banks.citic.referral.bonus": 100.0, "partnerships.icbc_chatpay.take_rate": 0.3}
+    assert model.base_scenario is small
+
+
+def test_live_streaming_without_a_rate_borrows_the_apps(baseline):
+    moved = apply_levers(baseline, {"icbc:live_stream": True})
+    stream, app = moved.banks["icbc"].live_stream, moved.banks["icbc"].own_app
+    assert stream.enabled and stream.exposure_rate == app.exposure_rate and stream.cost == app.cost
+    catalog = compile_catalog(moved)
+    assert catalog.live_rate[0] == app.exposure_rate
+
+
+def test_budget_split_with_fixed_fees_keeps_the_budget_and_the_yield_per_yuan(baseline):
+    scenario = with_overrides(baseline, {"partnerships.citic_shopmall.cost": 3000.0,
+                                         "partnerships.citic_finmarket.cost": 1000.0})
+    bank, part = scenario.banks["citic"], scenario.partnerships
+
+    def spend(s):
+        b = s.banks["citic"]
+        fees = sum(s.partnerships[p].cost for p in ("citic_shopmall", "citic_finmarket"))
+        return b.branch.cost + b.own_app.cost + fees
+
+    [lever] = [lv for lv in levers_for(scenario) if lv.key == "citic:budget_split"]
+    assert lever.start(scenario) == pytest.approx(4000 / (4000 + 5500))
+    moved = apply_levers(scenario, {"citic:budget_split": 0.6})
+    assert spend(moved) == pytest.approx(spend(scenario))
+    after, p_after = moved.banks["citic"], moved.partnerships
+    own_after = after.branch.cost + after.own_app.cost
+    assert own_after == pytest.approx(0.4 * 9500)
+    # Exposure per yuan is kept on every channel.
+    assert after.branch.exposure_rate / after.branch.cost == pytest.approx(bank.branch.exposure_rate / bank.branch.cost)
+    for pid in ("citic_shopmall", "citic_finmarket"):
+        assert p_after[pid].exposure_rate / p_after[pid].cost == pytest.approx(part[pid].exposure_rate / part[pid].cost)
+
+
+def test_budget_split_without_fixed_fees_uses_the_own_budget_as_reference(baseline):
+    own = baseline.banks["citic"].branch.cost + baseline.banks["citic"].own_app.cost
+    everything_to_platforms = budget_split_overrides(baseline, "citic", 1.0)
+    assert everything_to_platforms["banks.citic.branch.exposure_rate"] == 0.0
+    assert everything_to_platforms["banks.citic.own_app.cost"] == 0.0
+    rates = {p: baseline.partnerships[p].exposure_rate for p in ("citic_shopmall", "citic_finmarket")}
+    for pid, rate in rates.items():
+        assert everything_to_platforms[f"partnerships.{pid}.exposure_rate"] == pytest.approx(2 * rate)
+    fees = sum(everything_to_platforms[f"partnerships.{p}.cost"] for p in rates)
+    assert fees == pytest.approx(own), "the own budget moved to platforms is paid as a fee"
+    nothing_to_platforms = budget_split_overrides(baseline, "citic", 0.0)
+    assert nothing_to_platforms["banks.citic.branch.cost"] == pytest.approx(2 * baseline.banks["citic"].branch.cost)
+    assert all(nothing_to_platforms[f"partnerships.{p}.exposure_rate"] == 0.0 for p in rates)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        budget_split_overrides(baseline, "citic", 1.5)
+
+
+def test_a_new_lever_is_one_line(baseline):
+    extra = LeverSpec("retention", "retention", "banks", "banks.{id}.retention")
+    levers = levers_for(baseline, (*LEVERS, extra))
+    retention = [lever for lever in levers if lever.spec is extra]
+    assert [lever.key for lever in retention] == [f"{bank}:retention" for bank in baseline.banks]
+    assert retention[0].start(baseline) == baseline.banks["icbc"].retention
+    # A path the schema does not have yields no lever rather than an error.
+    assert levers_for(baseline, (LeverSpec("nope", "nope", "banks", "banks.{id}.no_such_key"),)) == []

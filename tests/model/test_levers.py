@@ -1,0 +1,133 @@
+"""Tests of the levers (:mod:`sim.model.levers`): owned by institutions, changed by one method, logged."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim.core.params import compile_catalog
+from sim.errors import ScenarioError
+from sim.model import ChannelModel
+from sim.scenario.loader import deep_merge, validate_data, with_overrides
+
+MARKET = {
+    "name": "levers_test",
+    "time": {"steps": 6},
+    "population": {"size": 400},
+    "network": {"kind": "erdos_renyi", "mean_degree": 6},
+    "products": {"loan": {"kind": "credit"}, "payments": {"kind": "payments"}},
+    "credit": {"enabled": True},
+    "banks": {"bank": {"type": "state", "offers": {"loan": {}, "payments": {}},
+                       "branch": {"coverage": [1, 1, 1, 1], "exposure_rate": 0.1},
+                       "credit": {"insurer": "guard"}},
+              "other": {"type": "joint_stock", "offers": {"payments": {}}, "employee_media": {"employees": 5}}},
+    "platforms": {"mall": {"type": "scenario", "users": 0.4, "offers": {"payments": {}}}},
+    "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "active": False, "data_sharing": True,
+                                   "data_targeting": 0.5}},
+    "insurers": {"guard": {}},
+}
+
+
+def scenario(extra: dict | None = None):
+    return validate_data(deep_merge(MARKET, extra or {}), "test.yaml")
+
+
+def assert_same_catalog(a, b) -> None:
+    """Every field of two catalogs (and their risk parts) equal, NaN equal to NaN."""
+    for field in dataclasses.fields(a):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if dataclasses.is_dataclass(x):
+            assert_same_catalog(x, y)
+        elif isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y, err_msg=field.name)
+            assert x.dtype == y.dtype, field.name
+        else:
+            assert x == y, field.name
+
+
+@pytest.mark.parametrize("path, value", [
+    ("banks.bank.credit.cutoff", 0.004),
+    ("banks.bank.referral.bonus", 50.0),
+    ("banks.other.employee_media.employees", 12),
+    ("platforms.mall.users", 0.7),
+    ("partnerships.bank_mall.active", True),
+    ("regulation.data_link", "bureau"),
+    ("regulation.take_rate_cap", 0.05),
+    ("macro.level", 2.5),
+    ("credit.peer_effect", 0.5),
+    ("choice.price", 2.0),
+    ("products.loan.loan.term", 6),
+    ("insurers.guard.premium_rate", 0.05),
+])
+def test_set_lever_derives_the_catalog_a_full_recompile_would(path, value):
+    base = scenario({"partnerships": {"bank_mall": {"active": True}}} if path.startswith("regulation") else None)
+    model = ChannelModel(base, seed=1)
+    model.step()
+    model.set_lever(path, value, reason="test")
+    assert_same_catalog(model.catalog, compile_catalog(with_overrides(base, {path: value})))
+    assert model.recorder.catalog is model.catalog
+
+
+def test_a_lever_change_is_recorded_with_its_owner_before_after_and_reason():
+    model = ChannelModel(scenario(), seed=1)
+    model.run(2)
+    bank = model.institution("bank")
+    change = bank.set_lever("credit.cutoff", 0.004, reason="decision")
+    assert bank.levers.credit.cutoff == 0.004
+    assert (change.step, change.owner, change.path, change.after, change.reason) == (
+        2, "banks.bank", "credit.cutoff", 0.004, "decision")
+    assert change.before == model.scenario.banks["bank"].credit.cutoff       # the scenario as loaded stays
+    assert model.levers.log == [change]
+    offer = model.catalog.offer_of[bank.index, model.catalog.products.index("loan")]
+    assert model.catalog.risk.offer_cutoff[offer] == pytest.approx(0.004)
+
+
+def test_partnership_and_market_levers_have_owners():
+    model = ChannelModel(scenario(), seed=1)
+    bank = model.institution("bank")
+    (partnership,) = bank.partnerships
+    assert partnership is model.partnerships["bank_mall"] and partnership.platform == "mall"
+    partnership.set_lever("active", True)
+    assert model.catalog.partner_active.tolist() == [True]
+    model.market.regulation.set_lever("data_link", "direct_jump")
+    assert model.market.regulation.levers.data_link == "direct_jump"
+    assert [c.owner for c in model.levers.log] == ["partnerships.bank_mall", "regulation"]
+
+
+@pytest.mark.parametrize("path, value, named", [
+    ("banks.bank.credit.cutoff", 1.5, "banks.bank.credit.cutoff"),
+    ("banks.bank.credit.cutof", 0.1, "banks.bank.credit.cutof"),
+    ("banks.ghost.trust", 0.5, "banks.ghost"),
+    ("macro.level", -1.0, "macro.level"),
+    ("population.size", 10, "population.size"),
+    ("banks.bank.credit.insurer", "nobody", "banks.bank.credit.insurer"),
+])
+def test_a_bad_lever_value_names_the_path_and_changes_nothing(path, value, named):
+    model = ChannelModel(scenario(), seed=1)
+    catalog = model.catalog
+    with pytest.raises(ScenarioError) as info:
+        model.set_lever(path, value, reason="decision")
+    assert named in str(info.value) and "decision" in str(info.value)
+    assert model.catalog is catalog and model.levers.log == []
+    assert model.current_scenario().banks["bank"] == model.scenario.banks["bank"]
+
+
+def test_offers_cannot_appear_during_a_run():
+    model = ChannelModel(scenario(), seed=1)
+    with pytest.raises(ScenarioError, match="cannot add or remove offers"):
+        model.set_lever("banks.other.offers", {"payments": {}, "loan": {}})
+
+
+def test_an_event_changes_its_levers_as_one_change_and_logs_each():
+    events = [{"at": 2, "set": {"partnerships.bank_mall.active": True, "banks.bank.credit.cutoff": 0.005},
+               "label": "launch"}]
+    base = scenario({"events": events})
+    model = ChannelModel(base, seed=3)
+    model.run(2)
+    assert [(c.step, c.owner, c.path, c.reason) for c in model.levers.log] == [
+        (2, "partnerships.bank_mall", "active", "event at step 2 (launch)"),
+        (2, "banks.bank", "credit.cutoff", "event at step 2 (launch)")]
+    overridden = with_overrides(base, events[0]["set"])
+    assert_same_catalog(model.catalog, compile_catalog(overridden))
