@@ -201,6 +201,11 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
     if target == here or target in here.parents:
         raise _refuse(out, "is the current folder" if target == here else "holds the current folder", where, option)
     if not out.exists():
+        ancestor = out.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if ancestor.exists() and not ancestor.is_dir():
+            raise _refuse(out, f"is inside {ancestor}, which is a file, not a folder", where, option)
         return out
     if not out.is_dir():
         raise _refuse(out, "exists and is not a folder; it is left as it is", where, option)

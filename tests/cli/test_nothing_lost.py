@@ -85,6 +85,8 @@ def test_a_regular_file_as_out_is_refused_and_untouched(tmp_path, capsys):
     for extra in ([], ["--overwrite"]):
         refused(capsys, run_args(tmp_path, path, *extra), f"--out {path}", "not a folder")
         assert path.read_bytes() == b"keep me\n"
+    refused(capsys, run_args(tmp_path, path / "sub"), f"--out {path / 'sub'}", "a file, not a folder")
+    assert path.read_bytes() == b"keep me\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "small.yaml"]
 
 
