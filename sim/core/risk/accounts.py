@@ -46,7 +46,7 @@ class CreditAccounts:
     borrowers_at_risk: int = 0
 
     @classmethod
-    def zeros(cls, institutions: int, insurers: int) -> "CreditAccounts":
+    def zeros(cls, institutions: int, insurers: int) -> CreditAccounts:
         """Accounts of a step with no flows yet."""
         arrays = {}
         for f in fields(cls):
