@@ -79,7 +79,7 @@ class Backend(ABC):
     #: Short name for progress bars and manifests.
     name: str = "backend"
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         self.start()
         return self
 
@@ -252,7 +252,7 @@ class DaskBackend(Backend):
         self._cluster = None
 
     @classmethod
-    def connect(cls, address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> "DaskBackend":
+    def connect(cls, address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> DaskBackend:
         """A backend for the running scheduler at ``address`` (connects on :meth:`start`)."""
         scheme = address.partition("://")[0] if isinstance(address, str) and "://" in address else None
         if scheme not in DASK_SCHEMES:
@@ -260,7 +260,7 @@ class DaskBackend(Backend):
         return cls(address=address, timeout=timeout)
 
     @classmethod
-    def local_cluster(cls, n_workers: int = 2, dashboard: bool = False) -> "DaskBackend":
+    def local_cluster(cls, n_workers: int = 2, dashboard: bool = False) -> DaskBackend:
         """A backend that starts a LocalCluster of ``n_workers`` single-threaded processes."""
         if isinstance(n_workers, bool) or int(n_workers) < 1:
             raise ScenarioError.single("--workers", "", f"got {n_workers!r}", "an integer >= 1")

@@ -8,8 +8,8 @@ running, was interrupted, or ran on other machines.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 

@@ -212,7 +212,7 @@ class FolderLock:
     def held(self) -> bool:
         return self._lock.is_locked
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         self.acquire()
         return self
 

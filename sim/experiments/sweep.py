@@ -32,10 +32,11 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -87,7 +88,7 @@ def build_manifest(scenario: Scenario, design: Design, seed: int, replications: 
     source = getattr(scenario, "_source", None)
     return {
         "format": MANIFEST_FORMAT,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "package_version": _package_version(),
         "scenario": {"name": scenario.name, "source": str(source) if source else None},
         "scenario_hash": scenario_hash(scenario),
@@ -236,7 +237,7 @@ def write_failure(out: Path, outcome: RunOutcome, design: Design) -> Path:
         "run_id": outcome.run_id, "point": outcome.point, "replication": outcome.replication,
         "parameters": design.points[outcome.point], "error": outcome.error, "traceback": outcome.traceback,
         "host": outcome.host, "seconds": round(outcome.seconds, 3),
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }, default=str)
     return path
 
