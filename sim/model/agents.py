@@ -134,7 +134,7 @@ class Customer(FixedAgent):
         return [f"{catalog.institution_ids[catalog.offer_institution[o]]}/{catalog.products[catalog.offer_product[o]]}" for o in known]
 
     @property
-    def neighbors(self) -> list["Customer"]:
+    def neighbors(self) -> list[Customer]:
         """Customers adjacent on the social network."""
         return [agent for cell in self.cell.neighborhood for agent in cell.agents]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core.adoption.economics import Ledger
-from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
 from sim.core.codes import FUNNEL_STAGES, STAGE_NAMES
+from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
 from sim.scenario.schema import LIFE_STAGES
 
 FUNNEL_STAGE_NAMES = [STAGE_NAMES[s] for s in FUNNEL_STAGES]

@@ -16,28 +16,29 @@ import scipy.sparse as sp
 from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
-from sim.errors import ScenarioError
 from sim.core.adoption import churn as churn_mechanism
 from sim.core.adoption.audience import media_audience
 from sim.core.adoption.economics import Ledger, account, holdings
 from sim.core.adoption.exposure import expose
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
-from sim.core.adoption.referral import promoters as current_promoters, spread
-from sim.core.touches import Touches
-from sim.model.metrics import Recorder
-from sim.model.agents import Bank, Customer, Insurer, Platform
-from sim.core.params import Catalog, compile_catalog, rederive
-from sim.core.population import Population, draw_population
+from sim.core.adoption.referral import promoters as current_promoters
+from sim.core.adoption.referral import spread
 from sim.core.codes import Channel, Stage
 from sim.core.loans import LoanBook
+from sim.core.params import Catalog, compile_catalog, rederive
+from sim.core.population import Population, draw_population
 from sim.core.risk.credit_state import CreditState, new_credit_state
 from sim.core.risk.lending import book_activations, book_initial, prepay
 from sim.core.risk.observation import observe
 from sim.core.risk.settlement import settle
 from sim.core.risk.underwriting import approval, screen
 from sim.core.state import CustomerState
-from sim.network import SocialNetwork, build_network
+from sim.core.touches import Touches
+from sim.errors import ScenarioError
+from sim.model.agents import Bank, Customer, Insurer, Platform
 from sim.model.levers import LeverBoard, LeverChange, Market, Partnership
+from sim.model.metrics import Recorder
+from sim.network import SocialNetwork, build_network
 from sim.scenario.paths import parse_value
 from sim.scenario.schema import Scenario
 
