@@ -23,8 +23,18 @@ from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 from sim.experiments.metrics import replications_of, run_rows
 from sim.experiments.schema import STAGES, channel_order, check_columns, require_tables
 from sim.experiments.stats import group_mean_ci
-from sim.outputs._style import (Tables, axes_for, deck_style, institution_colors, mean_note, no_data, replication_note,
-                                save_png, titles)
+from sim.outputs._style import (
+    Tables,
+    axes_for,
+    deck_style,
+    institution_colors,
+    mean_note,
+    no_data,
+    replication_note,
+    save_png,
+    titles,
+)
+
 
 def _kinds(tables: Tables) -> dict[str, str]:
     inst = tables.get("institutions")

@@ -24,8 +24,17 @@ from matplotlib.ticker import PercentFormatter
 from sim.experiments.metrics import replications_of
 from sim.experiments.schema import channel_order
 from sim.experiments.stats import group_mean_ci
-from sim.outputs._style import (Tables, axes_for, deck_style, institution_colors, mean_note, no_data, replication_note,
-                                save_png, titles)
+from sim.outputs._style import (
+    Tables,
+    axes_for,
+    deck_style,
+    institution_colors,
+    mean_note,
+    no_data,
+    replication_note,
+    save_png,
+    titles,
+)
 
 
 def has_credit(tables: Tables) -> bool:
