@@ -13,10 +13,9 @@ design (model.md) are given in the field descriptions.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
-
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -184,7 +183,7 @@ class EdgeListSpec(Strict):
 
 
 NetworkSpec = Annotated[
-    Union[ErdosRenyiSpec, WattsStrogatzSpec, BarabasiAlbertSpec, StochasticBlockSpec, CompleteSpec, EdgeListSpec],
+    ErdosRenyiSpec | WattsStrogatzSpec | BarabasiAlbertSpec | StochasticBlockSpec | CompleteSpec | EdgeListSpec,
     Field(discriminator="kind"),
 ]
 
@@ -229,7 +228,7 @@ class ProductSpec(Strict):
         return self
 
     @property
-    def loan_terms(self) -> "LoanSpec":
+    def loan_terms(self) -> LoanSpec:
         """The loan terms of a credit product (defaults when not given)."""
         return self.loan if self.loan is not None else LoanSpec()
 
