@@ -43,8 +43,14 @@ def add_parser(subparsers) -> None:
 
 def _design(args: argparse.Namespace, spec, scenario, seed: int):
     """The design the options (or the sweep file) give; a ScenarioError for none or more than one."""
-    from sim.experiments.design import (csv_design, design_from_sweep_file, grid_design, lhs_design, parse_grid_option,
-                                        parse_range_option)
+    from sim.experiments.design import (
+        csv_design,
+        design_from_sweep_file,
+        grid_design,
+        lhs_design,
+        parse_grid_option,
+        parse_range_option,
+    )
 
     given = [name for name, value in (("--grid", args.grid), ("--lhs", args.lhs), ("--design", args.design)) if value]
     if len(given) > 1:
