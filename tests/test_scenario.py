@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import sim
-from sim.experiments.design import parse_assignments
 from sim.errors import ScenarioError
+from sim.experiments.design import parse_assignments
 from sim.scenario.loader import apply_overrides, dump_resolved, validate_data, with_overrides
 from sim.scenario.paths import get_path, parse_value
 

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import ScenarioError
-from sim.experiments.backends import (DaskBackend, ProcessPoolBackend, SerialBackend, available_cores,
-                                      make_backend)
+from sim.experiments.backends import DaskBackend, ProcessPoolBackend, SerialBackend, available_cores, make_backend
 from sim.experiments.design import grid_design
 from sim.experiments.sweep import failures, run_sweep
 from sim.scenario import load_scenario

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.core.codes import Channel
+from sim.core.params import compile_catalog
 from sim.errors import ScenarioError
 from sim.model import ChannelModel
-from sim.core.params import compile_catalog
-from sim.core.codes import Channel
 from sim.scenario.loader import with_overrides
 
 BLOCKS = {"kind": "stochastic_block", "degree_within": 6, "degree_between": 1,

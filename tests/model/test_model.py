@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.core.codes import STAGE_NAMES, Stage
 from sim.experiments.replicate import run_replication
 from sim.model import ChannelModel
 from sim.model.agents import Bank, Customer, Platform
-from sim.core.codes import Stage, STAGE_NAMES
 
 MARKET = {
     "population": {"size": 600},

@@ -47,7 +47,7 @@ def run_pair(reference, scenario, replications: int, seed: int = SEED) -> Compar
     return compare([reference, scenario], replications=replications, seed=seed)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _library_run(name: str, size: int, replications: int, seed: int) -> RunResult:
     return run(small(name, size), replications=replications, seed=seed)
 

@@ -25,8 +25,8 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiments.replicate import replication_seed
-from sim.model import ChannelModel
 from sim.experiments.stats import mean_ci
+from sim.model import ChannelModel
 from sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -68,7 +68,7 @@ def _freeze(overrides: dict | None) -> tuple:
     return tuple(sorted((overrides or {}).items(), key=lambda kv: kv[0]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _run(name: str, frozen: tuple, replications: int, seed: int) -> Replications:
     scenario = load(name, dict((k, list(v) if isinstance(v, tuple) else v) for k, v in frozen))
     parts: dict[str, list[pd.DataFrame]] = {}

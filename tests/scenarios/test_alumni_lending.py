@@ -28,7 +28,6 @@ of its customers won by referral.
 from __future__ import annotations
 
 import numpy as np
-
 from risk_checks import credit_rate, expected_rate, interval, rate_ratio_interval, run_library
 
 SIZE, REPLICATIONS, COMPARED = 3000, 8, 4

@@ -18,7 +18,6 @@ capital scaled to the population (the scenario sizes it for 10,000):
 from __future__ import annotations
 
 import numpy as np
-
 from risk_checks import interval, load, run_library
 
 SIZE, REPLICATIONS = 3000, 8

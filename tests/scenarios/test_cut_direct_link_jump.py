@@ -20,9 +20,10 @@ And the mechanism: the subprime share of the bank's loans at risk rises.
 from __future__ import annotations
 
 import numpy as np
-
-from risk_checks import (AFTER_CUT as AFTER, DATA_LINK_REPLICATIONS as REPLICATIONS, DATA_LINK_RUNS as SMALL,
-                         expected_rate, interval, pooled_counts, rate_ratio_interval, run_library, subprime_share)
+from risk_checks import AFTER_CUT as AFTER
+from risk_checks import DATA_LINK_REPLICATIONS as REPLICATIONS
+from risk_checks import DATA_LINK_RUNS as SMALL
+from risk_checks import expected_rate, interval, pooled_counts, rate_ratio_interval, run_library, subprime_share
 
 
 def runs():

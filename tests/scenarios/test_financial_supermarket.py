@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from adoption_checks import funnel_reached, interval, library_pair, paired, per_replication
 
 REPLICATIONS = 8

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from adoption_checks import institution_final, institution_total, key_difference, library_pair, paired
 
 REPLICATIONS = 8

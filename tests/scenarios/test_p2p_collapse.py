@@ -25,7 +25,6 @@ population (the scenario sizes it for 10,000), 12 replications:
 from __future__ import annotations
 
 import pytest
-
 from risk_checks import interval, load, rate_ratio_interval, run_library
 
 SIZE, REPLICATIONS = 5000, 16

@@ -12,8 +12,8 @@ import pytest
 from scipy import stats
 
 from sim.core.adoption.choice import NO_CHOICE, choose, logit_probabilities, utilities
+from sim.core.codes import NO_CHANNEL, Channel
 from sim.core.params import compile_catalog
-from sim.core.codes import Channel, NO_CHANNEL
 
 VALUES = np.array([0.5, -0.3, 1.2, 0.0, -1.0])
 AVAILABLE = np.array([True, True, False, True, True])

@@ -13,9 +13,9 @@ import pytest
 
 from sim.core.adoption.churn import churn, leave, switch
 from sim.core.adoption.funnel import binomial_approval
-from sim.model import ChannelModel
+from sim.core.codes import NO_CHANNEL, Channel, Stage
 from sim.core.params import compile_catalog
-from sim.core.codes import Channel, Stage, NO_CHANNEL
+from sim.model import ChannelModel
 
 TWO_BANKS = {
     "population": {"size": 4_000},

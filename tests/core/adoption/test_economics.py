@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from sim.core.adoption.economics import holdings
-from sim.model import ChannelModel
 from sim.core.codes import Channel
+from sim.model import ChannelModel
 
 MARKET = {
     "population": {"size": 3_000},

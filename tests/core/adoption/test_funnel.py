@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from sim.core.adoption.funnel import FUNNEL_COLUMNS, binomial_approval, run_funnel
+from sim.core.codes import Channel, Stage
 from sim.core.touches import Touches
 from sim.model import ChannelModel
-from sim.core.codes import Channel, Stage
 
 ONES = {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 1.0}
 STAGE_COLUMNS = [Stage.AWARE, Stage.INTERESTED, Stage.COMPARING, Stage.APPLIED, Stage.APPROVED, Stage.ACTIVE]

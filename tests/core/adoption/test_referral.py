@@ -13,8 +13,8 @@ import pytest
 import scipy.sparse as sp
 
 from sim.core.adoption.referral import spread
-from sim.model import ChannelModel
 from sim.core.codes import Channel
+from sim.model import ChannelModel
 
 
 def adjacency_from_edges(n: int, edges: np.ndarray) -> sp.csr_array:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.errors import ScenarioError
-from sim.core.risk import credit
-from sim.model import ChannelModel
 from sim.core.codes import LoanStatus
+from sim.core.risk import credit
 from sim.core.risk.credit_state import begin_step
 from sim.core.risk.underwriting import open_window
+from sim.errors import ScenarioError
+from sim.model import ChannelModel
 from sim.scenario.loader import deep_merge, validate_data
 
 

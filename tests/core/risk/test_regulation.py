@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.errors import ScenarioError
-from sim.core.risk import regulation
-from sim.model import ChannelModel
 from sim.core.params import compile_catalog
+from sim.core.risk import regulation
 from sim.core.risk_params import DEFAULT_BANK_DATA_QUALITY
+from sim.errors import ScenarioError
+from sim.model import ChannelModel
 from sim.scenario.loader import deep_merge, validate_data
 
 
