@@ -175,7 +175,9 @@ def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
         noise=score_noise(credit.score_noise, quality),
         bureau=bureau,
         query_cost=regulation.query_cost(reg.data_link, reg.query_cost),
-        lender_insurer=arr((insurer_ids.index(s.credit.insurer) if s.credit.insurer in insurer_ids else -1 for s in specs), np.int64),
+        lender_insurer=arr(
+            (insurer_ids.index(s.credit.insurer) if s.credit.insurer in insurer_ids else -1 for s in specs), np.int64
+        ),
         community_lending=arr((s.credit.community_lending for s in specs), bool),
         cost_of_funds=cost_of_funds,
         is_p2p=arr(is_p2p, bool),
@@ -193,7 +195,9 @@ def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
         insurer_cutoff=arr(x.cutoff for x in insurers),
         insurer_noise=score_noise(credit.score_noise, arr(x.data_quality for x in insurers)),
         insurer_capital=arr(x.capital for x in insurers),
-        insurer_floor=regulation.floor(arr(x.solvency_floor for x in insurers), reg.insurer_floor).reshape(len(insurers)),
+        insurer_floor=regulation.floor(arr(x.solvency_floor for x in insurers), reg.insurer_floor).reshape(
+            len(insurers)
+        ),
         blacklist=credit.blacklist,
         social_collateral=credit.social_collateral,
         peer_effect=credit.peer_effect,

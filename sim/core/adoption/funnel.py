@@ -33,7 +33,14 @@ from sim.core.sampling import first_per_group
 from sim.core.touches import Touches
 
 # Stage -> column of the funnel count array.
-FUNNEL_COLUMNS = {Stage.AWARE: 0, Stage.INTERESTED: 1, Stage.COMPARING: 2, Stage.APPLIED: 3, Stage.APPROVED: 4, Stage.ACTIVE: 5}
+FUNNEL_COLUMNS = {
+    Stage.AWARE: 0,
+    Stage.INTERESTED: 1,
+    Stage.COMPARING: 2,
+    Stage.APPLIED: 3,
+    Stage.APPROVED: 4,
+    Stage.ACTIVE: 5,
+}
 
 ApproveFn = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 

@@ -62,5 +62,7 @@ class CreditAccounts:
         premiums − bureau queries.  P2P platforms lend investors' money: only
         the guarantee they pay and their bureau queries touch their capital.
         """
-        balance_sheet = self.interest_income - (self.losses - self.insured_losses) - self.premiums_paid - self.bureau_cost
+        balance_sheet = (
+            self.interest_income - (self.losses - self.insured_losses) - self.premiums_paid - self.bureau_cost
+        )
         return np.where(is_p2p, -self.guarantee_paid - self.bureau_cost, balance_sheet)
