@@ -289,7 +289,9 @@ class DaskBackend(Backend):
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 reason = "" if reason.startswith("Timed out") else f" ({reason})"
                 raise ScenarioError.single(
-                    "--scheduler", "", f"cannot reach a Dask scheduler at {self.address} within {self.timeout:g} s{reason}",
+                    "--scheduler",
+                    "",
+                    f"cannot reach a Dask scheduler at {self.address} within {self.timeout:g} s{reason}",
                     "the address of a running scheduler, e.g. tcp://HOST:8786",
                 ) from None
         else:
@@ -379,7 +381,9 @@ def make_backend(
     if isinstance(backend, Backend):
         return backend
     if scheduler is not None and cluster is not None:
-        raise ScenarioError.single("--scheduler/--cluster", "", "both given", "one of --scheduler ADDRESS and --cluster local")
+        raise ScenarioError.single(
+            "--scheduler/--cluster", "", "both given", "one of --scheduler ADDRESS and --cluster local"
+        )
     if scheduler is not None:
         return DaskBackend.connect(scheduler, timeout=timeout)
     if cluster is not None:

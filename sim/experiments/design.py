@@ -62,7 +62,9 @@ class Design:
 
     def __post_init__(self) -> None:
         for i, point in enumerate(self.points):
-            assert tuple(point) == self.parameters, f"point {i} has keys {list(point)}, expected {list(self.parameters)}"
+            assert tuple(point) == self.parameters, (
+                f"point {i} has keys {list(point)}, expected {list(self.parameters)}"
+            )
 
     def __len__(self) -> int:
         return len(self.points)
@@ -126,7 +128,9 @@ def parse_grid_option(text: str, option: str = "--grid") -> tuple[str, list[Any]
     try:
         values = yaml.safe_load(f"[{rhs}]")
     except yaml.YAMLError:
-        raise ScenarioError.single(option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100") from None
+        raise ScenarioError.single(
+            option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100"
+        ) from None
     if not values:
         raise ScenarioError.single(option, path, "has no values", "comma-separated values, e.g. 0,50,100")
     return path, values
@@ -139,13 +143,19 @@ def parse_range(path: str, low: Any, high: Any, option: str, strict: bool = Fals
         if isinstance(value, str):
             value = parse_value(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ScenarioError.single(option, path, f"{name} bound {value!r} is not a finite number", "LOW:HIGH with numbers")
+            raise ScenarioError.single(
+                option, path, f"{name} bound {value!r} is not a finite number", "LOW:HIGH with numbers"
+            )
         bounds.append(float(value))
     low_f, high_f = bounds
     if low_f > high_f or (strict and low_f == high_f):
         relation = "<" if strict else "<="
-        raise ScenarioError.single(option, path, f"low {low_f:g} > high {high_f:g}" if low_f > high_f else f"low equals high ({low_f:g})",
-                                   f"LOW {relation} HIGH")
+        raise ScenarioError.single(
+            option,
+            path,
+            f"low {low_f:g} > high {high_f:g}" if low_f > high_f else f"low equals high ({low_f:g})",
+            f"LOW {relation} HIGH",
+        )
     return low_f, high_f
 
 
@@ -154,7 +164,9 @@ def parse_range_option(text: str, option: str = "--lhs", strict: bool = False) -
     path, rhs = split_assignment(text, option)
     parts = rhs.split(":")
     if len(parts) != 2:
-        raise ScenarioError.single(option, path, f"range {rhs!r} is not LOW:HIGH", "e.g. banks.citic.referral.rate=0.01:0.1")
+        raise ScenarioError.single(
+            option, path, f"range {rhs!r} is not LOW:HIGH", "e.g. banks.citic.referral.rate=0.01:0.1"
+        )
     return path, parse_range(path, parts[0].strip(), parts[1].strip(), option, strict=strict)
 
 
@@ -188,8 +200,13 @@ def integer_paths(scenario: Scenario, paths: Sequence[str], source: str) -> set[
         except (AttributeError, KeyError, IndexError, ValueError, TypeError):
             continue
         if isinstance(current, bool) or not isinstance(current, (int, float, type(None))):
-            problems.append(Problem(path, f"is a {type(current).__name__} ({current!r}), not a number, so it has no range",
-                                    "a numeric parameter; use --grid for other values"))
+            problems.append(
+                Problem(
+                    path,
+                    f"is a {type(current).__name__} ({current!r}), not a number, so it has no range",
+                    "a numeric parameter; use --grid for other values",
+                )
+            )
         elif isinstance(current, int):
             integers.add(path)
     if problems:
@@ -257,7 +274,9 @@ def points_design(points: Sequence[Mapping[str, Any]], source: str = "points", k
     problems = []
     for i, point in enumerate(points):
         if tuple(point) != paths:
-            problems.append(Problem(f"point {i}", f"sets {sorted(point)}", f"the same paths as point 0: {sorted(paths)}"))
+            problems.append(
+                Problem(f"point {i}", f"sets {sorted(point)}", f"the same paths as point 0: {sorted(paths)}")
+            )
     if problems:
         raise ScenarioError(source, problems)
     return Design(paths, tuple(_plain(dict(p)) for p in points), kind=kind, source=source)
@@ -331,7 +350,9 @@ class SweepFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenario: str = Field(description="The scenario YAML, relative to this file.")
-    set: dict[str, Any] = Field(default_factory=dict, description="Overrides applied to the scenario before the design.")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides applied to the scenario before the design."
+    )
     grid: dict[str, list[Any]] | None = Field(None, description="Path -> list of values; every combination is run.")
     lhs: dict[str, tuple[float, float]] | None = Field(None, description="Path -> [low, high] for a Latin hypercube.")
     samples: int | None = Field(None, ge=1, description="Number of Latin hypercube points.")
@@ -370,7 +391,9 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         raise ScenarioError(path, problems) from None
     given = [k for k in ("grid", "lhs", "design", "points") if getattr(spec, k) is not None]
     if len(given) > 1:
-        raise ScenarioError.single(path, "", f"gives more than one design ({', '.join(given)})", "one of grid, lhs, design, points")
+        raise ScenarioError.single(
+            path, "", f"gives more than one design ({', '.join(given)})", "one of grid, lhs, design, points"
+        )
     if spec.lhs is not None and spec.samples is None:
         raise ScenarioError.single(path, "samples", "is required with lhs", "an integer >= 1")
     spec._path = path.resolve()

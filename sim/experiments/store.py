@@ -160,7 +160,9 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
     """The manifest of a sweep folder; a ScenarioError if there is none."""
     path = Path(out) / MANIFEST_NAME
     if not path.is_file():
-        raise ScenarioError.single(out, MANIFEST_NAME, "not found: this is not a sweep folder", "a folder written by `sweep`")
+        raise ScenarioError.single(
+            out, MANIFEST_NAME, "not found: this is not a sweep folder", "a folder written by `sweep`"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -133,15 +133,22 @@ def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], path: Path
             else:
                 first = next(i for i, (a, b) in enumerate(zip(before_d["points"], after_d["points"])) if a != b) \
                     if before_d.get("points") != after_d.get("points") else None
-                text = f"point {first} was {before_d['points'][first]}, now {after_d['points'][first]}" if first is not None \
+                text = (
+                    f"point {first} was {before_d['points'][first]}, now {after_d['points'][first]}"
+                    if first is not None
                     else f"kind was {before_d.get('kind')}, now {after_d.get('kind')}"
+                )
             problems.append(Problem("design", text))
         elif key == "scenario_hash":
-            problems.append(Problem("scenario", "the scenario's parameters differ from the ones this folder was swept with"))
+            problems.append(
+                Problem("scenario", "the scenario's parameters differ from the ones this folder was swept with")
+            )
         else:
             problems.append(Problem(key, f"was {before!r}, now {after!r}"))
     if problems:
-        problems.append(Problem("", "this folder holds a different sweep", "a new --out folder, or delete this one to start over"))
+        problems.append(
+            Problem("", "this folder holds a different sweep", "a new --out folder, or delete this one to start over")
+        )
         raise ScenarioError(path / "manifest.json", problems)
 
 
@@ -209,7 +216,9 @@ def execute_run(task: RunTask) -> RunOutcome:
         tables = task.run_function(task.scenario, task.seed, task.replication)
         outcome.seconds = time.perf_counter() - started
         if not isinstance(tables, Mapping) or not all(isinstance(t, pd.DataFrame) for t in tables.values()):
-            raise TypeError(f"the run function returned {type(tables).__name__}, not a mapping of table name to DataFrame")
+            raise TypeError(
+                f"the run function returned {type(tables).__name__}, not a mapping of table name to DataFrame"
+            )
         outcome.parts = {name: encode_table(table, task.point, task.replication) for name, table in tables.items()}
     except Exception as exc:  # noqa: BLE001 - every model error is recorded, the sweep goes on
         outcome.error = f"{type(exc).__name__}: {exc}"
@@ -221,7 +230,10 @@ def execute_run(task: RunTask) -> RunOutcome:
 
 # --------------------------------------------------------------------------- writing (in the client)
 def write_part(out: Path, outcome: RunOutcome) -> Path:
-    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically (see :func:`store.write_part`)."""
+    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically.
+
+    See :func:`store.write_part`.
+    """
     final = store.write_part(out / "parts", outcome.run_id,
                              {f"{name}.parquet": data for name, data in outcome.parts.items()})
     (out / "failures" / f"{outcome.run_id}.json").unlink(missing_ok=True)
@@ -271,7 +283,9 @@ def as_design(design: Design | Mapping[str, Sequence[Any]]) -> Design:
         return design
     if isinstance(design, Mapping):
         return grid_design(design, source="grid")
-    raise ScenarioError.single("design", "", f"got {type(design).__name__}", "a Design or a mapping of path to list of values")
+    raise ScenarioError.single(
+        "design", "", f"got {type(design).__name__}", "a Design or a mapping of path to list of values"
+    )
 
 
 def run_sweep(
@@ -374,7 +388,9 @@ def run_sweep(
 def _check_counts(replications: Any, seed: Any) -> None:
     for name, value in (("replications", replications), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "replications" else 0):
-            raise ScenarioError.single(f"--{name}", "", f"got {value!r}", "an integer >= 1" if name == "replications" else "an integer >= 0")
+            raise ScenarioError.single(
+                f"--{name}", "", f"got {value!r}", "an integer >= 1" if name == "replications" else "an integer >= 0"
+            )
 
 
 def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
@@ -384,7 +400,9 @@ def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
     if (out / "manifest.json").is_file():
         _check_same_sweep(read_manifest(out), manifest, out)
     elif out.is_dir() and any(out.iterdir()):
-        raise ScenarioError.single(out, "", "is not empty and has no manifest.json", "a new or empty folder, or a sweep folder to resume")
+        raise ScenarioError.single(
+            out, "", "is not empty and has no manifest.json", "a new or empty folder, or a sweep folder to resume"
+        )
 
 
 def _open_folder(out: Path, lock: store.FolderLock, manifest: Mapping[str, Any], scenario: Scenario) -> None:
