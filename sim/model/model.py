@@ -172,7 +172,9 @@ class ChannelModel(mesa.Model):
         # sample weighted by digital affinity, nested as the share grows.
         weights = self.population.digital_affinity.astype(float)
         self._user_key = self.rng.random((n, len(cat.platform_ids))) ** (1.0 / weights[:, None])
-        trust = cat.trust[None, :] + self.scenario.population.trust_spread * self.rng.standard_normal((n, cat.n_institutions))
+        trust = cat.trust[None, :] + self.scenario.population.trust_spread * self.rng.standard_normal(
+            (n, cat.n_institutions)
+        )
         self.state.trust[:] = np.clip(trust, 0.0, 1.0)
         self._apply_reach()
 
@@ -371,7 +373,9 @@ class ChannelModel(mesa.Model):
             if offers.size == 0:
                 continue
             if cat.branch_rate[i] > 0:
-                parts.append(expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng))
+                parts.append(
+                    expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng)
+                )
             if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
                 if private is None:
                     private = state.customer_of(cat.n_institutions) | state.follower
@@ -417,7 +421,9 @@ class ChannelModel(mesa.Model):
         """
         cat = self.catalog
         cells = cat.offer_institution[touches.offer].astype(np.int64) * cat.n_channels + touches.channel
-        return np.bincount(cells, minlength=cat.n_institutions * cat.n_channels).reshape(cat.n_institutions, cat.n_channels)
+        return np.bincount(cells, minlength=cat.n_institutions * cat.n_channels).reshape(
+            cat.n_institutions, cat.n_channels
+        )
 
     def become_aware(self, touches: Touches) -> None:
         """Touched customers know the offer; the channel of the latest touch is kept for attribution."""
@@ -440,7 +446,9 @@ class ChannelModel(mesa.Model):
         return Activations.concat(parts), entries
 
     # ------------------------------------------------------------------ observation
-    def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict) -> None:
+    def _record(
+        self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict
+    ) -> None:
         held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2))
         credit = self.credit_observation(step)
