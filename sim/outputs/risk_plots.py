@@ -105,7 +105,9 @@ def plot_default_rate_by_channel(tables: Tables, path: Path | None = None, *, ax
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=2))
         ax.set_ylabel("defaults per loan-step")
         ax.legend(loc="upper left")
-        titles(ax, title, f"pooled over the run; 'none' = loans held before it; {mean_note(len(replications_of(tables)))}")
+        titles(
+            ax, title, f"pooled over the run; 'none' = loans held before it; {mean_note(len(replications_of(tables)))}"
+        )
         save_png(ax, path)
         return ax
 
