@@ -70,7 +70,9 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins]:
         raise ScenarioError.single(path, "extends", f"got {parent!r}", "the path of another scenario file")
     parent_path = path.parent / parent
     if not parent_path.exists():
-        raise ScenarioError.single(path, "extends", f"'{parent}' not found next to this file", "a path relative to this file")
+        raise ScenarioError.single(
+            path, "extends", f"'{parent}' not found next to this file", "a path relative to this file"
+        )
     base, base_origins = _resolve(parent_path, (*chain, resolved))
     merged = deep_merge(base, data)
     origins = base_origins.merged(base, data, str(path))
