@@ -14,7 +14,10 @@ RESULTS = Path("results")
 
 
 def assignments(items: list[str] | None, option: str = "--set", *, empty_value: bool = False) -> dict[str, str]:
-    """The ``PATH=VALUE`` options given as ``option``, as a mapping (see :func:`~sim.experiments.design.split_assignment`)."""
+    """The ``PATH=VALUE`` options given as ``option``, as a mapping.
+
+    See :func:`~sim.experiments.design.split_assignment`.
+    """
     from sim.experiments.design import parse_assignments
 
     return parse_assignments(items, option, empty_value=empty_value)
