@@ -115,7 +115,11 @@ def _labels(n: int, community, community_names, sanctioning):
     if community is None:
         community = np.zeros(n, dtype=np.int32)
     community = np.asarray(community, dtype=np.int32)
-    names = list(community_names) if community_names is not None else [str(c) for c in range(int(community.max(initial=0)) + 1)]
+    names = (
+        list(community_names)
+        if community_names is not None
+        else [str(c) for c in range(int(community.max(initial=0)) + 1)]
+    )
     if sanctioning is None:
         sanctioning = np.zeros(len(names), dtype=bool)
     return community, names, np.asarray(sanctioning, dtype=bool)
