@@ -129,7 +129,9 @@ def test_the_lock_is_refused_while_another_process_holds_it(tmp_path):
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    code = f"import os\nfrom sim.experiments.store import FolderLock\nFolderLock({str(tmp_path)!r}).acquire()\nos._exit(9)"
+    code = (
+        f"import os\nfrom sim.experiments.store import FolderLock\nFolderLock({str(tmp_path)!r}).acquire()\nos._exit(9)"
+    )
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 9
     assert (tmp_path / ".lock").exists()
     with store.FolderLock(tmp_path) as lock:

@@ -149,7 +149,9 @@ def expected_rate(result: Replications, institution: str | None, start: int = 1)
         closed = np.where(book["status"].to_numpy() == "performing", horizon, book["closed"].to_numpy())
         first = np.maximum(book["start"].to_numpy() + 1, start)
         steps = np.clip(closed - first + 1, 0, None)
-        probability = book["hazard"].to_numpy() * np.where(book["inside"].to_numpy(), scenario.credit.social_collateral, 1.0)
+        probability = book["hazard"].to_numpy() * np.where(
+            book["inside"].to_numpy(), scenario.credit.social_collateral, 1.0
+        )
         out.append(float((probability * steps).sum() / steps.sum()))
     return np.asarray(out)
 

@@ -60,7 +60,9 @@ def test_choice_frequencies_match_logit_probabilities(outside):
         outside_share = 1 - p.sum()
         observed = np.append(observed, np.count_nonzero(chosen == NO_CHOICE))
         assert stats.chisquare(observed, np.append(p, outside_share) * rows).pvalue > 1e-3
-        assert observed[-1] / rows == pytest.approx(outside_share, abs=4 * np.sqrt(outside_share * (1 - outside_share) / rows))
+        assert observed[-1] / rows == pytest.approx(
+            outside_share, abs=4 * np.sqrt(outside_share * (1 - outside_share) / rows)
+        )
 
 
 def test_heterogeneous_rows_match_their_own_probabilities():

@@ -107,7 +107,11 @@ def test_refused_applicants_are_rejected_and_returned(make_scenario):
     assert (model.state.stage[rejected, 0] == Stage.REJECTED).all()
     assert sorted(activations.customer.tolist()) == list(range(0, 100, 2))
     assert counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.APPLIED]] == 100
-    assert counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.APPROVED]] == counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.ACTIVE]] == 50
+    assert (
+        counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.APPROVED]]
+        == counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.ACTIVE]]
+        == 50
+    )
 
 
 def test_interest_is_scaled_by_need_of_the_life_stage_and_targeting(make_scenario):
@@ -131,7 +135,11 @@ def test_interest_is_scaled_by_need_of_the_life_stage_and_targeting(make_scenari
     for code, need in enumerate((1.0, 0.5, 0.25)):
         members = model.population.life_stage == code
         n, p = members.sum() * passes, 0.4 * need * 1.5
-        assert abs(interested[members].sum() - n * p) < 4 * np.sqrt(n * p * (1 - p)), (code, interested[members].sum() / n, p)
+        assert abs(interested[members].sum() - n * p) < 4 * np.sqrt(n * p * (1 - p)), (
+            code,
+            interested[members].sum() / n,
+            p,
+        )
 
 
 def test_interest_is_capped_at_one(make_scenario):
@@ -172,7 +180,9 @@ def test_choice_may_pick_a_competitor_and_attribution_follows_the_chosen_offer(m
     activations, _, counts = funnel(model, touch(model, customers, b_offer, Channel.BRANCH))
     assert (activations.offer == c_offer).all()
     assert (model.state.provider[customers, 0] == 1).all()
-    assert (model.state.channel[customers, 0] == Channel.REFERRAL).all(), "the channel is where the chosen offer was met"
+    assert (model.state.channel[customers, 0] == Channel.REFERRAL).all(), (
+        "the channel is where the chosen offer was met"
+    )
     assert (activations.channel == Channel.REFERRAL).all()
     # The funnel counts belong to the trigger (b's branch).
     assert counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.ACTIVE]] == customers.size

@@ -169,9 +169,13 @@ def test_every_credit_relationship_is_a_performing_loan():
 
 
 def test_rejections_are_reported_by_lender_channel_and_segment():
-    scenario = risk_scenario({"population": {"credit": {"subprime_share": 0.4}},
-                              "platforms": {"mall": {"type": "scenario", "users": 0.6}},
-                              "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "exposure_rate": 0.2}}})
+    scenario = risk_scenario(
+        {
+            "population": {"credit": {"subprime_share": 0.4}},
+            "platforms": {"mall": {"type": "scenario", "users": 0.6}},
+            "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "exposure_rate": 0.2}},
+        }
+    )
     model = ChannelModel(scenario, seed=3)
     model.run()
     tables = model.recorder.tables()
