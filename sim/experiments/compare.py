@@ -30,7 +30,7 @@ def check_comparable(scenarios: list[Scenario], sources: list[str]) -> None:
         raise ScenarioError.single("compare", "scenarios", f"got {len(scenarios)}", "two or more scenario files")
     first = scenarios[0]
     problems = []
-    for scenario, source in zip(scenarios[1:], sources[1:]):
+    for scenario, source in zip(scenarios[1:], sources[1:], strict=True):
         if scenario.time.steps != first.time.steps:
             problems.append(
                 Problem(

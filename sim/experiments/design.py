@@ -182,7 +182,7 @@ def grid_design(axes: Mapping[str, Sequence[Any]], source: str = "--grid") -> De
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ScenarioError.single(source, path, f"values {values!r} are not a non-empty list", "a list of values")
     paths = tuple(axes)
-    points = tuple(dict(zip(paths, _plain(list(combo)))) for combo in itertools.product(*axes.values()))
+    points = tuple(dict(zip(paths, _plain(list(combo)), strict=True)) for combo in itertools.product(*axes.values()))
     return Design(paths, points, kind="grid", source=source)
 
 
@@ -219,7 +219,7 @@ def points_from_matrix(matrix: np.ndarray, paths: Sequence[str], integers: set[s
     points = []
     for row in matrix:
         point = {}
-        for value, path in zip(row, paths):
+        for value, path in zip(row, paths, strict=True):
             point[path] = int(round(float(value))) if path in integers else float(value)
         points.append(point)
     return points
@@ -305,7 +305,7 @@ def csv_design(path: str | Path) -> Design:
         if len(row) != len(header):
             problems.append(Problem(f"line {line}", f"has {len(row)} cells", f"{len(header)}, one per header column"))
             continue
-        points.append({h: parse_value(cell.strip()) for h, cell in zip(header, row)})
+        points.append({h: parse_value(cell.strip()) for h, cell in zip(header, row, strict=True)})
     if problems:
         raise ScenarioError(path, problems)
     return points_design(points, source=str(path), kind="file")

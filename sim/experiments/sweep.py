@@ -131,8 +131,10 @@ def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], path: Path
             elif len(before_d.get("points", [])) != len(after_d.get("points", [])):
                 text = f"had {len(before_d.get('points', []))} points, now {len(after_d.get('points', []))}"
             else:
-                first = next(i for i, (a, b) in enumerate(zip(before_d["points"], after_d["points"])) if a != b) \
-                    if before_d.get("points") != after_d.get("points") else None
+                first = None
+                if before_d.get("points") != after_d.get("points"):
+                    pairs = zip(before_d["points"], after_d["points"], strict=True)
+                    first = next(i for i, (a, b) in enumerate(pairs) if a != b)
                 text = (
                     f"point {first} was {before_d['points'][first]}, now {after_d['points'][first]}"
                     if first is not None

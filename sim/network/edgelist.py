@@ -137,7 +137,7 @@ def _read_network(edges_path: Path, nodes_path: Path | None) -> SocialNetwork:
                                    f"ids listed in {nodes_path.name if nodes_path else 'the node file'}")
     graph = nx.Graph()
     graph.add_nodes_from(range(len(ids)))
-    graph.add_edges_from(zip(source.astype(int).tolist(), target.astype(int).tolist()))
+    graph.add_edges_from(zip(source.astype(int).tolist(), target.astype(int).tolist(), strict=True))
     graph.remove_edges_from(list(nx.selfloop_edges(graph)))  # as in the adjacency: nobody is their own neighbour
     community, names = None, None
     if attributes is not None and "community" in attributes:

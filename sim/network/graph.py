@@ -93,7 +93,7 @@ def graph_of(adjacency: sp.csr_array) -> nx.Graph:
     upper = sp.triu(adjacency, k=1).tocoo()
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
-    graph.add_edges_from(zip(upper.row.tolist(), upper.col.tolist()))
+    graph.add_edges_from(zip(upper.row.tolist(), upper.col.tolist(), strict=True))
     return graph
 
 

@@ -41,7 +41,7 @@ def _kinds(tables: Tables) -> dict[str, str]:
     if inst is None or inst.empty or "kind" not in inst.columns:
         return {}
     first = inst.drop_duplicates("institution")
-    return dict(zip(first["institution"].astype(str), first["kind"].astype(str)))
+    return dict(zip(first["institution"].astype(str), first["kind"].astype(str), strict=True))
 
 
 def _whole_run_by_rep(

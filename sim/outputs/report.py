@@ -43,7 +43,7 @@ def _p(value: float) -> str:
 def metric_table(comparison) -> pd.DataFrame:
     """Metrics × scenarios, each cell 'mean [low, high]'."""
     table = comparison.table()
-    table["cell"] = [_interval(m, lo, hi) for m, lo, hi in zip(table["mean"], table["low"], table["high"])]
+    table["cell"] = [_interval(m, lo, hi) for m, lo, hi in zip(table["mean"], table["low"], table["high"], strict=True)]
     wide = table.pivot(index="metric", columns="scenario", values="cell")
     order = list(dict.fromkeys(table["metric"]))
     return wide.reindex(index=order, columns=comparison.names).fillna("—")
@@ -59,7 +59,7 @@ def difference_table(comparison) -> pd.DataFrame:
             "scenario": diff["scenario"],
             "metric": diff["metric"],
             "difference [95% CI]": [
-                _interval(m, lo, hi) for m, lo, hi in zip(diff["difference"], diff["low"], diff["high"])
+                _interval(m, lo, hi) for m, lo, hi in zip(diff["difference"], diff["low"], diff["high"], strict=True)
             ],
             "paired t-test p": [_p(p) for p in diff["p_value"]],
         }

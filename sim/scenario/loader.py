@@ -168,7 +168,7 @@ def _error(source: str | Path | None, problems: list[Problem], origins: Origins 
     files = [label(origins.find(p.path)) for p in problems]
     if len(set(files)) == 1:
         return ScenarioError(files[0], problems)
-    for problem, file in zip(problems, files):
+    for problem, file in zip(problems, files, strict=True):
         if file != root:
             problem.source = file
     return ScenarioError(root, problems)
