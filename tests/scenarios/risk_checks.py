@@ -174,6 +174,7 @@ def rate_ratio_interval(d1: float, exposure1: float, d2: float, exposure2: float
     """
     total = int(round(d1 + d2))
     ci = stats.binomtest(int(round(d1)), total).proportion_ci(confidence_level=level, method="exact")
-    to_ratio = lambda p: (p / (1.0 - p)) * (exposure2 / exposure1) if p < 1 else np.inf
+    def to_ratio(p):
+        return (p / (1.0 - p)) * (exposure2 / exposure1) if p < 1 else np.inf
     ratio = (d1 / exposure1) / (d2 / exposure2)
     return float(ratio), float(to_ratio(ci.low)), float(to_ratio(ci.high))

@@ -51,7 +51,8 @@ def test_direct_jump_lets_more_subprime_borrowers_into_the_book():
 
 def test_nothing_changes_before_the_cut():
     reference, jump = runs()
-    before = lambda r: r.table("institutions").query("step < 12")
+    def before(r):
+        return r.table("institutions").query("step < 12")
     a, b = before(reference), before(jump)
     assert np.array_equal(a["approvals"].to_numpy(), b["approvals"].to_numpy())
     assert np.array_equal(a["defaults"].to_numpy(), b["defaults"].to_numpy())

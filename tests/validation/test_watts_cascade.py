@@ -36,7 +36,8 @@ GLOBAL = 0.1                               # a cascade reaching 10% of the netwo
 
 def analytic_window(phi: float) -> tuple[float, float]:
     """The (lower, upper) mean degrees where the cascade condition changes sign."""
-    g = lambda z: watts_cascade_condition(z, phi)
+    def g(z):
+        return watts_cascade_condition(z, phi)
     peak = max(np.linspace(1.0, 1.0 / phi, 200), key=g)
     return brentq(g, 0.2, peak), brentq(g, peak, 4.0 / phi)
 

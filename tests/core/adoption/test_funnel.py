@@ -101,7 +101,8 @@ def test_a_stage_with_probability_zero_stops_everyone_there(make_scenario, faili
 def test_refused_applicants_are_rejected_and_returned(make_scenario):
     model = small_model(make_scenario, {"funnel": ONES})
     customers = np.arange(100)
-    refuse_odd = lambda c, o, rng: c % 2 == 0
+    def refuse_odd(c, o, rng):
+        return c % 2 == 0
     activations, rejected, counts = funnel(model, touch(model, customers, 0, Channel.BRANCH), approve=refuse_odd)
     assert sorted(rejected.tolist()) == list(range(1, 100, 2))
     assert (model.state.stage[rejected, 0] == Stage.REJECTED).all()
@@ -215,5 +216,5 @@ def test_the_model_funnel_table_matches_state(make_scenario):
     assert active == (model.state.provider[:, 0] >= 0).sum() == tables["market"]["new_active"].sum()
     per_stage = funnel_table.groupby("stage")["reached"].sum()
     order = ["aware", "interested", "comparing", "applied", "approved", "active"]
-    assert all(per_stage[a] >= per_stage[b] for a, b in zip(order, order[1:]))
+    assert all(per_stage[a] >= per_stage[b] for a, b in zip(order, order[1:], strict=False))
     assert per_stage["aware"] == tables["market"]["funnel_entries"].sum()

@@ -127,7 +127,8 @@ def test_a_take_rate_cap_event_cuts_revenue_share():
     capped = ChannelModel(linked_scenario({"events": [{"at": 6, "set": {"regulation.take_rate_cap": 0.02}}]}), seed=3)
     free.run()
     capped.run()
-    share = lambda m: m.tables()["institutions"].query("institution == 'bank' and step > 6")["revenue_share_paid"].sum()
+    def share(m):
+        return m.tables()["institutions"].query("institution == 'bank' and step > 6")["revenue_share_paid"].sum()
     assert share(capped) == pytest.approx(share(free) * 0.1, rel=1e-9)
 
 
