@@ -66,6 +66,7 @@ NO_OP = "banks.b.branch.cost"
 PARAMS = {"banks.a.referral.rate": (0.0, 0.2), "banks.a.branch.exposure_rate": (0.01, 0.2), NO_OP: (0.0, 1000.0)}
 
 
+@pytest.mark.slow  # a full Morris / Sobol run, 3-7 s each
 @pytest.mark.parametrize("method, samples", [("morris", 6), ("sobol", 8)])
 def test_a_parameter_that_does_nothing_ranks_last(tmp_path, method, samples):
     out = tmp_path / method

@@ -93,6 +93,7 @@ def test_manifest_round_trip_and_missing_manifest(tmp_path):
         store.read_manifest(tmp_path / "elsewhere")
 
 
+@pytest.mark.slow  # waits on a second process
 def test_the_lock_is_refused_while_another_process_holds_it(tmp_path):
     """A second sweep into a held folder gets a ScenarioError naming the folder, at once."""
     holder = textwrap.dedent(f"""

@@ -197,6 +197,7 @@ def _sweep_command(out: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # two sweeps in subprocesses, about 20 s
 def test_sweep_killed_midway_resumes_with_every_run_exactly_once(tmp_path):
     out = tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -238,6 +239,7 @@ def test_sweep_killed_midway_resumes_with_every_run_exactly_once(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["runs"] == 30
 
 
+@pytest.mark.slow  # starts a Jupyter kernel and a pool
 def test_local_pool_works_from_a_jupyter_kernel(tmp_path, serial_sweep, design):
     """A notebook runs a sweep on the process pool and gets the serial tables."""
     nbformat = pytest.importorskip("nbformat")
