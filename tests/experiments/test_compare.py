@@ -37,6 +37,7 @@ def test_identical_scenarios_have_zero_paired_difference(tmp_path):
     assert np.allclose(diffs["difference"].fillna(0.0), 0.0)
 
 
+@pytest.mark.slow  # runs two scenarios over replications
 def test_paired_differences_match_per_replication_metrics(tmp_path):
     a = load_scenario(write(tmp_path, "a"))
     b = load_scenario(write(tmp_path, "b", banks={"citic": {"referral": {"rate": 0.2, "bonus": 50}}}))
@@ -59,6 +60,7 @@ def test_different_horizons_are_refused_before_running(tmp_path):
     assert "time.steps" in str(err.value) and "is 20 but" in str(err.value)
 
 
+@pytest.mark.slow  # runs and reports two scenarios
 def test_cli_compare_writes_report(tmp_path, capsys):
     out = tmp_path / "cmp"
     code = main(

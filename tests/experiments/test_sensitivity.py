@@ -38,6 +38,7 @@ def test_analytic_ishigami_indices_are_the_published_ones():
     np.testing.assert_allclose(st, [0.5576, 0.4424, 0.2437], atol=5e-4)
 
 
+@pytest.mark.slow  # a large Sobol sample
 def test_sobol_on_ishigami_recovers_the_known_indices():
     bounds = {name: (-np.pi, np.pi) for name in ("x1", "x2", "x3")}
     result = analyze_function(ishigami, bounds, method="sobol", samples=4096, seed=3)

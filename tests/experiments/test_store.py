@@ -128,6 +128,7 @@ def test_the_lock_is_refused_while_another_process_holds_it(tmp_path):
     assert not (tmp_path / ".lock").exists()
 
 
+@pytest.mark.slow  # starts and kills a second process
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     code = (

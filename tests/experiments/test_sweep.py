@@ -88,6 +88,7 @@ def test_point_equals_sim_run_of_its_scenario(serial_sweep, tiny, design):
             pd.testing.assert_frame_equal(got, expected[name].reset_index(drop=True), check_dtype=False)
 
 
+@pytest.mark.slow  # starts a process pool
 def test_pool_gives_the_serial_tables(serial_sweep, tiny, design, tmp_path):
     pooled = run_sweep(tiny, design, out=tmp_path / "pool", replications=2, seed=SEED, backend="pool", workers=2,
                        progress=False)
