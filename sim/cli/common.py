@@ -26,7 +26,7 @@ NUMBER_OPTIONS = {
 
 
 def check_number_options(args: argparse.Namespace) -> None:
-    """Check every numeric option given, by the same rules as the scenario file; a ScenarioError names the first bad one.
+    """Check every numeric option given, by the rules of the scenario file; a ScenarioError names the first bad one.
 
     ``--replications`` and ``--seed`` follow the Scenario schema's own
     constraints; counts are integers >= 1; nothing may be NaN or infinite.
@@ -54,7 +54,10 @@ def add_out_options(parser: argparse.ArgumentParser, default: str, *, resumable:
 
 
 def assignments(items: list[str] | None, option: str = "--set", *, empty_value: bool = False) -> dict[str, str]:
-    """The ``PATH=VALUE`` options given as ``option``, as a mapping (see :func:`~sim.experiments.design.split_assignment`)."""
+    """The ``PATH=VALUE`` options given as ``option``, as a mapping.
+
+    See :func:`~sim.experiments.design.split_assignment`.
+    """
     from sim.experiments.design import parse_assignments
 
     return parse_assignments(items, option, empty_value=empty_value)

@@ -11,7 +11,9 @@ from sim.cli.common import RESULTS, add_out_options
 def add_parser(subparsers) -> None:
     """Add ``compare`` to the subcommands."""
     compare = subparsers.add_parser("compare", help="compare scenarios on common random numbers, with a report")
-    compare.add_argument("scenarios", nargs="+", type=Path, help="two or more scenario files; the first is the reference")
+    compare.add_argument(
+        "scenarios", nargs="+", type=Path, help="two or more scenario files; the first is the reference"
+    )
     compare.add_argument("--replications", "-r", type=int, help="replications per scenario (default: the first's)")
     compare.add_argument("--seed", "-s", type=int, help="seed (default: the first scenario's)")
     add_out_options(compare, "results/compare_<names>/")

@@ -83,7 +83,7 @@ class Backend(ABC):
     #: Short name for progress bars and manifests.
     name: str = "backend"
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         self.start()
         return self
 
@@ -165,7 +165,9 @@ class ProcessPoolBackend(Backend):
         self._workers = int(workers) if workers is not None else available_cores()
         self.start_method = start_method or default_start_method()
         self.in_flight = in_flight or 2 * self._workers
-        assert tasks_per_worker is None or tasks_per_worker >= 1, f"tasks_per_worker must be >= 1, got {tasks_per_worker}"
+        assert tasks_per_worker is None or tasks_per_worker >= 1, (
+            f"tasks_per_worker must be >= 1, got {tasks_per_worker}"
+        )
         self.tasks_per_worker = None if self.start_method == "fork" else tasks_per_worker
         self._executor: ProcessPoolExecutor | None = None
 
@@ -265,7 +267,7 @@ class DaskBackend(Backend):
         self._cluster = None
 
     @classmethod
-    def connect(cls, address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> "DaskBackend":
+    def connect(cls, address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> DaskBackend:
         """A backend for the running scheduler at ``address`` (connects on :meth:`start`)."""
         scheme = address.partition("://")[0] if isinstance(address, str) and "://" in address else None
         if scheme not in DASK_SCHEMES:
@@ -273,7 +275,7 @@ class DaskBackend(Backend):
         return cls(address=address, timeout=timeout)
 
     @classmethod
-    def local_cluster(cls, n_workers: int = 2, dashboard: bool = False) -> "DaskBackend":
+    def local_cluster(cls, n_workers: int = 2, dashboard: bool = False) -> DaskBackend:
         """A backend that starts a LocalCluster of ``n_workers`` single-threaded processes."""
         if isinstance(n_workers, bool) or int(n_workers) < 1:
             raise ScenarioError.single("--workers", "", f"got {n_workers!r}", "an integer >= 1")
@@ -302,7 +304,9 @@ class DaskBackend(Backend):
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 reason = "" if reason.startswith("Timed out") else f" ({reason})"
                 raise ScenarioError.single(
-                    "--scheduler", "", f"cannot reach a Dask scheduler at {self.address} within {self.timeout:g} s{reason}",
+                    "--scheduler",
+                    "",
+                    f"cannot reach a Dask scheduler at {self.address} within {self.timeout:g} s{reason}",
                     "the address of a running scheduler, e.g. tcp://HOST:8786",
                 ) from None
         else:
@@ -392,7 +396,9 @@ def make_backend(
     if isinstance(backend, Backend):
         return backend
     if scheduler is not None and cluster is not None:
-        raise ScenarioError.single("--scheduler/--cluster", "", "both given", "one of --scheduler ADDRESS and --cluster local")
+        raise ScenarioError.single(
+            "--scheduler/--cluster", "", "both given", "one of --scheduler ADDRESS and --cluster local"
+        )
     if scheduler is not None:
         return DaskBackend.connect(scheduler, timeout=timeout)
     if cluster is not None:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal, Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,9 @@ class Design:
 
     def __post_init__(self) -> None:
         for i, point in enumerate(self.points):
-            assert tuple(point) == self.parameters, f"point {i} has keys {list(point)}, expected {list(self.parameters)}"
+            assert tuple(point) == self.parameters, (
+                f"point {i} has keys {list(point)}, expected {list(self.parameters)}"
+            )
 
     def __len__(self) -> int:
         return len(self.points)
@@ -176,7 +179,9 @@ def parse_grid_option(text: str, option: str = "--grid") -> tuple[str, list[Any]
     path, rhs = split_assignment(text, option)
     values = parse_yaml_value(f"[{rhs}]", source=f"{option} {path}")
     if not isinstance(values, list):
-        raise ScenarioError.single(option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100")
+        raise ScenarioError.single(
+            option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100"
+        )
     if not values:
         raise ScenarioError.single(option, path, "has no values", "comma-separated values, e.g. 0,50,100")
     return path, values
@@ -189,13 +194,19 @@ def parse_range(path: str, low: Any, high: Any, option: str, strict: bool = Fals
         if isinstance(value, str):
             value = parse_value(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ScenarioError.single(option, path, f"{name} bound {value!r} is not a finite number", "LOW:HIGH with numbers")
+            raise ScenarioError.single(
+                option, path, f"{name} bound {value!r} is not a finite number", "LOW:HIGH with numbers"
+            )
         bounds.append(float(value))
     low_f, high_f = bounds
     if low_f > high_f or (strict and low_f == high_f):
         relation = "<" if strict else "<="
-        raise ScenarioError.single(option, path, f"low {low_f:g} > high {high_f:g}" if low_f > high_f else f"low equals high ({low_f:g})",
-                                   f"LOW {relation} HIGH")
+        raise ScenarioError.single(
+            option,
+            path,
+            f"low {low_f:g} > high {high_f:g}" if low_f > high_f else f"low equals high ({low_f:g})",
+            f"LOW {relation} HIGH",
+        )
     return low_f, high_f
 
 
@@ -204,7 +215,9 @@ def parse_range_option(text: str, option: str = "--lhs", strict: bool = False) -
     path, rhs = split_assignment(text, option)
     parts = rhs.split(":")
     if len(parts) != 2:
-        raise ScenarioError.single(option, path, f"range {rhs!r} is not LOW:HIGH", "e.g. banks.citic.referral.rate=0.01:0.1")
+        raise ScenarioError.single(
+            option, path, f"range {rhs!r} is not LOW:HIGH", "e.g. banks.citic.referral.rate=0.01:0.1"
+        )
     return path, parse_range(path, parts[0].strip(), parts[1].strip(), option, strict=strict)
 
 
@@ -220,7 +233,7 @@ def grid_design(axes: Mapping[str, Sequence[Any]], source: str = "--grid") -> De
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ScenarioError.single(source, path, f"values {values!r} are not a non-empty list", "a list of values")
     paths = tuple(axes)
-    points = tuple(dict(zip(paths, _plain(list(combo)))) for combo in itertools.product(*axes.values()))
+    points = tuple(dict(zip(paths, _plain(list(combo)), strict=True)) for combo in itertools.product(*axes.values()))
     return Design(paths, points, kind="grid", source=source)
 
 
@@ -238,8 +251,13 @@ def integer_paths(scenario: Scenario, paths: Sequence[str], source: str) -> set[
         except (AttributeError, KeyError, IndexError, ValueError, TypeError):
             continue
         if isinstance(current, bool) or not isinstance(current, (int, float, type(None))):
-            problems.append(Problem(path, f"is a {type(current).__name__} ({current!r}), not a number, so it has no range",
-                                    "a numeric parameter; use --grid for other values"))
+            problems.append(
+                Problem(
+                    path,
+                    f"is a {type(current).__name__} ({current!r}), not a number, so it has no range",
+                    "a numeric parameter; use --grid for other values",
+                )
+            )
         elif isinstance(current, int):
             integers.add(path)
     if problems:
@@ -252,7 +270,7 @@ def points_from_matrix(matrix: np.ndarray, paths: Sequence[str], integers: set[s
     points = []
     for row in matrix:
         point = {}
-        for value, path in zip(row, paths):
+        for value, path in zip(row, paths, strict=True):
             point[path] = int(round(float(value))) if path in integers else float(value)
         points.append(point)
     return points
@@ -307,7 +325,9 @@ def points_design(points: Sequence[Mapping[str, Any]], source: str = "points", k
     problems = []
     for i, point in enumerate(points):
         if tuple(point) != paths:
-            problems.append(Problem(f"point {i}", f"sets {sorted(point)}", f"the same paths as point 0: {sorted(paths)}"))
+            problems.append(
+                Problem(f"point {i}", f"sets {sorted(point)}", f"the same paths as point 0: {sorted(paths)}")
+            )
     if problems:
         raise ScenarioError(source, problems)
     return Design(paths, tuple(_plain(dict(p)) for p in points), kind=kind, source=source)
@@ -336,7 +356,7 @@ def csv_design(path: str | Path) -> Design:
         if len(row) != len(header):
             problems.append(Problem(f"line {line}", f"has {len(row)} cells", f"{len(header)}, one per header column"))
             continue
-        points.append({h: parse_value(cell.strip()) for h, cell in zip(header, row)})
+        points.append({h: parse_value(cell.strip()) for h, cell in zip(header, row, strict=True)})
     if problems:
         raise ScenarioError(path, problems)
     return points_design(points, source=str(path), kind="file")
@@ -381,7 +401,9 @@ class SweepFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenario: str = Field(description="The scenario YAML, relative to this file.")
-    set: dict[str, Any] = Field(default_factory=dict, description="Overrides applied to the scenario before the design.")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides applied to the scenario before the design."
+    )
     grid: dict[str, list[Any]] | None = Field(None, description="Path -> list of values; every combination is run.")
     lhs: dict[str, tuple[float, float]] | None = Field(None, description="Path -> [low, high] for a Latin hypercube.")
     samples: int | None = Field(None, ge=1, description="Number of Latin hypercube points.")
@@ -420,7 +442,9 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         raise ScenarioError(path, problems) from None
     given = [k for k in ("grid", "lhs", "design", "points") if getattr(spec, k) is not None]
     if len(given) > 1:
-        raise ScenarioError.single(path, "", f"gives more than one design ({', '.join(given)})", "one of grid, lhs, design, points")
+        raise ScenarioError.single(
+            path, "", f"gives more than one design ({', '.join(given)})", "one of grid, lhs, design, points"
+        )
     if spec.lhs is not None and spec.samples is None:
         raise ScenarioError.single(path, "samples", "is required with lhs", "an integer >= 1")
     spec._path = path.resolve()

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core.codes import TABLE_NAMES
-from sim.experiments.summary import summarize
 from sim.experiments.design import check_scenario_number
+from sim.experiments.summary import summarize
 from sim.model.model import ChannelModel
 from sim.scenario.schema import Scenario
 from sim.version import __version__

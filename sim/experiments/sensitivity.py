@@ -29,18 +29,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import Problem, ScenarioError
+from sim.experiments import store
 from sim.experiments.backends import Backend
 from sim.experiments.design import integer_paths, parse_range, points_design, points_from_matrix, resolve_design
 from sim.experiments.metrics import MetricSpec, metric_by_point, metric_values, parse_metric
-from sim.experiments import store
 from sim.experiments.store import write_json
 from sim.experiments.sweep import RunFunction, SweepResult, default_run_function, gather, run_sweep, scenario_hash
 from sim.scenario import Scenario, load_scenario, with_overrides
@@ -193,16 +194,28 @@ def analyze(method: Method, bounds: Mapping[str, tuple[float, float]], X: np.nda
         key = "mu_star"
     else:
         if np.var(Y) == 0.0:
-            raise ScenarioError.single("--metric", "", "is the same at every sample point, so its variance cannot be apportioned",
-                                       "a metric that varies with the parameters")
+            raise ScenarioError.single(
+                "--metric",
+                "",
+                "is the same at every sample point, so its variance cannot be apportioned",
+                "a metric that varies with the parameters",
+            )
         res = sobol_analyze.analyze(problem, Y, calc_second_order=second_order, num_resamples=resamples,
                                     conf_level=conf_level, seed=_analysis_seed(seed))
         table = pd.DataFrame({"parameter": names, "S1": res["S1"], "S1_conf": res["S1_conf"],
                               "ST": res["ST"], "ST_conf": res["ST_conf"]})
         key = "ST"
         if second_order:
-            rows = [{"parameter_1": names[i], "parameter_2": names[j], "S2": res["S2"][i, j], "S2_conf": res["S2_conf"][i, j]}
-                    for i in range(len(names)) for j in range(i + 1, len(names))]
+            rows = [
+                {
+                    "parameter_1": names[i],
+                    "parameter_2": names[j],
+                    "S2": res["S2"][i, j],
+                    "S2_conf": res["S2_conf"][i, j],
+                }
+                for i in range(len(names))
+                for j in range(i + 1, len(names))
+            ]
             pairs = pd.DataFrame(rows)
     # Rank 1 = most influential; ties (e.g. several exact zeros) share the worst rank.
     table["rank"] = table[key].rank(ascending=False, method="max").astype(int)
@@ -354,16 +367,26 @@ def run_sensitivity(
     missing = np.flatnonzero(~np.isfinite(Y))
     if len(missing):
         which = ", ".join(str(p) for p in missing[:10]) + (", ..." if len(missing) > 10 else "")
-        raise ScenarioError(out / "runs", [Problem("", f"{len(missing)} of {len(Y)} design points have no value for "
-                                                       f"{metric} (failed runs or missing values): points {which}",
-                                                   "fix the failures listed in runs/failures.csv and run again to resume")])
+        raise ScenarioError(
+            out / "runs",
+            [
+                Problem(
+                    "",
+                    f"{len(missing)} of {len(Y)} design points have no value for "
+                    f"{metric} (failed runs or missing values): points {which}",
+                    "fix the failures listed in runs/failures.csv and run again to resume",
+                )
+            ],
+        )
     indices, pairs = analyze(method, bounds, X, Y, seed, levels=levels, second_order=second_order, resamples=resamples)
     result = SensitivityResult(method, metric, bounds, indices, X, Y, pairs, out, swept)
     write_sensitivity(result, seed=seed, replications=replications, samples=samples, plot=plot)
     return result
 
 
-def write_sensitivity(result: SensitivityResult, *, seed: int, replications: int, samples: int, plot: bool = True) -> None:
+def write_sensitivity(
+    result: SensitivityResult, *, seed: int, replications: int, samples: int, plot: bool = True
+) -> None:
     """Write indices (CSV), the sample with its outputs, a JSON record and the plot into ``result.out``."""
     out = result.out
     out.mkdir(parents=True, exist_ok=True)
@@ -374,9 +397,16 @@ def write_sensitivity(result: SensitivityResult, *, seed: int, replications: int
     frame.insert(0, "point", range(len(frame)))
     frame[result.metric] = result.Y
     frame.to_csv(out / "samples.csv", index=False)
-    record = {"method": result.method, "metric": result.metric, "bounds": {k: list(v) for k, v in result.bounds.items()},
-              "samples": samples, "evaluations": len(result.Y), "replications": replications, "seed": seed,
-              "indices": json.loads(result.indices.to_json(orient="records"))}
+    record = {
+        "method": result.method,
+        "metric": result.metric,
+        "bounds": {k: list(v) for k, v in result.bounds.items()},
+        "samples": samples,
+        "evaluations": len(result.Y),
+        "replications": replications,
+        "seed": seed,
+        "indices": json.loads(result.indices.to_json(orient="records")),
+    }
     write_json(out / "sensitivity.json", record)
     if plot:
         plot_indices(result, out / "indices.png")

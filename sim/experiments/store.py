@@ -33,6 +33,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -141,13 +142,13 @@ def read_marker(folder: str | Path) -> dict[str, Any] | None:
 
 def write_marker(folder: str | Path, kind: str, files: list[str] | None = None) -> Path:
     """Mark ``folder`` as written by this program: what wrote it and, when known, which files it holds."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sim.version import __version__
 
     assert kind in KIND_FILES, f"unknown kind of results folder {kind!r}"
     data = {"format": MARKER_FORMAT, "kind": kind, "package_version": __version__,
-            "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "written": datetime.now(UTC).isoformat(timespec="seconds")}
     if files is not None:
         data["files"] = sorted(files)
     return write_json(Path(folder) / MARKER_NAME, data)
@@ -163,8 +164,13 @@ def foreign_files(folder: str | Path, marker: Mapping[str, Any]) -> list[str]:
     folder = Path(folder)
     known = set(marker.get("files") or ())
     patterns = KIND_FILES.get(marker.get("kind"), ())
-    return [name for name in _files(folder)
-            if name not in (MARKER_NAME, LOCK_NAME) and name not in known and not any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+    return [
+        name
+        for name in _files(folder)
+        if name not in (MARKER_NAME, LOCK_NAME)
+        and name not in known
+        and not any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    ]
 
 
 def _refuse(out: Path, message: str, allowed: str, option: str) -> ScenarioError:
@@ -351,7 +357,9 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
     """The manifest of a sweep folder; a ScenarioError if there is none."""
     path = Path(out) / MANIFEST_NAME
     if not path.is_file():
-        raise ScenarioError.single(out, MANIFEST_NAME, "not found: this is not a sweep folder", "a folder written by `sweep`")
+        raise ScenarioError.single(
+            out, MANIFEST_NAME, "not found: this is not a sweep folder", "a folder written by `sweep`"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -403,7 +411,7 @@ class FolderLock:
     def held(self) -> bool:
         return self._lock.is_locked
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         self.acquire()
         return self
 

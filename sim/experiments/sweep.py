@@ -35,10 +35,11 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -90,7 +91,7 @@ def build_manifest(scenario: Scenario, design: Design, seed: int, replications: 
     source = getattr(scenario, "_source", None)
     return {
         "format": MANIFEST_FORMAT,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "package_version": _package_version(),
         "scenario": {"name": scenario.name, "source": str(source) if source else None},
         "scenario_hash": scenario_hash(scenario),
@@ -133,17 +134,26 @@ def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], path: Path
             elif len(before_d.get("points", [])) != len(after_d.get("points", [])):
                 text = f"had {len(before_d.get('points', []))} points, now {len(after_d.get('points', []))}"
             else:
-                first = next(i for i, (a, b) in enumerate(zip(before_d["points"], after_d["points"])) if a != b) \
-                    if before_d.get("points") != after_d.get("points") else None
-                text = f"point {first} was {before_d['points'][first]}, now {after_d['points'][first]}" if first is not None \
+                first = None
+                if before_d.get("points") != after_d.get("points"):
+                    pairs = zip(before_d["points"], after_d["points"], strict=True)
+                    first = next(i for i, (a, b) in enumerate(pairs) if a != b)
+                text = (
+                    f"point {first} was {before_d['points'][first]}, now {after_d['points'][first]}"
+                    if first is not None
                     else f"kind was {before_d.get('kind')}, now {after_d.get('kind')}"
+                )
             problems.append(Problem("design", text))
         elif key == "scenario_hash":
-            problems.append(Problem("scenario", "the scenario's parameters differ from the ones this folder was swept with"))
+            problems.append(
+                Problem("scenario", "the scenario's parameters differ from the ones this folder was swept with")
+            )
         else:
             problems.append(Problem(key, f"was {before!r}, now {after!r}"))
     if problems:
-        problems.append(Problem("", "this folder holds a different sweep", "a new --out folder, or delete this one to start over"))
+        problems.append(
+            Problem("", "this folder holds a different sweep", "a new --out folder, or delete this one to start over")
+        )
         raise ScenarioError(path / "manifest.json", problems)
 
 
@@ -211,7 +221,9 @@ def execute_run(task: RunTask) -> RunOutcome:
         tables = task.run_function(task.scenario, task.seed, task.replication)
         outcome.seconds = time.perf_counter() - started
         if not isinstance(tables, Mapping) or not all(isinstance(t, pd.DataFrame) for t in tables.values()):
-            raise TypeError(f"the run function returned {type(tables).__name__}, not a mapping of table name to DataFrame")
+            raise TypeError(
+                f"the run function returned {type(tables).__name__}, not a mapping of table name to DataFrame"
+            )
         outcome.parts = {name: encode_table(table, task.point, task.replication) for name, table in tables.items()}
     except Exception as exc:  # noqa: BLE001 - every model error is recorded, the sweep goes on
         outcome.error = f"{type(exc).__name__}: {exc}"
@@ -223,7 +235,10 @@ def execute_run(task: RunTask) -> RunOutcome:
 
 # --------------------------------------------------------------------------- writing (in the client)
 def write_part(out: Path, outcome: RunOutcome) -> Path:
-    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically (see :func:`store.write_part`)."""
+    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically.
+
+    See :func:`store.write_part`.
+    """
     final = store.write_part(out / "parts", outcome.run_id,
                              {f"{name}.parquet": data for name, data in outcome.parts.items()})
     (out / "failures" / f"{outcome.run_id}.json").unlink(missing_ok=True)
@@ -239,7 +254,7 @@ def write_failure(out: Path, outcome: RunOutcome, design: Design) -> Path:
         "run_id": outcome.run_id, "point": outcome.point, "replication": outcome.replication,
         "parameters": design.points[outcome.point], "error": outcome.error, "traceback": outcome.traceback,
         "host": outcome.host, "seconds": round(outcome.seconds, 3),
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }, default=str)
     return path
 
@@ -273,7 +288,9 @@ def as_design(design: Design | Mapping[str, Sequence[Any]]) -> Design:
         return design
     if isinstance(design, Mapping):
         return grid_design(design, source="grid")
-    raise ScenarioError.single("design", "", f"got {type(design).__name__}", "a Design or a mapping of path to list of values")
+    raise ScenarioError.single(
+        "design", "", f"got {type(design).__name__}", "a Design or a mapping of path to list of values"
+    )
 
 
 def run_sweep(

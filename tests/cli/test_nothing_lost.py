@@ -256,5 +256,7 @@ def test_sensitivity_resumes_and_replaces_only_with_overwrite(tmp_path, capsys):
     other = [a.replace("0:0.2", "0:0.1") for a in argv]
     refused(capsys, other, "different sweep", one_line=False)                  # a different analysis needs --overwrite
     assert main(other + ["--overwrite"]) == 0
-    assert '"bounds": {\n    "banks.a.referral.rate": [\n      0.0,\n      0.1' in (out / "sensitivity.json").read_text()
+    assert (
+        '"bounds": {\n    "banks.a.referral.rate": [\n      0.0,\n      0.1' in (out / "sensitivity.json").read_text()
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sens"]

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import ScenarioError
-from sim.experiments.metrics import (MetricSpec, final_rows, metric_by_point, metric_values, parse_metric,
-                                     run_totals)
+from sim.experiments.metrics import MetricSpec, final_rows, metric_by_point, metric_values, parse_metric, run_totals
 from sim.experiments.summary import summarize
 
 

@@ -93,6 +93,7 @@ def test_manifest_round_trip_and_missing_manifest(tmp_path):
         store.read_manifest(tmp_path / "elsewhere")
 
 
+@pytest.mark.slow  # waits on a second process
 def test_the_lock_is_refused_while_another_process_holds_it(tmp_path):
     """A second sweep into a held folder gets a ScenarioError naming the folder, at once."""
     holder = textwrap.dedent(f"""
@@ -127,9 +128,12 @@ def test_the_lock_is_refused_while_another_process_holds_it(tmp_path):
     assert not (tmp_path / ".lock").exists()
 
 
+@pytest.mark.slow  # starts and kills a second process
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    code = f"import os\nfrom sim.experiments.store import FolderLock\nFolderLock({str(tmp_path)!r}).acquire()\nos._exit(9)"
+    code = (
+        f"import os\nfrom sim.experiments.store import FolderLock\nFolderLock({str(tmp_path)!r}).acquire()\nos._exit(9)"
+    )
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 9
     assert (tmp_path / ".lock").exists()
     with store.FolderLock(tmp_path) as lock:
