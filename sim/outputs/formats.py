@@ -16,6 +16,8 @@ from typing import Literal
 
 from matplotlib.ticker import FuncFormatter
 
+from sim.outputs._style import step_label
+
 Unit = Literal["count", "yuan", "percent", "ratio"]
 MINUS = "−"
 
@@ -160,11 +162,6 @@ def axis_formatter(unit: Unit) -> FuncFormatter:
 def axis_label(unit: Unit) -> str:
     """The unit note for an axis label: ``(yuan; k = thousand, M = million)`` and so on."""
     return {"yuan": "yuan (k = thousand, M = million)", "count": "customers", "percent": "%", "ratio": ""}[unit]
-
-
-def step_label(time_unit: str = "month") -> str:
-    """The one x-axis label of every time chart: ``Step (month)``."""
-    return f"Step ({time_unit})"
 
 
 # --------------------------------------------------------------------------- key metrics
