@@ -10,11 +10,11 @@ institutions under their display names.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter, FuncFormatter, PercentFormatter
 
 from sim.outputs._style import step_label
 
@@ -148,10 +148,10 @@ def _axis_yuan(value: float, _pos: int | None = None) -> str:
     return _axis_count(value)
 
 
-def axis_formatter(unit: Unit) -> FuncFormatter:
+def axis_formatter(unit: Unit) -> Formatter:
     """A tick formatter with no offset or scientific notation: ``6,600``, ``12k``, ``1.5M``, ``25%``."""
     if unit == "percent":
-        return FuncFormatter(lambda v, _p=None: f"{v * 100:.{0 if abs(v) >= 0.1 or v == 0 else 1}f}%")
+        return PercentFormatter(1.0)   # decimals chosen from the axis range, so ticks never repeat
     if unit == "yuan":
         return FuncFormatter(_axis_yuan)
     if unit == "ratio":
@@ -162,6 +162,17 @@ def axis_formatter(unit: Unit) -> FuncFormatter:
 def axis_label(unit: Unit) -> str:
     """The unit note for an axis label: ``(yuan; k = thousand, M = million)`` and so on."""
     return {"yuan": "yuan (k = thousand, M = million)", "count": "customers", "percent": "%", "ratio": ""}[unit]
+
+
+def display_names(scenarios: Sequence[Any]) -> dict[str, str]:
+    """Institution and insurer ids to the names the scenarios give them (the first scenario naming one wins)."""
+    names: dict[str, str] = {}
+    for scenario in scenarios:
+        for group in (scenario.banks, scenario.platforms, scenario.insurers):
+            for ident, spec in group.items():
+                if ident not in names and spec.name:
+                    names[ident] = spec.name
+    return names
 
 
 # --------------------------------------------------------------------------- key metrics
@@ -178,7 +189,9 @@ class MetricInfo:
     @property
     def headline(self) -> str:
         """The label with its subject, for a sentence: ``Large state bank: market share at the end``."""
-        return f"{self.group}: {self.label}" if self.institution and self.group != RISK_GROUP else self.label
+        if self.institution and self.group != RISK_GROUP:
+            return f"{self.group}: {self.label[0].lower()}{self.label[1:]}"
+        return self.label
 
 
 #: (name in key_metrics, label, unit) of market and risk metrics.
@@ -247,6 +260,7 @@ __all__ = [
     "axis_formatter",
     "axis_label",
     "describe_metric",
+    "display_names",
     "format_difference",
     "format_interval",
     "format_value",

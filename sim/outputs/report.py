@@ -32,6 +32,7 @@ from sim.outputs.formats import (
     RISK_GROUP,
     MetricInfo,
     describe_metric,
+    display_names,
     format_difference,
     format_interval,
     format_value,
@@ -44,17 +45,6 @@ TEMPLATES = Path(__file__).with_name("templates")
 SUMMARY_INSTITUTION_METRICS = ("market_share", "profit (run)")
 #: Market metrics the summary always reports.
 SUMMARY_MARKET_METRICS = ("active", "default_rate (run)")
-
-
-def display_names(scenarios: Sequence[Any]) -> dict[str, str]:
-    """Institution and insurer ids to the names the scenarios give them (the first scenario naming one wins)."""
-    names: dict[str, str] = {}
-    for scenario in scenarios:
-        for group in (scenario.banks, scenario.platforms, scenario.insurers):
-            for ident, spec in group.items():
-                if ident not in names and spec.name:
-                    names[ident] = spec.name
-    return names
 
 
 # --------------------------------------------------------------------------- the summary
