@@ -138,7 +138,10 @@ def wilson_interval(successes: float | np.ndarray, trials: float | np.ndarray,
         denominator = 1.0 + z**2 / n_safe
         centre = (p + z**2 / (2 * n_safe)) / denominator
         half = z / denominator * np.sqrt(p * (1 - p) / n_safe + z**2 / (4 * n_safe**2))
-    return p, np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    low = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))      # exact ends, no rounding residue
+    high = np.where(k >= n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    low, high = np.where(np.isnan(p), np.nan, low), np.where(np.isnan(p), np.nan, high)
+    return p, low, high
 
 
 def bootstrap_mean_ci(values: Iterable[float], level: float = 0.95, resamples: int = 4000,
