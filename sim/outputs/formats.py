@@ -138,7 +138,7 @@ def _axis_count(value: float, _pos: int | None = None) -> str:
         return _axis_minus(f"{value / 1e6:,.1f}M".replace(".0M", "M"))
     if size >= 1e4:
         return _axis_minus(f"{value / 1e3:,.0f}k")
-    return _axis_minus(f"{value:,.0f}")
+    return _axis_minus(f"{value:,.0f}" if value == round(value) else f"{value:,.1f}")
 
 
 def _axis_yuan(value: float, _pos: int | None = None) -> str:

@@ -51,9 +51,10 @@ def event_markers(ax: Axes, scenarios, colors: list[str]) -> bool:
             row = seen.get(event.at, 0)
             seen[event.at] = row + 1
             ax.axvline(event.at, color=colors[j % len(colors)], ls=":", lw=1.6, alpha=0.9)
+            right_half = event.at > scenario.time.steps / 2     # write towards the middle, away from the legend
             ax.annotate(f"{label} ({scenario.name})", (event.at, 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(4, -14 - 14 * row), textcoords="offset points", fontsize=9,
-                        color=colors[j % len(colors)], va="top")
+                        xytext=(-4 if right_half else 4, -6 - 14 * row), textcoords="offset points", fontsize=9,
+                        color=colors[j % len(colors)], va="top", ha="right" if right_half else "left")
             drawn = True
     return drawn
 

@@ -145,7 +145,7 @@ def test_thousands(value, text):
 def test_points_and_axis_formatters_have_no_offset_or_scientific_notation():
     assert points(0.021) == "+2.1 pts" and points(-0.0035) == "−0.35 pts" and points(0) == "0.00 pts"
     count, money = axis_formatter("count"), axis_formatter("yuan")
-    assert [count(v, 0) for v in (0, 6_600, 12_000, 1_500_000)] == ["0", "6,600", "12k", "1.5M"]
+    assert [count(v, 0) for v in (0, 2.5, 6_600, 12_000, 1_500_000)] == ["0", "2.5", "6,600", "12k", "1.5M"]
     assert money(-50_000, 0) == "−50k" and money(2e9, 0) == "2bn"
 
 
