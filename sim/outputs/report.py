@@ -69,7 +69,7 @@ def compare_sentence(info: MetricInfo, scenario: str, base: str, difference: flo
     size, (a, b) = abs(difference), sorted((abs(low), abs(high)))
     fmt = _gap_format(info)
     return (f"{label}: **{bigger}** is higher than **{smaller}** by {fmt(size)} "
-            f"({level:.0%} interval {fmt(a)} to {fmt(b)}).")
+            f"({level:.0%} interval {_span(fmt, a, b)}).")
 
 
 def _gap_format(info: MetricInfo):
@@ -97,16 +97,24 @@ def movers_sentence(differences: pd.DataFrame, suffix: str, scenario: str, base:
         if not _clear(row.low, row.high):
             unclear.append(who)
         elif row.difference > 0:
-            gains.append(f"{who} {fmt(row.difference)} ({fmt(row.low)} to {fmt(row.high)})")
+            gains.append(f"{who} gains {fmt(row.difference)} ({_span(fmt, row.low, row.high)})")
         else:
-            losses.append(f"{who} {fmt(-row.difference)} ({fmt(-row.high)} to {fmt(-row.low)})")
+            losses.append(f"{who} loses {fmt(-row.difference)} ({_span(fmt, -row.high, -row.low)})")
     label = info.label[0].lower() + info.label[1:]
-    parts = [f"gain: {'; '.join(gains)}" if gains else "nobody clearly gains",
-             f"lose: {'; '.join(losses)}" if losses else "nobody clearly loses"]
-    text = f"{info.label} under **{scenario}** against **{base}** — " + ", ".join(parts) + "."
+    moves = "; ".join(gains + losses) if gains or losses else "no institution clearly gains or loses"
+    text = f"{info.label}, **{scenario}** against **{base}**: {moves}."
     if unclear and (gains or losses):
         text += f" No clear change in {label} for {', '.join(unclear)}."
     return text
+
+
+def _span(fmt, low: float, high: float) -> str:
+    """``0.57 to 3.0 pts``: the unit once, after the upper end."""
+    a, b = fmt(low), fmt(high)
+    for unit in (" pts", " yuan"):
+        if a.endswith(unit) and b.endswith(unit):
+            return f"{a.removesuffix(unit)} to {b}"
+    return f"{a} to {b}"
 
 
 def summary_lines(differences: pd.DataFrame, names_order: Sequence[str], names: Mapping[str, str],

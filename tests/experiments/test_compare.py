@@ -61,8 +61,8 @@ def test_different_horizons_are_refused_before_running(tmp_path):
 
 def test_cli_compare_writes_report(tmp_path, capsys):
     out = tmp_path / "cmp"
-    code = main(["compare", str(write(tmp_path, "a")), str(write(tmp_path, "b", banks={"citic": {"referral": {"bonus": 80}}})),
-                 "-r", "2", "--out", str(out), "-q"])
+    b = write(tmp_path, "b", banks={"citic": {"referral": {"bonus": 80}}})
+    code = main(["compare", str(write(tmp_path, "a")), str(b), "-r", "2", "--out", str(out), "-q"])
     assert code == 0
     report = (out / "report.md").read_text()
     assert "## Summary" in report and "paired" in report

@@ -58,7 +58,7 @@ def test_titles_carry_the_prefix(output_tables):
 def test_draws_on_a_given_axes_without_writing(output_tables, tmp_path):
     fig = Figure(figsize=(16, 10))
     axes = fig.subplots(2, 2).ravel()
-    for plot, ax in zip(PLOTTERS, axes):
+    for plot, ax in zip(PLOTTERS, axes, strict=True):
         assert plot(output_tables, ax=ax) is ax
         assert ax.lines or ax.patches
     assert list(tmp_path.iterdir()) == []

@@ -44,7 +44,7 @@ def test_sentence_says_no_clear_difference_when_the_interval_includes_zero():
 def test_sentence_for_a_rate_is_in_percentage_points():
     text = compare_sentence(describe_metric("default_rate (run)"), "tight", "baseline", -0.004, -0.006, -0.002)
     assert "**baseline** is higher than **tight** by 0.40 pts" in text
-    assert "0.20 pts to 0.60 pts" in text
+    assert "(95% interval 0.20 to 0.60 pts)" in text
 
 
 def test_movers_name_who_gains_and_who_loses_in_display_names():
@@ -55,8 +55,7 @@ def test_movers_name_who_gains_and_who_loses_in_display_names():
     ])
     names = {"icbc": "Large state bank", "citic": "Joint-stock bank", "citybank": "City commercial bank"}
     text = movers_sentence(diffs, "market_share", "b", "a", names)
-    assert "gain: Large state bank 2.1 pts (1.5 pts to 2.7 pts)" in text
-    assert "lose: Joint-stock bank 3.0 pts (2.2 pts to 3.8 pts)" in text
+    assert "Large state bank gains 2.1 pts (1.5 to 2.7 pts); Joint-stock bank loses 3.0 pts (2.2 to 3.8 pts)" in text
     assert "No clear change in market share at the end for City commercial bank" in text
     assert "icbc" not in text
 
