@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from sim.experiments.store import atomic_path
 from sim.outputs._style import DPI, deck_style
+from sim.outputs.formats import axis_formatter
 
 NAVY, LIGHT = "#1f4e79", "#8fb3d9"
 
@@ -83,6 +84,7 @@ def plot_indices(result, path: str | Path) -> Path:
 def plot_samples(result, path: str | Path) -> Path:
     """The metric at each sample point against each parameter (one panel per parameter)."""
     parameters = list(result.bounds)
+    unit = "percent" if any(word in result.metric for word in ("share", "rate")) else "count"
     columns = min(3, len(parameters))
     rows = math.ceil(len(parameters) / columns)
     with deck_style():
@@ -91,7 +93,10 @@ def plot_samples(result, path: str | Path) -> Path:
         for k, (ax, parameter) in enumerate(zip(axes, parameters, strict=False)):
             ax.scatter(result.X[:, k], result.Y, s=14, color=NAVY, alpha=0.6)
             ax.set_xlabel(_wrap(parameter, 40), fontsize=10)
-            ax.ticklabel_format(useOffset=False, style="plain")
+            ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+            ax.yaxis.set_major_formatter(axis_formatter(unit))
+            if np.nanmin(result.Y) >= 0:
+                ax.set_ylim(bottom=0)         # honest axis: the spread is read against the level
             if k % columns == 0:
                 ax.set_ylabel(result.metric)
         for ax in axes[len(parameters):]:
