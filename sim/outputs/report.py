@@ -147,6 +147,8 @@ def summary_lines(differences: pd.DataFrame, names_order: Sequence[str], names: 
             sentence = movers_sentence(mine, suffix, scenario, base, names) if not mine.empty else None
             if sentence:
                 block.append(sentence)
+        # clear findings first, "no clear difference" after them
+        block[1:] = sorted(block[1:], key=lambda line: "no clear difference" in line)
         if changed is not None and scenario in changed:
             keys = list(changed[scenario])
             shown = ", ".join(f"`{k}`" for k in keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
