@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from sim.cli.common import add_backend_options, assignments, backend
+from sim.cli.common import add_backend_options, add_out_options, assignments, backend
 
 
 def add_parser(subparsers) -> None:
@@ -27,7 +26,7 @@ def add_parser(subparsers) -> None:
     sens.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter of the scenario")
     sens.add_argument("--replications", "-r", type=int, help="replications per sample point (default: the scenario's)")
     sens.add_argument("--seed", "-s", type=int, help="seed of the runs, the sample and the bootstrap (default: the scenario's)")
-    sens.add_argument("--out", type=Path, help="folder (default results/sensitivity/<scenario>-<method>-<hash>/)")
+    add_out_options(sens, "results/sensitivity/<scenario>-<method>-<hash>/", resumable=True)
     sens.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     add_backend_options(sens)
     sens.set_defaults(handler=handle)
@@ -45,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
     result = run_sensitivity(scenario, bounds, args.metric, args.method, samples=args.samples, out=args.out,
                              replications=args.replications, seed=args.seed, levels=args.levels,
                              second_order=args.second_order, resamples=args.resamples, backend=backend(args),
-                             progress=not args.quiet)
+                             progress=not args.quiet, overwrite=args.overwrite)
     write_sensitivity_plots(result)  # indices.png, samples.png
     columns = ["parameter", "rank", *(["mu_star", "mu_star_conf", "sigma"] if args.method == "morris"
                                       else ["S1", "S1_conf", "ST", "ST_conf"])]

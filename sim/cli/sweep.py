@@ -33,7 +33,8 @@ def add_parser(subparsers) -> None:
     sweep.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter of the base scenario")
     sweep.add_argument("--replications", "-r", type=int, help="replications per point (default: the scenario's)")
     sweep.add_argument("--seed", "-s", type=int, help="seed (default: the scenario's); also seeds the hypercube")
-    sweep.add_argument("--out", type=Path, help="sweep folder (default results/sweeps/<scenario>-<hash>/)")
+    sweep.add_argument("--out", type=Path, help="sweep folder (default results/sweeps/<scenario>-<hash>/); must be new, "
+                                                 "empty, or a sweep folder of the same sweep, which is resumed")
     sweep.add_argument("--skip-failed", action="store_true", help="on resume, do not retry runs that failed before")
     sweep.add_argument("--no-gather", action="store_true", help="leave the parts ungathered (gather later with `gather`)")
     sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -78,7 +79,8 @@ def handle(args: argparse.Namespace) -> int:
         scenario = load_scenario(spec.path.parent / spec.scenario, overrides)
     else:
         scenario = load_scenario(args.target, assignments(args.set))
-    replications = args.replications or (spec.replications if spec else None) or scenario.replications
+    replications = next(v for v in (args.replications, spec.replications if spec else None, scenario.replications)
+                        if v is not None)
     seed = args.seed if args.seed is not None else (spec.seed if spec and spec.seed is not None else scenario.seed)
     design = _design(args, spec, scenario, seed)
 

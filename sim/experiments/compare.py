@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import Problem, ScenarioError
+from sim.experiments.design import check_scenario_number
 from sim.experiments.metrics import key_metrics
 from sim.experiments.replicate import RunResult, run
 from sim.experiments.stats import bootstrap_mean_ci, mean_ci
@@ -187,5 +188,7 @@ def compare(scenarios: list[Scenario], replications: int | None = None, seed: in
     check_comparable(scenarios, sources)
     replications = scenarios[0].replications if replications is None else replications
     seed = scenarios[0].seed if seed is None else seed
+    check_scenario_number("replications", replications, "--replications")
+    check_scenario_number("seed", seed, "--seed")
     results = [run(s, replications=replications, seed=seed, progress=progress) for s in scenarios]
     return Comparison(results, seed, replications)

@@ -19,16 +19,16 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Annotated, Any, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario import Scenario, get_path, with_overrides
 from sim.scenario.paths import parse_value
+from sim.scenario.reading import parse_yaml_value
 
 #: Entropy tag mixed with the sweep seed for the Latin hypercube, so that the
 #: design's draws never coincide with a replication's stream.
@@ -94,6 +94,55 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _allowed_number(integer: bool, low: Any = None, high: Any = None, low_open: bool = False,
+                    high_open: bool = False) -> str:
+    """``an integer in the range [1, 100000]``, ``a finite number in the range (0, inf)``, in scikit-learn's words."""
+    kind = "an integer" if integer else "a finite number"
+    if low is None and high is None:
+        return kind
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    return f"{kind} in the range {left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+
+
+def check_number(value: Any, option: str, *, low: float | None = None, high: float | None = None,
+                 integer: bool = True, low_open: bool = False) -> Any:
+    """Check a number given on the command line: finite, in ``[low, high]``, an integer when ``integer``.
+
+    A bool, a non-number, a NaN or an infinity is refused too.  The error
+    names ``option``, says what is allowed and what was given, e.g.
+    ``--workers: must be an integer in the range [1, inf); got 0``.
+    """
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer) if integer else (int, float, np.number))
+    ok = ok and math.isfinite(value)
+    ok = ok and (low is None or (value > low if low_open else value >= low)) and (high is None or value <= high)
+    if not ok:
+        allowed = _allowed_number(integer, low, high, low_open=low_open)
+        raise ScenarioError.single(option, "", f"must be {allowed}; got {value!r}")
+    return value
+
+
+def check_scenario_number(field: str, value: Any, option: str) -> Any:
+    """Check a value for a top-level scenario field (``replications``, ``seed``) by the schema's own rules.
+
+    The field's type and bounds are read from :class:`~sim.scenario.Scenario`,
+    so an option like ``--replications`` accepts exactly what the key of the
+    same name in a scenario file accepts.
+    """
+    info = Scenario.model_fields[field]
+    integer = info.annotation is int
+    try:
+        TypeAdapter(Annotated[info.annotation, *info.metadata]).validate_python(value, strict=integer)
+    except ValidationError:
+        bounds = {attr: getattr(item, attr) for item in info.metadata for attr in ("ge", "gt", "le", "lt")
+                  if getattr(item, attr, None) is not None}
+        allowed = _allowed_number(integer, bounds.get("ge", bounds.get("gt")), bounds.get("le", bounds.get("lt")),
+                                  low_open="gt" in bounds, high_open="lt" in bounds)
+        raise ScenarioError.single(option, "", f"must be {allowed} "
+                                               f"(as the scenario key '{field}'); got {value!r}") from None
+    return value
+
+
 def split_assignment(text: str, option: str, *, empty_value: bool = False) -> tuple[str, str]:
     """Split ``PATH=VALUE`` at the first ``=``, stripping blanks; anything else is a ScenarioError.
 
@@ -118,14 +167,16 @@ def parse_assignments(items: Iterable[str] | None, option: str = "--set", *,
 def parse_grid_option(text: str, option: str = "--grid") -> tuple[str, list[Any]]:
     """Parse ``PATH=V1,V2,...`` into a path and its list of values.
 
-    Values are read as a YAML flow sequence, so ``0,50,100`` gives integers,
-    ``true,false`` booleans and ``[1,1,0,0],[1,0,0,0]`` lists.
+    Values are read as a YAML flow sequence by the strict reader
+    (:func:`sim.scenario.reading.parse_yaml_value`), so ``0,50,100`` gives
+    integers, ``true,false`` booleans and ``[1,1,0,0],[1,0,0,0]`` lists, and
+    a duplicate key or runaway nesting is refused.  The values are checked
+    against the schema later, with the design (:func:`resolve_design`).
     """
     path, rhs = split_assignment(text, option)
-    try:
-        values = yaml.safe_load(f"[{rhs}]")
-    except yaml.YAMLError:
-        raise ScenarioError.single(option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100") from None
+    values = parse_yaml_value(f"[{rhs}]", source=f"{option} {path}")
+    if not isinstance(values, list):
+        raise ScenarioError.single(option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100")
     if not values:
         raise ScenarioError.single(option, path, "has no values", "comma-separated values, e.g. 0,50,100")
     return path, values
@@ -402,6 +453,8 @@ def design_from_sweep_file(spec: SweepFile, scenario: Scenario, seed: int) -> De
 __all__ = [
     "Design",
     "SweepFile",
+    "check_number",
+    "check_scenario_number",
     "csv_design",
     "design_from_sweep_file",
     "grid_design",

@@ -40,6 +40,7 @@ from sim.errors import Problem, ScenarioError
 from sim.experiments.backends import Backend
 from sim.experiments.design import integer_paths, parse_range, points_design, points_from_matrix, resolve_design
 from sim.experiments.metrics import MetricSpec, metric_by_point, metric_values, parse_metric
+from sim.experiments import store
 from sim.experiments.store import write_json
 from sim.experiments.sweep import RunFunction, SweepResult, default_run_function, gather, run_sweep, scenario_hash
 from sim.scenario import Scenario, load_scenario, with_overrides
@@ -216,7 +217,7 @@ def analyze_function(fn: Callable[[np.ndarray], np.ndarray], bounds: Mapping[str
     The same :func:`sample` and :func:`analyze` the model path uses; for
     checking the method on functions with known indices, and for metamodels.
     """
-    samples = samples or DEFAULT_SAMPLES.get(method, 0)
+    samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else samples
     X = sample(method, bounds, samples, seed, levels=levels, second_order=second_order)
     Y = np.asarray(fn(X), dtype=float).ravel()
     assert Y.shape == (len(X),), f"fn returned {Y.shape} outputs for {len(X)} sample rows"
@@ -262,6 +263,7 @@ def run_sensitivity(
     workers: int | None = None,
     progress: bool = True,
     run_function: RunFunction | None = None,
+    overwrite: bool = False,
 ) -> SensitivityResult:
     """Morris or Sobol' indices of a model metric over parameter ranges.
 
@@ -289,17 +291,25 @@ def run_sensitivity(
         Morris levels; Sobol' second-order indices; bootstrap resamples.
     backend, workers, progress, run_function
         As for :func:`~sim.experiments.sweep.run_sweep`.
+    overwrite : bool
+        Start over in a folder that holds an earlier analysis (of any
+        parameters): the new analysis is built in a temporary folder and
+        replaces the old one once complete.  Without it, an earlier analysis
+        of the same parameters is resumed and a different one is refused.
+        Either way, a folder of files this program did not write is refused.
 
     Raises
     ------
     ScenarioError
-        Before any run: a bad path, range, metric, sample size or scheduler.
+        Before any run: a bad path, range, metric, sample size or scheduler,
+        or an ``out`` that is not a sensitivity folder of ours (see
+        :func:`sim.experiments.store.check_out`).
     """
     _check_method(method)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     bounds = check_bounds(bounds)
-    samples = samples or DEFAULT_SAMPLES[method]
+    samples = DEFAULT_SAMPLES[method] if samples is None else samples
     _check_samples(method, samples)
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
@@ -312,6 +322,24 @@ def run_sensitivity(
     _probe_metric(scenario, spec, run_function)
 
     out = Path(out) if out is not None else default_out(scenario, method, bounds, metric, samples, seed, replications)
+    store.check_out(out, "sensitivity", overwrite=overwrite, resumable=True)
+    if overwrite and out.is_dir() and any(out.iterdir()):
+        built: list[SensitivityResult] = []
+
+        def fill(tmp: Path) -> None:
+            built.append(run_sensitivity(scenario, bounds, metric, method, samples=samples, out=tmp,
+                                         replications=replications, seed=seed, levels=levels,
+                                         second_order=second_order, resamples=resamples, backend=backend,
+                                         workers=workers, progress=progress, run_function=run_function))
+
+        store.write_folder(out, fill, kind="sensitivity", overwrite=True)
+        result = built[0]
+        result.out = out
+        result.sweep.out = out / "runs"
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    if store.read_marker(out) is None:
+        store.write_marker(out, "sensitivity")
     extra = {"metric": metric, "sensitivity": {"method": method, "samples": samples, "levels": levels,
                                                "second_order": second_order,
                                                "bounds": {k: list(v) for k, v in bounds.items()}}}

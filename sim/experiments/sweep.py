@@ -10,6 +10,7 @@ and differences between points are not blurred by different draws.
 Layout of a sweep folder::
 
     OUT/
+      .bpsim-results.json      the marker: this folder was written by a sweep (see sim.experiments.store)
       manifest.json            design, seeds, scenario hash, version (the sweep's identity)
       scenario.resolved.yaml   the base scenario with every default filled in
       parts/p000003-r0001/     one folder per finished run, renamed into place atomically,
@@ -21,7 +22,9 @@ Layout of a sweep folder::
       failures.csv             gathered failures, when there are any
 
 Running the same sweep again resumes it: finished runs are skipped, a run is
-never written twice, and a different design in the same folder is an error.
+never written twice, and a different design in the same folder is an error,
+as is a folder that holds anything a sweep did not write (it is refused, not
+emptied).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import pandas as pd
 from sim.errors import Problem, ScenarioError
 from sim.experiments import store
 from sim.experiments.backends import Backend, make_backend
-from sim.experiments.design import Design, grid_design, resolve_design
+from sim.experiments.design import Design, check_scenario_number, grid_design, resolve_design
 from sim.experiments.gather import failed_runs, failures, finished_runs, gather, run_id
 from sim.experiments.store import read_manifest
 from sim.scenario import Scenario, load_scenario
@@ -371,25 +374,43 @@ def run_sweep(
 
 
 def _check_counts(replications: Any, seed: Any) -> None:
-    for name, value in (("replications", replications), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "replications" else 0):
-            raise ScenarioError.single(f"--{name}", "", f"got {value!r}", "an integer >= 1" if name == "replications" else "an integer >= 0")
+    """Replications and seed by the scenario schema's own rules (integers, in its ranges)."""
+    check_scenario_number("replications", replications, "--replications")
+    check_scenario_number("seed", seed, "--seed")
 
 
 def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
-    """Refuse a folder that is a file, holds a different sweep, or holds something else."""
-    if out.exists() and not out.is_dir():
-        raise ScenarioError.single(out, "", "exists and is not a folder", "a folder for the sweep's results")
-    if (out / "manifest.json").is_file():
+    """Refuse a folder that is a file, holds a different sweep, or holds anything not written by a sweep.
+
+    A sweep folder is resumable: one of the same sweep (same manifest) is
+    carried on.  One written before folders carried the marker is recognised
+    by its manifest.
+    """
+    marker = store.read_marker(out) if out.is_dir() else None
+    legacy = marker is None and out.is_dir() and _is_our_manifest(out / store.MANIFEST_NAME)
+    if legacy:
+        foreign = store.foreign_files(out, {"kind": "sweep"})
+        if foreign:
+            store.check_out(out, "sweep", resumable=True, overwrite_option=None)   # raises, naming the files
+    else:
+        store.check_out(out, "sweep", resumable=True, overwrite_option=None)
+    if (out / store.MANIFEST_NAME).is_file():
         _check_same_sweep(read_manifest(out), manifest, out)
-    elif out.is_dir() and any(out.iterdir()):
-        raise ScenarioError.single(out, "", "is not empty and has no manifest.json", "a new or empty folder, or a sweep folder to resume")
+
+
+def _is_our_manifest(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("format") == MANIFEST_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _open_folder(out: Path, lock: store.FolderLock, manifest: Mapping[str, Any], scenario: Scenario) -> None:
-    """Create and lock the folder; write manifest and resolved scenario on the first call; clear stale parts."""
+    """Create and lock the folder; write marker, manifest and resolved scenario on the first call; clear stale parts."""
     out.mkdir(parents=True, exist_ok=True)
     lock.acquire()
+    if store.read_marker(out) is None:
+        store.write_marker(out, "sweep")
     if not (out / "manifest.json").is_file():
         store.write_manifest(out, manifest)
         store.write_text(out / "scenario.resolved.yaml", dump_resolved(scenario))

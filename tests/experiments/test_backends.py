@@ -81,3 +81,21 @@ def test_dask_local_cluster_gives_the_same_tables_as_the_pool_and_serial(tmp_pat
         for table, frame in runs["serial"].tables.items():
             pd.testing.assert_frame_equal(runs[name].tables[table], frame)
         assert failures(runs[name].out)["error"].tolist() == failures(runs["serial"].out)["error"].tolist()
+
+
+def test_pool_workers_are_recycled():
+    """Workers are replaced after a bounded number of runs (a second line of defence against leaks)."""
+    from sim.experiments.backends import DEFAULT_TASKS_PER_WORKER, ProcessPoolBackend
+
+    assert ProcessPoolBackend(1).tasks_per_worker == DEFAULT_TASKS_PER_WORKER
+    with ProcessPoolBackend(1, tasks_per_worker=2) as pool:
+        assert pool._executor._max_tasks_per_child == 2
+        pids = {pid for _, pid in pool.imap_unordered(_pid, range(6))}
+    assert len(pids) >= 3
+    assert ProcessPoolBackend(1, start_method="fork").tasks_per_worker is None
+
+
+def _pid(_task) -> int:
+    import os
+
+    return os.getpid()
