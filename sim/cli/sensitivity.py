@@ -45,6 +45,7 @@ def handle(args: argparse.Namespace) -> int:
     """Sample, sweep, analyse, write indices and plot; print the indices."""
     from sim.experiments.design import parse_range_option
     from sim.experiments.sensitivity import run_sensitivity
+    from sim.outputs.sensitivity_plots import write_sensitivity_plots
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, assignments(args.set))
@@ -53,6 +54,7 @@ def handle(args: argparse.Namespace) -> int:
                              replications=args.replications, seed=args.seed, levels=args.levels,
                              second_order=args.second_order, resamples=args.resamples, backend=backend(args),
                              progress=not args.quiet, overwrite=args.overwrite)
+    write_sensitivity_plots(result)  # indices.png, samples.png
     columns = ["parameter", "rank", *(["mu_star", "mu_star_conf", "sigma"] if args.method == "morris"
                                       else ["S1", "S1_conf", "ST", "ST_conf"])]
     print(result.indices.sort_values("rank")[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -88,6 +88,7 @@ def handle(args: argparse.Namespace) -> int:
     """Build the design, run or resume it, report."""
     from sim.experiments.design import is_sweep_file, read_sweep_file
     from sim.experiments.sweep import run_sweep
+    from sim.outputs.sweep_summary import write_sweep_summary
     from sim.scenario import load_scenario
 
     spec = read_sweep_file(args.target) if is_sweep_file(args.target) else None
@@ -104,6 +105,8 @@ def handle(args: argparse.Namespace) -> int:
     out = args.out or (Path(spec.out) if spec and spec.out else None)
     result = run_sweep(scenario, design, out=out, replications=replications, seed=seed, backend=backend(args, spec),
                        retry_failed=not args.skip_failed, progress=not args.quiet, gather_results=not args.no_gather)
+    if not args.no_gather:
+        write_sweep_summary(result.out, result.tables, scenario=scenario)  # summary.csv, plots/<parameter>.png
     print(f"{result.runs} runs ({len(design)} points x {replications} replications): {result.completed} run now, "
           f"{result.skipped} already done, {len(result.failed)} failed; {result.seconds:.1f} s")
     print(f"results in {result.out}/" + ("" if args.no_gather else " (gathered tables: <table>.parquet)"))

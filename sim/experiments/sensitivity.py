@@ -275,7 +275,6 @@ def run_sensitivity(
     backend: Backend | str | None = None,
     workers: int | None = None,
     progress: bool = True,
-    plot: bool = True,
     run_function: RunFunction | None = None,
     overwrite: bool = False,
 ) -> SensitivityResult:
@@ -284,8 +283,8 @@ def run_sensitivity(
     The sample's rows become the design points of a sweep (in ``out/runs/``,
     resumable like any sweep); each point's metric is the mean over
     replications of the final-step value; :func:`analyze` gives the indices.
-    Writes ``indices.csv``, ``indices.png``, ``samples.csv`` and
-    ``sensitivity.json`` into ``out``.
+    Writes ``indices.csv``, ``samples.csv`` and ``sensitivity.json`` into
+    ``out`` (the charts: :func:`sim.outputs.sensitivity_plots.write_sensitivity_plots`).
 
     Parameters
     ----------
@@ -305,8 +304,6 @@ def run_sensitivity(
         Morris levels; Sobol' second-order indices; bootstrap resamples.
     backend, workers, progress, run_function
         As for :func:`~sim.experiments.sweep.run_sweep`.
-    plot : bool
-        Write ``indices.png``.
     overwrite : bool
         Start over in a folder that holds an earlier analysis (of any
         parameters): the new analysis is built in a temporary folder and
@@ -346,7 +343,7 @@ def run_sensitivity(
             built.append(run_sensitivity(scenario, bounds, metric, method, samples=samples, out=tmp,
                                          replications=replications, seed=seed, levels=levels,
                                          second_order=second_order, resamples=resamples, backend=backend,
-                                         workers=workers, progress=progress, plot=plot, run_function=run_function))
+                                         workers=workers, progress=progress, run_function=run_function))
 
         store.write_folder(out, fill, kind="sensitivity", overwrite=True)
         result = built[0]
@@ -380,14 +377,15 @@ def run_sensitivity(
         )
     indices, pairs = analyze(method, bounds, X, Y, seed, levels=levels, second_order=second_order, resamples=resamples)
     result = SensitivityResult(method, metric, bounds, indices, X, Y, pairs, out, swept)
-    write_sensitivity(result, seed=seed, replications=replications, samples=samples, plot=plot)
+    write_sensitivity(result, seed=seed, replications=replications, samples=samples)
     return result
 
 
-def write_sensitivity(
-    result: SensitivityResult, *, seed: int, replications: int, samples: int, plot: bool = True
-) -> None:
-    """Write indices (CSV), the sample with its outputs, a JSON record and the plot into ``result.out``."""
+def write_sensitivity(result: SensitivityResult, *, seed: int, replications: int, samples: int) -> None:
+    """Write indices (CSV), the sample with its outputs and a JSON record into ``result.out``.
+
+    The charts are drawn by the output layer (:mod:`sim.outputs.sensitivity_plots`).
+    """
     out = result.out
     out.mkdir(parents=True, exist_ok=True)
     result.indices.to_csv(out / "indices.csv", index=False)
@@ -408,45 +406,6 @@ def write_sensitivity(
         "indices": json.loads(result.indices.to_json(orient="records")),
     }
     write_json(out / "sensitivity.json", record)
-    if plot:
-        plot_indices(result, out / "indices.png")
-
-
-def plot_indices(result: SensitivityResult, path: str | Path) -> Path:
-    """Bar chart of the indices with 95% intervals (Morris also: mu_star against sigma)."""
-    from matplotlib.figure import Figure
-
-    table = result.indices.sort_values("rank", ascending=False)  # most influential at the top
-    names = table["parameter"].tolist()
-    y = np.arange(len(names))
-    height = 1.6 + 0.45 * len(names)
-    if result.method == "sobol":
-        fig = Figure(figsize=(8, height), layout="constrained")
-        ax = fig.add_subplot()
-        ax.barh(y + 0.2, table["ST"], 0.4, xerr=table["ST_conf"], label="total (ST)", color="#1f4e79", capsize=3)
-        ax.barh(y - 0.2, table["S1"], 0.4, xerr=table["S1_conf"], label="first order (S1)", color="#8fb3d9", capsize=3)
-        ax.set_xlabel("Sobol' index (share of output variance), 95% bootstrap interval")
-        ax.axvline(0, color="0.5", linewidth=0.8)
-        ax.legend(loc="lower right")
-    else:
-        fig = Figure(figsize=(11, height), layout="constrained")
-        ax, ax2 = fig.subplots(1, 2, width_ratios=[3, 2])
-        ax.barh(y, table["mu_star"], 0.6, xerr=table["mu_star_conf"], color="#1f4e79", capsize=3)
-        ax.set_xlabel("mu* (mean |elementary effect|), 95% bootstrap interval")
-        ax2.scatter(table["mu_star"], table["sigma"], color="#1f4e79")
-        for _, row in table.iterrows():
-            ax2.annotate(row["parameter"], (row["mu_star"], row["sigma"]), fontsize=7, xytext=(3, 3),
-                         textcoords="offset points")
-        ax2.margins(x=0.3, y=0.15)  # room for the labels
-        ax2.set_xlabel("mu*")
-        ax2.set_ylabel("sigma (interactions, non-linearity)")
-        ax2.set_title("Morris: mu* against sigma")
-    ax.set_yticks(y, names)
-    ax.set_title(f"{'Sobol' + chr(39) if result.method == 'sobol' else 'Morris'} sensitivity of {result.metric}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
 
 
 __all__ = [
@@ -454,7 +413,6 @@ __all__ = [
     "SensitivityResult",
     "analyze",
     "analyze_function",
-    "plot_indices",
     "run_sensitivity",
     "sample",
 ]

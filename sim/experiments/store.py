@@ -58,9 +58,9 @@ KIND_FILES = {
     "run": (),
     "compare": (),
     "sweep": (MANIFEST_NAME, "scenario.resolved.yaml", "parts/*", "failures/*", "failures.csv", "*.parquet",
-              LOCK_NAME),
-    "sensitivity": ("runs/*", "indices.csv", "indices_second_order.csv", "indices.png", "samples.csv",
-                    "sensitivity.json", ".*.tmp"),
+              LOCK_NAME, "summary.csv", "plots/*.png"),
+    "sensitivity": ("runs/*", "indices.csv", "indices_second_order.csv", "indices.png", "samples.png",
+                    "samples.csv", "sensitivity.json", ".*.tmp"),
 }
 
 

@@ -84,6 +84,23 @@ def mean_note(n_reps: int) -> str:
     return "1 replication" if n_reps <= 1 else f"mean of {n_reps} replications"
 
 
+#: Steps of each time unit pooled into one point of a smoothed series: a quarter, or one step when a step is longer.
+SMOOTHING_STEPS: dict[str, int] = {"day": 91, "week": 13, "month": 3, "quarter": 1, "year": 1}
+
+
+def step_label(time_unit: str = "month") -> str:
+    """The one x-axis label of every time chart: ``Step (month)``."""
+    return f"Step ({time_unit})"
+
+
+def smoothing(time_unit: str = "month") -> tuple[int, str]:
+    """Steps pooled per point of a smoothed series, and how to say it (``by quarter (3 steps)``)."""
+    steps = SMOOTHING_STEPS.get(time_unit, 1)
+    if steps <= 1:
+        return 1, f"per {time_unit}"
+    return steps, f"pooled by quarter ({steps} steps)"
+
+
 def no_data(ax: Axes, title: str, message: str) -> None:
     ax.set_title(title, loc="left")
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center",

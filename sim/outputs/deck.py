@@ -21,7 +21,11 @@ CHARTS: tuple[tuple[str, Callable[..., Axes], str], ...] = (
 )
 
 
-def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "") -> list[Path]:
+#: The charts of :data:`CHARTS` with a time axis (they take ``time_unit``).
+TIME_CHARTS = ("market_share.png", "adoption.png")
+
+
+def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: str = "month") -> list[Path]:
     """Write every deck chart of a run as PNG into ``out_dir``.
 
     Parameters
@@ -49,7 +53,7 @@ def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "") -> list[Path
     for filename, draw, default_title in CHARTS:
         title = f"{title_prefix}: {default_title}" if title_prefix else default_title
         path = out_dir / filename
-        draw(tables, path, title=title)
+        draw(tables, path, title=title, **({"time_unit": time_unit} if filename in TIME_CHARTS else {}))
         written.append(path)
-    written += plot_risk(tables, out_dir, title_prefix=title_prefix)
+    written += plot_risk(tables, out_dir, title_prefix=title_prefix, time_unit=time_unit)
     return written

@@ -32,6 +32,7 @@ from sim.outputs._style import (
     no_data,
     replication_note,
     save_png,
+    step_label,
     titles,
 )
 
@@ -70,7 +71,7 @@ def _whole_run_by_rep(
 
 def plot_market_share(
     tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
-    title: str | None = None, level: float = 0.95,
+    title: str | None = None, level: float = 0.95, time_unit: str = "month",
 ) -> Axes:
     """Market share of each institution over time, mean over replications with a band.
 
@@ -86,6 +87,8 @@ def plot_market_share(
         Chart title; default "Market share by institution".
     level : float, default 0.95
         Level of the shaded interval (Student t over replications).
+    time_unit : str, default "month"
+        What a step is (the scenario's ``time.unit``), for the x-axis label.
 
     Returns
     -------
@@ -128,7 +131,7 @@ def plot_market_share(
                             color=colors[ident], alpha=0.18, lw=0)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(bottom=0)
-        ax.set_xlabel("Step")
+        ax.set_xlabel(step_label(time_unit))
         ax.set_ylabel("Share of customers")
         ax.legend(title="Institution", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         titles(ax, title, replication_note(len(replications_of(tables)), level=level))
@@ -329,7 +332,7 @@ def _draw_cac_bars(ax: Axes, ci: pd.DataFrame, colors: Mapping[str, tuple]) -> N
 
 def plot_adoption(
     tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
-    title: str | None = None, level: float = 0.95,
+    title: str | None = None, level: float = 0.95, time_unit: str = "month",
 ) -> Axes:
     """Active customers over time, and the cumulative share of them won by referral.
 
@@ -350,6 +353,8 @@ def plot_adoption(
         Chart title; default "Adoption and the share won by referral".
     level : float, default 0.95
         Level of the shaded intervals.
+    time_unit : str, default "month"
+        What a step is (the scenario's ``time.unit``), for the x-axis label.
 
     Returns
     -------
@@ -369,10 +374,10 @@ def plot_adoption(
         active = group_mean_ci(market, "step", "active", level)
         line_active = ax.plot(active["step"], active["mean"], color="tab:blue", lw=2.4,
                               label="Active customers")
-        ax.fill_between(active["step"], active["low"], active["high"], color="tab:blue",
+        ax.fill_between(active["step"], active["low"].clip(lower=0), active["high"], color="tab:blue",
                         alpha=0.18, lw=0)
         ax.set_ylim(bottom=0)
-        ax.set_xlabel("Step")
+        ax.set_xlabel(step_label(time_unit))
         ax.set_ylabel("Active customers")
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
 

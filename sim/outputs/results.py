@@ -108,6 +108,17 @@ def scenario_yaml(resolved: Any) -> str:
     return yaml.safe_dump(to_jsonable(resolved), sort_keys=False, allow_unicode=True)
 
 
+def time_unit(resolved: Any) -> str:
+    """The ``time.unit`` of a resolved scenario given as text, a mapping or a pydantic model (default month)."""
+    if isinstance(resolved, str):
+        resolved = yaml.safe_load(resolved)
+    if hasattr(resolved, "model_dump"):
+        return str(resolved.time.unit)
+    if isinstance(resolved, Mapping):
+        return str((resolved.get("time") or {}).get("unit", "month"))
+    return "month"
+
+
 def write_results(
     out_dir: Path,
     tables: Mapping[str, pd.DataFrame],
@@ -163,7 +174,8 @@ def write_results(
     written["summary"] = write_summary(summary, out_dir / "summary.json")
     written["summary_data"] = summary
     written["scenario"] = write_text(out_dir / "scenario.resolved.yaml", scenario_yaml(resolved_scenario))
-    written["plots"] = plot_all(tables, out_dir / "plots", scenario_name) if plots else []
+    written["plots"] = (plot_all(tables, out_dir / "plots", scenario_name, time_unit=time_unit(resolved_scenario))
+                        if plots else [])
     meta = run_metadata(scenario_name=scenario_name, seed=seed, replications=replications,
                         extra=extra_metadata)
     written["run"] = write_json(meta, out_dir / "run.json")

@@ -63,24 +63,17 @@ def test_different_horizons_are_refused_before_running(tmp_path):
 @pytest.mark.slow  # runs and reports two scenarios
 def test_cli_compare_writes_report(tmp_path, capsys):
     out = tmp_path / "cmp"
-    code = main(
-        [
-            "compare",
-            str(write(tmp_path, "a")),
-            str(write(tmp_path, "b", banks={"citic": {"referral": {"bonus": 80}}})),
-            "-r",
-            "2",
-            "--out",
-            str(out),
-            "-q",
-        ]
-    )
+    b = write(tmp_path, "b", banks={"citic": {"referral": {"bonus": 80}}})
+    code = main(["compare", str(write(tmp_path, "a")), str(b), "-r", "2", "--out", str(out), "-q"])
     assert code == 0
     report = (out / "report.md").read_text()
-    assert "Differences against `a`" in report and "paired" in report
+    assert "## Summary" in report and "paired" in report
+    assert "`banks.citic.referral.bonus`" in report          # what differs
     html = (out / "report.html").read_text()
+    assert "**" not in html and "<strong>b</strong>" in html
     assert html.count("data:image/png;base64,") >= 3
     assert (out / "metrics.csv").exists() and (out / "differences.csv").exists()
+    assert (out / "parameters.csv").exists()
 
 
 def test_cli_compare_bad_input(tmp_path, capsys):

@@ -79,7 +79,7 @@ def test_a_parameter_that_does_nothing_ranks_last(tmp_path, method, samples):
     assert table.loc[NO_OP, key] == 0.0
     assert (table.drop(index=NO_OP)[key] > 0).all()
     assert table.loc[NO_OP, "rank"] == len(PARAMS)
-    for name in ("indices.csv", "indices.png", "samples.csv", "sensitivity.json", "runs/manifest.json"):
+    for name in ("indices.csv", "samples.csv", "sensitivity.json", "runs/manifest.json"):
         assert (out / name).is_file(), name
     record = json.loads((out / "sensitivity.json").read_text())
     assert record["metric"] == "active" and record["method"] == method
@@ -89,7 +89,7 @@ def test_a_parameter_that_does_nothing_ranks_last(tmp_path, method, samples):
 
 def test_institution_metric_and_resume(tmp_path):
     kwargs = dict(method="morris", samples=3, out=tmp_path / "m", replications=1, seed=2, backend="serial",
-                  progress=False, resamples=100, plot=False)
+                  progress=False, resamples=100)
     first = run_sensitivity(TINY, PARAMS, "institution:a:customers", **kwargs)
     again = run_sensitivity(TINY, PARAMS, "institution:a:customers", **kwargs)
     assert again.sweep.completed == 0 and again.sweep.skipped == first.sweep.runs
