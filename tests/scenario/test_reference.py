@@ -74,3 +74,26 @@ def test_a_bad_path_is_exit_2_with_the_allowed_keys(path, where, allowed, capsys
 def test_a_path_below_a_value_is_an_error():
     with pytest.raises(ScenarioError, match="time.steps: is a value"):
         reference.select("time.steps.x")
+
+
+def _odd_paragraph(title: str) -> str:
+    text = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    start = text.index(f"**{title}**")
+    return text[start:text.index("\n\n", start)]
+
+
+@pytest.mark.parametrize(("title", "spec", "prefix"), [
+    ("Banks", BankSpec, "banks.<id>."),
+    ("Partnerships", PartnershipSpec, "partnerships.<id>."),
+])
+def test_the_odd_field_lists_use_the_schema_names(title, spec, prefix):
+    """Every field of the block is named in the ODD's list, and every name there is a key of the schema."""
+    import re
+
+    paragraph = _odd_paragraph(title)
+    named = set(re.findall(r"`([a-z_]+)`", paragraph))
+    missing = [name for name in spec.model_fields if name not in named and name not in {"name"}]
+    assert not missing, f"docs/ODD.md's {title} list lacks {missing}"
+    keys = {e.keys[-1] for e in reference.entries() if e.path.startswith(prefix)}
+    unknown = sorted(named - keys)
+    assert not unknown, f"docs/ODD.md's {title} list names {unknown}, which are not keys under {prefix}"
