@@ -414,7 +414,9 @@ class PartnershipSpec(Strict):
     cost: NonNegative = Field(0.0, description="Fixed fee per step for the traffic.")
     fee_per_customer: NonNegative = Field(0.0, description="Paid to the platform per customer acquired through it.")
     take_rate: Probability = Field(0.1, description="Share of revenue from customers acquired through the platform paid to it.")
-    data_sharing: bool = Field(False, description="The platform's data improves the bank's credit model (data alliance, SF10).")
+    data_sharing: bool = Field(
+        False, description="The platform's data improves the bank's credit model (bank–platform alliance, SF10); "
+                           "for a pool of several institutions see data_alliance.")
     data_targeting: NonNegative = Field(
         0.0, description="Relative rise of interest for customers the bank meets through this platform, from its "
                          "shared data (SF10, SF9); applies while data_sharing is on, scaled by the data link (SF15).")
