@@ -271,7 +271,7 @@ def figure_png(fig: Figure) -> bytes:
     """The figure as PNG bytes (what the page shows)."""
     buffer = io.BytesIO()
     with _STYLE_LOCK, mpl.rc_context(STYLE):  # ticks and texts made while drawing take the style too
-        fig.savefig(buffer, format="png", dpi=DPI)
+        fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})  # fast to encode, small enough
     return buffer.getvalue()
 
 
