@@ -98,11 +98,3 @@ def test_the_odd_field_lists_use_the_schema_names(title, spec, prefix):
     unknown = sorted(named - keys)
     assert not unknown, f"docs/ODD.md's {title} list names {unknown}, which are not keys under {prefix}"
 
-
-def test_library_path_finds_the_library_from_any_working_directory(tmp_path, monkeypatch):
-    from sim.scenario.library import LIBRARY_DIR, library_path
-
-    monkeypatch.chdir(tmp_path)
-    assert library_path("baseline") == ROOT / "scenarios" / "baseline.yaml" and LIBRARY_DIR.is_dir()
-    with pytest.raises(ScenarioError, match="baseline"):
-        library_path("no_such_scenario")
