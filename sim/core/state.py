@@ -50,7 +50,7 @@ class CustomerState:
     default_step: np.ndarray | None = None
 
     @classmethod
-    def empty(cls, n: int, offers: int, products: int, institutions: int, platforms: int) -> "CustomerState":
+    def empty(cls, n: int, offers: int, products: int, institutions: int, platforms: int) -> CustomerState:
         return cls(
             aware=np.zeros((n, offers), dtype=bool),
             aware_channel=np.full((n, offers), NO_CHANNEL, dtype=np.int8),

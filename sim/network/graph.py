@@ -1,4 +1,4 @@
-"""The social network as the model uses it: a sparse adjacency plus a graph for Mesa."""
+"""The social network as the model uses it: a sparse adjacency, and a graph for Mesa built on demand."""
 
 from __future__ import annotations
 
@@ -14,12 +14,16 @@ import scipy.sparse as sp
 class SocialNetwork:
     """A customer network: node ``i`` is customer ``i``.
 
+    The CSR adjacency is the network; the networkx graph is a view of it for
+    :class:`mesa.discrete_space.Network`, built on first access of
+    :attr:`graph` (a million-node graph costs seconds and gigabytes, and the
+    vectorised kernels never need it).
+
     Attributes
     ----------
-    graph : networkx.Graph
-        Nodes ``0..n-1``; given to :class:`mesa.discrete_space.Network`.
     adjacency : scipy.sparse.csr_array
-        Symmetric 0/1 adjacency (float32) used by the vectorised kernels.
+        Symmetric 0/1 adjacency (float32, int64 indices, sorted, no
+        self-loops) used by the vectorised kernels.
     community : ndarray of int32
         Community of each node (block of a stochastic block model, a column of
         a node file, or 0).
@@ -31,12 +35,19 @@ class SocialNetwork:
         Per-node attributes read from a node file (index = node), if any.
     """
 
-    graph: nx.Graph
     adjacency: sp.csr_array
     community: np.ndarray
     community_names: list[str] = field(default_factory=lambda: ["all"])
     sanctioning: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=bool))
     node_attributes: pd.DataFrame | None = None
+    _graph: nx.Graph | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The network as a networkx graph on nodes ``0..n-1`` with exactly the adjacency's edges."""
+        if self._graph is None:
+            self._graph = graph_of(self.adjacency)
+        return self._graph
 
     @property
     def size(self) -> int:
@@ -56,6 +67,36 @@ class SocialNetwork:
         return a.indices[a.indptr[node]: a.indptr[node + 1]]
 
 
+def adjacency_from_edges(n: int, source: np.ndarray, target: np.ndarray) -> sp.csr_array:
+    """Symmetric float32 CSR adjacency on ``n`` nodes from undirected edges ``source[i]``–``target[i]``.
+
+    The edges must be simple: no self-loops and no pair listed twice (in
+    either orientation); this is asserted, since the generators guarantee it.
+    """
+    source = np.asarray(source, dtype=np.int64)
+    target = np.asarray(target, dtype=np.int64)
+    assert not np.any(source == target), "self-loop in a generated edge list"
+    rows = np.concatenate([source, target])
+    cols = np.concatenate([target, source])
+    matrix = sp.csr_array((np.ones(rows.size, dtype=np.float32), (rows, cols)), shape=(n, n))
+    matrix.sum_duplicates()
+    assert matrix.nnz == rows.size, "duplicate edge in a generated edge list"
+    if matrix.indices.dtype != np.int64:   # the kernels index with int64 whatever the size
+        matrix.indices = matrix.indices.astype(np.int64)
+        matrix.indptr = matrix.indptr.astype(np.int64)
+    return matrix
+
+
+def graph_of(adjacency: sp.csr_array) -> nx.Graph:
+    """The networkx graph of a symmetric adjacency: nodes ``0..n-1`` in order, one edge per nonzero pair."""
+    n = adjacency.shape[0]
+    upper = sp.triu(adjacency, k=1).tocoo()
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(zip(upper.row.tolist(), upper.col.tolist(), strict=True))
+    return graph
+
+
 def adjacency_of(graph: nx.Graph, n: int) -> sp.csr_array:
     """Symmetric float32 CSR adjacency of a graph on nodes 0..n-1, without self-loops."""
     edges = np.fromiter((v for e in graph.edges() for v in e), dtype=np.int64, count=2 * graph.number_of_edges())
@@ -70,14 +111,30 @@ def adjacency_of(graph: nx.Graph, n: int) -> sp.csr_array:
     return matrix
 
 
-def from_graph(graph: nx.Graph, community: np.ndarray | None = None, community_names=None,
-               sanctioning=None, node_attributes=None) -> SocialNetwork:
-    """Wrap a networkx graph on nodes 0..n-1 as a SocialNetwork."""
-    n = graph.number_of_nodes()
+def _labels(n: int, community, community_names, sanctioning):
     if community is None:
         community = np.zeros(n, dtype=np.int32)
-    names = list(community_names) if community_names is not None else [str(c) for c in range(int(community.max()) + 1)]
+    community = np.asarray(community, dtype=np.int32)
+    names = (
+        list(community_names)
+        if community_names is not None
+        else [str(c) for c in range(int(community.max(initial=0)) + 1)]
+    )
     if sanctioning is None:
         sanctioning = np.zeros(len(names), dtype=bool)
-    return SocialNetwork(graph, adjacency_of(graph, n), community.astype(np.int32), names,
-                         np.asarray(sanctioning, dtype=bool), node_attributes)
+    return community, names, np.asarray(sanctioning, dtype=bool)
+
+
+def from_edges(n: int, source: np.ndarray, target: np.ndarray, community: np.ndarray | None = None,
+               community_names=None, sanctioning=None) -> SocialNetwork:
+    """A SocialNetwork on ``n`` nodes from simple undirected edges (see :func:`adjacency_from_edges`)."""
+    community, names, sanctioning = _labels(n, community, community_names, sanctioning)
+    return SocialNetwork(adjacency_from_edges(n, source, target), community, names, sanctioning)
+
+
+def from_graph(graph: nx.Graph, community: np.ndarray | None = None, community_names=None,
+               sanctioning=None, node_attributes=None) -> SocialNetwork:
+    """Wrap a networkx graph on nodes 0..n-1 as a SocialNetwork (the graph is kept as its ``graph``)."""
+    n = graph.number_of_nodes()
+    community, names, sanctioning = _labels(n, community, community_names, sanctioning)
+    return SocialNetwork(adjacency_of(graph, n), community, names, sanctioning, node_attributes, _graph=graph)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.core.codes import NO_CHANNEL, Channel
 from sim.core.sampling import gumbel
-from sim.core.codes import Channel, NO_CHANNEL
 
 NO_CHOICE = -1
 
@@ -37,7 +37,9 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
              + catalog.choice_convenience * convenience
              + catalog.choice_trust * trust[customers][:, inst]
              + catalog.brand[offers][None, :])
-    value = value + catalog.choice_incentive * (catalog.referral_welcome[inst][None, :] / 100.0) * (channels == Channel.REFERRAL)
+    value = value + catalog.choice_incentive * (catalog.referral_welcome[inst][None, :] / 100.0) * (
+        channels == Channel.REFERRAL
+    )
     value = value + catalog.choice_live * (channels == Channel.LIVE_STREAM)
     return value
 
