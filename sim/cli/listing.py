@@ -29,4 +29,5 @@ def handle(args: argparse.Namespace) -> int:
     width = max((len(name) for name, _ in rows), default=4)
     for name, description in rows:
         print(f"{name:<{width}}  {description}")
+    print("\nThe SF and EF ids the scenarios cite are explained, with their sources, in docs/sources.md.")
     return 0

@@ -126,6 +126,9 @@ def LeverInput(lever: Lever, scenario: Scenario, parameters: solara.Reactive[dic
     def set_value(new):
         parameters.value = {**parameters.value, lever.key: new}
 
+    # The scenario key the lever sets, as `python -m sim schema` and docs/scenario-reference.md name it.
+    solara.HTML(tag="div", unsafe_innerHTML=html.escape(lever.key_path), classes=["sim-lever-key"],
+                style="font-family: monospace; font-size: 0.75rem; color: #666; margin-top: 4px")
     if kind == "bool":
         solara.Switch(label=f"{lever.spec.label}{note}", value=bool(value), on_value=set_value, classes=css)
     elif kind == "choice":
@@ -142,7 +145,7 @@ def LeverInput(lever: Lever, scenario: Scenario, parameters: solara.Reactive[dic
 
 @solara.component
 def LeverPanel(scenario: Scenario, parameters: solara.Reactive[dict]):
-    """Every lever of the scenario, grouped by institution, partnership or insurer."""
+    """Every lever of the scenario: the market-wide ones first, then by institution, insurer and partnership."""
     levers = solara.use_memo(lambda: levers_for(scenario), [scenario])
     moved = [lever for lever in levers if lever.is_moved(scenario, parameters.value[lever.key])]
 
@@ -156,7 +159,7 @@ def LeverPanel(scenario: Scenario, parameters: solara.Reactive[dict]):
     for lever in levers:
         if lever.group != group:
             group = lever.group
-            solara.HTML(tag="div", unsafe_innerHTML=html.escape(group),
+            solara.HTML(tag="div", unsafe_innerHTML=html.escape(lever.heading(scenario)),
                         style="font-weight: 700; margin-top: 12px; border-bottom: 1px solid #ccc")
         LeverInput(lever, scenario, parameters)
 

@@ -6,11 +6,19 @@ cache folder and fills it from a public CDN on first use.  Where that CDN
 cannot be reached (an intranet, a meeting-room laptop, CI here) the page stays
 blank.  ``python -m sim.dashboard.assets`` fills the cache beforehand from
 the npm registry with the ordinary ``npm pack``, for exactly the packages and
-versions the installed Solara's page template names.
+versions the installed Solara's page template names; ``python -m sim dashboard``
+does the same at its first start when they are missing and npm is there, and
+otherwise serves a page that says what to run (:func:`missing_page`).
+
+Why not the ``solara-assets`` package from PyPI, which ships these files: its
+newest release (1.58.2) lacks the Vuetify 3 app (``solara-vuetify3-app@5.2.0``)
+that Solara 1.64 with ipyvuetify 3 loads, so npm it is until one fits.
 """
 
 from __future__ import annotations
 
+import argparse
+import html
 import re
 import shutil
 import subprocess
@@ -18,6 +26,9 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+#: The command that fills the cache, as the help texts and the page without front-end files print it.
+FIX_COMMAND = "python -m sim.dashboard.assets"
 
 _CDN_REFERENCE = re.compile(r"\{\{\s*cdn\s*\}\}/((?:@[\w.-]+/)?[\w.-]+@\d[\w.+-]*)/")
 
@@ -74,14 +85,65 @@ def fetch(specs: list[str], destination: Path, npm: str = "npm") -> None:
             partial.rename(target)
 
 
-def main() -> int:
+def ensure(npm: str = "npm") -> list[str]:
+    """Fetch whatever is missing, if npm is there; return what is still missing (empty: all present).
+
+    Never raises: a failed fetch leaves the packages missing, for the caller to report.
+    """
+    missing = missing_packages()
+    if missing and shutil.which(npm) is not None:
+        print(f"fetching Solara's front-end files once with npm ({', '.join(missing)}; about 140 MB) into "
+              f"{cache_dir()} …", file=sys.stderr, flush=True)
+        try:
+            fetch(missing, cache_dir(), npm=npm)
+        except (RuntimeError, OSError) as exc:
+            print(f"note: could not fetch Solara's front-end files: {exc}", file=sys.stderr, flush=True)
+    return missing_packages()
+
+
+def missing_page(missing: list[str]) -> str:
+    """The HTML page served instead of the dashboard while Solara's front-end files are missing."""
+    items = "".join(f"<li><code>{html.escape(spec)}</code></li>" for spec in missing)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Dashboard: front-end files missing</title>
+<style>body {{ font: 20px/1.5 system-ui, sans-serif; max-width: 46em; margin: 3em auto; padding: 0 1em; }}
+pre {{ background: #f3f3f3; padding: 0.8em 1em; font-size: 22px; }} code {{ font-size: 0.95em; }}</style></head>
+<body><h1>The dashboard cannot start yet</h1>
+<p>The page needs Solara's front-end files (JavaScript and CSS), which are not in Solara's cache
+(<code>{html.escape(str(cache_dir()))}</code>):</p><ul>{items}</ul>
+<p>Fetch them once with npm (Debian: <code>apt-get install -y npm</code>), in the environment the dashboard
+runs in, then reload this page:</p>
+<pre>{FIX_COMMAND}</pre>
+<p>They are taken from the npm registry, about 140 MB; nothing else on the page needs the network.</p>
+</body></html>
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m sim.dashboard.assets``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.dashboard.assets",
+        description="Fetch the front-end files (JavaScript, CSS) of the installed Solara from the npm registry "
+                    "into Solara's cache, so that the dashboard works without internet access. Needs npm; "
+                    "downloads about 140 MB once. Packages already cached are skipped.")
+    parser.add_argument("--check", action="store_true",
+                        help="only report which packages are missing (exit status 1 if any); download nothing")
+    parser.add_argument("--npm", default="npm", help="the npm executable to use (default: npm)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
     """Fill Solara's cache with the front-end packages it lacks; print what was done."""
+    args = build_parser().parse_args(argv)
     missing = missing_packages()
     if not missing:
         print(f"Solara's front-end files are all in {cache_dir()}")
         return 0
+    if args.check:
+        print(f"missing from {cache_dir()}: {', '.join(missing)}; run {FIX_COMMAND}")
+        return 1
     try:
-        fetch(missing, cache_dir())
+        fetch(missing, cache_dir(), npm=args.npm)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -33,7 +33,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import NullLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
 
 from sim.experiments.metrics import run_rows
 from sim.experiments.schema import STAGES, channel_order
@@ -41,16 +41,23 @@ from sim.outputs.plots import institution_colors
 
 Tables = Mapping[str, pd.DataFrame]
 
-#: A dashboard card: 5.6 x 3.4 inches at 90 dpi is about 500 x 300 pixels.
-FIGSIZE: tuple[float, float] = (5.6, 3.4)
-DPI = 90
+#: A dashboard card: 6.4 x 4.0 inches at 100 dpi is 640 x 400 pixels, about its width in a two-column grid.
+FIGSIZE: tuple[float, float] = (6.4, 4.0)
+DPI = 100
+#: Smallest font size of any chart text, in points: at 100 dpi 13 pt is 18 pixels, readable from the back of a
+#: meeting room on a projector (1,280-1,920 pixels across, two charts side by side).
+MIN_FONT_SIZE = 13
 STYLE: dict[str, object] = {
-    "font.size": 8,
-    "axes.titlesize": 10,
+    "font.size": MIN_FONT_SIZE,
+    "axes.titlesize": 15,
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
     "axes.titley": 1.02,  # a fixed title position spares Matplotlib a layout pass per draw
-    "legend.fontsize": 7,
+    "axes.labelsize": MIN_FONT_SIZE,
+    "xtick.labelsize": MIN_FONT_SIZE,
+    "ytick.labelsize": MIN_FONT_SIZE,
+    "legend.fontsize": MIN_FONT_SIZE,
+    "lines.linewidth": 2.5,
     "legend.frameon": False,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -97,7 +104,7 @@ def draw_market_share(tables: Tables, ax: Axes) -> None:
     for ident in colors:
         if ident in share.columns:
             ax.plot(steps, share[ident].to_numpy(), "--" if kinds.get(ident) == "platform" else "-",
-                    color=colors[ident], lw=1.6, label=ident)
+                    color=colors[ident], lw=2.5, label=ident)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylim(bottom=0)
     ax.set_xlim(0, max(1, steps.max()))
@@ -117,10 +124,11 @@ def draw_funnel(tables: Tables, ax: Axes) -> None:
     for k, (channel, row) in enumerate(totals.iterrows()):
         values = row.to_numpy(dtype=float, copy=True)
         values[values <= 0] = np.nan
-        ax.plot(np.arange(len(STAGES)), values, "o-", ms=3, lw=1.4, color=cmap(k % cmap.N), label=channel)
+        ax.plot(np.arange(len(STAGES)), values, "o-", ms=5, lw=2.2, color=cmap(k % cmap.N),
+                label=channel.replace("platform:", "plat:"))
     ax.set_yscale("log")
     ax.yaxis.set_minor_locator(NullLocator())
-    ax.set_xticks(np.arange(len(STAGES)), STAGES)
+    ax.set_xticks(np.arange(len(STAGES)), STAGES, rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylabel("customers (so far)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
@@ -143,9 +151,10 @@ def draw_cac(tables: Tables, ax: Axes) -> None:
     for j, ident in enumerate(ids):
         ax.bar(x + (j - (len(ids) - 1) / 2) * width, cac[ident].fillna(0.0).to_numpy(), width,
                color=colors[ident], label=ident)
-    ax.set_xticks(x, [c.replace("platform:", "plat:") for c in cac.index], rotation=20)
+    ax.set_xticks(x, [c.replace("platform:", "plat:") for c in cac.index], rotation=30, ha="right",
+                  rotation_mode="anchor")
     ax.grid(axis="x", visible=False)
-    ax.set_ylabel("spend per new customer")
+    ax.set_ylabel("yuan per new customer")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
@@ -187,7 +196,7 @@ def draw_credit(tables: Tables, ax: Axes) -> None:
     handles = []
     if "default_rate" in market.columns:
         handles += ax.plot(market["step"].to_numpy(), market["default_rate"].to_numpy(dtype=float), color="tab:red",
-                           lw=1.6, label="default rate")
+                           lw=2.5, label="default rate")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
         ax.set_ylim(bottom=0)
         ax.set_xlim(0, max(1, market["step"].max()))
@@ -198,10 +207,21 @@ def draw_credit(tables: Tables, ax: Axes) -> None:
         greys = mpl.colormaps["Greys"](np.linspace(0.5, 0.9, max(1, capital.shape[1])))
         for k, ident in enumerate(capital.columns):
             handles += right.plot(capital.index.to_numpy(), capital[ident].to_numpy(dtype=float), "--",
-                                  color=greys[k], lw=1.4, label=f"{ident} capital")
+                                  color=greys[k], lw=2.2, label=f"{ident} capital")
         right.set_ylim(bottom=0)
+        right.yaxis.set_major_formatter(FuncFormatter(_short_number))
     ax.set_xlabel("step")
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.08, 1.0))
+    # Two y axes leave no room at the side: the legend goes inside, where it covers the least.
+    top = right if capital is not None else ax   # drawn last, so the legend is not under the other axis's lines
+    top.legend(handles=handles, loc="best", frameon=True, framealpha=0.85)
+
+
+def _short_number(value: float, _position=None) -> str:
+    """Tick text of a large amount: 150k, 2.5M."""
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
 
 
 def _no_data(ax: Axes, message: str) -> None:
@@ -226,6 +246,11 @@ def available_charts(tables: Tables) -> list[Chart]:
     return [chart for chart in CHARTS if chart.available(tables)]
 
 
+#: Where a chart's axes sit on its card (left, bottom, width, height): room on the left for the y label, below
+#: for slanted x labels, on the right for the legend, at the large fonts of :data:`STYLE`.
+CHART_AXES = (0.15, 0.22, 0.53, 0.66)
+
+
 def new_figure() -> Figure:
     """A figure the size of a dashboard card, outside pyplot (nothing to close, no GUI)."""
     return Figure(figsize=FIGSIZE, dpi=DPI)
@@ -235,7 +260,7 @@ def chart_figure(chart: Chart, tables: Tables) -> Figure:
     """One chart on a new card-sized figure, titled with the latest step."""
     with _STYLE_LOCK, mpl.rc_context(STYLE):
         fig = new_figure()
-        ax = fig.add_axes((0.11, 0.16, 0.62, 0.72))
+        ax = fig.add_axes(CHART_AXES)
         chart.draw(tables, ax)
         step = int(tables["market"]["step"].max())
         ax.set_title(f"{chart.title}  (step {step})")
@@ -246,7 +271,7 @@ def figure_png(fig: Figure) -> bytes:
     """The figure as PNG bytes (what the page shows)."""
     buffer = io.BytesIO()
     with _STYLE_LOCK, mpl.rc_context(STYLE):  # ticks and texts made while drawing take the style too
-        fig.savefig(buffer, format="png", dpi=DPI)
+        fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})  # fast to encode, small enough
     return buffer.getvalue()
 
 
@@ -385,7 +410,7 @@ def network_figure(model, hood: Neighbourhood, mode: str) -> Figure:
     paint = colouring(model, hood.nodes, mode)
     with _STYLE_LOCK, mpl.rc_context(STYLE):
         fig = new_figure()
-        ax = fig.add_axes((0.01, 0.02, 0.72, 0.86))
+        ax = fig.add_axes((0.01, 0.02, 0.62, 0.86))
         ax.add_collection(LineCollection(hood.segments, colors="0.75", linewidths=0.4, zorder=1))
         ax.scatter(hood.positions[:, 0], hood.positions[:, 1], s=16, c=paint.colors,
                    edgecolors=np.where(paint.new[:, None], (0, 0, 0, 1), (1, 1, 1, 0)), linewidths=1.0, zorder=2)
@@ -394,6 +419,7 @@ def network_figure(model, hood: Neighbourhood, mode: str) -> Figure:
         ax.autoscale_view()
         handles = [Line2D([], [], ls="", marker="o", color=c, label=label) for label, c in paint.legend.items()]
         handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec="black", label=paint.new_label))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        ax.set_title(f"{hood.nodes.size} customers around one (★), {mode}  (step {model.steps})")
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                  title=mode.replace(": ", ":\n"))
+        ax.set_title(f"{hood.nodes.size} customers around one (★)  (step {model.steps})")
     return fig

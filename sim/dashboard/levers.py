@@ -3,7 +3,7 @@
 A strategy team argues about a handful of parameters: referral bonuses and
 welcome packets (SF4), how the marketing budget is split between a bank's own
 channels and platform ads (SF7, SF9), the platform's take rate, joining a data
-alliance (SF10), private-domain live streaming (SF6) and, when the risk side
+alliance (``partnerships.<id>.data_sharing``, SF10), private-domain live streaming (SF6) and, when the risk side
 is on, approval cut-offs, insurer coverage, "cut the direct link" (SF15) and
 the size of a macro shock.  :data:`LEVERS` declares each of them once, as a
 :class:`LeverSpec` with a dotted path template; :func:`levers_for` expands the
@@ -100,6 +100,16 @@ class Lever:
     def label(self) -> str:
         return f"{self.target}: {self.spec.label}" if self.target is not None else self.spec.label
 
+    @property
+    def key_path(self) -> str:
+        """The scenario key the lever sets, as ``python -m sim schema`` and docs/scenario-reference.md name it.
+
+        A composite lever (one that sets several paths) names its block with ``*``.
+        """
+        if self.spec.overrides is None:
+            return self.path
+        return f"{self.path.rsplit('.', 2)[0]}.*" if self.spec.start is not None else self.path
+
     def start(self, scenario: Scenario) -> Any:
         """The lever's value in ``scenario`` (the file's value when the dashboard opens)."""
         if self.spec.start is not None:
@@ -127,6 +137,29 @@ class Lever:
     def group(self) -> str:
         """Heading the lever is listed under: the institution, partnership or insurer, or 'market'."""
         return f"{self.target} ({_SCOPE_NAMES[self.spec.scope]})" if self.target is not None else "market-wide"
+
+    def heading(self, scenario: Scenario) -> str:
+        """The group's heading for people: the display name (``name`` in the file) with the kind and id.
+
+        ``Joint-stock bank (bank citic)``; a partnership names its bank and platform; the
+        market-wide levers are ``Market-wide``.
+        """
+        if self.target is None:
+            return "Market-wide (regulation, macro)"
+        kind = _SCOPE_NAMES[self.spec.scope]
+        if self.spec.scope == "partnerships":
+            partnership = scenario.partnerships[self.target]
+            return f"{_display(scenario, partnership.bank)} on {_display(scenario, partnership.platform)} " \
+                   f"({kind} {self.target})"
+        entry = getattr(scenario, self.spec.scope)[self.target]
+        name = getattr(entry, "name", None)
+        return f"{name} ({kind} {self.target})" if name else f"{self.target} ({kind})"
+
+
+def _display(scenario: Scenario, institution: str) -> str:
+    """An institution's display name (its ``name`` in the file), or its id."""
+    spec = {**scenario.banks, **scenario.platforms}.get(institution)
+    return (spec.name if spec is not None and spec.name else None) or institution
 
 
 _SCOPE_NAMES = {"banks": "bank", "platforms": "platform", "partnerships": "partnership", "insurers": "insurer"}
@@ -269,11 +302,12 @@ LEVERS: tuple[LeverSpec, ...] = (
               high=0.05, step=0.001, applies=lends),
     LeverSpec("coverage", "insurer coverage", "insurers", "insurers.{id}.coverage", step=0.05, applies=credit_on),
     LeverSpec("take_rate", "platform take rate", "partnerships", "partnerships.{id}.take_rate", high=0.5),
-    LeverSpec("data_sharing", "data alliance", "partnerships", "partnerships.{id}.data_sharing", kind="bool"),
-    LeverSpec("data_link", "cut the direct link", "scenario", "regulation.data_link", kind="choice",
-              choices=("direct", "bureau", "direct_jump"), applies=credit_on),
-    LeverSpec("macro_shock", "macro shock (hazard multiplier)", "scenario", "macro.level", high=5.0, step=0.1,
-              applies=credit_on),
+    LeverSpec("data_sharing", "data sharing (platform data in the bank's credit model)", "partnerships",
+              "partnerships.{id}.data_sharing", kind="bool"),
+    LeverSpec("data_link", "data link (direct; cut: bureau or direct_jump)", "scenario", "regulation.data_link",
+              kind="choice", choices=("direct", "bureau", "direct_jump"), applies=credit_on),
+    LeverSpec("macro_shock", "macro level (hazard multiplier, a shock > 1)", "scenario", "macro.level", high=5.0,
+              step=0.1, applies=credit_on),
 )
 
 
@@ -285,14 +319,15 @@ def _targets(scenario: Scenario, scope: Scope) -> list[str | None]:
 
 
 def levers_for(scenario: Scenario, specs: tuple[LeverSpec, ...] = LEVERS) -> list[Lever]:
-    """The levers ``scenario`` has, grouped by institution then partnership, then global ones."""
+    """The levers ``scenario`` has: the market-wide ones, then by institution, insurer and partnership."""
     found = []
     for spec in specs:
         for target in _targets(scenario, spec.scope):
             lever = Lever(spec, target)
             if has_path(scenario, lever.path) and (spec.applies is None or spec.applies(scenario, target)):
                 found.append(lever)
-    scopes = ("banks", "platforms", "insurers", "partnerships", "scenario")
+    # Market-wide levers first: they act on everyone and are the first a meeting reaches for.
+    scopes = ("scenario", "banks", "platforms", "insurers", "partnerships")
     targets = {scope: _targets(scenario, scope) for scope in scopes}
     # A stable sort keeps the order of LEVERS within each entry.
     def place(lever: Lever) -> tuple[int, int]:

@@ -7,8 +7,9 @@ accepts connections.  It binds to 127.0.0.1 unless told otherwise: the page
 can rebuild and run models, so exposing it is a choice to make on purpose.
 
 The page needs no internet access once Solara's front-end files are cached
-(:mod:`sim.dashboard.assets`): charts are PNGs drawn on the server, and
-Solara's optional web-font and telemetry requests are switched off.
+(:mod:`sim.dashboard.assets`; the first start fetches them with npm, and
+without them the page says what to run): charts are PNGs drawn on the
+server, and Solara's optional web-font and telemetry requests are switched off.
 """
 
 from __future__ import annotations
@@ -69,16 +70,15 @@ def serve(scenario: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
 
     import uvicorn
 
-    from sim.dashboard.assets import missing_packages
+    from sim.dashboard.assets import FIX_COMMAND, ensure
 
     # Solara warns on every page load that a cookie cannot be samesite=none over plain http: it is
     # expected on localhost and falls back to lax, as it says.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
-    missing = missing_packages()
+    missing = ensure()   # the first start fetches them with npm, when npm is there
     if missing:
-        print(f"note: Solara's front-end files ({', '.join(missing)}) are not cached; the server fetches "
-              "them from a public CDN when the page first loads. Without internet access, run: "
-              "python -m sim.dashboard.assets", file=sys.stderr, flush=True)
+        print(f"note: Solara's front-end files ({', '.join(missing)}) are not cached, so the page explains how "
+              f"to get them instead of showing the dashboard: run {FIX_COMMAND}", file=sys.stderr, flush=True)
 
     class Server(uvicorn.Server):
         """A uvicorn server that prints where it listens once it does."""
@@ -91,8 +91,36 @@ def serve(scenario: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
                 url = f"http://{host if ':' not in host else f'[{host}]'}:{actual}"
                 print(f"Dashboard of '{loaded.name}' at {url}  (Ctrl+C to stop)", flush=True)
 
-    config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning")
+    from solara.server.starlette import app
+
+    config = uvicorn.Config(with_assets_check(app), host=host, port=port, log_level="warning")
     Server(config).run()
+
+
+def with_assets_check(app, missing=None):
+    """``app`` (an ASGI app), except that the page is an explanation while Solara's front-end files are missing.
+
+    Without them a Solara page is blank (its scripts fail to load, with only a note in the browser's console);
+    this serves :func:`~sim.dashboard.assets.missing_page` instead, with status 503, naming the command that
+    fetches them.  The check runs at each page load, so the dashboard appears on reload once they are there.
+    """
+    from sim.dashboard.assets import missing_packages, missing_page
+
+    missing = missing_packages if missing is None else missing
+
+    async def checked(scope, receive, send):
+        if scope["type"] == "http" and scope.get("path", "/") == "/":
+            lacking = missing()
+            if lacking:
+                body = missing_page(lacking).encode("utf-8")
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return checked
 
 
 def main(argv: list[str] | None = None) -> int:

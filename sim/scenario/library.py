@@ -1,4 +1,9 @@
-"""The scenario library: the strategy files in ``scenarios/``."""
+"""The scenario library: the strategy files in ``scenarios/``.
+
+:data:`LIBRARY_DIR` is found from the package's own location (the repository
+root is the folder above ``sim/``), so notebooks and scripts load the library
+whatever their working directory.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,29 @@ from pathlib import Path
 
 from sim.errors import ScenarioError
 from sim.scenario.loader import load_scenario
+
+#: The repository's ``scenarios/`` folder, located from this file rather than the working directory.
+LIBRARY_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def library_path(name: str) -> Path:
+    """The file of the library scenario ``name`` (a file stem such as ``"baseline"``).
+
+    Raises
+    ------
+    ScenarioError
+        When the library has no such scenario; the message lists the ones it has.
+
+    Examples
+    --------
+    >>> library_path("baseline").name
+    'baseline.yaml'
+    """
+    path = LIBRARY_DIR / f"{name.removesuffix('.yaml')}.yaml"
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))) or "(none)"
+        raise ScenarioError.single(LIBRARY_DIR, name, "no such scenario in the library", names)
+    return path
 
 
 def list_scenarios(directory: Path) -> list[tuple[str, str]]:

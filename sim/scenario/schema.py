@@ -76,7 +76,8 @@ class DigitalAffinitySpec(Strict):
     """Beta-distributed digital affinity (0 = branch only, 1 = fully digital)."""
 
     mean: dict[LifeStage, Annotated[Real, Field(gt=0.0, lt=1.0)]] = Field(
-        default_factory=lambda: {"student": 0.8, "young_family": 0.65, "mature": 0.4}
+        default_factory=lambda: {"student": 0.8, "young_family": 0.65, "mature": 0.4},
+        description="Mean digital affinity of each life stage.",
     )
     concentration: Real = Field(8.0, gt=0.0, description="Beta a + b; larger = less spread.")
 
@@ -84,7 +85,7 @@ class DigitalAffinitySpec(Strict):
 class CreditQualitySpec(Strict):
     """Latent monthly default hazard: log-normal around a prime and a subprime mean."""
 
-    subprime_share: Probability = 0.15
+    subprime_share: Probability = Field(0.15, description="Share of customers drawn around the subprime hazard.")
     prime_hazard: Probability = Field(0.002, description="Mean per-step default hazard of prime customers.")
     subprime_hazard: Probability = Field(0.02, description="Mean per-step default hazard of subprime customers.")
     dispersion: NonNegative = Field(0.5, description="Log-normal sigma of the hazard around its mean.")
@@ -120,7 +121,7 @@ class ErdosRenyiSpec(Strict):
     """G(n, p) random graph with p = mean_degree / (n - 1)."""
 
     kind: Literal["erdos_renyi"]
-    mean_degree: Real = Field(10.0, gt=0.0)
+    mean_degree: Real = Field(10.0, gt=0.0, description="Mean number of neighbours of a customer.")
 
 
 class WattsStrogatzSpec(Strict):
@@ -130,7 +131,7 @@ class WattsStrogatzSpec(Strict):
     mean_degree: Integer = Field(
         10, ge=2, le=MAX_CUSTOMERS, description="k: each node joined to its k nearest ring neighbours (even)."
     )
-    rewiring: Probability = 0.1
+    rewiring: Probability = Field(0.1, description="beta: chance each lattice edge is rewired to a random customer.")
 
     @model_validator(mode="after")
     def _even(self):
@@ -182,8 +183,9 @@ class EdgeListSpec(Strict):
     """
 
     kind: Literal["edge_list"]
-    path: str
-    nodes: str | None = None
+    path: str = Field(description="CSV edge list (columns source,target), relative to the scenario file.")
+    nodes: str | None = Field(None, description="CSV of node attributes (column id and any of life_stage, city_tier, "
+                                                  "community, digital_affinity); null = drawn from population.")
 
 
 NetworkSpec = Annotated[
@@ -217,7 +219,8 @@ class LoanSpec(Strict):
 class ProductSpec(Strict):
     """A product line; a customer holds it with at most one provider."""
 
-    kind: Literal["payments", "credit", "wealth"]
+    kind: Literal["payments", "credit", "wealth"] = Field(
+        description="What the product is; credit products are underwritten and booked as loans when credit is on.")
     need: dict[LifeStage, Probability] = Field(
         default_factory=lambda: {s: 1.0 for s in LIFE_STAGES},
         description="Need match by life stage (SF17): multiplies the interest probability.",
@@ -286,8 +289,8 @@ class BranchSpec(Strict):
 class PaidChannelSpec(Strict):
     """A channel with a per-step exposure probability bought by a per-step spend."""
 
-    exposure_rate: Probability = 0.0
-    cost: NonNegative = 0.0
+    exposure_rate: Probability = Field(0.0, description="p: per-step chance a reachable, unaware customer is exposed.")
+    cost: NonNegative = Field(0.0, description="Marketing spend of the channel per step.")
 
 
 class OwnAppSpec(PaidChannelSpec):
@@ -305,7 +308,7 @@ class OwnAppSpec(PaidChannelSpec):
 class LiveStreamSpec(PaidChannelSpec):
     """Private-domain live streaming (SF6): same audience as the app, cheaper comparison."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="The institution streams (the channel reaches its app audience).")
     compare_uplift: NonNegative = Field(
         0.5, description="Relative rise of the comparing probability for offers met on a stream."
     )
@@ -314,7 +317,7 @@ class LiveStreamSpec(PaidChannelSpec):
 class ReferralSpec(Strict):
     """Referral spread (mechanism 2) and two-sided incentives (SF4)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Customers of the institution refer it to their neighbours.")
     rate: Probability = Field(0.01, description="r: per-step chance a promoter makes a neighbour aware.")
     window: Integer | None = Field(
         6, ge=1, le=MAX_STEPS, description="W: steps a new customer stays a promoter; null = unlimited."
@@ -371,8 +374,9 @@ class LenderSpec(Strict):
 class InstitutionSpec(Strict):
     """What banks and platforms share: offers, own channels, trust and retention."""
 
-    name: str | None = None
-    offers: dict[str, OfferSpec] = Field(default_factory=dict)
+    name: str | None = Field(None, description="Display name; null = the id.")
+    offers: dict[str, OfferSpec] = Field(default_factory=dict,
+                                         description="What the institution offers, by product id.")
     own_app: OwnAppSpec = Field(default_factory=OwnAppSpec)
     live_stream: LiveStreamSpec = Field(default_factory=LiveStreamSpec)
     referral: ReferralSpec = Field(default_factory=ReferralSpec)
@@ -394,7 +398,8 @@ class InstitutionSpec(Strict):
 class BankSpec(InstitutionSpec):
     """A bank: large state-owned, joint-stock or city commercial."""
 
-    type: Literal["state", "joint_stock", "city_commercial"]
+    type: Literal["state", "joint_stock", "city_commercial"] = Field(
+        description="Large state-owned, joint-stock or city commercial bank (SF16, SF18).")
     branch: BranchSpec = Field(default_factory=BranchSpec)
     employee_media: EmployeeMediaSpec = Field(default_factory=EmployeeMediaSpec)
     cost_of_funds: NonNegative = Field(0.02, description="Annual cost of funds.")
@@ -425,7 +430,9 @@ class P2PSpec(Strict):
 class PlatformSpec(InstitutionSpec):
     """An internet platform: sells traffic to banks, may offer its own products."""
 
-    type: Literal["scenario", "social", "aggregator", "p2p"]
+    type: Literal["scenario", "social", "aggregator", "p2p"] = Field(
+        description="Scenario (e-commerce), social, aggregator (financial supermarket) or P2P lending platform."
+    )
     users: Probability = Field(
         0.3, description="Share of the population that uses the platform (weighted by digital affinity)."
     )
@@ -443,9 +450,9 @@ class PlatformSpec(InstitutionSpec):
 class PartnershipSpec(Strict):
     """A bank selling through a platform's traffic (SF7, SF9, SF10)."""
 
-    bank: str
-    platform: str
-    active: bool = True
+    bank: str = Field(description="Id of the bank (under banks) buying the traffic.")
+    platform: str = Field(description="Id of the platform (under platforms) selling it.")
+    active: bool = Field(True, description="The partnership runs; false = its channel is cut (set it in an event).")
     exposure_rate: Probability = Field(0.02, description="p of the platform channel among the platform's users.")
     cost: NonNegative = Field(0.0, description="Fixed fee per step for the traffic.")
     fee_per_customer: NonNegative = Field(0.0, description="Paid to the platform per customer acquired through it.")
@@ -453,7 +460,9 @@ class PartnershipSpec(Strict):
         0.1, description="Share of revenue from customers acquired through the platform paid to it."
     )
     data_sharing: bool = Field(
-        False, description="The platform's data improves the bank's credit model (data alliance, SF10)."
+        False,
+        description="The platform's data improves the bank's credit model (bank–platform alliance, SF10); "
+        "for a pool of several institutions see data_alliance.",
     )
     data_targeting: NonNegative = Field(
         0.0, description="Relative rise of interest for customers the bank meets through this platform, from its "
@@ -464,7 +473,7 @@ class PartnershipSpec(Strict):
 class InsurerSpec(Strict):
     """A credit-guarantee insurer (SF12): guarantees loans its partner lenders would refuse."""
 
-    name: str | None = None
+    name: str | None = Field(None, description="Display name; null = the id.")
     premium_rate: NonNegative = Field(0.06, description="Annual premium on the guaranteed balance, paid by the lender.")
     coverage: Probability = Field(0.8, description="Share of a guaranteed loan's loss the insurer pays.")
     cutoff: Probability = Field(
@@ -537,24 +546,27 @@ class EventSpec(Strict):
     """A timeline entry: at step ``at``, set these dotted paths to these values."""
 
     at: Integer = Field(ge=1, le=MAX_STEPS, description="Step at whose start the changes apply.")
-    set: dict[str, Any] = Field(min_length=1)
-    label: str | None = None
+    set: dict[str, Any] = Field(min_length=1, description="Dotted path → new value (the paths of this reference).")
+    label: str | None = Field(None, description="Text shown for the event in plots and logs.")
 
 
 # --------------------------------------------------------------------------- scenario
 class Scenario(Strict):
     """A whole scenario: who competes, on which network, for how long."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
-    sources: list[Annotated[str, Field(pattern=r"^SF\d+$")]] = Field(default_factory=list)
-    shows: str = ""
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short name; results go to results/<name>/.")
+    description: str = Field("", description="What the strategy is; its first line is shown by python -m sim list.")
+    sources: list[Annotated[str, Field(pattern=r"^SF\d+$")]] = Field(
+        default_factory=list, description="Ids of the stylized facts the scenario rests on (docs/sources.md).")
+    shows: str = Field("", description="What the scenario is meant to show.")
     extends: str | None = Field(None, description="Another scenario file this one overrides (resolved at load).")
-    seed: Integer = Field(20_241, ge=0, le=2**63 - 1)
-    replications: Integer = Field(5, ge=1, le=100_000)
+    seed: Integer = Field(20_241, ge=0, le=2**63 - 1, description="Root of the run's numpy SeedSequence.")
+    replications: Integer = Field(5, ge=1, le=100_000,
+                                  description="Number of replications (independent seeds) of a run.")
     time: TimeSpec = Field(default_factory=TimeSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
-    network: NetworkSpec = Field(default_factory=lambda: WattsStrogatzSpec(kind="watts_strogatz"))
+    network: NetworkSpec = Field(default_factory=lambda: WattsStrogatzSpec(kind="watts_strogatz"),
+                                 description="The social network of customers; its kind chooses the generator.")
     products: dict[str, ProductSpec] = Field(
         default_factory=lambda: {"payments": ProductSpec(kind="payments")}, min_length=1
     )

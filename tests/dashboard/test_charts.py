@@ -165,3 +165,11 @@ def test_step_and_redraw_at_baseline_size_is_well_under_a_second(baseline):
     median = statistics.median(seconds[2:])
     print(f"step + redraw at {model.network.size} customers: median {median:.3f} s, max {max(seconds):.3f} s")
     assert median < 0.8
+
+
+def test_chart_text_is_large_enough_for_a_projector():
+    """Every font size of the live charts is at least MIN_FONT_SIZE points (18 pixels at the cards' dpi)."""
+    assert charts.MIN_FONT_SIZE >= 12 and charts.DPI >= 100
+    for key, value in charts.STYLE.items():
+        if key.endswith(("size", "fontsize")):
+            assert value >= charts.MIN_FONT_SIZE, f"{key} = {value}"

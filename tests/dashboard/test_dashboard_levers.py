@@ -190,3 +190,22 @@ def test_a_new_lever_is_one_line(baseline):
     assert retention[0].start(baseline) == baseline.banks["icbc"].retention
     # A path the schema does not have yields no lever rather than an error.
     assert levers_for(baseline, (LeverSpec("nope", "nope", "banks", "banks.{id}.no_such_key"),)) == []
+
+
+def test_market_wide_levers_come_first_and_headings_use_display_names():
+    from sim.scenario.reference import entries
+
+    scenario = load_scenario(ROOT / "scenarios" / "credit_insurance.yaml")
+    levers = levers_for(scenario)
+    scopes = [lever.spec.scope for lever in levers]
+    assert scopes[0] == "scenario" and "scenario" not in scopes[scopes.index("banks"):]
+    citic = next(lever for lever in levers if lever.target == "citic")
+    assert citic.heading(scenario) == f"{scenario.banks['citic'].name} (bank citic)"
+    # Every lever names the scenario key it sets, as the reference does.
+    keys = [e.keys for e in entries()]
+    for lever in levers:
+        parts = lever.key_path.rstrip(".*").split(".")
+        assert any(len(k) >= len(parts) and all(a == b or a.startswith("<") for a, b in zip(k, parts, strict=False))
+                   for k in keys), lever.key_path
+    sharing = next(lever for lever in levers if lever.spec.name == "data_sharing")
+    assert sharing.key_path.endswith(".data_sharing") and "data sharing" in sharing.spec.label
