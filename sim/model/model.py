@@ -25,7 +25,7 @@ from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters, spread
 from sim.core.touches import Touches
 from sim.model.metrics import Recorder
-from sim.model.agents import Bank, Customer, Insurer, Platform
+from sim.model.agents import MODEL_COUNTERS, Bank, Customer, Insurer, Platform
 from sim.core.params import Catalog, compile_catalog, rederive
 from sim.core.population import Population, draw_population
 from sim.core.codes import Channel, Stage
@@ -60,6 +60,20 @@ class ChannelModel(mesa.Model):
     customers, banks, platforms, insurers : mesa.AgentSet
     grid : mesa.discrete_space.Network
         The social network as a Mesa space; each customer sits in its node's cell.
+    agents, agents_by_type
+        Mesa's views of every agent, customers included.
+
+    Notes
+    -----
+    The step reads only arrays, so the Mesa side of the customers is built
+    on first access: reading :attr:`customers`, :attr:`agents`,
+    :attr:`agents_by_type`, :attr:`grid` or :meth:`customer` creates the
+    networkx graph, the ``Network`` space and one :class:`Customer` per node
+    (at a million customers, about half a minute and a gigabyte or two),
+    with the ids and cells an eager build would give (customers 1..n, then
+    the institutions).  The institutions (:attr:`banks`, :attr:`platforms`,
+    :attr:`insurers`, :meth:`institution`) exist from the start.  A run,
+    a sweep or a game that never reads them never pays for them.
     network : SocialNetwork
         The same network as a sparse adjacency, for the kernels.
     population : Population
@@ -115,9 +129,10 @@ class ChannelModel(mesa.Model):
         self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
-        self.grid = Network(self.network.graph, random=self.random)
-        for i in range(n):
-            Customer(self, i, self.grid[i])
+        # The Mesa side of the customers (the Network space, one Customer per node) is built on first access.
+        MODEL_COUNTERS.reserve(self, n)
+        self._grid: Network | None = None
+        self._customer_list: list[Customer] | None = None
         for i, iid in enumerate(cat.institution_ids):
             group = scenario.banks if cat.institution_kind[i] == "bank" else scenario.platforms
             (Bank if cat.institution_kind[i] == "bank" else Platform)(self, i, iid, group[iid])
@@ -125,11 +140,9 @@ class ChannelModel(mesa.Model):
             Insurer(self, j, jid, scenario.insurers[jid])
         self.partnerships = {pid: Partnership(pid, spec) for pid, spec in scenario.partnerships.items()}
         self.market = Market(scenario)
-        self.customers = self.agents_by_type[Customer]
-        self.banks = self.agents_by_type.get(Bank, AgentSet([], random=self.random))
-        self.platforms = self.agents_by_type.get(Platform, AgentSet([], random=self.random))
-        self.insurers = self.agents_by_type.get(Insurer, AgentSet([], random=self.random))
-        self._customer_list = list(self.customers)
+        self.banks = self._agents_by_type.get(Bank, AgentSet([], random=self.random))
+        self.platforms = self._agents_by_type.get(Platform, AgentSet([], random=self.random))
+        self.insurers = self._agents_by_type.get(Insurer, AgentSet([], random=self.random))
         self.levers = LeverBoard(scenario, [*self.banks, *self.platforms, *self.insurers, *self.partnerships.values(),
                                             *self.market.blocks.values()],
                                  on_change=self._levers_changed, clock=lambda: self.steps)
@@ -141,6 +154,58 @@ class ChannelModel(mesa.Model):
         self.last = {}
         self._record(step=0, activations=Activations.concat([]), churned_from=np.zeros(0, np.int16),
                      promoters=0, extra={"churned": 0, "switched": 0, "funnel_entries": 0})
+
+    # ------------------------------------------------------------------ the Mesa side, built on first access
+    @property
+    def grid(self) -> Network:
+        """The social network as a Mesa space (built, with the networkx graph, on first access)."""
+        if self._grid is None:
+            self._grid = Network(self.network.graph, random=self.random)
+        return self._grid
+
+    @property
+    def customers(self) -> AgentSet:
+        """Every :class:`Customer`, in node order (created on first access, see :meth:`_build_customers`)."""
+        self._build_customers()
+        return self._agents_by_type[Customer]
+
+    @property
+    def agents(self) -> AgentSet:
+        """Every agent of the model: the customers, then the banks, platforms and insurers."""
+        self._build_customers()
+        return self._all_agents
+
+    @property
+    def agents_by_type(self) -> dict:
+        """An AgentSet per agent class, customers first (as :attr:`agents`)."""
+        self._build_customers()
+        return self._agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        return list(self.agents_by_type)
+
+    def _build_customers(self) -> None:
+        """Create the Customer agents in their cells, once, exactly as an eager build would.
+
+        The customers take the ids the model set aside for them (1..n, see
+        :meth:`sim.model.agents.ModelCounters.reserve`) and come first in
+        :attr:`agents` and :attr:`agents_by_type`, before the institutions
+        built with the model.  The step never needs them: a command-line
+        run, a sweep or a game never pays for a million Python objects.
+        """
+        if self._customer_list is not None:
+            return
+        grid = self.grid
+        institutions = list(self._agents)
+        for agent in institutions:
+            self.deregister_agent(agent)
+        by_type = dict(self._agents_by_type)
+        self._agents_by_type.clear()
+        self._customer_list = [Customer(self, i, grid[i]) for i in range(self.network.size)]
+        self._agents_by_type.update(by_type)
+        for agent in institutions:
+            self.register_agent(agent)
 
     # ------------------------------------------------------------------ set-up
     def _risk_rng(self, seed) -> np.random.Generator:
@@ -473,7 +538,8 @@ class ChannelModel(mesa.Model):
         return self.recorder.tables(replication)
 
     def customer(self, index: int) -> Customer:
-        """The Customer agent at network node ``index``."""
+        """The Customer agent at network node ``index`` (the customers are created on first access)."""
+        self._build_customers()
         return self._customer_list[index]
 
     def institution(self, institution_id: str):
