@@ -77,3 +77,35 @@ class CustomerState:
             has = self.provider[:, k] >= 0
             held[rows[has], self.provider[has, k]] = True
         return held
+
+    def holder_count(self) -> int:
+        """Customers holding at least one product."""
+        held = self.provider[:, 0] >= 0
+        for k in range(1, self.provider.shape[1]):
+            held |= self.provider[:, k] >= 0
+        return int(np.count_nonzero(held))
+
+    def private_domains(self, institutions: np.ndarray) -> dict[int, np.ndarray]:
+        """Customers in each institution's private domain (its customers and its app's followers), sorted.
+
+        The institutions a customer holds a product with are packed as bits
+        of one small unsigned integer per customer, in one pass per product,
+        so each institution's domain costs two passes over the customers.
+        """
+        n_institutions = self.follower.shape[1]
+        if n_institutions + 1 > 64:
+            held = self.customer_of(n_institutions) | self.follower
+            return {int(i): np.flatnonzero(held[:, i]) for i in institutions}
+        bits = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= n_institutions + 1)
+        held = np.zeros(self.provider.shape[0], dtype=bits)
+        one = bits(1)
+        for k in range(self.provider.shape[1]):
+            shift = self.provider[:, k].astype(bits)     # -1 wraps round and shifts to bit 0 after the + 1
+            shift += one
+            held |= np.left_shift(one, shift)
+        out = {}
+        for i in institutions:
+            member = (held & np.left_shift(one, bits(int(i) + 1))) != 0
+            member |= self.follower[:, i]
+            out[int(i)] = np.flatnonzero(member)
+        return out

@@ -19,7 +19,7 @@ from mesa.discrete_space import Network
 from sim.errors import ScenarioError
 from sim.core.adoption import churn as churn_mechanism
 from sim.core.adoption.audience import media_audience
-from sim.core.adoption.economics import Ledger, account, holdings
+from sim.core.adoption.economics import Ledger, account, relationship_counts
 from sim.core.adoption.exposure import expose
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters, spread
@@ -429,7 +429,8 @@ class ChannelModel(mesa.Model):
         """Mechanism 1: branch, own app, live stream and platform ads."""
         cat, state, rng = self.catalog, self.state, self.rng
         parts = []
-        private = None
+        advertised = np.bincount(cat.offer_institution, minlength=cat.n_institutions) > 0
+        private = state.private_domains(np.flatnonzero(advertised & ((cat.app_rate > 0) | (cat.live_rate > 0))))
         for i in range(cat.n_institutions):
             offers = np.flatnonzero(cat.offer_institution == i)
             if offers.size == 0:
@@ -437,9 +438,7 @@ class ChannelModel(mesa.Model):
             if cat.branch_rate[i] > 0:
                 parts.append(expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng))
             if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
-                if private is None:
-                    private = state.customer_of(cat.n_institutions) | state.follower
-                audience = np.flatnonzero(private[:, i])
+                audience = private[i]
                 parts.append(expose(audience, offers, Channel.OWN_APP, cat.app_rate[i], state.aware, rng))
                 parts.append(expose(audience, offers, Channel.LIVE_STREAM, cat.live_rate[i], state.aware, rng))
         for j in np.flatnonzero(cat.partner_active):
@@ -505,8 +504,9 @@ class ChannelModel(mesa.Model):
 
     # ------------------------------------------------------------------ observation
     def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict) -> None:
-        held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
-        self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2))
+        held, via = relationship_counts(self.state.provider, self.state.channel, self._tier,
+                                        self.catalog.n_institutions, self.catalog.n_channels)
+        self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via)
         credit = self.credit_observation(step)
         if step > 0:
             self.capital += self.ledger.profit
@@ -516,7 +516,7 @@ class ChannelModel(mesa.Model):
         referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
-            "active": int(held.sum()) if held.shape[1] == 1 else int(np.count_nonzero(state.provider.max(axis=1) >= 0)),
+            "active": int(held.sum()) if held.shape[1] == 1 else state.holder_count(),
             "new_active": int(activations.customer.size - extra["switched"]),
             "referral_conversions": referral,
             "employee_conversions": int(np.count_nonzero(activations.channel == Channel.EMPLOYEE)),
