@@ -495,7 +495,7 @@ class ChannelModel(mesa.Model):
         parts, entries = [], 0
         touched_product = cat.offer_product[touches.offer]
         for k in range(len(cat.products)):
-            mine = touches.select(touched_product == k)
+            mine = touches if len(cat.products) == 1 else touches.select(touched_product == k)
             activations, _ = run_funnel(k, mine, self.state, self.population, cat, step,
                                         self.approve_fns[k], self.rng, self._funnel_counts[k])
             entries += int(self._funnel_counts[k, :, :, 0].sum())
