@@ -29,7 +29,7 @@ class CustomerState:
     platform_user : bool (n, P)    uses each platform
     follower : bool (n, I)         follows the institution's app outside any product
     employer : int16 (n,)          institution employing the customer (-1 none)
-    loan : int64 (n, K)            id of the customer's performing loan per product in the LoanBook (-1 none)
+    loan : int32 (n, K)            id of the customer's performing loan per product in the LoanBook (-1 none)
     defaulted : bool (n,)          the customer has defaulted (permanent; counts for contagion)
     default_step : int32 (n,)      step of the default (-1 none)
     """
@@ -63,7 +63,7 @@ class CustomerState:
             platform_user=np.zeros((n, platforms), dtype=bool),
             follower=np.zeros((n, institutions), dtype=bool),
             employer=np.full(n, -1, dtype=np.int16),
-            loan=np.full((n, products), NO_LOAN, dtype=np.int64),
+            loan=np.full((n, products), NO_LOAN, dtype=np.int32),
             defaulted=np.zeros(n, dtype=bool),
             default_step=np.full(n, -1, dtype=np.int32),
         )
