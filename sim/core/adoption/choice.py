@@ -44,7 +44,8 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
         value += catalog.choice_trust * trust[customers[:, None], inst[None, :]]
     value += catalog.brand[offers][None, :]
     if catalog.choice_incentive:
-        value += catalog.choice_incentive * (catalog.referral_welcome[inst][None, :] / 100.0) * (channels == Channel.REFERRAL)
+        welcome = catalog.referral_welcome[inst][None, :] / 100.0
+        value += catalog.choice_incentive * welcome * (channels == Channel.REFERRAL)
     if catalog.choice_live:
         value += catalog.choice_live * (channels == Channel.LIVE_STREAM)
     return value

@@ -83,21 +83,20 @@ def relationship_counts(provider: np.ndarray, channel: np.ndarray, tier: np.ndar
         those held before the run (channel -1) are not in it.
     """
     n, K = provider.shape
-    I, C = n_institutions, n_channels
-    cells = (I + 1) * (C + 1) * 4
+    cells = (n_institutions + 1) * (n_channels + 1) * 4
     dtype = _small_codes(cells)
     tier_code = np.asarray(tier).astype(dtype)
-    held = np.zeros((I, K, 4), dtype=np.int64)
-    via = np.zeros((I, C, K), dtype=np.int64)
+    held = np.zeros((n_institutions, K, 4), dtype=np.int64)
+    via = np.zeros((n_institutions, n_channels, K), dtype=np.int64)
     for k in range(K):
         code = provider[:, k].astype(dtype)
         code += 1
-        code *= C + 1
+        code *= n_channels + 1
         code += channel[:, k]
         code += 1
         code *= 4
         code += tier_code
-        counts = np.bincount(code, minlength=cells).reshape(I + 1, C + 1, 4)[1:]
+        counts = np.bincount(code, minlength=cells).reshape(n_institutions + 1, n_channels + 1, 4)[1:]
         held[:, k] = counts.sum(axis=1)
         via[:, :, k] = counts[:, 1:].sum(axis=2)
     return held, via
