@@ -51,19 +51,29 @@ class CustomerState:
 
     @classmethod
     def empty(cls, n: int, offers: int, products: int, institutions: int, platforms: int) -> "CustomerState":
+        """State of ``n`` customers before anything happened.
+
+        The per-product and per-institution arrays are column-major, since
+        the kernels read them a product or an institution at a time (a
+        column is then one contiguous block); ``aware`` and ``aware_channel``
+        stay row-major, read a customer's offers at a time.
+        """
+        def column_major(shape, value, dtype):
+            return np.full(shape, value, dtype=dtype, order="F")
+
         return cls(
             aware=np.zeros((n, offers), dtype=bool),
             aware_channel=np.full((n, offers), NO_CHANNEL, dtype=np.int8),
-            stage=np.zeros((n, products), dtype=np.int8),
-            provider=np.full((n, products), -1, dtype=np.int16),
-            channel=np.full((n, products), NO_CHANNEL, dtype=np.int8),
-            since=np.full((n, products), -1, dtype=np.int32),
+            stage=column_major((n, products), 0, np.int8),
+            provider=column_major((n, products), -1, np.int16),
+            channel=column_major((n, products), NO_CHANNEL, np.int8),
+            since=column_major((n, products), -1, np.int32),
             trust=np.zeros((n, institutions), dtype=np.float32),
-            branch_reach=np.zeros((n, institutions), dtype=bool),
-            platform_user=np.zeros((n, platforms), dtype=bool),
-            follower=np.zeros((n, institutions), dtype=bool),
+            branch_reach=column_major((n, institutions), False, bool),
+            platform_user=column_major((n, platforms), False, bool),
+            follower=column_major((n, institutions), False, bool),
             employer=np.full(n, -1, dtype=np.int16),
-            loan=np.full((n, products), NO_LOAN, dtype=np.int32),
+            loan=column_major((n, products), NO_LOAN, np.int32),
             defaulted=np.zeros(n, dtype=bool),
             default_step=np.full(n, -1, dtype=np.int32),
         )

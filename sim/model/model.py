@@ -404,14 +404,18 @@ class ChannelModel(mesa.Model):
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
         """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
         churned, left, switched = 0, [], []
+        state = self.state
         for k in range(len(self.catalog.products)):
-            customers, providers = churn_mechanism.churn(k, self.state, self.catalog, self.rng)
+            holders = np.flatnonzero(state.provider[:, k] >= 0)       # one scan per product, shared
+            customers, providers = churn_mechanism.churn(k, state, self.catalog, self.rng, holders)
             if self.credit is not None:
-                prepay(self.credit, self.catalog, self.state, customers, k, step)
+                prepay(self.credit, self.catalog, state, customers, k, step)
             churned += customers.size
             left.append(providers)
-            moved, previous = churn_mechanism.switch(k, self.state, self.population, self.catalog, step,
-                                                     self.approve_fns[k], self.rng)
+            if customers.size:
+                holders = holders[state.provider[holders, k] >= 0]
+            moved, previous = churn_mechanism.switch(k, state, self.population, self.catalog, step,
+                                                     self.approve_fns[k], self.rng, holders)
             left.append(previous)
             switched.append(moved)
         return churned, np.concatenate(left).astype(np.int64), Activations.concat(switched)
