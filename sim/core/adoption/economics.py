@@ -140,17 +140,18 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
 
     revenue_share = np.zeros(I)
     platform_income = np.zeros(I)
-    for j in np.flatnonzero(catalog.partner_active):
-        bank, platform = catalog.partner_bank[j], catalog.partner_platform[j]
-        channel = catalog.platform_channel(platform)
-        acquired = new_by_channel[bank, channel]
-        traffic_spend = catalog.partner_cost[j] + catalog.partner_fee[j] * acquired
-        spend[bank, channel] += traffic_spend
+    partners = np.flatnonzero(catalog.partner_active)
+    if partners.size:
         if via is None:
             via = relationship_counts(state.provider, state.channel, np.zeros(state.provider.shape[0], np.int8), I, C)[1]
-        share = catalog.partner_take[j] * float((via[bank, channel] * revenue_each[bank]).sum())
-        revenue_share[bank] += share
-        platform_income[catalog.platform_institution[platform]] += traffic_spend + share
+        bank, platform = catalog.partner_bank[partners], catalog.partner_platform[partners]
+        channel = catalog.platform_channel(platform)
+        traffic_spend = catalog.partner_cost[partners] + catalog.partner_fee[partners] * new_by_channel[bank, channel]
+        share = catalog.partner_take[partners] * (via[bank, channel] * revenue_each[bank]).sum(axis=1)
+        # Unbuffered adds, in partnership order: a bank or platform in several partnerships gets each in turn.
+        np.add.at(spend, (bank, channel), traffic_spend)
+        np.add.at(revenue_share, bank, share)
+        np.add.at(platform_income, catalog.platform_institution[platform], traffic_spend + share)
 
     churned = np.bincount(churned_from.astype(np.int64), minlength=I) if churned_from.size else np.zeros(I, np.int64)
     return Ledger(customers, new_by_channel, spend, churned, revenue, revenue_share, platform_income,
