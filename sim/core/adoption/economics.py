@@ -118,7 +118,7 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
         Relationships per institution, channel and product (:func:`relationship_counts`);
         counted from ``state`` when not given.
     """
-    I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
+    I, C = catalog.n_institutions, catalog.n_channels
     offer_of = catalog.offer_of
     revenue_each = np.where(offer_of >= 0, catalog.revenue[np.maximum(offer_of, 0)], 0.0)
     service_each = np.where(offer_of >= 0, catalog.service_cost[np.maximum(offer_of, 0)], 0.0)
@@ -143,7 +143,8 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     partners = np.flatnonzero(catalog.partner_active)
     if partners.size:
         if via is None:
-            via = relationship_counts(state.provider, state.channel, np.zeros(state.provider.shape[0], np.int8), I, C)[1]
+            no_tier = np.zeros(state.provider.shape[0], np.int8)
+            via = relationship_counts(state.provider, state.channel, no_tier, I, C)[1]
         bank, platform = catalog.partner_bank[partners], catalog.partner_platform[partners]
         channel = catalog.platform_channel(platform)
         traffic_spend = catalog.partner_cost[partners] + catalog.partner_fee[partners] * new_by_channel[bank, channel]

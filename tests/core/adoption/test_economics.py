@@ -138,15 +138,15 @@ def test_holdings_count_relationships_by_product_and_tier():
 
 def test_relationship_counts_match_a_scan_of_every_customer():
     rng = np.random.default_rng(5)
-    n, K, I, C = 500, 3, 5, 7
-    provider = rng.integers(-1, I, size=(n, K)).astype(np.int16)
-    channel = np.where(provider >= 0, rng.integers(-1, C, size=(n, K)), -1).astype(np.int8)
+    n, products, institutions, channels = 500, 3, 5, 7
+    provider = rng.integers(-1, institutions, size=(n, products)).astype(np.int16)
+    channel = np.where(provider >= 0, rng.integers(-1, channels, size=(n, products)), -1).astype(np.int8)
     tier = rng.integers(0, 4, size=n).astype(np.int8)
-    held, via = relationship_counts(provider, channel, tier, I, C)
-    assert (held == holdings(provider, tier, I)).all()
-    for i in range(I):
-        for c in range(C):
-            for k in range(K):
+    held, via = relationship_counts(provider, channel, tier, institutions, channels)
+    assert (held == holdings(provider, tier, institutions)).all()
+    for i in range(institutions):
+        for c in range(channels):
+            for k in range(products):
                 assert via[i, c, k] == np.count_nonzero((provider[:, k] == i) & (channel[:, k] == c))
             for t in range(4):
                 assert held[i, :, t].sum() == np.count_nonzero((provider == i) & (tier[:, None] == t))
