@@ -142,7 +142,9 @@ def print_report(results: list[dict]) -> None:
         print(f"{'from':>11} {'to':>11} " + " ".join(f"{c:>9}" for c in columns))
         exponents = {c: growth(ok, f) for c, f in columns.items()}
         for i, (small, large) in enumerate(pairwise(ok)):
-            cells = " ".join(f"{'-' if exponents[c][i] is None else format(exponents[c][i], '.2f'):>9}" for c in columns)
+            cells = " ".join(
+                f"{'-' if exponents[c][i] is None else format(exponents[c][i], '.2f'):>9}" for c in columns
+            )
             print(f"{small['size']:>11,} {large['size']:>11,} {cells}")
 
 
@@ -175,8 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in result:
             print(f"  {size:>11,} customers: failed", flush=True)
         else:
-            print(f"  {size:>11,} customers: build {result['seconds']['build']:.2f} s, run {result['seconds']['run']:.2f} s, "
-                  f"peak {result['peak_rss_mb']['tables']:.0f} MB", flush=True)
+            print(
+                f"  {size:>11,} customers: build {result['seconds']['build']:.2f} s, "
+                f"run {result['seconds']['run']:.2f} s, "
+                f"peak {result['peak_rss_mb']['tables']:.0f} MB",
+                flush=True,
+            )
     print_report(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

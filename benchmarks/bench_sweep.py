@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     from sim.scenario import load_scenario
 
     if args.runs % args.points or args.points % args.blocks:
-        raise SystemExit(f"--runs {args.runs} must be a multiple of --points {args.points}, and that of --blocks {args.blocks}")
+        raise SystemExit(
+            f"--runs {args.runs} must be a multiple of --points {args.points}, and that of --blocks {args.blocks}"
+        )
     replications = args.runs // args.points
     workers = args.workers or available_cores()
     scenario = load_scenario(args.scenario, dict(split_assignment(s, "--set") for s in args.set))
@@ -109,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                     started = time.perf_counter()
                     if kind == "pool":
                         pool.start()  # the first block pays the pool's start-up
-                    result = run_sweep(scenario, part, out=folder, backend=pool if kind == "pool" else "serial", **common)
+                    result = run_sweep(
+                        scenario, part, out=folder, backend=pool if kind == "pool" else "serial", **common
+                    )
                     wall = time.perf_counter() - started
                     walls[kind] = wall
                     assert result.completed == len(part) * replications, f"some runs failed: {result.failed}"
@@ -123,12 +127,17 @@ def main(argv: list[str] | None = None) -> int:
                 block_runs = len(part) * replications
                 block_overhead = walls["pool"] * workers / block_runs - statistics.fmean(serial_runs[-block_runs:])
                 blocks.append({"speed_up": walls["serial"] / walls["pool"], "overhead_s": block_overhead})
-                print(f"  block {block + 1}/{args.blocks}: " + ", ".join(line)
-                      + f"; speed-up {walls['serial'] / walls['pool']:.2f} x, overhead {block_overhead * 1000:.0f} ms/run")
+                print(
+                    f"  block {block + 1}/{args.blocks}: "
+                    + ", ".join(line)
+                    + f"; speed-up {walls['serial'] / walls['pool']:.2f} x, overhead {block_overhead * 1000:.0f} ms/run"
+                )
                 started = time.perf_counter()
                 pooled_tables = gather(Path(tmp) / f"pool{block}")
                 gather_seconds += time.perf_counter() - started
-                same &= all(pooled_tables[name].equals(frame) for name, frame in gather(Path(tmp) / f"serial{block}").items())
+                same &= all(
+                    pooled_tables[name].equals(frame) for name, frame in gather(Path(tmp) / f"serial{block}").items()
+                )
         finally:
             started = time.perf_counter()
             pool.close()
@@ -154,8 +163,11 @@ def main(argv: list[str] | None = None) -> int:
           f"writing etc. {figures['serial_overhead_per_run_s'] * 1000:.1f} ms/run")
     print(f"pool ({workers} workers):      {pool_wall:8.1f} s   mean run inside the workers {mean_run_in_pool:.3f} s")
     print(f"speed-up:              {serial_wall / pool_wall:8.2f} x")
-    print(f"per-run overhead:      {overhead * 1000:8.1f} ms = {100 * overhead / mean_run:.1f}% of a {mean_run:.2f} s run, "
-          f"{overhead * 100:.1f}% of a 1 s run (pool wall x workers / runs = {per_run_slot:.3f} s)")
+    print(
+        f"per-run overhead:      {overhead * 1000:8.1f} ms = "
+        f"{100 * overhead / mean_run:.1f}% of a {mean_run:.2f} s run, "
+        f"{overhead * 100:.1f}% of a 1 s run (pool wall x workers / runs = {per_run_slot:.3f} s)"
+    )
     print(f"  of which machinery:  {(per_run_slot - mean_run_in_pool) * 1000:8.1f} ms "
           f"(start-up, scheduling, encoding and writing: pool wall x workers / runs - mean run inside the workers)")
     print(f"  and slower runs:     {(mean_run_in_pool - mean_run) * 1000:8.1f} ms "

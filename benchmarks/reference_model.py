@@ -69,7 +69,7 @@ class Customer(FixedAgent):
         Step at which it became active.
     """
 
-    def __init__(self, model: "ReferenceModel", cell) -> None:
+    def __init__(self, model: ReferenceModel, cell) -> None:
         super().__init__(model)
         self.cell = cell
         self.aware = [False] * model.institutions
@@ -145,12 +145,12 @@ class Customer(FixedAgent):
         return -math.log(-math.log(u))
 
 
-def active_count(model: "ReferenceModel") -> int:
+def active_count(model: ReferenceModel) -> int:
     """Customers active with any provider."""
     return sum(1 for a in model.agents if a.provider is not None)
 
 
-def active_by_institution(model: "ReferenceModel") -> list[int]:
+def active_by_institution(model: ReferenceModel) -> list[int]:
     """Customers active with each institution."""
     counts = [0] * model.institutions
     for a in model.agents:
@@ -159,7 +159,7 @@ def active_by_institution(model: "ReferenceModel") -> list[int]:
     return counts
 
 
-def aware_by_institution(model: "ReferenceModel") -> list[int]:
+def aware_by_institution(model: ReferenceModel) -> list[int]:
     """Customers aware of each institution's offer."""
     counts = [0] * model.institutions
     for a in model.agents:

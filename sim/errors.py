@@ -55,7 +55,7 @@ class ScenarioError(ValueError):
         super().__init__(self.render())
 
     @classmethod
-    def single(cls, source, path: str, message: str, allowed: str | None = None) -> "ScenarioError":
+    def single(cls, source, path: str, message: str, allowed: str | None = None) -> ScenarioError:
         """Build an error with one problem."""
         return cls(source, [Problem(path, message, allowed)])
 

@@ -137,7 +137,7 @@ def _institutions(rng: np.random.Generator, reps: int, steps: int) -> pd.DataFra
     for r in range(reps):
         for t in range(steps + 1):
             counts = rng.integers(10, 500, size=len(INSTITUTIONS))
-            for (ident, kind, kind_type), customers in zip(INSTITUTIONS, counts):
+            for (ident, kind, kind_type), customers in zip(INSTITUTIONS, counts, strict=True):
                 new = int(rng.integers(0, 30)) if t else 0
                 spend = float(rng.uniform(0, 1000)) if t else 0.0
                 revenue = float(rng.uniform(100, 2000))

@@ -21,7 +21,9 @@ SMALL = {
     "01_quickstart.ipynb": "POPULATION = 1500\nSTEPS = 12\nREPLICATIONS = 2\nSEED = 7",
     "02_compare_strategies.ipynb": "POPULATION = 1500\nREPLICATIONS = 3\nSEED = 7",
     "03_network_and_contagion.ipynb": "POPULATION = 1500\nSTEPS = 12\nREPLICATIONS = 3\nSEED = 7",
-    "04_sweeps_and_sensitivity.ipynb": "POPULATION = 600\nSTEPS = 8\nREPLICATIONS = 2\nSEED = 7\nWORKERS = 2\nMORRIS_TRAJECTORIES = 4",
+    "04_sweeps_and_sensitivity.ipynb": (
+        "POPULATION = 600\nSTEPS = 8\nREPLICATIONS = 2\nSEED = 7\nWORKERS = 2\nMORRIS_TRAJECTORIES = 4"
+    ),
 }
 
 

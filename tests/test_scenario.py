@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import sim
-from sim.experiments.design import parse_assignments
 from sim.errors import ScenarioError
+from sim.experiments.design import parse_assignments
 from sim.scenario.loader import apply_overrides, dump_resolved, validate_data, with_overrides
 from sim.scenario.paths import get_path, parse_value
 
@@ -231,29 +231,51 @@ def test_top_level_must_be_a_mapping(tmp_path):
         sim.load_scenario(write(tmp_path, "list.yaml", "- 1\n- 2\n"))
 
 
-@pytest.mark.parametrize("change, path, fragments", [
-    # unknown key: lists the keys allowed in that block
-    ({"banks": {"alpha": {"referral": {"bonnus": 5}}}}, "banks.alpha.referral.bonnus",
-     ["unknown key 'bonnus'", "bonus", "rate", "window", "welcome"]),
-    ({"colour": "red"}, "colour", ["unknown key", "banks", "population"]),
-    ({"network": {"kind": "erdos_renyi", "mean_degree": 6, "beta": 0.1}}, "network.beta", ["mean_degree"]),
-    # wrong type
-    ({"population": {"size": "many"}}, "population.size", ["integer", "'many'"]),
-    ({"banks": {"alpha": {"referral": {"window": 2.5}}}}, "banks.alpha.referral.window", ["integer"]),
-    # out of range
-    ({"funnel": {"interest": 1.5}}, "funnel.interest", ["less than or equal to 1", "1.5"]),
-    ({"banks": {"alpha": {"branch": {"exposure_rate": -0.1}}}}, "banks.alpha.branch.exposure_rate", ["greater than or equal to 0"]),
-    ({"population": {"size": -3}}, "population.size", ["greater than or equal to 2"]),
-    # choices
-    ({"banks": {"beta": {"type": "credit_union"}}}, "banks.beta.type", ["state", "joint_stock", "city_commercial"]),
-    ({"network": {"kind": "lattice"}}, "network", ["erdos_renyi", "edge_list"]),
-    # cross references
-    ({"partnerships": {"deal": {"bank": "gamma"}}}, "partnerships.deal.bank", ["unknown bank 'gamma'", "alpha, beta"]),
-    ({"partnerships": {"other": {"bank": "alpha", "platform": "mall"}}}, "partnerships.other.platform", ["unknown platform 'mall'", "shop"]),
-    ({"banks": {"beta": {"offers": {"wealth": {}}}}}, "banks.beta.offers.wealth", ["unknown product 'wealth'", "credit, payments"]),
-    # shares
-    ({"population": {"city_tiers": [0.5, 0.5, 0.5, 0.5]}}, "population", ["sum to 1"]),
-])
+@pytest.mark.parametrize(
+    "change, path, fragments",
+    [
+        # unknown key: lists the keys allowed in that block
+        (
+            {"banks": {"alpha": {"referral": {"bonnus": 5}}}},
+            "banks.alpha.referral.bonnus",
+            ["unknown key 'bonnus'", "bonus", "rate", "window", "welcome"],
+        ),
+        ({"colour": "red"}, "colour", ["unknown key", "banks", "population"]),
+        ({"network": {"kind": "erdos_renyi", "mean_degree": 6, "beta": 0.1}}, "network.beta", ["mean_degree"]),
+        # wrong type
+        ({"population": {"size": "many"}}, "population.size", ["integer", "'many'"]),
+        ({"banks": {"alpha": {"referral": {"window": 2.5}}}}, "banks.alpha.referral.window", ["integer"]),
+        # out of range
+        ({"funnel": {"interest": 1.5}}, "funnel.interest", ["less than or equal to 1", "1.5"]),
+        (
+            {"banks": {"alpha": {"branch": {"exposure_rate": -0.1}}}},
+            "banks.alpha.branch.exposure_rate",
+            ["greater than or equal to 0"],
+        ),
+        ({"population": {"size": -3}}, "population.size", ["greater than or equal to 2"]),
+        # choices
+        ({"banks": {"beta": {"type": "credit_union"}}}, "banks.beta.type", ["state", "joint_stock", "city_commercial"]),
+        ({"network": {"kind": "lattice"}}, "network", ["erdos_renyi", "edge_list"]),
+        # cross references
+        (
+            {"partnerships": {"deal": {"bank": "gamma"}}},
+            "partnerships.deal.bank",
+            ["unknown bank 'gamma'", "alpha, beta"],
+        ),
+        (
+            {"partnerships": {"other": {"bank": "alpha", "platform": "mall"}}},
+            "partnerships.other.platform",
+            ["unknown platform 'mall'", "shop"],
+        ),
+        (
+            {"banks": {"beta": {"offers": {"wealth": {}}}}},
+            "banks.beta.offers.wealth",
+            ["unknown product 'wealth'", "credit, payments"],
+        ),
+        # shares
+        ({"population": {"city_tiers": [0.5, 0.5, 0.5, 0.5]}}, "population", ["sum to 1"]),
+    ],
+)
 def test_bad_values_name_the_file_the_key_path_and_what_is_allowed(tmp_path, make_data, change, path, fragments):
     bad = write(tmp_path, "bad_scenario.yaml", yaml.safe_dump(make_data(change, base=yaml.safe_load(BASE_YAML))))
     with pytest.raises(ScenarioError) as info:

@@ -8,6 +8,9 @@ missing subcommand.
 Bad input of any kind (a scenario, a ``--set`` override, a design) is a
 :class:`~sim.errors.ScenarioError`: it is printed in a line or two, without a
 traceback, the exit status is 2, and no results directory is left behind.
+Numeric options are checked by the scenario schema's rules before anything
+runs, and ``--out`` never removes anything this program did not write (see
+:func:`sim.experiments.store.check_out`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import sys
 
 from sim.cli import compare, dashboard, gather, listing, run, sensitivity, sweep
+from sim.cli.common import check_number_options
 from sim.errors import EXIT_BAD_INPUT, ScenarioError
 
 #: The subcommand modules, in the order ``--help`` lists them.
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_number_options(args)
         return args.handler(args)
     except ScenarioError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)

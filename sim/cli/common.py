@@ -12,9 +12,52 @@ EXIT_RUNS_FAILED = 1
 
 RESULTS = Path("results")
 
+#: Numeric options and their rules: ``dest -> (option, rule)``.  A rule is the name of a scenario field
+#: whose schema constraints apply, or the keyword arguments of :func:`~sim.experiments.design.check_number`.
+NUMBER_OPTIONS = {
+    "replications": ("--replications", "replications"),
+    "seed": ("--seed", "seed"),
+    "workers": ("--workers", {"low": 1}),
+    "samples": ("--samples", {"low": 1}),
+    "levels": ("--levels", {"low": 2}),
+    "resamples": ("--resamples", {"low": 1}),
+    "connect_timeout": ("--connect-timeout", {"low": 0, "low_open": True, "integer": False}),
+}
+
+
+def check_number_options(args: argparse.Namespace) -> None:
+    """Check every numeric option given, by the rules of the scenario file; a ScenarioError names the first bad one.
+
+    ``--replications`` and ``--seed`` follow the Scenario schema's own
+    constraints; counts are integers >= 1; nothing may be NaN or infinite.
+    """
+    from sim.experiments.design import check_number, check_scenario_number
+
+    for dest, (option, rule) in NUMBER_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if isinstance(rule, str):
+            check_scenario_number(rule, value, option)
+        else:
+            check_number(value, option, **rule)
+
+
+def add_out_options(parser: argparse.ArgumentParser, default: str, *, resumable: bool = False) -> None:
+    """Add ``--out`` and ``--overwrite``: where the results folder goes, and whether an old one may be replaced."""
+    parser.add_argument("--out", type=Path, help=f"results folder (default {default}); must be new, empty, or "
+                                                  "a results folder this program wrote")
+    resume = " (without it, the same analysis resumes)" if resumable else ""
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace an existing results folder at --out{resume}; a folder of other files is "
+                             "never replaced")
+
 
 def assignments(items: list[str] | None, option: str = "--set", *, empty_value: bool = False) -> dict[str, str]:
-    """The ``PATH=VALUE`` options given as ``option``, as a mapping (see :func:`~sim.experiments.design.split_assignment`)."""
+    """The ``PATH=VALUE`` options given as ``option``, as a mapping.
+
+    See :func:`~sim.experiments.design.split_assignment`.
+    """
     from sim.experiments.design import parse_assignments
 
     return parse_assignments(items, option, empty_value=empty_value)
@@ -37,7 +80,7 @@ def backend(args: argparse.Namespace, file_spec=None):
 
     scheduler = args.scheduler or (file_spec.scheduler if file_spec else None)
     cluster = args.cluster or (file_spec.cluster if file_spec else None)
-    workers = args.workers or (file_spec.workers if file_spec else None)
+    workers = args.workers if args.workers is not None else (file_spec.workers if file_spec else None)
     serial = args.serial or (file_spec is not None and file_spec.backend == "serial")
     if serial and (scheduler or cluster):
         raise ScenarioError.single("--serial", "", "given with --scheduler or --cluster", "one way of running")

@@ -5,34 +5,37 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import RESULTS
+from sim.cli.common import RESULTS, add_out_options
 
 
 def add_parser(subparsers) -> None:
     """Add ``compare`` to the subcommands."""
     compare = subparsers.add_parser("compare", help="compare scenarios on common random numbers, with a report")
-    compare.add_argument("scenarios", nargs="+", type=Path, help="two or more scenario files; the first is the reference")
+    compare.add_argument(
+        "scenarios", nargs="+", type=Path, help="two or more scenario files; the first is the reference"
+    )
     compare.add_argument("--replications", "-r", type=int, help="replications per scenario (default: the first's)")
     compare.add_argument("--seed", "-s", type=int, help="seed (default: the first scenario's)")
-    compare.add_argument("--out", type=Path, help="report folder (default results/compare_<names>/)")
+    add_out_options(compare, "results/compare_<names>/")
     compare.add_argument("--quiet", "-q", action="store_true")
     compare.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run every scenario on the same seeds, write the report folder in one step, print the table."""
+    """Check ``--out``, run every scenario on the same seeds, write the report folder in one step, print the table."""
     from sim.experiments.compare import check_comparable, compare
-    from sim.experiments.store import write_folder
+    from sim.experiments.store import check_out, write_folder
     from sim.outputs.report import metric_table, write_report
     from sim.scenario import load_scenario
 
     scenarios = [load_scenario(path) for path in args.scenarios]
     sources = [str(p) for p in args.scenarios]
     check_comparable(scenarios, sources)
+    default = RESULTS / ("compare_" + "_vs_".join(s.name for s in scenarios[:3]))
+    out = check_out(args.out or default, "compare", overwrite=args.overwrite)  # before the runs
     comparison = compare(scenarios, replications=args.replications, seed=args.seed, sources=sources,
                          progress=not args.quiet)
-    default = RESULTS / ("compare_" + "_vs_".join(s.name for s in scenarios[:3]))
-    out = write_folder(args.out or default, lambda tmp: write_report(comparison, tmp))
+    out = write_folder(out, lambda tmp: write_report(comparison, tmp), kind="compare", overwrite=args.overwrite)
     if not args.quiet:
         table = metric_table(comparison)
         print(table.to_string(max_colwidth=32))

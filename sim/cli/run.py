@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from sim.cli.common import RESULTS, assignments
+from sim.cli.common import RESULTS, add_out_options, assignments
 
 
 def add_parser(subparsers) -> None:
     """Add ``run`` to the subcommands."""
     run = subparsers.add_parser("run", help="run a scenario's replications and write tables, summary and plots")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--out", type=Path, help="results folder (default results/<scenario name>/)")
+    add_out_options(run, "results/<scenario name>/")
     run.add_argument("--replications", "-r", type=int, help="number of replications (default: the scenario's)")
     run.add_argument("--seed", "-s", type=int, help="seed (default: the scenario's)")
     run.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter (repeatable)")
@@ -22,17 +21,18 @@ def add_parser(subparsers) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run, write the results folder in one step, print the summary."""
+    """Check ``--out``, run, write the results folder in one step, print the summary."""
     from sim.experiments.replicate import run
-    from sim.experiments.store import write_folder
+    from sim.experiments.store import check_out, write_folder
     from sim.outputs.console import render_summary
     from sim.outputs.results import save_run
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=assignments(args.set, empty_value=True))
+    out = check_out(args.out or RESULTS / scenario.name, "run", overwrite=args.overwrite)  # before the run
     result = run(scenario, replications=args.replications, seed=args.seed, progress=not args.quiet)
-    out = write_folder(args.out or RESULTS / scenario.name,
-                       lambda tmp: save_run(result, tmp, plots=not args.no_plots))
+    out = write_folder(out, lambda tmp: save_run(result, tmp, plots=not args.no_plots), kind="run",
+                       overwrite=args.overwrite)
     if not args.quiet:
         print(render_summary(result.summary, scenario.name))
         print(f"results in {out}/ ({result.replications} replications, seed {result.seed}, "

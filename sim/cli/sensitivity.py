@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from sim.cli.common import add_backend_options, assignments, backend
+from sim.cli.common import add_backend_options, add_out_options, assignments, backend
 
 
 def add_parser(subparsers) -> None:
@@ -16,18 +15,27 @@ def add_parser(subparsers) -> None:
                     "and write the indices with 95%% intervals and a plot.")
     sens.add_argument("scenario", help="scenario YAML file")
     sens.add_argument("--method", choices=["morris", "sobol"], default="morris", help="default morris")
-    sens.add_argument("--param", action="append", required=True, metavar="PATH=LOW:HIGH", help="a parameter range (repeatable)")
-    sens.add_argument("--metric", required=True,
-                      help="final-step value, mean over replications: a market column (e.g. active) or institution:ID:COLUMN")
+    sens.add_argument(
+        "--param", action="append", required=True, metavar="PATH=LOW:HIGH", help="a parameter range (repeatable)"
+    )
+    sens.add_argument(
+        "--metric",
+        required=True,
+        help="final-step value, mean over replications: a market column (e.g. active) or institution:ID:COLUMN",
+    )
     sens.add_argument("--samples", "-n", type=int,
                       help="Morris trajectories (default 10) or Sobol' base size, a power of 2 (default 64)")
     sens.add_argument("--levels", type=int, default=4, help="Morris grid levels (default 4)")
     sens.add_argument("--second-order", action="store_true", help="Sobol': also second-order indices")
-    sens.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+    sens.add_argument(
+        "--resamples", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)"
+    )
     sens.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter of the scenario")
     sens.add_argument("--replications", "-r", type=int, help="replications per sample point (default: the scenario's)")
-    sens.add_argument("--seed", "-s", type=int, help="seed of the runs, the sample and the bootstrap (default: the scenario's)")
-    sens.add_argument("--out", type=Path, help="folder (default results/sensitivity/<scenario>-<method>-<hash>/)")
+    sens.add_argument(
+        "--seed", "-s", type=int, help="seed of the runs, the sample and the bootstrap (default: the scenario's)"
+    )
+    add_out_options(sens, "results/sensitivity/<scenario>-<method>-<hash>/", resumable=True)
     sens.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     add_backend_options(sens)
     sens.set_defaults(handler=handle)
@@ -44,10 +52,12 @@ def handle(args: argparse.Namespace) -> int:
     result = run_sensitivity(scenario, bounds, args.metric, args.method, samples=args.samples, out=args.out,
                              replications=args.replications, seed=args.seed, levels=args.levels,
                              second_order=args.second_order, resamples=args.resamples, backend=backend(args),
-                             progress=not args.quiet)
+                             progress=not args.quiet, overwrite=args.overwrite)
     columns = ["parameter", "rank", *(["mu_star", "mu_star_conf", "sigma"] if args.method == "morris"
                                       else ["S1", "S1_conf", "ST", "ST_conf"])]
     print(result.indices.sort_values("rank")[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"indices, plot and sample in {result.out}/ ({len(result.Y)} points x {result.sweep.runs // max(len(result.Y), 1)} "
-          f"replications)")
+    print(
+        f"indices, plot and sample in {result.out}/ ({len(result.Y)} points x "
+        f"{result.sweep.runs // max(len(result.Y), 1)} replications)"
+    )
     return 0

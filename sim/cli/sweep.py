@@ -29,13 +29,22 @@ def add_parser(subparsers) -> None:
     design.add_argument("--lhs", action="append", metavar="PATH=LOW:HIGH",
                         help="range of one parameter for a Latin hypercube (repeatable; needs --samples)")
     design.add_argument("--samples", "-n", type=int, help="number of Latin hypercube points")
-    design.add_argument("--design", type=Path, metavar="CSV", help="design file: header of dotted paths, one row per point")
+    design.add_argument(
+        "--design", type=Path, metavar="CSV", help="design file: header of dotted paths, one row per point"
+    )
     sweep.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter of the base scenario")
     sweep.add_argument("--replications", "-r", type=int, help="replications per point (default: the scenario's)")
     sweep.add_argument("--seed", "-s", type=int, help="seed (default: the scenario's); also seeds the hypercube")
-    sweep.add_argument("--out", type=Path, help="sweep folder (default results/sweeps/<scenario>-<hash>/)")
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        help="sweep folder (default results/sweeps/<scenario>-<hash>/); must be new, "
+        "empty, or a sweep folder of the same sweep, which is resumed",
+    )
     sweep.add_argument("--skip-failed", action="store_true", help="on resume, do not retry runs that failed before")
-    sweep.add_argument("--no-gather", action="store_true", help="leave the parts ungathered (gather later with `gather`)")
+    sweep.add_argument(
+        "--no-gather", action="store_true", help="leave the parts ungathered (gather later with `gather`)"
+    )
     sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     add_backend_options(sweep)
     sweep.set_defaults(handler=handle)
@@ -43,12 +52,20 @@ def add_parser(subparsers) -> None:
 
 def _design(args: argparse.Namespace, spec, scenario, seed: int):
     """The design the options (or the sweep file) give; a ScenarioError for none or more than one."""
-    from sim.experiments.design import (csv_design, design_from_sweep_file, grid_design, lhs_design, parse_grid_option,
-                                        parse_range_option)
+    from sim.experiments.design import (
+        csv_design,
+        design_from_sweep_file,
+        grid_design,
+        lhs_design,
+        parse_grid_option,
+        parse_range_option,
+    )
 
     given = [name for name, value in (("--grid", args.grid), ("--lhs", args.lhs), ("--design", args.design)) if value]
     if len(given) > 1:
-        raise ScenarioError.single(" ".join(given), "", "more than one kind of design", "one of --grid, --lhs, --design")
+        raise ScenarioError.single(
+            " ".join(given), "", "more than one kind of design", "one of --grid, --lhs, --design"
+        )
     if args.grid:
         design = grid_design(dict(parse_grid_option(item) for item in args.grid))
     elif args.lhs:
@@ -61,7 +78,9 @@ def _design(args: argparse.Namespace, spec, scenario, seed: int):
     else:
         design = design_from_sweep_file(spec, scenario, seed) if spec else None
     if design is None:
-        raise ScenarioError.single(args.target, "", "no design given", "--grid, --lhs with --samples, --design, or a sweep YAML")
+        raise ScenarioError.single(
+            args.target, "", "no design given", "--grid, --lhs with --samples, --design, or a sweep YAML"
+        )
     return design
 
 
@@ -77,7 +96,8 @@ def handle(args: argparse.Namespace) -> int:
         scenario = load_scenario(spec.path.parent / spec.scenario, overrides)
     else:
         scenario = load_scenario(args.target, assignments(args.set))
-    replications = args.replications or (spec.replications if spec else None) or scenario.replications
+    replications = next(v for v in (args.replications, spec.replications if spec else None, scenario.replications)
+                        if v is not None)
     seed = args.seed if args.seed is not None else (spec.seed if spec and spec.seed is not None else scenario.seed)
     design = _design(args, spec, scenario, seed)
 

@@ -154,8 +154,11 @@ def institution_fields(scenario: Scenario, lay: Layout) -> dict:
             product = spec.employee_media.product or next(iter(spec.offers))
             employee_offer[i] = lay.offer_of[i, lay.products.index(product)]
     referral_rate = as_array(
-        min(1.0, s.referral.rate * (1.0 + s.referral.bonus_uplift * s.referral.bonus / 100.0)) if s.referral.enabled else 0.0
-        for s in specs)
+        min(1.0, s.referral.rate * (1.0 + s.referral.bonus_uplift * s.referral.bonus / 100.0))
+        if s.referral.enabled
+        else 0.0
+        for s in specs
+    )
     return dict(
         price=as_array(r[2].price for r in rows),
         revenue=as_array(r[2].revenue for r in rows),

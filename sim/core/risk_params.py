@@ -156,16 +156,17 @@ def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
     insurers = list(scenario.insurers.values())
     is_p2p = [kinds[i] == "platform" and s.type == "p2p" for i, s in enumerate(specs)]
     p2p = [(s.p2p or _P2P_DEFAULT) if is_p2p[i] else None for i, s in enumerate(specs)]
-    p2p_attr = lambda name: arr(getattr(x, name) if x is not None else 0.0 for x in p2p)
+    def p2p_attr(name):
+        return arr(getattr(x, name) if x is not None else 0.0 for x in p2p)
     threshold = credit.threshold
     return RiskCatalog(
         enabled=credit.enabled,
         is_credit=is_credit,
-        loan_mean=arr(l.size_mean for l in loans),
-        loan_sd=arr(l.size_sd for l in loans),
-        loan_term=arr((l.term for l in loans), np.int64),
-        loan_recovery=arr(l.recovery for l in loans),
-        loan_renewal=arr(l.renewal for l in loans),
+        loan_mean=arr(loan.size_mean for loan in loans),
+        loan_sd=arr(loan.size_sd for loan in loans),
+        loan_term=arr((loan.term for loan in loans), np.int64),
+        loan_recovery=arr(loan.recovery for loan in loans),
+        loan_renewal=arr(loan.renewal for loan in loans),
         offer_rate=offer_rate,
         offer_cutoff=np.asarray(offer_cutoff, dtype=np.float64).reshape(len(offer_rows)),
         is_lender=is_lender,
@@ -175,7 +176,9 @@ def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
         noise=score_noise(credit.score_noise, quality),
         bureau=bureau,
         query_cost=regulation.query_cost(reg.data_link, reg.query_cost),
-        lender_insurer=arr((insurer_ids.index(s.credit.insurer) if s.credit.insurer in insurer_ids else -1 for s in specs), np.int64),
+        lender_insurer=arr(
+            (insurer_ids.index(s.credit.insurer) if s.credit.insurer in insurer_ids else -1 for s in specs), np.int64
+        ),
         community_lending=arr((s.credit.community_lending for s in specs), bool),
         cost_of_funds=cost_of_funds,
         is_p2p=arr(is_p2p, bool),
@@ -193,7 +196,9 @@ def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
         insurer_cutoff=arr(x.cutoff for x in insurers),
         insurer_noise=score_noise(credit.score_noise, arr(x.data_quality for x in insurers)),
         insurer_capital=arr(x.capital for x in insurers),
-        insurer_floor=regulation.floor(arr(x.solvency_floor for x in insurers), reg.insurer_floor).reshape(len(insurers)),
+        insurer_floor=regulation.floor(arr(x.solvency_floor for x in insurers), reg.insurer_floor).reshape(
+            len(insurers)
+        ),
         blacklist=credit.blacklist,
         social_collateral=credit.social_collateral,
         peer_effect=credit.peer_effect,

@@ -50,7 +50,7 @@ class CustomerState:
     default_step: np.ndarray | None = None
 
     @classmethod
-    def empty(cls, n: int, offers: int, products: int, institutions: int, platforms: int) -> "CustomerState":
+    def empty(cls, n: int, offers: int, products: int, institutions: int, platforms: int) -> CustomerState:
         """State of ``n`` customers before anything happened.
 
         The per-product and per-institution arrays are column-major, since

@@ -16,11 +16,11 @@ class Touches:
     channel: np.ndarray
 
     @classmethod
-    def empty(cls) -> "Touches":
+    def empty(cls) -> Touches:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int8))
 
     @classmethod
-    def of(cls, customer: np.ndarray, offer: int | np.ndarray, channel: int) -> "Touches":
+    def of(cls, customer: np.ndarray, offer: int | np.ndarray, channel: int) -> Touches:
         customer = np.asarray(customer, dtype=np.int64)
         if np.ndim(offer) == 0:
             offer = np.full(customer.size, offer, dtype=np.int32)
@@ -29,7 +29,7 @@ class Touches:
         return cls(customer, offer, np.full(customer.size, channel, dtype=np.int8))
 
     @classmethod
-    def concat(cls, parts: list["Touches"]) -> "Touches":
+    def concat(cls, parts: list[Touches]) -> Touches:
         parts = [p for p in parts if p.customer.size]
         if not parts:
             return cls.empty()
@@ -40,5 +40,5 @@ class Touches:
     def __len__(self) -> int:
         return self.customer.size
 
-    def select(self, mask: np.ndarray) -> "Touches":
+    def select(self, mask: np.ndarray) -> Touches:
         return Touches(self.customer[mask], self.offer[mask], self.channel[mask])

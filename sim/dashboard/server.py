@@ -52,8 +52,11 @@ def serve(scenario: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
     Raises
     ------
     ScenarioError
-        If the scenario file cannot be used.
+        If the scenario file cannot be used, or ``port`` is not an integer in [0, 65535].
     """
+    from sim.experiments.design import check_number
+
+    check_number(port, "--port", low=0, high=65535)
     path = Path(scenario).resolve()
     loaded = load_scenario(path)
     # Solara reads its settings from the environment when first imported: set them before.

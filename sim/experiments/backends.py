@@ -47,6 +47,10 @@ MAX_CONSECUTIVE_POOL_BREAKS = 3
 DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 
 
+#: Runs a pool worker does before it is replaced by a fresh process: a second line of defence against memory
+#: that a run leaks (the worker's memory is returned to the system when it exits).
+DEFAULT_TASKS_PER_WORKER = 50
+
 #: Modules a ``forkserver`` imports once, so that pool workers start with them loaded.
 FORKSERVER_PRELOAD = ["sim.experiments.sweep", "sim.experiments.replicate"]
 
@@ -79,7 +83,7 @@ class Backend(ABC):
     #: Short name for progress bars and manifests.
     name: str = "backend"
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         self.start()
         return self
 
@@ -145,16 +149,26 @@ class ProcessPoolBackend(Backend):
         Tasks handed to the pool ahead of completion; default ``2 * workers``.
         Bounding it keeps memory flat for sweeps of any size and lets an
         interrupted sweep stop promptly.
+    tasks_per_worker : int or None, optional
+        Runs a worker process does before it is replaced by a new one
+        (``max_tasks_per_child`` of the executor), so memory leaked by a run
+        cannot accumulate; default :data:`DEFAULT_TASKS_PER_WORKER`.  ``None``
+        keeps workers for the pool's life.  Not available with ``fork``.
     """
 
     name = "pool"
 
-    def __init__(self, workers: int | None = None, start_method: str | None = None, in_flight: int | None = None):
+    def __init__(self, workers: int | None = None, start_method: str | None = None, in_flight: int | None = None,
+                 tasks_per_worker: int | None = DEFAULT_TASKS_PER_WORKER):
         if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
             raise ScenarioError.single("--workers", "", f"got {workers!r}", "an integer >= 1")
         self._workers = int(workers) if workers is not None else available_cores()
         self.start_method = start_method or default_start_method()
         self.in_flight = in_flight or 2 * self._workers
+        assert tasks_per_worker is None or tasks_per_worker >= 1, (
+            f"tasks_per_worker must be >= 1, got {tasks_per_worker}"
+        )
+        self.tasks_per_worker = None if self.start_method == "fork" else tasks_per_worker
         self._executor: ProcessPoolExecutor | None = None
 
     @property
@@ -166,7 +180,8 @@ class ProcessPoolBackend(Backend):
             context = multiprocessing.get_context(self.start_method)
             if self.start_method == "forkserver":
                 context.set_forkserver_preload(FORKSERVER_PRELOAD)
-            self._executor = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(max_workers=self._workers, mp_context=context,
+                                                 max_tasks_per_child=self.tasks_per_worker)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -252,7 +267,7 @@ class DaskBackend(Backend):
         self._cluster = None
 
     @classmethod
-    def connect(cls, address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> "DaskBackend":
+    def connect(cls, address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> DaskBackend:
         """A backend for the running scheduler at ``address`` (connects on :meth:`start`)."""
         scheme = address.partition("://")[0] if isinstance(address, str) and "://" in address else None
         if scheme not in DASK_SCHEMES:
@@ -260,7 +275,7 @@ class DaskBackend(Backend):
         return cls(address=address, timeout=timeout)
 
     @classmethod
-    def local_cluster(cls, n_workers: int = 2, dashboard: bool = False) -> "DaskBackend":
+    def local_cluster(cls, n_workers: int = 2, dashboard: bool = False) -> DaskBackend:
         """A backend that starts a LocalCluster of ``n_workers`` single-threaded processes."""
         if isinstance(n_workers, bool) or int(n_workers) < 1:
             raise ScenarioError.single("--workers", "", f"got {n_workers!r}", "an integer >= 1")
@@ -289,7 +304,9 @@ class DaskBackend(Backend):
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 reason = "" if reason.startswith("Timed out") else f" ({reason})"
                 raise ScenarioError.single(
-                    "--scheduler", "", f"cannot reach a Dask scheduler at {self.address} within {self.timeout:g} s{reason}",
+                    "--scheduler",
+                    "",
+                    f"cannot reach a Dask scheduler at {self.address} within {self.timeout:g} s{reason}",
                     "the address of a running scheduler, e.g. tcp://HOST:8786",
                 ) from None
         else:
@@ -379,20 +396,22 @@ def make_backend(
     if isinstance(backend, Backend):
         return backend
     if scheduler is not None and cluster is not None:
-        raise ScenarioError.single("--scheduler/--cluster", "", "both given", "one of --scheduler ADDRESS and --cluster local")
+        raise ScenarioError.single(
+            "--scheduler/--cluster", "", "both given", "one of --scheduler ADDRESS and --cluster local"
+        )
     if scheduler is not None:
         return DaskBackend.connect(scheduler, timeout=timeout)
     if cluster is not None:
         if cluster != "local":
             raise ScenarioError.single("--cluster", "", f"got {cluster!r}", "local")
-        return DaskBackend.local_cluster(n_workers=workers or 2)
+        return DaskBackend.local_cluster(n_workers=2 if workers is None else workers)
     kind = backend or "pool"
     if kind == "serial":
         return SerialBackend()
     if kind == "pool":
         return ProcessPoolBackend(workers)
     if kind == "dask":
-        return DaskBackend.local_cluster(n_workers=workers or 2)
+        return DaskBackend.local_cluster(n_workers=2 if workers is None else workers)
     raise ScenarioError.single("backend", "", f"got {kind!r}", "pool, serial, dask, or a Backend instance")
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import Problem, ScenarioError
+from sim.experiments.design import check_scenario_number
 from sim.experiments.metrics import key_metrics
 from sim.experiments.replicate import RunResult, run
 from sim.experiments.stats import mean_ci
@@ -30,13 +31,23 @@ def check_comparable(scenarios: list[Scenario], sources: list[str]) -> None:
         raise ScenarioError.single("compare", "scenarios", f"got {len(scenarios)}", "two or more scenario files")
     first = scenarios[0]
     problems = []
-    for scenario, source in zip(scenarios[1:], sources[1:]):
+    for scenario, source in zip(scenarios[1:], sources[1:], strict=True):
         if scenario.time.steps != first.time.steps:
-            problems.append(Problem(f"{source}: time.steps", f"is {scenario.time.steps} but {sources[0]} has {first.time.steps}",
-                                    "the same horizon in every compared scenario"))
+            problems.append(
+                Problem(
+                    f"{source}: time.steps",
+                    f"is {scenario.time.steps} but {sources[0]} has {first.time.steps}",
+                    "the same horizon in every compared scenario",
+                )
+            )
         if scenario.time.unit != first.time.unit:
-            problems.append(Problem(f"{source}: time.unit", f"is '{scenario.time.unit}' but {sources[0]} has '{first.time.unit}'",
-                                    "the same step unit in every compared scenario"))
+            problems.append(
+                Problem(
+                    f"{source}: time.unit",
+                    f"is '{scenario.time.unit}' but {sources[0]} has '{first.time.unit}'",
+                    "the same step unit in every compared scenario",
+                )
+            )
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         problems.append(Problem("name", f"scenario names repeat: {', '.join(names)}", "distinct names"))
@@ -106,5 +117,7 @@ def compare(scenarios: list[Scenario], replications: int | None = None, seed: in
     check_comparable(scenarios, sources)
     replications = scenarios[0].replications if replications is None else replications
     seed = scenarios[0].seed if seed is None else seed
+    check_scenario_number("replications", replications, "--replications")
+    check_scenario_number("seed", seed, "--seed")
     results = [run(s, replications=replications, seed=seed, progress=progress) for s in scenarios]
     return Comparison(results, seed, replications)

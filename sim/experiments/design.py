@@ -17,18 +17,19 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario import Scenario, get_path, with_overrides
 from sim.scenario.paths import parse_value
+from sim.scenario.reading import parse_yaml_value
 
 #: Entropy tag mixed with the sweep seed for the Latin hypercube, so that the
 #: design's draws never coincide with a replication's stream.
@@ -61,7 +62,9 @@ class Design:
 
     def __post_init__(self) -> None:
         for i, point in enumerate(self.points):
-            assert tuple(point) == self.parameters, f"point {i} has keys {list(point)}, expected {list(self.parameters)}"
+            assert tuple(point) == self.parameters, (
+                f"point {i} has keys {list(point)}, expected {list(self.parameters)}"
+            )
 
     def __len__(self) -> int:
         return len(self.points)
@@ -94,6 +97,55 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _allowed_number(integer: bool, low: Any = None, high: Any = None, low_open: bool = False,
+                    high_open: bool = False) -> str:
+    """``an integer in the range [1, 100000]``, ``a finite number in the range (0, inf)``, in scikit-learn's words."""
+    kind = "an integer" if integer else "a finite number"
+    if low is None and high is None:
+        return kind
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    return f"{kind} in the range {left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+
+
+def check_number(value: Any, option: str, *, low: float | None = None, high: float | None = None,
+                 integer: bool = True, low_open: bool = False) -> Any:
+    """Check a number given on the command line: finite, in ``[low, high]``, an integer when ``integer``.
+
+    A bool, a non-number, a NaN or an infinity is refused too.  The error
+    names ``option``, says what is allowed and what was given, e.g.
+    ``--workers: must be an integer in the range [1, inf); got 0``.
+    """
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer) if integer else (int, float, np.number))
+    ok = ok and math.isfinite(value)
+    ok = ok and (low is None or (value > low if low_open else value >= low)) and (high is None or value <= high)
+    if not ok:
+        allowed = _allowed_number(integer, low, high, low_open=low_open)
+        raise ScenarioError.single(option, "", f"must be {allowed}; got {value!r}")
+    return value
+
+
+def check_scenario_number(field: str, value: Any, option: str) -> Any:
+    """Check a value for a top-level scenario field (``replications``, ``seed``) by the schema's own rules.
+
+    The field's type and bounds are read from :class:`~sim.scenario.Scenario`,
+    so an option like ``--replications`` accepts exactly what the key of the
+    same name in a scenario file accepts.
+    """
+    info = Scenario.model_fields[field]
+    integer = info.annotation is int
+    try:
+        TypeAdapter(Annotated[info.annotation, *info.metadata]).validate_python(value, strict=integer)
+    except ValidationError:
+        bounds = {attr: getattr(item, attr) for item in info.metadata for attr in ("ge", "gt", "le", "lt")
+                  if getattr(item, attr, None) is not None}
+        allowed = _allowed_number(integer, bounds.get("ge", bounds.get("gt")), bounds.get("le", bounds.get("lt")),
+                                  low_open="gt" in bounds, high_open="lt" in bounds)
+        raise ScenarioError.single(option, "", f"must be {allowed} "
+                                               f"(as the scenario key '{field}'); got {value!r}") from None
+    return value
+
+
 def split_assignment(text: str, option: str, *, empty_value: bool = False) -> tuple[str, str]:
     """Split ``PATH=VALUE`` at the first ``=``, stripping blanks; anything else is a ScenarioError.
 
@@ -118,14 +170,18 @@ def parse_assignments(items: Iterable[str] | None, option: str = "--set", *,
 def parse_grid_option(text: str, option: str = "--grid") -> tuple[str, list[Any]]:
     """Parse ``PATH=V1,V2,...`` into a path and its list of values.
 
-    Values are read as a YAML flow sequence, so ``0,50,100`` gives integers,
-    ``true,false`` booleans and ``[1,1,0,0],[1,0,0,0]`` lists.
+    Values are read as a YAML flow sequence by the strict reader
+    (:func:`sim.scenario.reading.parse_yaml_value`), so ``0,50,100`` gives
+    integers, ``true,false`` booleans and ``[1,1,0,0],[1,0,0,0]`` lists, and
+    a duplicate key or runaway nesting is refused.  The values are checked
+    against the schema later, with the design (:func:`resolve_design`).
     """
     path, rhs = split_assignment(text, option)
-    try:
-        values = yaml.safe_load(f"[{rhs}]")
-    except yaml.YAMLError:
-        raise ScenarioError.single(option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100") from None
+    values = parse_yaml_value(f"[{rhs}]", source=f"{option} {path}")
+    if not isinstance(values, list):
+        raise ScenarioError.single(
+            option, path, f"cannot read the values {rhs!r}", "comma-separated values, e.g. 0,50,100"
+        )
     if not values:
         raise ScenarioError.single(option, path, "has no values", "comma-separated values, e.g. 0,50,100")
     return path, values
@@ -138,13 +194,19 @@ def parse_range(path: str, low: Any, high: Any, option: str, strict: bool = Fals
         if isinstance(value, str):
             value = parse_value(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ScenarioError.single(option, path, f"{name} bound {value!r} is not a finite number", "LOW:HIGH with numbers")
+            raise ScenarioError.single(
+                option, path, f"{name} bound {value!r} is not a finite number", "LOW:HIGH with numbers"
+            )
         bounds.append(float(value))
     low_f, high_f = bounds
     if low_f > high_f or (strict and low_f == high_f):
         relation = "<" if strict else "<="
-        raise ScenarioError.single(option, path, f"low {low_f:g} > high {high_f:g}" if low_f > high_f else f"low equals high ({low_f:g})",
-                                   f"LOW {relation} HIGH")
+        raise ScenarioError.single(
+            option,
+            path,
+            f"low {low_f:g} > high {high_f:g}" if low_f > high_f else f"low equals high ({low_f:g})",
+            f"LOW {relation} HIGH",
+        )
     return low_f, high_f
 
 
@@ -153,7 +215,9 @@ def parse_range_option(text: str, option: str = "--lhs", strict: bool = False) -
     path, rhs = split_assignment(text, option)
     parts = rhs.split(":")
     if len(parts) != 2:
-        raise ScenarioError.single(option, path, f"range {rhs!r} is not LOW:HIGH", "e.g. banks.citic.referral.rate=0.01:0.1")
+        raise ScenarioError.single(
+            option, path, f"range {rhs!r} is not LOW:HIGH", "e.g. banks.citic.referral.rate=0.01:0.1"
+        )
     return path, parse_range(path, parts[0].strip(), parts[1].strip(), option, strict=strict)
 
 
@@ -169,7 +233,7 @@ def grid_design(axes: Mapping[str, Sequence[Any]], source: str = "--grid") -> De
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ScenarioError.single(source, path, f"values {values!r} are not a non-empty list", "a list of values")
     paths = tuple(axes)
-    points = tuple(dict(zip(paths, _plain(list(combo)))) for combo in itertools.product(*axes.values()))
+    points = tuple(dict(zip(paths, _plain(list(combo)), strict=True)) for combo in itertools.product(*axes.values()))
     return Design(paths, points, kind="grid", source=source)
 
 
@@ -187,8 +251,13 @@ def integer_paths(scenario: Scenario, paths: Sequence[str], source: str) -> set[
         except (AttributeError, KeyError, IndexError, ValueError, TypeError):
             continue
         if isinstance(current, bool) or not isinstance(current, (int, float, type(None))):
-            problems.append(Problem(path, f"is a {type(current).__name__} ({current!r}), not a number, so it has no range",
-                                    "a numeric parameter; use --grid for other values"))
+            problems.append(
+                Problem(
+                    path,
+                    f"is a {type(current).__name__} ({current!r}), not a number, so it has no range",
+                    "a numeric parameter; use --grid for other values",
+                )
+            )
         elif isinstance(current, int):
             integers.add(path)
     if problems:
@@ -201,7 +270,7 @@ def points_from_matrix(matrix: np.ndarray, paths: Sequence[str], integers: set[s
     points = []
     for row in matrix:
         point = {}
-        for value, path in zip(row, paths):
+        for value, path in zip(row, paths, strict=True):
             point[path] = int(round(float(value))) if path in integers else float(value)
         points.append(point)
     return points
@@ -256,7 +325,9 @@ def points_design(points: Sequence[Mapping[str, Any]], source: str = "points", k
     problems = []
     for i, point in enumerate(points):
         if tuple(point) != paths:
-            problems.append(Problem(f"point {i}", f"sets {sorted(point)}", f"the same paths as point 0: {sorted(paths)}"))
+            problems.append(
+                Problem(f"point {i}", f"sets {sorted(point)}", f"the same paths as point 0: {sorted(paths)}")
+            )
     if problems:
         raise ScenarioError(source, problems)
     return Design(paths, tuple(_plain(dict(p)) for p in points), kind=kind, source=source)
@@ -285,7 +356,7 @@ def csv_design(path: str | Path) -> Design:
         if len(row) != len(header):
             problems.append(Problem(f"line {line}", f"has {len(row)} cells", f"{len(header)}, one per header column"))
             continue
-        points.append({h: parse_value(cell.strip()) for h, cell in zip(header, row)})
+        points.append({h: parse_value(cell.strip()) for h, cell in zip(header, row, strict=True)})
     if problems:
         raise ScenarioError(path, problems)
     return points_design(points, source=str(path), kind="file")
@@ -330,7 +401,9 @@ class SweepFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenario: str = Field(description="The scenario YAML, relative to this file.")
-    set: dict[str, Any] = Field(default_factory=dict, description="Overrides applied to the scenario before the design.")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides applied to the scenario before the design."
+    )
     grid: dict[str, list[Any]] | None = Field(None, description="Path -> list of values; every combination is run.")
     lhs: dict[str, tuple[float, float]] | None = Field(None, description="Path -> [low, high] for a Latin hypercube.")
     samples: int | None = Field(None, ge=1, description="Number of Latin hypercube points.")
@@ -369,7 +442,9 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         raise ScenarioError(path, problems) from None
     given = [k for k in ("grid", "lhs", "design", "points") if getattr(spec, k) is not None]
     if len(given) > 1:
-        raise ScenarioError.single(path, "", f"gives more than one design ({', '.join(given)})", "one of grid, lhs, design, points")
+        raise ScenarioError.single(
+            path, "", f"gives more than one design ({', '.join(given)})", "one of grid, lhs, design, points"
+        )
     if spec.lhs is not None and spec.samples is None:
         raise ScenarioError.single(path, "samples", "is required with lhs", "an integer >= 1")
     spec._path = path.resolve()
@@ -402,6 +477,8 @@ def design_from_sweep_file(spec: SweepFile, scenario: Scenario, seed: int) -> De
 __all__ = [
     "Design",
     "SweepFile",
+    "check_number",
+    "check_scenario_number",
     "csv_design",
     "design_from_sweep_file",
     "grid_design",

@@ -8,8 +8,8 @@ running, was interrupted, or ran on other machines.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -71,7 +71,11 @@ def gather(out: str | Path, tables: Sequence[str] | None = None, write: bool = F
     params = pd.DataFrame(design["points"], columns=design["parameters"])
     params.insert(0, "point", range(len(params)))
     runs = sorted(finished_runs(out), key=parse_run_id)
-    names = list(tables) if tables is not None else sorted({p.stem for r in runs for p in (out / "parts" / r).glob("*.parquet")})
+    names = (
+        list(tables)
+        if tables is not None
+        else sorted({p.stem for r in runs for p in (out / "parts" / r).glob("*.parquet")})
+    )
     gathered: dict[str, pd.DataFrame] = {}
     for name in names:
         pieces = [pq.read_table(path) for r in runs if (path := out / "parts" / r / f"{name}.parquet").is_file()]
@@ -102,9 +106,16 @@ def failures(out: str | Path) -> pd.DataFrame:
     rows = []
     for name in sorted(failed_runs(out) - done, key=parse_run_id):
         record = json.loads((out / "failures" / f"{name}.json").read_text(encoding="utf-8"))
-        rows.append({"run_id": record["run_id"], "point": record["point"], "replication": record["replication"],
-                     **{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in record["parameters"].items()},
-                     "error": record["error"], "traceback": record.get("traceback")})
+        rows.append(
+            {
+                "run_id": record["run_id"],
+                "point": record["point"],
+                "replication": record["replication"],
+                **{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in record["parameters"].items()},
+                "error": record["error"],
+                "traceback": record.get("traceback"),
+            }
+        )
     return pd.DataFrame(rows, columns=None if rows else ["run_id", "point", "replication", "error", "traceback"])
 
 

@@ -140,7 +140,9 @@ def parse_metric(metric: str, institution_ids: Sequence[str]) -> MetricSpec:
         return MetricSpec(metric, "market", parts[1])
     if len(parts) == 3 and parts[0] == "institution" and parts[2]:
         if parts[1] not in institution_ids:
-            raise ScenarioError.single("--metric", metric, f"no institution named {parts[1]!r}", ", ".join(institution_ids))
+            raise ScenarioError.single(
+                "--metric", metric, f"no institution named {parts[1]!r}", ", ".join(institution_ids)
+            )
         return MetricSpec(metric, "institutions", parts[2], parts[1])
     raise ScenarioError.single("--metric", "", f"got {metric!r}",
                                "a column of the market table (e.g. active) or institution:<id>:<column>")
@@ -152,7 +154,9 @@ def metric_values(tables: Tables, metric: MetricSpec, by: Sequence[str] = ("poin
     Raises a ScenarioError naming the metric when its table or column is missing.
     """
     if metric.table not in tables:
-        raise ScenarioError.single("--metric", metric.text, f"the runs wrote no {metric.table} table", ", ".join(tables))
+        raise ScenarioError.single(
+            "--metric", metric.text, f"the runs wrote no {metric.table} table", ", ".join(tables)
+        )
     table = tables[metric.table]
     if metric.column not in table.columns:
         reserved = {"point", "replication", "step", "institution", "kind", "type"}
@@ -218,7 +222,9 @@ def _institution_metrics(frame: pd.DataFrame, tables: Tables) -> None:
         frame[f"{institution}: market_share"] = mine["market_share"]
         frame[f"{institution}: customers"] = mine["customers"]
         totals = totals_all.xs(institution, level="institution")
-        frame[f"{institution}: cac (run)"] = totals["acquisition_spend"] / totals["new_customers"].where(totals["new_customers"] > 0)
+        frame[f"{institution}: cac (run)"] = totals["acquisition_spend"] / totals["new_customers"].where(
+            totals["new_customers"] > 0
+        )
         frame[f"{institution}: profit (run)"] = totals["profit"]
         if lender_rates is not None and institution in lender_rates.index.get_level_values("institution"):
             frame[f"{institution}: default_rate (run)"] = lender_rates.xs(institution, level="institution")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.codes import TABLE_NAMES
+from sim.experiments.design import check_scenario_number
 from sim.experiments.summary import summarize
 from sim.model.model import ChannelModel
 from sim.scenario.schema import Scenario
@@ -101,8 +102,8 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
     """
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
-    if replications < 1:
-        raise ValueError(f"replications must be at least 1, got {replications}")
+    check_scenario_number("replications", replications, "replications")
+    check_scenario_number("seed", seed, "seed")
     started = time.perf_counter()
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_NAMES}
     indices = range(replications)

@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import Problem, ScenarioError
+from sim.experiments import store
 from sim.experiments.backends import Backend
 from sim.experiments.design import integer_paths, parse_range, points_design, points_from_matrix, resolve_design
 from sim.experiments.metrics import MetricSpec, metric_by_point, metric_values, parse_metric
@@ -192,16 +194,28 @@ def analyze(method: Method, bounds: Mapping[str, tuple[float, float]], X: np.nda
         key = "mu_star"
     else:
         if np.var(Y) == 0.0:
-            raise ScenarioError.single("--metric", "", "is the same at every sample point, so its variance cannot be apportioned",
-                                       "a metric that varies with the parameters")
+            raise ScenarioError.single(
+                "--metric",
+                "",
+                "is the same at every sample point, so its variance cannot be apportioned",
+                "a metric that varies with the parameters",
+            )
         res = sobol_analyze.analyze(problem, Y, calc_second_order=second_order, num_resamples=resamples,
                                     conf_level=conf_level, seed=_analysis_seed(seed))
         table = pd.DataFrame({"parameter": names, "S1": res["S1"], "S1_conf": res["S1_conf"],
                               "ST": res["ST"], "ST_conf": res["ST_conf"]})
         key = "ST"
         if second_order:
-            rows = [{"parameter_1": names[i], "parameter_2": names[j], "S2": res["S2"][i, j], "S2_conf": res["S2_conf"][i, j]}
-                    for i in range(len(names)) for j in range(i + 1, len(names))]
+            rows = [
+                {
+                    "parameter_1": names[i],
+                    "parameter_2": names[j],
+                    "S2": res["S2"][i, j],
+                    "S2_conf": res["S2_conf"][i, j],
+                }
+                for i in range(len(names))
+                for j in range(i + 1, len(names))
+            ]
             pairs = pd.DataFrame(rows)
     # Rank 1 = most influential; ties (e.g. several exact zeros) share the worst rank.
     table["rank"] = table[key].rank(ascending=False, method="max").astype(int)
@@ -216,7 +230,7 @@ def analyze_function(fn: Callable[[np.ndarray], np.ndarray], bounds: Mapping[str
     The same :func:`sample` and :func:`analyze` the model path uses; for
     checking the method on functions with known indices, and for metamodels.
     """
-    samples = samples or DEFAULT_SAMPLES.get(method, 0)
+    samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else samples
     X = sample(method, bounds, samples, seed, levels=levels, second_order=second_order)
     Y = np.asarray(fn(X), dtype=float).ravel()
     assert Y.shape == (len(X),), f"fn returned {Y.shape} outputs for {len(X)} sample rows"
@@ -263,6 +277,7 @@ def run_sensitivity(
     progress: bool = True,
     plot: bool = True,
     run_function: RunFunction | None = None,
+    overwrite: bool = False,
 ) -> SensitivityResult:
     """Morris or Sobol' indices of a model metric over parameter ranges.
 
@@ -292,17 +307,25 @@ def run_sensitivity(
         As for :func:`~sim.experiments.sweep.run_sweep`.
     plot : bool
         Write ``indices.png``.
+    overwrite : bool
+        Start over in a folder that holds an earlier analysis (of any
+        parameters): the new analysis is built in a temporary folder and
+        replaces the old one once complete.  Without it, an earlier analysis
+        of the same parameters is resumed and a different one is refused.
+        Either way, a folder of files this program did not write is refused.
 
     Raises
     ------
     ScenarioError
-        Before any run: a bad path, range, metric, sample size or scheduler.
+        Before any run: a bad path, range, metric, sample size or scheduler,
+        or an ``out`` that is not a sensitivity folder of ours (see
+        :func:`sim.experiments.store.check_out`).
     """
     _check_method(method)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     bounds = check_bounds(bounds)
-    samples = samples or DEFAULT_SAMPLES[method]
+    samples = DEFAULT_SAMPLES[method] if samples is None else samples
     _check_samples(method, samples)
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
@@ -315,6 +338,24 @@ def run_sensitivity(
     _probe_metric(scenario, spec, run_function)
 
     out = Path(out) if out is not None else default_out(scenario, method, bounds, metric, samples, seed, replications)
+    store.check_out(out, "sensitivity", overwrite=overwrite, resumable=True)
+    if overwrite and out.is_dir() and any(out.iterdir()):
+        built: list[SensitivityResult] = []
+
+        def fill(tmp: Path) -> None:
+            built.append(run_sensitivity(scenario, bounds, metric, method, samples=samples, out=tmp,
+                                         replications=replications, seed=seed, levels=levels,
+                                         second_order=second_order, resamples=resamples, backend=backend,
+                                         workers=workers, progress=progress, plot=plot, run_function=run_function))
+
+        store.write_folder(out, fill, kind="sensitivity", overwrite=True)
+        result = built[0]
+        result.out = out
+        result.sweep.out = out / "runs"
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    if store.read_marker(out) is None:
+        store.write_marker(out, "sensitivity")
     extra = {"metric": metric, "sensitivity": {"method": method, "samples": samples, "levels": levels,
                                                "second_order": second_order,
                                                "bounds": {k: list(v) for k, v in bounds.items()}}}
@@ -326,16 +367,26 @@ def run_sensitivity(
     missing = np.flatnonzero(~np.isfinite(Y))
     if len(missing):
         which = ", ".join(str(p) for p in missing[:10]) + (", ..." if len(missing) > 10 else "")
-        raise ScenarioError(out / "runs", [Problem("", f"{len(missing)} of {len(Y)} design points have no value for "
-                                                       f"{metric} (failed runs or missing values): points {which}",
-                                                   "fix the failures listed in runs/failures.csv and run again to resume")])
+        raise ScenarioError(
+            out / "runs",
+            [
+                Problem(
+                    "",
+                    f"{len(missing)} of {len(Y)} design points have no value for "
+                    f"{metric} (failed runs or missing values): points {which}",
+                    "fix the failures listed in runs/failures.csv and run again to resume",
+                )
+            ],
+        )
     indices, pairs = analyze(method, bounds, X, Y, seed, levels=levels, second_order=second_order, resamples=resamples)
     result = SensitivityResult(method, metric, bounds, indices, X, Y, pairs, out, swept)
     write_sensitivity(result, seed=seed, replications=replications, samples=samples, plot=plot)
     return result
 
 
-def write_sensitivity(result: SensitivityResult, *, seed: int, replications: int, samples: int, plot: bool = True) -> None:
+def write_sensitivity(
+    result: SensitivityResult, *, seed: int, replications: int, samples: int, plot: bool = True
+) -> None:
     """Write indices (CSV), the sample with its outputs, a JSON record and the plot into ``result.out``."""
     out = result.out
     out.mkdir(parents=True, exist_ok=True)
@@ -346,9 +397,16 @@ def write_sensitivity(result: SensitivityResult, *, seed: int, replications: int
     frame.insert(0, "point", range(len(frame)))
     frame[result.metric] = result.Y
     frame.to_csv(out / "samples.csv", index=False)
-    record = {"method": result.method, "metric": result.metric, "bounds": {k: list(v) for k, v in result.bounds.items()},
-              "samples": samples, "evaluations": len(result.Y), "replications": replications, "seed": seed,
-              "indices": json.loads(result.indices.to_json(orient="records"))}
+    record = {
+        "method": result.method,
+        "metric": result.metric,
+        "bounds": {k: list(v) for k, v in result.bounds.items()},
+        "samples": samples,
+        "evaluations": len(result.Y),
+        "replications": replications,
+        "seed": seed,
+        "indices": json.loads(result.indices.to_json(orient="records")),
+    }
     write_json(out / "sensitivity.json", record)
     if plot:
         plot_indices(result, out / "indices.png")

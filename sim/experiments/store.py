@@ -6,6 +6,19 @@ it with :func:`os.replace`, an atomic rename on POSIX and Windows; a folder
 renamed into place.  Either way an interrupted or failed write leaves the old
 file or folder, or nothing, and no temporary behind.
 
+Every folder this program writes carries a marker file, :data:`MARKER_NAME`,
+that says what wrote it (a run, a comparison, a sweep, a sensitivity
+analysis) and, for folders written in one step, which files it holds.  An
+output folder is never removed or emptied unless it has the marker and holds
+nothing the marker does not account for (:func:`check_out`): a folder of the
+user's files, a regular file, or the current folder given as ``--out`` is
+refused, never deleted.  A results folder is replaced only when asked to
+(``overwrite``), and then only once its replacement is complete.  The hidden
+temporary folder a results folder is built in is named
+``.<name>.bpsim-tmp-<random>`` and holds the marker and a lock while it is
+filled; one left by a killed process is removed by the next write to the same
+``out`` (:func:`remove_stale_temporaries`).
+
 Sweep folders also hold a manifest (the sweep's identity, see
 :mod:`sim.experiments.sweep`) and a ``.lock`` file, held with :mod:`filelock`
 while a process writes into the folder.
@@ -14,11 +27,13 @@ while a process writes into the folder.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +45,23 @@ from sim.errors import ScenarioError
 LOCK_NAME = ".lock"
 #: Name of the manifest in a sweep folder.
 MANIFEST_NAME = "manifest.json"
+#: Name of the marker file in every folder this program writes.
+MARKER_NAME = ".bpsim-results.json"
+#: ``format`` entry of the marker, to tell it from a file that happens to have the same name.
+MARKER_FORMAT = "bankplatform-sim results folder v1"
+#: Infix of the hidden temporary folder a results folder is built in (``.<name>.bpsim-tmp-<random>``).
+TMP_INFIX = ".bpsim-tmp-"
+#: Infix of the hidden name an old results folder has while its replacement is moved in.
+OLD_INFIX = ".bpsim-old-"
+#: What each kind of folder may hold besides the files its marker lists (folders that grow as they resume).
+KIND_FILES = {
+    "run": (),
+    "compare": (),
+    "sweep": (MANIFEST_NAME, "scenario.resolved.yaml", "parts/*", "failures/*", "failures.csv", "*.parquet",
+              LOCK_NAME),
+    "sensitivity": ("runs/*", "indices.csv", "indices_second_order.csv", "indices.png", "samples.csv",
+                    "sensitivity.json", ".*.tmp"),
+}
 
 
 def _umask() -> int:
@@ -95,28 +127,193 @@ def write_parquet(path: str | Path, frame: pd.DataFrame, *, index: bool | None =
     return path
 
 
-# --------------------------------------------------------------------------- folders
-def write_folder(out: str | Path, write: Callable[[Path], Any]) -> Path:
-    """Let ``write(tmp_dir)`` fill a temporary folder, then move it to ``out`` in one step.
+# --------------------------------------------------------------------------- markers and output folders
+def read_marker(folder: str | Path) -> dict[str, Any] | None:
+    """The marker of a folder this program wrote, or None (no marker, or a file that is not ours)."""
+    path = Path(folder) / MARKER_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != MARKER_FORMAT:
+        return None
+    return data
 
-    An interrupted or failed write leaves no partial folder; an existing
-    folder is replaced only once the new one is complete.
+
+def write_marker(folder: str | Path, kind: str, files: list[str] | None = None) -> Path:
+    """Mark ``folder`` as written by this program: what wrote it and, when known, which files it holds."""
+    from datetime import datetime
+
+    from sim.version import __version__
+
+    assert kind in KIND_FILES, f"unknown kind of results folder {kind!r}"
+    data = {"format": MARKER_FORMAT, "kind": kind, "package_version": __version__,
+            "written": datetime.now(UTC).isoformat(timespec="seconds")}
+    if files is not None:
+        data["files"] = sorted(files)
+    return write_json(Path(folder) / MARKER_NAME, data)
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file under ``folder``, as POSIX paths relative to it (folders themselves are not listed)."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir() or p.is_symlink())
+
+
+def foreign_files(folder: str | Path, marker: Mapping[str, Any]) -> list[str]:
+    """Files in a marked folder that its marker does not account for (put there by someone else)."""
+    folder = Path(folder)
+    known = set(marker.get("files") or ())
+    patterns = KIND_FILES.get(marker.get("kind"), ())
+    return [
+        name
+        for name in _files(folder)
+        if name not in (MARKER_NAME, LOCK_NAME)
+        and name not in known
+        and not any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    ]
+
+
+def _refuse(out: Path, message: str, allowed: str, option: str) -> ScenarioError:
+    return ScenarioError.single(f"{option} {out}", "", message, allowed)
+
+
+def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable: bool = False,
+              option: str = "--out", overwrite_option: str | None = "--overwrite") -> Path:
+    """Check that ``out`` may receive a folder of ``kind``; a ScenarioError (naming ``option``) if not.
+
+    Accepted: a path that does not exist, an empty folder, and a folder this
+    program wrote (it has the marker) that holds nothing else.  Such a folder
+    is a *resumable* folder of the same kind (``resumable``: a sweep or a
+    sensitivity analysis carries on where it stopped), or is to be replaced,
+    which needs ``overwrite``.  Refused, with nothing touched: a regular file
+    (or anything that is not a folder), a symbolic link, the current folder
+    or one that holds it, a folder without the marker, and a marked folder
+    holding files the marker does not account for.
+
+    ``overwrite_option`` names the option that replaces a folder in the
+    message (None: there is none, as for ``sweep``).
+
+    Returns
+    -------
+    Path
+        ``out``, as a Path.
     """
     out = Path(out)
+    where = "a new folder name"
+    if out.is_symlink():
+        raise _refuse(out, "is a symbolic link", where, option)
+    here = Path.cwd().resolve()
+    target = out.resolve()
+    if target == here or target in here.parents:
+        raise _refuse(out, "is the current folder" if target == here else "holds the current folder", where, option)
+    if not out.exists():
+        ancestor = out.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if ancestor.exists() and not ancestor.is_dir():
+            raise _refuse(out, f"is inside {ancestor}, which is a file, not a folder", where, option)
+        return out
+    if not out.is_dir():
+        raise _refuse(out, "exists and is not a folder; it is left as it is", where, option)
+    if not any(out.iterdir()):
+        return out
+    marker = read_marker(out)
+    if marker is None:
+        raise _refuse(out, f"is a folder not written by this program (it has no {MARKER_NAME}); "
+                           "nothing in it is touched", f"{where}, or an empty folder", option)
+    foreign = foreign_files(out, marker)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise _refuse(out, f"holds files this program did not write ({shown}); nothing in it is touched",
+                      f"{where}, or move those files out", option)
+    if resumable and marker.get("kind") == kind and not overwrite:
+        return out
+    if not overwrite:
+        what = {"run": "a run", "compare": "a comparison", "sweep": "a sweep",
+                "sensitivity": "a sensitivity analysis"}.get(marker.get("kind"), "results")
+        replace = (f"{overwrite_option} to replace them (the old ones are kept until the new ones are complete), "
+                   f"or {where}") if overwrite_option else where
+        raise _refuse(out, f"holds the results of {what} written earlier", replace, option)
+    return out
+
+
+def remove_stale_temporaries(out: str | Path) -> list[Path]:
+    """Clean up after a process killed while writing ``out``; return what was removed.
+
+    A temporary folder of ``out`` (``.<name>.bpsim-tmp-*`` beside it, with the
+    marker) whose lock no live process holds is removed.  An old folder left
+    mid-swap (``.<name>.bpsim-old-*``, with the marker) is removed when ``out``
+    exists, and moved back to ``out`` when it does not (the swap was cut
+    between its two renames).  Anything without the marker is left alone.
+    """
+    out = Path(out)
+    parent = out.parent
+    if not parent.is_dir():
+        return []
+    removed = []
+    for path in sorted(parent.iterdir()):
+        name = path.name
+        if path.is_symlink() or not path.is_dir() or read_marker(path) is None:
+            continue
+        if name.startswith(f".{out.name}{TMP_INFIX}"):
+            lock = FolderLock(path, what="another process")
+            try:
+                lock.acquire()
+            except ScenarioError:
+                continue   # still being written
+            try:
+                shutil.rmtree(path, ignore_errors=True)
+            finally:
+                lock.release()
+            removed.append(path)
+        elif name.startswith(f".{out.name}{OLD_INFIX}"):
+            if out.exists():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+            else:
+                path.rename(out)
+    return removed
+
+
+def write_folder(out: str | Path, write: Callable[[Path], Any], *, kind: str = "run",
+                 overwrite: bool = False, option: str = "--out") -> Path:
+    """Let ``write(tmp_dir)`` fill a temporary folder, then move it to ``out`` in one step.
+
+    ``out`` is checked first (:func:`check_out`): an existing results folder
+    is replaced only with ``overwrite``, and anything else that exists is
+    refused.  The folder gets the marker, listing the files ``write`` made.
+    An interrupted or failed write leaves no partial folder; an existing
+    folder is replaced only once the new one is complete.  Temporary folders
+    of ``out`` left by a killed process are removed first.
+    """
+    out = check_out(out, kind, overwrite=overwrite, option=option)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    remove_stale_temporaries(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_INFIX}", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual new-folder mode
+    lock = FolderLock(tmp, what="another process")
+    lock.acquire()
+    moved = False
     try:
+        write_marker(tmp, kind)
         write(tmp)
+        write_marker(tmp, kind, files=[f for f in _files(tmp) if f not in (LOCK_NAME, MARKER_NAME)])
+        check_out(out, kind, overwrite=overwrite, option=option)   # nothing appeared there meanwhile
         if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}{OLD_INFIX}", dir=out.parent))
+            os.rmdir(old)
             out.rename(old)
             tmp.rename(out)
+            moved = True
             shutil.rmtree(old, ignore_errors=True)
         else:
             tmp.rename(out)
+            moved = True
+        (out / LOCK_NAME).unlink(missing_ok=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        lock.release()
+        if not moved:
+            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
@@ -160,7 +357,9 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
     """The manifest of a sweep folder; a ScenarioError if there is none."""
     path = Path(out) / MANIFEST_NAME
     if not path.is_file():
-        raise ScenarioError.single(out, MANIFEST_NAME, "not found: this is not a sweep folder", "a folder written by `sweep`")
+        raise ScenarioError.single(
+            out, MANIFEST_NAME, "not found: this is not a sweep folder", "a folder written by `sweep`"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -212,7 +411,7 @@ class FolderLock:
     def held(self) -> bool:
         return self._lock.is_locked
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         self.acquire()
         return self
 
@@ -221,15 +420,21 @@ class FolderLock:
 
 
 __all__ = [
+    "MARKER_NAME",
     "FolderLock",
     "atomic_path",
+    "check_out",
+    "foreign_files",
     "finished_parts",
     "read_manifest",
+    "read_marker",
     "remove_stale_parts",
+    "remove_stale_temporaries",
     "write_bytes",
     "write_folder",
     "write_json",
     "write_manifest",
+    "write_marker",
     "write_parquet",
     "write_part",
     "write_text",

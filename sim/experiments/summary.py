@@ -17,8 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.metrics import (INSTITUTION_FLOWS, INSTITUTION_LEVELS, final_rows, final_step, metric_columns,
-                                     replications_of, run_rows, run_totals)
+from sim.experiments.metrics import (
+    INSTITUTION_FLOWS,
+    INSTITUTION_LEVELS,
+    final_rows,
+    final_step,
+    metric_columns,
+    replications_of,
+    run_rows,
+    run_totals,
+)
 from sim.experiments.schema import KEYS, MARKET_FLOWS, channel_order, check_columns
 from sim.experiments.stats import check_level, ratio, stat
 

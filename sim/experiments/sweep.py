@@ -10,6 +10,7 @@ and differences between points are not blurred by different draws.
 Layout of a sweep folder::
 
     OUT/
+      .bpsim-results.json      the marker: this folder was written by a sweep (see sim.experiments.store)
       manifest.json            design, seeds, scenario hash, version (the sweep's identity)
       scenario.resolved.yaml   the base scenario with every default filled in
       parts/p000003-r0001/     one folder per finished run, renamed into place atomically,
@@ -21,7 +22,9 @@ Layout of a sweep folder::
       failures.csv             gathered failures, when there are any
 
 Running the same sweep again resumes it: finished runs are skipped, a run is
-never written twice, and a different design in the same folder is an error.
+never written twice, and a different design in the same folder is an error,
+as is a folder that holds anything a sweep did not write (it is refused, not
+emptied).
 """
 
 from __future__ import annotations
@@ -32,17 +35,18 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from sim.errors import Problem, ScenarioError
 from sim.experiments import store
 from sim.experiments.backends import Backend, make_backend
-from sim.experiments.design import Design, grid_design, resolve_design
+from sim.experiments.design import Design, check_scenario_number, grid_design, resolve_design
 from sim.experiments.gather import failed_runs, failures, finished_runs, gather, run_id
 from sim.experiments.store import read_manifest
 from sim.scenario import Scenario, load_scenario
@@ -87,7 +91,7 @@ def build_manifest(scenario: Scenario, design: Design, seed: int, replications: 
     source = getattr(scenario, "_source", None)
     return {
         "format": MANIFEST_FORMAT,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "package_version": _package_version(),
         "scenario": {"name": scenario.name, "source": str(source) if source else None},
         "scenario_hash": scenario_hash(scenario),
@@ -130,17 +134,26 @@ def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], path: Path
             elif len(before_d.get("points", [])) != len(after_d.get("points", [])):
                 text = f"had {len(before_d.get('points', []))} points, now {len(after_d.get('points', []))}"
             else:
-                first = next(i for i, (a, b) in enumerate(zip(before_d["points"], after_d["points"])) if a != b) \
-                    if before_d.get("points") != after_d.get("points") else None
-                text = f"point {first} was {before_d['points'][first]}, now {after_d['points'][first]}" if first is not None \
+                first = None
+                if before_d.get("points") != after_d.get("points"):
+                    pairs = zip(before_d["points"], after_d["points"], strict=True)
+                    first = next(i for i, (a, b) in enumerate(pairs) if a != b)
+                text = (
+                    f"point {first} was {before_d['points'][first]}, now {after_d['points'][first]}"
+                    if first is not None
                     else f"kind was {before_d.get('kind')}, now {after_d.get('kind')}"
+                )
             problems.append(Problem("design", text))
         elif key == "scenario_hash":
-            problems.append(Problem("scenario", "the scenario's parameters differ from the ones this folder was swept with"))
+            problems.append(
+                Problem("scenario", "the scenario's parameters differ from the ones this folder was swept with")
+            )
         else:
             problems.append(Problem(key, f"was {before!r}, now {after!r}"))
     if problems:
-        problems.append(Problem("", "this folder holds a different sweep", "a new --out folder, or delete this one to start over"))
+        problems.append(
+            Problem("", "this folder holds a different sweep", "a new --out folder, or delete this one to start over")
+        )
         raise ScenarioError(path / "manifest.json", problems)
 
 
@@ -208,7 +221,9 @@ def execute_run(task: RunTask) -> RunOutcome:
         tables = task.run_function(task.scenario, task.seed, task.replication)
         outcome.seconds = time.perf_counter() - started
         if not isinstance(tables, Mapping) or not all(isinstance(t, pd.DataFrame) for t in tables.values()):
-            raise TypeError(f"the run function returned {type(tables).__name__}, not a mapping of table name to DataFrame")
+            raise TypeError(
+                f"the run function returned {type(tables).__name__}, not a mapping of table name to DataFrame"
+            )
         outcome.parts = {name: encode_table(table, task.point, task.replication) for name, table in tables.items()}
     except Exception as exc:  # noqa: BLE001 - every model error is recorded, the sweep goes on
         outcome.error = f"{type(exc).__name__}: {exc}"
@@ -220,7 +235,10 @@ def execute_run(task: RunTask) -> RunOutcome:
 
 # --------------------------------------------------------------------------- writing (in the client)
 def write_part(out: Path, outcome: RunOutcome) -> Path:
-    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically (see :func:`store.write_part`)."""
+    """Write a finished run's tables as ``parts/<run_id>/<table>.parquet``, atomically.
+
+    See :func:`store.write_part`.
+    """
     final = store.write_part(out / "parts", outcome.run_id,
                              {f"{name}.parquet": data for name, data in outcome.parts.items()})
     (out / "failures" / f"{outcome.run_id}.json").unlink(missing_ok=True)
@@ -236,7 +254,7 @@ def write_failure(out: Path, outcome: RunOutcome, design: Design) -> Path:
         "run_id": outcome.run_id, "point": outcome.point, "replication": outcome.replication,
         "parameters": design.points[outcome.point], "error": outcome.error, "traceback": outcome.traceback,
         "host": outcome.host, "seconds": round(outcome.seconds, 3),
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }, default=str)
     return path
 
@@ -270,7 +288,9 @@ def as_design(design: Design | Mapping[str, Sequence[Any]]) -> Design:
         return design
     if isinstance(design, Mapping):
         return grid_design(design, source="grid")
-    raise ScenarioError.single("design", "", f"got {type(design).__name__}", "a Design or a mapping of path to list of values")
+    raise ScenarioError.single(
+        "design", "", f"got {type(design).__name__}", "a Design or a mapping of path to list of values"
+    )
 
 
 def run_sweep(
@@ -371,25 +391,43 @@ def run_sweep(
 
 
 def _check_counts(replications: Any, seed: Any) -> None:
-    for name, value in (("replications", replications), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "replications" else 0):
-            raise ScenarioError.single(f"--{name}", "", f"got {value!r}", "an integer >= 1" if name == "replications" else "an integer >= 0")
+    """Replications and seed by the scenario schema's own rules (integers, in its ranges)."""
+    check_scenario_number("replications", replications, "--replications")
+    check_scenario_number("seed", seed, "--seed")
 
 
 def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
-    """Refuse a folder that is a file, holds a different sweep, or holds something else."""
-    if out.exists() and not out.is_dir():
-        raise ScenarioError.single(out, "", "exists and is not a folder", "a folder for the sweep's results")
-    if (out / "manifest.json").is_file():
+    """Refuse a folder that is a file, holds a different sweep, or holds anything not written by a sweep.
+
+    A sweep folder is resumable: one of the same sweep (same manifest) is
+    carried on.  One written before folders carried the marker is recognised
+    by its manifest.
+    """
+    marker = store.read_marker(out) if out.is_dir() else None
+    legacy = marker is None and out.is_dir() and _is_our_manifest(out / store.MANIFEST_NAME)
+    if legacy:
+        foreign = store.foreign_files(out, {"kind": "sweep"})
+        if foreign:
+            store.check_out(out, "sweep", resumable=True, overwrite_option=None)   # raises, naming the files
+    else:
+        store.check_out(out, "sweep", resumable=True, overwrite_option=None)
+    if (out / store.MANIFEST_NAME).is_file():
         _check_same_sweep(read_manifest(out), manifest, out)
-    elif out.is_dir() and any(out.iterdir()):
-        raise ScenarioError.single(out, "", "is not empty and has no manifest.json", "a new or empty folder, or a sweep folder to resume")
+
+
+def _is_our_manifest(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("format") == MANIFEST_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _open_folder(out: Path, lock: store.FolderLock, manifest: Mapping[str, Any], scenario: Scenario) -> None:
-    """Create and lock the folder; write manifest and resolved scenario on the first call; clear stale parts."""
+    """Create and lock the folder; write marker, manifest and resolved scenario on the first call; clear stale parts."""
     out.mkdir(parents=True, exist_ok=True)
     lock.acquire()
+    if store.read_marker(out) is None:
+        store.write_marker(out, "sweep")
     if not (out / "manifest.json").is_file():
         store.write_manifest(out, manifest)
         store.write_text(out / "scenario.resolved.yaml", dump_resolved(scenario))

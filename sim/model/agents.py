@@ -159,10 +159,13 @@ class Customer(FixedAgent):
         """Offers the customer knows, as ``institution/product``."""
         catalog = self.model.catalog
         known = self.model.state.aware[self.index].nonzero()[0]
-        return [f"{catalog.institution_ids[catalog.offer_institution[o]]}/{catalog.products[catalog.offer_product[o]]}" for o in known]
+        return [
+            f"{catalog.institution_ids[catalog.offer_institution[o]]}/{catalog.products[catalog.offer_product[o]]}"
+            for o in known
+        ]
 
     @property
-    def neighbors(self) -> list["Customer"]:
+    def neighbors(self) -> list[Customer]:
         """Customers adjacent on the social network."""
         return [agent for cell in self.cell.neighborhood for agent in cell.agents]
 

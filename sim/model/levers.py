@@ -66,7 +66,7 @@ class LeverHolder:
 
     lever_key: str
     levers: BaseModel
-    board: "LeverBoard"
+    board: LeverBoard
 
     def set_lever(self, path: str, value: Any, *, reason: str = "", step: int | None = None) -> LeverChange:
         """Change lever ``path`` (relative to this owner, e.g. ``credit.cutoff``); see :meth:`LeverBoard.set`."""

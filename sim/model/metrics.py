@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core.adoption.economics import Ledger
-from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
 from sim.core.codes import FUNNEL_STAGES, STAGE_NAMES
+from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
 from sim.scenario.schema import LIFE_STAGES
 
 FUNNEL_STAGE_NAMES = [STAGE_NAMES[s] for s in FUNNEL_STAGES]
@@ -115,7 +115,10 @@ class Recorder:
         self.funnel.append(funnel_counts.copy())
 
     def tables(self, replication: int = 0) -> dict[str, pd.DataFrame]:
-        """The run as long tables: market, institutions, channels, funnel, credit, insurers (docs/ODD.md, Observation)."""
+        """The run as long tables: market, institutions, channels, funnel, credit, insurers.
+
+        See docs/ODD.md, Observation.
+        """
         cat = self.catalog
         I, C = cat.n_institutions, cat.n_channels
         T = len(self.steps)
@@ -142,8 +145,11 @@ class Recorder:
             "new_customers": new.ravel(),
             "spend": spend.ravel(),
         })
-        channels["cac"] = np.where(channels["new_customers"] > 0,
-                                   channels["spend"] / channels["new_customers"].where(channels["new_customers"] > 0), np.nan)
+        channels["cac"] = np.where(
+            channels["new_customers"] > 0,
+            channels["spend"] / channels["new_customers"].where(channels["new_customers"] > 0),
+            np.nan,
+        )
         channels["touches"] = touches.ravel()
         channels = channels[(channels["new_customers"] > 0) | (channels["spend"] > 0)
                             | (channels["touches"] > 0)].reset_index(drop=True)

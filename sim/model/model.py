@@ -16,28 +16,29 @@ import scipy.sparse as sp
 from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
-from sim.errors import ScenarioError
 from sim.core.adoption import churn as churn_mechanism
 from sim.core.adoption.audience import media_audience
 from sim.core.adoption.economics import Ledger, account, relationship_counts
 from sim.core.adoption.exposure import expose
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
-from sim.core.adoption.referral import promoters as current_promoters, spread
-from sim.core.touches import Touches
-from sim.model.metrics import Recorder
-from sim.model.agents import MODEL_COUNTERS, Bank, Customer, Insurer, Platform
-from sim.core.params import Catalog, compile_catalog, rederive
-from sim.core.population import Population, draw_population
+from sim.core.adoption.referral import promoters as current_promoters
+from sim.core.adoption.referral import spread
 from sim.core.codes import Channel, Stage
 from sim.core.loans import LoanBook
+from sim.core.params import Catalog, compile_catalog, rederive
+from sim.core.population import Population, draw_population
 from sim.core.risk.credit_state import CreditState, new_credit_state
 from sim.core.risk.lending import book_activations, book_initial, prepay
 from sim.core.risk.observation import observe
 from sim.core.risk.settlement import settle
 from sim.core.risk.underwriting import approval, screen
 from sim.core.state import CustomerState
-from sim.network import SocialNetwork, build_network
+from sim.core.touches import Touches
+from sim.errors import ScenarioError
+from sim.model.agents import MODEL_COUNTERS, Bank, Customer, Insurer, Platform
 from sim.model.levers import LeverBoard, LeverChange, Market, Partnership
+from sim.model.metrics import Recorder
+from sim.network import SocialNetwork, build_network
 from sim.scenario.paths import parse_value
 from sim.scenario.schema import Scenario
 
@@ -236,7 +237,9 @@ class ChannelModel(mesa.Model):
         # sample weighted by digital affinity, nested as the share grows.
         weights = self.population.digital_affinity.astype(float)
         self._user_key = self.rng.random((n, len(cat.platform_ids))) ** (1.0 / weights[:, None])
-        trust = cat.trust[None, :] + self.scenario.population.trust_spread * self.rng.standard_normal((n, cat.n_institutions))
+        trust = cat.trust[None, :] + self.scenario.population.trust_spread * self.rng.standard_normal(
+            (n, cat.n_institutions)
+        )
         self.state.trust[:] = np.clip(trust, 0.0, 1.0)
         self._apply_reach()
 
@@ -440,7 +443,9 @@ class ChannelModel(mesa.Model):
             if offers.size == 0:
                 continue
             if cat.branch_rate[i] > 0:
-                parts.append(expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng))
+                parts.append(
+                    expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng)
+                )
             if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
                 audience = private[i]
                 parts.append(expose(audience, offers, Channel.OWN_APP, cat.app_rate[i], state.aware, rng))
@@ -484,7 +489,9 @@ class ChannelModel(mesa.Model):
         """
         cat = self.catalog
         cells = cat.offer_institution[touches.offer].astype(np.int64) * cat.n_channels + touches.channel
-        return np.bincount(cells, minlength=cat.n_institutions * cat.n_channels).reshape(cat.n_institutions, cat.n_channels)
+        return np.bincount(cells, minlength=cat.n_institutions * cat.n_channels).reshape(
+            cat.n_institutions, cat.n_channels
+        )
 
     def become_aware(self, touches: Touches) -> None:
         """Touched customers know the offer; the channel of the latest touch is kept for attribution."""
@@ -507,10 +514,14 @@ class ChannelModel(mesa.Model):
         return Activations.concat(parts), entries
 
     # ------------------------------------------------------------------ observation
-    def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict) -> None:
+    def _record(
+        self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict
+    ) -> None:
         held, via = relationship_counts(self.state.provider, self.state.channel, self._tier,
                                         self.catalog.n_institutions, self.catalog.n_channels)
-        self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via)
+        self.ledger = account(
+            self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via
+        )
         credit = self.credit_observation(step)
         if step > 0:
             self.capital += self.ledger.profit

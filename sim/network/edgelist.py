@@ -66,7 +66,9 @@ def _read_csv(path: Path, key: str, required: list[str]) -> pd.DataFrame:
         raise ScenarioError.single(path, key, f"cannot be read as CSV: {exc}", "a CSV file with a header row") from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ScenarioError.single(path, key, f"missing column(s) {', '.join(missing)}", f"columns {', '.join(required)}")
+        raise ScenarioError.single(
+            path, key, f"missing column(s) {', '.join(missing)}", f"columns {', '.join(required)}"
+        )
     if frame.empty:
         raise ScenarioError.single(path, key, "has a header but no rows", "a CSV file with at least one row")
     return frame
@@ -116,7 +118,9 @@ def _read_network(edges_path: Path, nodes_path: Path | None) -> SocialNetwork:
         ids = nodes["id"].tolist()
         unknown_cols = [c for c in nodes.columns if c != "id" and c not in NODE_ATTRIBUTES]
         if unknown_cols:
-            raise ScenarioError.single(nodes_path, unknown_cols[0], "unknown node attribute", ", ".join(["id", *NODE_ATTRIBUTES]))
+            raise ScenarioError.single(
+                nodes_path, unknown_cols[0], "unknown node attribute", ", ".join(["id", *NODE_ATTRIBUTES])
+            )
         attributes = _parse_attributes(nodes, nodes_path)
     else:
         ids = pd.unique(pd.concat([edges["source"], edges["target"]])).tolist()
@@ -160,6 +164,11 @@ def _parse_attributes(nodes: pd.DataFrame, path: Path) -> pd.DataFrame:
             ok = pd.Series(True, index=values.index)
         if not ok.all():
             row = int((~ok).to_numpy().nonzero()[0][0])
-            raise ScenarioError.single(path, f"row {row + 2}, column {column}", f"bad value {nodes[column].iloc[row]!r}", NODE_ATTRIBUTES[column])
+            raise ScenarioError.single(
+                path,
+                f"row {row + 2}, column {column}",
+                f"bad value {nodes[column].iloc[row]!r}",
+                NODE_ATTRIBUTES[column],
+            )
         out[column] = values.to_numpy()
     return out

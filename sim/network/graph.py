@@ -93,7 +93,7 @@ def graph_of(adjacency: sp.csr_array) -> nx.Graph:
     upper = sp.triu(adjacency, k=1).tocoo()
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
-    graph.add_edges_from(zip(upper.row.tolist(), upper.col.tolist()))
+    graph.add_edges_from(zip(upper.row.tolist(), upper.col.tolist(), strict=True))
     return graph
 
 
@@ -115,7 +115,11 @@ def _labels(n: int, community, community_names, sanctioning):
     if community is None:
         community = np.zeros(n, dtype=np.int32)
     community = np.asarray(community, dtype=np.int32)
-    names = list(community_names) if community_names is not None else [str(c) for c in range(int(community.max(initial=0)) + 1)]
+    names = (
+        list(community_names)
+        if community_names is not None
+        else [str(c) for c in range(int(community.max(initial=0)) + 1)]
+    )
     if sanctioning is None:
         sanctioning = np.zeros(len(names), dtype=bool)
     return community, names, np.asarray(sanctioning, dtype=bool)

@@ -23,15 +23,25 @@ from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 from sim.experiments.metrics import replications_of, run_rows
 from sim.experiments.schema import STAGES, channel_order, check_columns, require_tables
 from sim.experiments.stats import group_mean_ci
-from sim.outputs._style import (Tables, axes_for, deck_style, institution_colors, mean_note, no_data, replication_note,
-                                save_png, titles)
+from sim.outputs._style import (
+    Tables,
+    axes_for,
+    deck_style,
+    institution_colors,
+    mean_note,
+    no_data,
+    replication_note,
+    save_png,
+    titles,
+)
+
 
 def _kinds(tables: Tables) -> dict[str, str]:
     inst = tables.get("institutions")
     if inst is None or inst.empty or "kind" not in inst.columns:
         return {}
     first = inst.drop_duplicates("institution")
-    return dict(zip(first["institution"].astype(str), first["kind"].astype(str)))
+    return dict(zip(first["institution"].astype(str), first["kind"].astype(str), strict=True))
 
 
 def _whole_run_by_rep(

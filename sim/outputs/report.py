@@ -43,7 +43,7 @@ def _p(value: float) -> str:
 def metric_table(comparison) -> pd.DataFrame:
     """Metrics × scenarios, each cell 'mean [low, high]'."""
     table = comparison.table()
-    table["cell"] = [_interval(m, lo, hi) for m, lo, hi in zip(table["mean"], table["low"], table["high"])]
+    table["cell"] = [_interval(m, lo, hi) for m, lo, hi in zip(table["mean"], table["low"], table["high"], strict=True)]
     wide = table.pivot(index="metric", columns="scenario", values="cell")
     order = list(dict.fromkeys(table["metric"]))
     return wide.reindex(index=order, columns=comparison.names).fillna("—")
@@ -54,12 +54,16 @@ def difference_table(comparison) -> pd.DataFrame:
     diff = comparison.differences()
     if diff.empty:
         return diff
-    return pd.DataFrame({
-        "scenario": diff["scenario"],
-        "metric": diff["metric"],
-        "difference [95% CI]": [_interval(m, lo, hi) for m, lo, hi in zip(diff["difference"], diff["low"], diff["high"])],
-        "paired t-test p": [_p(p) for p in diff["p_value"]],
-    })
+    return pd.DataFrame(
+        {
+            "scenario": diff["scenario"],
+            "metric": diff["metric"],
+            "difference [95% CI]": [
+                _interval(m, lo, hi) for m, lo, hi in zip(diff["difference"], diff["low"], diff["high"], strict=True)
+            ],
+            "paired t-test p": [_p(p) for p in diff["p_value"]],
+        }
+    )
 
 
 def plot_overlays(comparison, out_dir: Path) -> list[Path]:
@@ -142,15 +146,16 @@ def write_report(comparison, out_dir: Path) -> dict[str, Path]:
         f'<figure><img alt="{p.stem}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}"></figure>'
         for p in plots)
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Scenario comparison: {html.escape(' vs '.join(comparison.names))}</title>
+<title>Scenario comparison: {html.escape(" vs ".join(comparison.names))}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;font-size:0.85em;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}
+table{{border-collapse:collapse;font-size:0.85em;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}
 th:first-child,td:first-child{{text-align:left}}img{{max-width:100%}}</style></head><body>
-<h1>Scenario comparison: {html.escape(' vs '.join(comparison.names))}</h1>
-{''.join(f'<p>{html.escape(line)}</p>' for line in intro if line)}
+<h1>Scenario comparison: {html.escape(" vs ".join(comparison.names))}</h1>
+{"".join(f"<p>{html.escape(line)}</p>" for line in intro if line)}
 <h2>Key metrics (mean [95% interval] over replications)</h2>{metrics.to_html(escape=True)}
 <h2>Differences against {html.escape(comparison.names[0])} (paired by replication)</h2>
-{differences.to_html(index=False, escape=True) if not differences.empty else '<p>(no common metrics)</p>'}
+{differences.to_html(index=False, escape=True) if not differences.empty else "<p>(no common metrics)</p>"}
 <h2>Charts</h2>{images}</body></html>"""
     (out_dir / "report.html").write_text(page, encoding="utf-8")
     return {"markdown": out_dir / "report.md", "html": out_dir / "report.html", "plots": out_dir / "plots"}

@@ -19,13 +19,13 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim.scenario.loader import dump_resolved
 from sim.experiments.replicate import RunResult
 from sim.experiments.store import write_text
 from sim.experiments.summary import summarize, to_jsonable
 from sim.outputs.deck import plot_all
 from sim.outputs.summary import write_summary
 from sim.outputs.tables import write_tables
+from sim.scenario.loader import dump_resolved
 
 PACKAGE = "bankplatform-sim"
 _RECORDED_PACKAGES = ("mesa", "numpy", "scipy", "pandas", "networkx", "pyarrow", "matplotlib")
@@ -82,7 +82,7 @@ def run_metadata(
         "python": platform.python_version(),
         "platform": platform.platform(),
         "dependencies": {name: _version(name) for name in _RECORDED_PACKAGES},
-        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     meta.update(dict(extra or {}))
     return meta

@@ -24,8 +24,17 @@ from matplotlib.ticker import PercentFormatter
 from sim.experiments.metrics import replications_of
 from sim.experiments.schema import channel_order
 from sim.experiments.stats import group_mean_ci
-from sim.outputs._style import (Tables, axes_for, deck_style, institution_colors, mean_note, no_data, replication_note,
-                                save_png, titles)
+from sim.outputs._style import (
+    Tables,
+    axes_for,
+    deck_style,
+    institution_colors,
+    mean_note,
+    no_data,
+    replication_note,
+    save_png,
+    titles,
+)
 
 
 def has_credit(tables: Tables) -> bool:
@@ -96,7 +105,9 @@ def plot_default_rate_by_channel(tables: Tables, path: Path | None = None, *, ax
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=2))
         ax.set_ylabel("defaults per loan-step")
         ax.legend(loc="upper left")
-        titles(ax, title, f"pooled over the run; 'none' = loans held before it; {mean_note(len(replications_of(tables)))}")
+        titles(
+            ax, title, f"pooled over the run; 'none' = loans held before it; {mean_note(len(replications_of(tables)))}"
+        )
         save_png(ax, path)
         return ax
 

@@ -15,8 +15,9 @@ path and what is allowed if anything is wrong.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -69,7 +70,9 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins]:
         raise ScenarioError.single(path, "extends", f"got {parent!r}", "the path of another scenario file")
     parent_path = path.parent / parent
     if not parent_path.exists():
-        raise ScenarioError.single(path, "extends", f"'{parent}' not found next to this file", "a path relative to this file")
+        raise ScenarioError.single(
+            path, "extends", f"'{parent}' not found next to this file", "a path relative to this file"
+        )
     base, base_origins = _resolve(parent_path, (*chain, resolved))
     merged = deep_merge(base, data)
     origins = base_origins.merged(base, data, str(path))
@@ -165,7 +168,7 @@ def _error(source: str | Path | None, problems: list[Problem], origins: Origins 
     files = [label(origins.find(p.path)) for p in problems]
     if len(set(files)) == 1:
         return ScenarioError(files[0], problems)
-    for problem, file in zip(problems, files):
+    for problem, file in zip(problems, files, strict=True):
         if file != root:
             problem.source = file
     return ScenarioError(root, problems)

@@ -17,7 +17,10 @@ from sim.errors import Problem, ScenarioError
 
 
 def check_network(scenario, base_dir: Path | None = None) -> list[Problem]:
-    """What is wrong with the network of ``scenario``: generator parameters that do not fit the population, bad data files."""
+    """What is wrong with the network of ``scenario``.
+
+    Generator parameters that do not fit the population, bad data files.
+    """
     if scenario.network.kind == "edge_list":
         return check_data_files(scenario, base_dir)
     return check_generator(scenario)
@@ -30,7 +33,9 @@ def check_generator(scenario) -> list[Problem]:
     if spec.kind == "erdos_renyi" and spec.mean_degree > n - 1:
         return [Problem("network.mean_degree", f"{spec.mean_degree:g} is more than {size} minus 1", f"(0, {n - 1}]")]
     if spec.kind == "watts_strogatz" and spec.mean_degree >= n:
-        return [Problem("network.mean_degree", f"{spec.mean_degree} is not below {size}", f"an even number in 2..{n - 1}")]
+        return [
+            Problem("network.mean_degree", f"{spec.mean_degree} is not below {size}", f"an even number in 2..{n - 1}")
+        ]
     if spec.kind == "barabasi_albert" and spec.attachment >= n:
         return [Problem("network.attachment", f"{spec.attachment} is not below {size}", f"1..{n - 1}")]
     if spec.kind == "complete":
@@ -75,6 +80,11 @@ def check_data_files(scenario, base_dir: Path | None = None) -> list[Problem]:
         problems.append(Problem("network.path", f"'{spec.path}' has {network.size} node(s)", "at least 2 nodes"))
     population = scenario.population
     if "size" in population.model_fields_set and network.size != population.size:
-        problems.append(Problem("population.size", f"is {population.size} but the network file has {network.size} nodes",
-                                "leave it out, or match the edge list"))
+        problems.append(
+            Problem(
+                "population.size",
+                f"is {population.size} but the network file has {network.size} nodes",
+                "leave it out, or match the edge list",
+            )
+        )
     return problems

@@ -29,10 +29,10 @@ class Origins:
     """The file of a value and, for a mapping or list, of each of its entries."""
 
     source: str
-    children: dict[Any, "Origins"] = field(default_factory=dict)
+    children: dict[Any, Origins] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, value: Any, source: str) -> "Origins":
+    def of(cls, value: Any, source: str) -> Origins:
         """Every value inside ``value`` comes from ``source``."""
         if isinstance(value, Mapping):
             return cls(source, {k: cls.of(v, source) for k, v in value.items()})
@@ -40,7 +40,7 @@ class Origins:
             return cls(source, {i: cls.of(v, source) for i, v in enumerate(value)})
         return cls(source)
 
-    def merged(self, base: Mapping, override: Mapping, source: str) -> "Origins":
+    def merged(self, base: Mapping, override: Mapping, source: str) -> Origins:
         """The origins after ``override`` (from ``source``) is merged over ``base`` (whose origins are ``self``)."""
         children = dict(self.children)
         for key, value in override.items():

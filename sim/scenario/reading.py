@@ -133,7 +133,9 @@ def read_yaml(path: Path) -> dict:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError.single(path, where, f"malformed YAML: {problem}", "valid YAML") from None
     if data is None:
-        raise ScenarioError.single(path, "", "is empty (no keys, only blanks or comments)", "a mapping of keys to values")
+        raise ScenarioError.single(
+            path, "", "is empty (no keys, only blanks or comments)", "a mapping of keys to values"
+        )
     if not isinstance(data, dict):
         raise ScenarioError.single(path, "", f"the top level is a {type(data).__name__}", "a mapping of keys to values")
     return data

@@ -12,40 +12,101 @@ def check_references(scenario: Scenario) -> list[Problem]:
     products = set(scenario.products)
     banks, platforms = set(scenario.banks), set(scenario.platforms)
     for clash in sorted(banks & platforms):
-        problems.append(Problem(f"platforms.{clash}", f"id '{clash}' is also a bank id", "ids unique across banks and platforms"))
+        problems.append(
+            Problem(f"platforms.{clash}", f"id '{clash}' is also a bank id", "ids unique across banks and platforms")
+        )
     if not banks and not platforms:
         problems.append(Problem("banks", "the scenario defines no institution", "at least one bank or platform"))
     for group, members in (("banks", scenario.banks), ("platforms", scenario.platforms)):
         for iid, spec in members.items():
             for product in spec.offers:
                 if product not in products:
-                    problems.append(Problem(f"{group}.{iid}.offers.{product}", f"unknown product '{product}'", ", ".join(sorted(products))))
+                    problems.append(
+                        Problem(
+                            f"{group}.{iid}.offers.{product}",
+                            f"unknown product '{product}'",
+                            ", ".join(sorted(products)),
+                        )
+                    )
     for iid, bank in scenario.banks.items():
         media = bank.employee_media
         if media.employees and media.product is not None and media.product not in bank.offers:
-            problems.append(Problem(f"banks.{iid}.employee_media.product", f"'{media.product}' is not offered by {iid}", ", ".join(sorted(bank.offers)) or "(no offers)"))
+            problems.append(
+                Problem(
+                    f"banks.{iid}.employee_media.product",
+                    f"'{media.product}' is not offered by {iid}",
+                    ", ".join(sorted(bank.offers)) or "(no offers)",
+                )
+            )
         if media.audience >= scenario.population.size:
-            problems.append(Problem(f"banks.{iid}.employee_media.audience", f"{media.audience} followers per employee exceed the population",
-                                    f"at most {scenario.population.size - 1}"))
+            problems.append(
+                Problem(
+                    f"banks.{iid}.employee_media.audience",
+                    f"{media.audience} followers per employee exceed the population",
+                    f"at most {scenario.population.size - 1}",
+                )
+            )
         if media.employees > scenario.population.size:
-            problems.append(Problem(f"banks.{iid}.employee_media.employees", f"{media.employees} employees exceed the population", f"at most {scenario.population.size}"))
+            problems.append(
+                Problem(
+                    f"banks.{iid}.employee_media.employees",
+                    f"{media.employees} employees exceed the population",
+                    f"at most {scenario.population.size}",
+                )
+            )
     problems += _check_follower_communities(scenario)
     seen_pairs: dict[tuple[str, str], str] = {}
     for pid, partnership in scenario.partnerships.items():
         if partnership.bank not in banks:
-            problems.append(Problem(f"partnerships.{pid}.bank", f"unknown bank '{partnership.bank}'", ", ".join(sorted(banks)) or "(no banks)"))
+            problems.append(
+                Problem(
+                    f"partnerships.{pid}.bank",
+                    f"unknown bank '{partnership.bank}'",
+                    ", ".join(sorted(banks)) or "(no banks)",
+                )
+            )
         if partnership.platform not in platforms:
-            problems.append(Problem(f"partnerships.{pid}.platform", f"unknown platform '{partnership.platform}'", ", ".join(sorted(platforms)) or "(no platforms)"))
+            problems.append(
+                Problem(
+                    f"partnerships.{pid}.platform",
+                    f"unknown platform '{partnership.platform}'",
+                    ", ".join(sorted(platforms)) or "(no platforms)",
+                )
+            )
         pair = (partnership.bank, partnership.platform)
         if pair in seen_pairs:
-            problems.append(Problem(f"partnerships.{pid}", f"duplicates partnership '{seen_pairs[pair]}'", "one partnership per bank and platform"))
+            problems.append(
+                Problem(
+                    f"partnerships.{pid}",
+                    f"duplicates partnership '{seen_pairs[pair]}'",
+                    "one partnership per bank and platform",
+                )
+            )
         seen_pairs[pair] = pid
     for i, event in enumerate(scenario.events):
         if event.at > scenario.time.steps:
-            problems.append(Problem(f"events[{i}].at", f"step {event.at} is after the horizon", f"1..{scenario.time.steps}"))
+            problems.append(
+                Problem(f"events[{i}].at", f"step {event.at} is after the horizon", f"1..{scenario.time.steps}")
+            )
         for path in event.set:
-            if path.split(".")[0] in ("population", "network", "time", "seed", "replications", "products", "name", "extends", "events"):
-                problems.append(Problem(f"events[{i}].set.{path}", "cannot change during a run", "institution, partnership, funnel and choice parameters"))
+            if path.split(".")[0] in (
+                "population",
+                "network",
+                "time",
+                "seed",
+                "replications",
+                "products",
+                "name",
+                "extends",
+                "events",
+            ):
+                problems.append(
+                    Problem(
+                        f"events[{i}].set.{path}",
+                        "cannot change during a run",
+                        "institution, partnership, funnel and choice parameters",
+                    )
+                )
             elif path.endswith(".initial_share"):
                 problems.append(Problem(f"events[{i}].set.{path}", "is a set-up value and cannot change during a run",
                                         "prices, channels, incentives and the other institution parameters"))
@@ -82,23 +143,38 @@ def _check_risk(scenario: Scenario) -> list[Problem]:
     insurers = set(scenario.insurers)
     institutions = set(scenario.institution_ids)
     for clash in sorted(insurers & institutions):
-        problems.append(Problem(f"insurers.{clash}", f"id '{clash}' is also a bank or platform id", "ids unique across banks, platforms and insurers"))
+        problems.append(
+            Problem(
+                f"insurers.{clash}",
+                f"id '{clash}' is also a bank or platform id",
+                "ids unique across banks, platforms and insurers",
+            )
+        )
     alliances: dict[str, list[str]] = {}
     for group, members in (("banks", scenario.banks), ("platforms", scenario.platforms)):
         for iid, spec in members.items():
             insurer = spec.credit.insurer
             if insurer is not None and insurer not in insurers:
-                problems.append(Problem(f"{group}.{iid}.credit.insurer", f"unknown insurer '{insurer}'", _names(insurers)))
+                problems.append(
+                    Problem(f"{group}.{iid}.credit.insurer", f"unknown insurer '{insurer}'", _names(insurers))
+                )
             if spec.data_alliance is not None:
                 alliances.setdefault(spec.data_alliance, []).append(f"{group}.{iid}")
     for name, members in alliances.items():
         if len(members) == 1:
             others = sorted(a for a in alliances if a != name)
-            problems.append(Problem(f"{members[0]}.data_alliance", f"alliance '{name}' has no other member",
-                                    f"a name shared by at least two institutions{': ' + ', '.join(others) if others else ''}"))
+            problems.append(
+                Problem(
+                    f"{members[0]}.data_alliance",
+                    f"alliance '{name}' has no other member",
+                    f"a name shared by at least two institutions{': ' + ', '.join(others) if others else ''}",
+                )
+            )
     credit_products = [k for k, p in scenario.products.items() if p.kind == "credit"]
     if scenario.credit.enabled and not credit_products:
-        problems.append(Problem("credit.enabled", "is true but no product has kind credit", "a product of kind credit, or false"))
+        problems.append(
+            Problem("credit.enabled", "is true but no product has kind credit", "a product of kind credit, or false")
+        )
     steps = scenario.time.steps
     path = scenario.macro.path
     if path is not None and len(path) < steps:
@@ -106,12 +182,19 @@ def _check_risk(scenario: Scenario) -> list[Problem]:
                                 f"at least {steps} non-negative multipliers, one per step"))
     for i, seed in enumerate(scenario.credit.seed_defaults):
         if seed.at > steps:
-            problems.append(Problem(f"credit.seed_defaults[{i}].at", f"step {seed.at} is after the horizon", f"1..{steps}"))
+            problems.append(
+                Problem(f"credit.seed_defaults[{i}].at", f"step {seed.at} is after the horizon", f"1..{steps}")
+            )
     for i, event in enumerate(scenario.events):
         for key in event.set:
             if key == "credit.enabled" or key == "credit" or key.startswith("credit.enabled."):
-                problems.append(Problem(f"events[{i}].set.{key}", "switching credit on or off cannot happen during a run",
-                                        "credit parameters such as credit.peer_effect, or macro, regulation, insurers"))
+                problems.append(
+                    Problem(
+                        f"events[{i}].set.{key}",
+                        "switching credit on or off cannot happen during a run",
+                        "credit parameters such as credit.peer_effect, or macro, regulation, insurers",
+                    )
+                )
     return problems
 
 

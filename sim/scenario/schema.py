@@ -13,10 +13,9 @@ design (model.md) are given in the field descriptions.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
-
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -105,7 +104,9 @@ class PopulationSpec(Strict):
     )
     digital_affinity: DigitalAffinitySpec = Field(default_factory=DigitalAffinitySpec)
     credit: CreditQualitySpec = Field(default_factory=CreditQualitySpec)
-    trust_spread: NonNegative = Field(0.1, description="Std. dev. of a customer's trust around an institution's base trust.")
+    trust_spread: NonNegative = Field(
+        0.1, description="Std. dev. of a customer's trust around an institution's base trust."
+    )
 
     @model_validator(mode="after")
     def _shares(self):
@@ -126,7 +127,9 @@ class WattsStrogatzSpec(Strict):
     """Small-world ring lattice of even degree k with rewiring probability beta."""
 
     kind: Literal["watts_strogatz"]
-    mean_degree: Integer = Field(10, ge=2, le=MAX_CUSTOMERS, description="k: each node joined to its k nearest ring neighbours (even).")
+    mean_degree: Integer = Field(
+        10, ge=2, le=MAX_CUSTOMERS, description="k: each node joined to its k nearest ring neighbours (even)."
+    )
     rewiring: Probability = 0.1
 
     @model_validator(mode="after")
@@ -184,7 +187,7 @@ class EdgeListSpec(Strict):
 
 
 NetworkSpec = Annotated[
-    Union[ErdosRenyiSpec, WattsStrogatzSpec, BarabasiAlbertSpec, StochasticBlockSpec, CompleteSpec, EdgeListSpec],
+    ErdosRenyiSpec | WattsStrogatzSpec | BarabasiAlbertSpec | StochasticBlockSpec | CompleteSpec | EdgeListSpec,
     Field(discriminator="kind"),
 ]
 
@@ -229,7 +232,7 @@ class ProductSpec(Strict):
         return self
 
     @property
-    def loan_terms(self) -> "LoanSpec":
+    def loan_terms(self) -> LoanSpec:
         """The loan terms of a credit product (defaults when not given)."""
         return self.loan if self.loan is not None else LoanSpec()
 
@@ -241,22 +244,32 @@ class ChoiceSpec(Strict):
     convenience: Real = Field(1.0, description="Utility of the channel's convenience for the customer.")
     trust: Real = Field(2.0, description="Utility per unit of trust in the provider.")
     incentive: Real = Field(0.5, description="Utility per 100 yuan of welcome packet to a referred customer (SF4).")
-    live_stream: Real = Field(0.5, description="Utility bonus when the offer came through live streaming (trust in the host, SF6).")
+    live_stream: Real = Field(
+        0.5, description="Utility bonus when the offer came through live streaming (trust in the host, SF6)."
+    )
     outside_utility: Real | None = Field(None, description="Utility of choosing nothing; null = no outside option.")
-    switching: Probability = Field(0.02, description="Per-step chance an active customer weighs the alternatives it knows.")
+    switching: Probability = Field(
+        0.02, description="Per-step chance an active customer weighs the alternatives it knows."
+    )
 
 
 # --------------------------------------------------------------------------- institutions
 class OfferSpec(Strict):
     """What an institution offers on one product line."""
 
-    price: Real = Field(1.0, description="Price the customer weighs in choice (fee, APR, or minus the yield), in model units.")
+    price: Real = Field(
+        1.0, description="Price the customer weighs in choice (fee, APR, or minus the yield), in model units."
+    )
     revenue: NonNegative = Field(5.0, description="Revenue per active customer per step.")
     service_cost: NonNegative = Field(1.0, description="Cost of serving one active customer per step.")
-    initial_share: Probability = Field(0.0, description="Share of the population already active with this offer at step 0.")
+    initial_share: Probability = Field(
+        0.0, description="Share of the population already active with this offer at step 0."
+    )
     brand: Real = Field(0.0, description="Alternative-specific constant in choice.")
     loan_rate: NonNegative | None = Field(
-        None, description="Annual interest rate on this offer's loans (credit products); null = the product's loan.rate.")
+        None,
+        description="Annual interest rate on this offer's loans (credit products); null = the product's loan.rate.",
+    )
 
 
 class BranchSpec(Strict):
@@ -280,7 +293,9 @@ class PaidChannelSpec(Strict):
 class OwnAppSpec(PaidChannelSpec):
     """The institution's own app / private domain: reaches its customers and followers."""
 
-    followers: Probability = Field(0.0, description="Share of the population following the app at step 0 (beyond customers).")
+    followers: Probability = Field(
+        0.0, description="Share of the population following the app at step 0 (beyond customers)."
+    )
     follower_communities: dict[str, Probability] = Field(
         default_factory=dict,
         description="Share of each named community (network block) following the app; overrides followers "
@@ -291,7 +306,9 @@ class LiveStreamSpec(PaidChannelSpec):
     """Private-domain live streaming (SF6): same audience as the app, cheaper comparison."""
 
     enabled: bool = False
-    compare_uplift: NonNegative = Field(0.5, description="Relative rise of the comparing probability for offers met on a stream.")
+    compare_uplift: NonNegative = Field(
+        0.5, description="Relative rise of the comparing probability for offers met on a stream."
+    )
 
 
 class ReferralSpec(Strict):
@@ -299,7 +316,9 @@ class ReferralSpec(Strict):
 
     enabled: bool = True
     rate: Probability = Field(0.01, description="r: per-step chance a promoter makes a neighbour aware.")
-    window: Integer | None = Field(6, ge=1, le=MAX_STEPS, description="W: steps a new customer stays a promoter; null = unlimited.")
+    window: Integer | None = Field(
+        6, ge=1, le=MAX_STEPS, description="W: steps a new customer stays a promoter; null = unlimited."
+    )
     bonus: NonNegative = Field(0.0, description="Paid to the referrer per referred customer who becomes active.")
     welcome: NonNegative = Field(0.0, description="Welcome packet paid to the referred customer on activation.")
     bonus_uplift: NonNegative = Field(0.5, description="Relative rise of r per 100 yuan of bonus.")
@@ -327,7 +346,12 @@ class LenderSpec(Strict):
     """
 
     data_quality: Probability | None = Field(
-        None, description="Quality of the lender's own data; null = 0.3 for banks, the platform's data_quality for platforms.")
+        None,
+        description=(
+            "Quality of the lender's own data; "
+            "null = 0.3 for banks, the platform's data_quality for platforms."
+        ),
+    )
     cutoff: Probability = Field(
         0.01, description="Approve when the predicted per-step default probability is at most this.")
     capital_target: NonNegative = Field(
@@ -336,7 +360,12 @@ class LenderSpec(Strict):
         1.0, description="Cut-off × (capital ratio / target)^tightening when below target; 0 = never tighten.")
     insurer: str | None = Field(None, description="Credit insurer partner (an id under insurers, SF12).")
     community_lending: bool = Field(
-        False, description="Lends inside communities: loans to members of sanctioning communities carry social collateral (SF1).")
+        False,
+        description=(
+            "Lends inside communities: "
+            "loans to members of sanctioning communities carry social collateral (SF1)."
+        ),
+    )
 
 
 class InstitutionSpec(Strict):
@@ -348,10 +377,16 @@ class InstitutionSpec(Strict):
     live_stream: LiveStreamSpec = Field(default_factory=LiveStreamSpec)
     referral: ReferralSpec = Field(default_factory=ReferralSpec)
     trust: Probability = Field(0.5, description="Base trust customers place in the institution.")
-    retention: Probability = Field(0.9, description="Annual share of active customers kept (SF8: 0.844 for a good scenario platform).")
-    targeting: NonNegative = Field(0.0, description="Relative rise of interest from data and life-cycle targeting (SF14, SF17).")
+    retention: Probability = Field(
+        0.9, description="Annual share of active customers kept (SF8: 0.844 for a good scenario platform)."
+    )
+    targeting: NonNegative = Field(
+        0.0, description="Relative rise of interest from data and life-cycle targeting (SF14, SF17)."
+    )
     capital: NonNegative = Field(1.0e6, description="Capital at step 0.")
-    credit: LenderSpec = Field(default_factory=LenderSpec, description="Underwriting of the institution's credit offers.")
+    credit: LenderSpec = Field(
+        default_factory=LenderSpec, description="Underwriting of the institution's credit offers."
+    )
     data_alliance: str | None = Field(
         None, description="Name of a data alliance (SF10): members pool their data in each other's credit models.")
 
@@ -373,7 +408,12 @@ class P2PSpec(Strict):
     guarantee: Probability = Field(
         0.0, description="Share of loan losses the platform makes good from its own capital (0 = pure intermediation).")
     run_trigger: Probability = Field(
-        0.01, description="Investors run when the smoothed per-step default rate (+ failure_weight × failed P2P share) exceeds this.")
+        0.01,
+        description=(
+            "Investors run when the smoothed per-step default rate "
+            "(+ failure_weight × failed P2P share) exceeds this."
+        ),
+    )
     failure_weight: NonNegative = Field(
         0.05, description="Weight of the share of failed P2P platforms in investors' alarm signal.")
     memory: Probability = Field(0.1, description="Weight of the newest default rate in the smoothed signal.")
@@ -386,7 +426,9 @@ class PlatformSpec(InstitutionSpec):
     """An internet platform: sells traffic to banks, may offer its own products."""
 
     type: Literal["scenario", "social", "aggregator", "p2p"]
-    users: Probability = Field(0.3, description="Share of the population that uses the platform (weighted by digital affinity).")
+    users: Probability = Field(
+        0.3, description="Share of the population that uses the platform (weighted by digital affinity)."
+    )
     data_quality: Probability = Field(0.5, description="Quality of the platform's behavioural data (SF10, SF14).")
     cost_of_funds: NonNegative = Field(0.05, description="Annual cost of funds of loans the platform holds (not P2P).")
     p2p: P2PSpec | None = Field(None, description="Investor funding and run risk; only for platforms of type p2p.")
@@ -407,8 +449,12 @@ class PartnershipSpec(Strict):
     exposure_rate: Probability = Field(0.02, description="p of the platform channel among the platform's users.")
     cost: NonNegative = Field(0.0, description="Fixed fee per step for the traffic.")
     fee_per_customer: NonNegative = Field(0.0, description="Paid to the platform per customer acquired through it.")
-    take_rate: Probability = Field(0.1, description="Share of revenue from customers acquired through the platform paid to it.")
-    data_sharing: bool = Field(False, description="The platform's data improves the bank's credit model (data alliance, SF10).")
+    take_rate: Probability = Field(
+        0.1, description="Share of revenue from customers acquired through the platform paid to it."
+    )
+    data_sharing: bool = Field(
+        False, description="The platform's data improves the bank's credit model (data alliance, SF10)."
+    )
     data_targeting: NonNegative = Field(
         0.0, description="Relative rise of interest for customers the bank meets through this platform, from its "
                          "shared data (SF10, SF9); applies while data_sharing is on, scaled by the data link (SF15).")
@@ -447,7 +493,12 @@ class CreditSpec(Strict):
     """Underwriting, loans, default and contagion (mechanisms 4 and 5); off by default."""
 
     enabled: bool = Field(
-        False, description="Underwrite credit products, book loans and draw defaults; false = credit is approved like any product.")
+        False,
+        description=(
+            "Underwrite credit products, book loans and draw defaults; "
+            "false = credit is approved like any product."
+        ),
+    )
     score_noise: NonNegative = Field(
         1.5, description="sigma_0: sd of a credit model's error in log hazard with no data (q = 0).")
     blacklist: bool = Field(True, description="Customers with a default on record are refused by every lender.")
@@ -471,7 +522,9 @@ class RegulationSpec(Strict):
     """Regulation (mechanism 8): data link (SF15), rate and take-rate caps, insurer capital rules."""
 
     data_link: Literal["direct", "bureau", "direct_jump"] = Field(
-        "direct", description="How platform data reaches lenders: direct, via a credit bureau, or not at all (direct_jump).")
+        "direct",
+        description="How platform data reaches lenders: direct, via a credit bureau, or not at all (direct_jump).",
+    )
     bureau_share: Probability = Field(0.6, description="Share of platform data's value kept through a credit bureau.")
     query_cost: NonNegative = Field(2.0, description="Cost per application scored with bureau data (yuan).")
     rate_cap: NonNegative | None = Field(None, description="Cap on annual loan rates (new loans); null = none.")

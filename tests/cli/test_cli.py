@@ -27,6 +27,7 @@ def small_scenario(tmp_path: Path, name: str = "small", **changes) -> Path:
     return path
 
 
+@pytest.mark.slow  # a full run with every output file
 def test_run_writes_every_output(tmp_path):
     out = tmp_path / "out"
     assert main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q", "--seed", "3"]) == 0
@@ -118,6 +119,7 @@ def test_missing_file_and_bad_edge_list(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # a python -m sim subprocess
 def test_module_entry_point_exit_code(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")

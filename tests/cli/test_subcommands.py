@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import sim.cli
 from sim.cli import SUBCOMMANDS, build_parser
 
@@ -48,6 +50,7 @@ def test_subcommand_modules_are_imported_explicitly():
     assert imported == {m.__name__.rsplit(".", 1)[1] for m in SUBCOMMANDS}
 
 
+@pytest.mark.slow  # a python -m sim subprocess
 def test_a_subcommand_that_fails_to_import_makes_python_m_sim_fail():
     """Simulate a broken ``compare`` module: ``python -m sim list`` must fail with the ImportError."""
     code = ("import sys, runpy\n"

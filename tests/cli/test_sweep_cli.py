@@ -32,8 +32,11 @@ def test_sweep_command_runs_resumes_and_gathers(tmp_path, capsys):
 
 def test_sweep_yaml_and_latin_hypercube(tmp_path, capsys):
     spec = tmp_path / "sweep.yaml"
-    spec.write_text(f"scenario: {TINY}\nlhs:\n  banks.a.referral.rate: [0.0, 0.1]\n  population.size: [200, 400]\n"
-                    f"samples: 3\nreplications: 1\nseed: 8\nbackend: serial\nout: {tmp_path / 'lhs'}\n", encoding="utf-8")
+    spec.write_text(
+        f"scenario: {TINY}\nlhs:\n  banks.a.referral.rate: [0.0, 0.1]\n  population.size: [200, 400]\n"
+        f"samples: 3\nreplications: 1\nseed: 8\nbackend: serial\nout: {tmp_path / 'lhs'}\n",
+        encoding="utf-8",
+    )
     assert main(["sweep", str(spec), "-q"]) == 0
     assert "3 runs (3 points x 1 replications)" in capsys.readouterr().out
     market = pd.read_parquet(tmp_path / "lhs" / "market.parquet")

@@ -116,7 +116,7 @@ def test_first_per_group_picks_one_uniformly_per_group():
         index = first_per_group(groups, rng)
         assert sorted(groups[index].tolist()) == [2, 5, 9]
         picks[index] += 1
-    for value, size in ((5, 4), (9, 2), (2, 2)):
+    for value, _size in ((5, 4), (9, 2), (2, 2)):
         members = picks[groups == value]
         assert stats.chisquare(members).pvalue > 1e-3, (value, members)
         assert members.sum() == trials

@@ -32,6 +32,7 @@ def _images(rc) -> list[bytes]:
     return [w.value for w in rc.find(ipywidgets.Image).widgets]
 
 
+@pytest.mark.slow  # renders the page and runs the model, about 5 s
 def test_page_lever_reset_step(scenario):
     box, rc = solara.render(solara.AppLayout(children=[Dashboard(scenario)]), handle_error=False)
     try:
@@ -62,6 +63,7 @@ def test_page_lever_reset_step(scenario):
         rc.close()
 
 
+@pytest.mark.slow  # renders the page and runs the model, about 4 s
 def test_seed_box_sets_the_seed_of_the_next_run(scenario):
     box, rc = solara.render(solara.AppLayout(children=[Dashboard(scenario)]), handle_error=False)
     try:

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.dashboard.levers import (LEVERS, LeverSpec, apply_levers, budget_split_overrides, lever_overrides,
-                                  levers_for)
 from sim.core.params import compile_catalog
+from sim.dashboard.levers import LEVERS, LeverSpec, apply_levers, budget_split_overrides, lever_overrides, levers_for
 from sim.scenario import get_path, load_scenario, with_overrides
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import ScenarioError
-from sim.experiments.backends import (DaskBackend, ProcessPoolBackend, SerialBackend, available_cores,
-                                      make_backend)
+from sim.experiments.backends import DaskBackend, ProcessPoolBackend, SerialBackend, available_cores, make_backend
 from sim.experiments.design import grid_design
 from sim.experiments.sweep import failures, run_sweep
 from sim.scenario import load_scenario
@@ -32,9 +31,12 @@ def die_on_two(x: int) -> int:
     return x
 
 
-@pytest.mark.parametrize("backend", [SerialBackend(), ProcessPoolBackend(workers=2, in_flight=2),
-                                     ProcessPoolBackend(workers=2, start_method="spawn")],
-                         ids=["serial", "pool", "pool-spawn"])
+@pytest.mark.parametrize("backend", [
+    pytest.param(SerialBackend(), id="serial"),
+    # starting worker processes takes seconds on a loaded 2-core machine
+    pytest.param(ProcessPoolBackend(workers=2, in_flight=2), id="pool", marks=pytest.mark.slow),
+    pytest.param(ProcessPoolBackend(workers=2, start_method="spawn"), id="pool-spawn", marks=pytest.mark.slow),
+])
 def test_backends_map_every_task_and_hand_back_exceptions(backend):
     with backend:
         results = dict(backend.imap_unordered(square, range(6)))
@@ -42,6 +44,7 @@ def test_backends_map_every_task_and_hand_back_exceptions(backend):
     assert isinstance(results[3], ValueError)
 
 
+@pytest.mark.slow  # starts worker processes
 def test_pool_survives_a_worker_that_dies():
     with ProcessPoolBackend(workers=2, in_flight=1) as pool:
         results = dict(pool.imap_unordered(die_on_two, range(5)))
@@ -65,6 +68,7 @@ def test_make_backend_choices_and_errors():
 
 
 @pytest.mark.distributed
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_tables_as_the_pool_and_serial(tmp_path):
     tiny = load_scenario(TINY)
     design = grid_design({"banks.a.referral.bonus": [0, 13, 100], "banks.a.branch.exposure_rate": [0.02, 0.08]})
@@ -81,3 +85,21 @@ def test_dask_local_cluster_gives_the_same_tables_as_the_pool_and_serial(tmp_pat
         for table, frame in runs["serial"].tables.items():
             pd.testing.assert_frame_equal(runs[name].tables[table], frame)
         assert failures(runs[name].out)["error"].tolist() == failures(runs["serial"].out)["error"].tolist()
+
+
+def test_pool_workers_are_recycled():
+    """Workers are replaced after a bounded number of runs (a second line of defence against leaks)."""
+    from sim.experiments.backends import DEFAULT_TASKS_PER_WORKER, ProcessPoolBackend
+
+    assert ProcessPoolBackend(1).tasks_per_worker == DEFAULT_TASKS_PER_WORKER
+    with ProcessPoolBackend(1, tasks_per_worker=2) as pool:
+        assert pool._executor._max_tasks_per_child == 2
+        pids = {pid for _, pid in pool.imap_unordered(_pid, range(6))}
+    assert len(pids) >= 3
+    assert ProcessPoolBackend(1, start_method="fork").tasks_per_worker is None
+
+
+def _pid(_task) -> int:
+    import os
+
+    return os.getpid()

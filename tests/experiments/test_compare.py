@@ -37,6 +37,7 @@ def test_identical_scenarios_have_zero_paired_difference(tmp_path):
     assert np.allclose(diffs["difference"].fillna(0.0), 0.0)
 
 
+@pytest.mark.slow  # runs two scenarios over replications
 def test_paired_differences_match_per_replication_metrics(tmp_path):
     a = load_scenario(write(tmp_path, "a"))
     b = load_scenario(write(tmp_path, "b", banks={"citic": {"referral": {"rate": 0.2, "bonus": 50}}}))
@@ -59,10 +60,21 @@ def test_different_horizons_are_refused_before_running(tmp_path):
     assert "time.steps" in str(err.value) and "is 20 but" in str(err.value)
 
 
+@pytest.mark.slow  # runs and reports two scenarios
 def test_cli_compare_writes_report(tmp_path, capsys):
     out = tmp_path / "cmp"
-    code = main(["compare", str(write(tmp_path, "a")), str(write(tmp_path, "b", banks={"citic": {"referral": {"bonus": 80}}})),
-                 "-r", "2", "--out", str(out), "-q"])
+    code = main(
+        [
+            "compare",
+            str(write(tmp_path, "a")),
+            str(write(tmp_path, "b", banks={"citic": {"referral": {"bonus": 80}}})),
+            "-r",
+            "2",
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
     assert code == 0
     report = (out / "report.md").read_text()
     assert "Differences against `a`" in report and "paired" in report

@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.experiments.design import (csv_design, design_from_sweep_file, grid_design, is_sweep_file, lhs_design,
-                                    parse_grid_option, parse_range_option, read_sweep_file, resolve_design)
+from sim.experiments.design import (
+    csv_design,
+    design_from_sweep_file,
+    grid_design,
+    is_sweep_file,
+    lhs_design,
+    parse_grid_option,
+    parse_range_option,
+    read_sweep_file,
+    resolve_design,
+)
 from sim.scenario import load_scenario
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny.yaml"

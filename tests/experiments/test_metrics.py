@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import ScenarioError
-from sim.experiments.metrics import (MetricSpec, final_rows, metric_by_point, metric_values, parse_metric,
-                                     run_totals)
+from sim.experiments.metrics import MetricSpec, final_rows, metric_by_point, metric_values, parse_metric, run_totals
 from sim.experiments.summary import summarize
 
 
@@ -53,3 +52,4 @@ def test_summary_and_key_metrics_use_the_same_reduction(output_tables):
     assert summary["market"]["final_step"]["active"]["mean"] == pytest.approx(active.mean())
     new_active = metric_values({"market": market}, MetricSpec("new_active", "market", "new_active", reduce="total"))
     assert summary["market"]["whole_run"]["new_active_total"]["mean"] == pytest.approx(new_active["value"].mean())
+

@@ -38,6 +38,7 @@ def test_analytic_ishigami_indices_are_the_published_ones():
     np.testing.assert_allclose(st, [0.5576, 0.4424, 0.2437], atol=5e-4)
 
 
+@pytest.mark.slow  # a large Sobol sample
 def test_sobol_on_ishigami_recovers_the_known_indices():
     bounds = {name: (-np.pi, np.pi) for name in ("x1", "x2", "x3")}
     result = analyze_function(ishigami, bounds, method="sobol", samples=4096, seed=3)
@@ -66,6 +67,7 @@ NO_OP = "banks.b.branch.cost"
 PARAMS = {"banks.a.referral.rate": (0.0, 0.2), "banks.a.branch.exposure_rate": (0.01, 0.2), NO_OP: (0.0, 1000.0)}
 
 
+@pytest.mark.slow  # a full Morris / Sobol run, 3-7 s each
 @pytest.mark.parametrize("method, samples", [("morris", 6), ("sobol", 8)])
 def test_a_parameter_that_does_nothing_ranks_last(tmp_path, method, samples):
     out = tmp_path / method

@@ -66,9 +66,9 @@ def test_a_failed_folder_write_leaves_the_old_folder_and_no_temporary(tmp_path):
         raise RuntimeError("interrupted")
 
     with pytest.raises(RuntimeError, match="interrupted"):
-        store.write_folder(out, broken)
+        store.write_folder(out, broken, overwrite=True)
     assert (out / "file.txt").read_text() == "first"
-    store.write_folder(out, fill("second"))
+    store.write_folder(out, fill("second"), overwrite=True)
     assert (out / "file.txt").read_text() == "second"
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
 
@@ -93,6 +93,7 @@ def test_manifest_round_trip_and_missing_manifest(tmp_path):
         store.read_manifest(tmp_path / "elsewhere")
 
 
+@pytest.mark.slow  # waits on a second process
 def test_the_lock_is_refused_while_another_process_holds_it(tmp_path):
     """A second sweep into a held folder gets a ScenarioError naming the folder, at once."""
     holder = textwrap.dedent(f"""
@@ -127,10 +128,87 @@ def test_the_lock_is_refused_while_another_process_holds_it(tmp_path):
     assert not (tmp_path / ".lock").exists()
 
 
+@pytest.mark.slow  # starts and kills a second process
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    code = f"import os\nfrom sim.experiments.store import FolderLock\nFolderLock({str(tmp_path)!r}).acquire()\nos._exit(9)"
+    code = (
+        f"import os\nfrom sim.experiments.store import FolderLock\nFolderLock({str(tmp_path)!r}).acquire()\nos._exit(9)"
+    )
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 9
     assert (tmp_path / ".lock").exists()
     with store.FolderLock(tmp_path) as lock:
         assert lock.held
+
+
+def test_write_folder_marks_the_folder_and_lists_its_files(tmp_path):
+    out = tmp_path / "results"
+    store.write_folder(out, lambda tmp: (tmp / "sub").mkdir() or (tmp / "sub" / "a.txt").write_text("a"))
+    marker = store.read_marker(out)
+    assert marker["kind"] == "run" and marker["files"] == ["sub/a.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [store.MARKER_NAME, "sub"]     # no lock left behind
+    assert store.foreign_files(out, marker) == []
+    (out / "sub" / "b.txt").write_text("b")
+    assert store.foreign_files(out, marker) == ["sub/b.txt"]
+
+
+def test_a_marker_of_someone_else_is_not_ours(tmp_path):
+    (tmp_path / store.MARKER_NAME).write_text('{"format": "something else"}')
+    assert store.read_marker(tmp_path) is None
+    (tmp_path / store.MARKER_NAME).write_text("not json")
+    assert store.read_marker(tmp_path) is None
+
+
+def test_a_temporary_folder_still_being_written_is_not_removed(tmp_path):
+    """Only temporaries whose lock no live process holds are stale."""
+    out = tmp_path / "out"
+    live = tmp_path / f".out{store.TMP_INFIX}live"
+    live.mkdir()
+    store.write_marker(live, "run")
+    holder = textwrap.dedent(f"""
+        import sys
+        from sim.experiments.store import FolderLock
+        lock = FolderLock({str(live)!r})
+        lock.acquire()
+        print("held", flush=True)
+        sys.stdin.readline()
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", holder], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            env=env, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        assert store.remove_stale_temporaries(out) == []
+        assert live.is_dir()
+    finally:
+        proc.communicate("\n", timeout=30)
+    assert store.remove_stale_temporaries(out) == [live]      # its writer is gone
+    assert not live.exists()
+
+
+def test_an_old_folder_left_mid_swap_is_restored_or_removed(tmp_path):
+    out = tmp_path / "out"
+    old = tmp_path / f".out{store.OLD_INFIX}x"
+    old.mkdir()
+    store.write_marker(old, "run", files=[])
+    store.remove_stale_temporaries(out)          # killed between the two renames: the old results come back
+    assert out.is_dir() and not old.exists()
+    old.mkdir()
+    store.write_marker(old, "run", files=[])
+    store.remove_stale_temporaries(out)          # the swap was done: the old copy is garbage
+    assert out.is_dir() and not old.exists()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_text("x"), "not a folder"),
+    (lambda p: (p.mkdir(), (p / "x").write_text("x")), "not written by this program"),
+    (lambda p: (p.mkdir(), store.write_marker(p, "run", files=[])), "--overwrite"),
+])
+def test_check_out_refuses_without_touching(tmp_path, make, message):
+    out = tmp_path / "out"
+    make(out)
+    with pytest.raises(ScenarioError, match=message) as info:
+        store.check_out(out, "run")
+    assert info.value.source == f"--out {out}"
+    with pytest.raises(ScenarioError):
+        store.write_folder(out, lambda tmp: (tmp / "new").write_text("new"))
+    assert not (out / "new").exists() if out.is_dir() else out.read_text() == "x"

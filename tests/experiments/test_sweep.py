@@ -53,7 +53,9 @@ def serial_sweep(tiny, design, tmp_path_factory):
 def test_layout_manifest_and_gathered_columns(serial_sweep, tiny, design):
     out = serial_sweep.out
     assert serial_sweep.completed == serial_sweep.runs == 8 and not serial_sweep.failed
-    assert sorted(p.name for p in (out / "parts").iterdir()) == [f"p{d:06d}-r{k:04d}" for d in range(4) for k in range(2)]
+    assert sorted(p.name for p in (out / "parts").iterdir()) == [
+        f"p{d:06d}-r{k:04d}" for d in range(4) for k in range(2)
+    ]
     manifest = read_manifest(out)
     assert manifest["seed"] == SEED and manifest["replications"] == 2
     assert manifest["package_version"] == sim.__version__
@@ -63,7 +65,12 @@ def test_layout_manifest_and_gathered_columns(serial_sweep, tiny, design):
     for name in ("market", "institutions", "channels", "funnel"):
         assert (out / f"{name}.parquet").is_file()
         table = serial_sweep.tables[name]
-        assert list(table.columns[:4]) == ["point", "banks.a.referral.bonus", "banks.b.offers.payments.price", "replication"]
+        assert list(table.columns[:4]) == [
+            "point",
+            "banks.a.referral.bonus",
+            "banks.b.offers.payments.price",
+            "replication",
+        ]
         assert sorted(table[["point", "replication"]].drop_duplicates().itertuples(index=False)) == \
             [(d, k) for d in range(4) for k in range(2)]
     market = serial_sweep.tables["market"]
@@ -81,6 +88,7 @@ def test_point_equals_sim_run_of_its_scenario(serial_sweep, tiny, design):
             pd.testing.assert_frame_equal(got, expected[name].reset_index(drop=True), check_dtype=False)
 
 
+@pytest.mark.slow  # starts a process pool
 def test_pool_gives_the_serial_tables(serial_sweep, tiny, design, tmp_path):
     pooled = run_sweep(tiny, design, out=tmp_path / "pool", replications=2, seed=SEED, backend="pool", workers=2,
                        progress=False)
@@ -165,11 +173,32 @@ def test_unreachable_scheduler_fails_before_anything_is_written(tiny, tmp_path):
 
 
 def _sweep_command(out: Path) -> list[str]:
-    return [sys.executable, "-m", "sim", "sweep", str(TINY), "--grid", "banks.a.referral.bonus=0,25,50,75,100",
-            "--grid", "banks.b.offers.payments.price=1.0,1.5", "--set", "time.steps=30", "--set", "population.size=1000",
-            "-r", "3", "-s", str(SEED), "--serial", "-q", "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "sim",
+        "sweep",
+        str(TINY),
+        "--grid",
+        "banks.a.referral.bonus=0,25,50,75,100",
+        "--grid",
+        "banks.b.offers.payments.price=1.0,1.5",
+        "--set",
+        "time.steps=30",
+        "--set",
+        "population.size=1000",
+        "-r",
+        "3",
+        "-s",
+        str(SEED),
+        "--serial",
+        "-q",
+        "--out",
+        str(out),
+    ]
 
 
+@pytest.mark.slow  # two sweeps in subprocesses, about 20 s
 def test_sweep_killed_midway_resumes_with_every_run_exactly_once(tmp_path):
     out = tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -211,6 +240,7 @@ def test_sweep_killed_midway_resumes_with_every_run_exactly_once(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["runs"] == 30
 
 
+@pytest.mark.slow  # starts a Jupyter kernel and a pool
 def test_local_pool_works_from_a_jupyter_kernel(tmp_path, serial_sweep, design):
     """A notebook runs a sweep on the process pool and gets the serial tables."""
     nbformat = pytest.importorskip("nbformat")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.core.codes import Channel
+from sim.core.params import compile_catalog
 from sim.errors import ScenarioError
 from sim.model import ChannelModel
-from sim.core.params import compile_catalog
-from sim.core.codes import Channel
 from sim.scenario.loader import with_overrides
 
 BLOCKS = {"kind": "stochastic_block", "degree_within": 6, "degree_between": 1,
@@ -61,7 +61,9 @@ def test_each_employee_reaches_its_neighbours_and_its_audience(make_scenario):
     assert np.all((sizes >= 140) & (sizes <= 156)), sizes
     others = np.setdiff1d(np.arange(2000), employees)
     assert np.array_equal(np.diff(reach.indptr)[others], model.network.degree[others]), "non-employees gained edges"
-    assert not any(e in reach.indices[reach.indptr[e]:reach.indptr[e + 1]] for e in employees), "an employee follows itself"
+    assert not any(e in reach.indices[reach.indptr[e] : reach.indptr[e + 1]] for e in employees), (
+        "an employee follows itself"
+    )
 
 
 def test_employee_touches_grow_with_the_audience(make_scenario):
@@ -117,7 +119,9 @@ def test_data_targeting_raises_interest_of_customers_met_through_the_partner(mak
     channel = cat.channels.index("platform:shop")
     customers = np.flatnonzero(model.state.provider[:, 0] < 0)[:10000]
     counts = np.zeros((cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
-    touches = Touches.concat([Touches.of(customers[:5000], 0, channel), Touches.of(customers[5000:], 0, Channel.OWN_APP)])
+    touches = Touches.concat(
+        [Touches.of(customers[:5000], 0, channel), Touches.of(customers[5000:], 0, Channel.OWN_APP)]
+    )
     run_funnel(0, touches, model.state, model.population, cat, 1, binomial_approval(1.0), model.rng, counts)
     for ch, expected in ((channel, 0.5 * 1.4), (Channel.OWN_APP, 0.5)):
         aware, interested = counts[0, ch, 0], counts[0, ch, 1]

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.core.codes import STAGE_NAMES, Stage
 from sim.experiments.replicate import run_replication
 from sim.model import ChannelModel
 from sim.model.agents import Bank, Customer, Platform
-from sim.core.codes import Stage, STAGE_NAMES
 
 MARKET = {
     "population": {"size": 600},
@@ -122,9 +122,28 @@ def test_tables_have_one_row_per_step_and_institution(stepped):
     market, institutions = tables["market"], tables["institutions"]
     assert market.step.tolist() == list(range(7))
     assert len(institutions) == 7 * 3
-    for column in ("replication", "step", "aware", "active", "new_active", "referral_conversions", "promoters", "r_eff"):
+    for column in (
+        "replication",
+        "step",
+        "aware",
+        "active",
+        "new_active",
+        "referral_conversions",
+        "promoters",
+        "r_eff",
+    ):
         assert column in market.columns
-    for column in ("institution", "kind", "customers", "market_share", "new_customers", "cac", "revenue", "cost", "profit"):
+    for column in (
+        "institution",
+        "kind",
+        "customers",
+        "market_share",
+        "new_customers",
+        "cac",
+        "revenue",
+        "cost",
+        "profit",
+    ):
         assert column in institutions.columns
     assert market.active.iloc[-1] == int((stepped.state.provider >= 0).any(axis=1).sum())
 
@@ -153,7 +172,11 @@ def test_replication_k_of_a_run_equals_that_replication_alone(make_scenario):
         pd.testing.assert_frame_equal(from_run, table.reset_index(drop=True), check_dtype=False)
     # Replications differ from one another (independent streams, not copies).
     m = result.market
-    assert not m[m.replication == 0].active.reset_index(drop=True).equals(m[m.replication == 1].active.reset_index(drop=True))
+    assert (
+        not m[m.replication == 0]
+        .active.reset_index(drop=True)
+        .equals(m[m.replication == 1].active.reset_index(drop=True))
+    )
 
 
 def test_a_timeline_event_acts_at_its_step_and_not_before(make_scenario):

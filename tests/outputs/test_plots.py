@@ -29,6 +29,7 @@ def assert_png(path):
     assert image[..., :3].std() > 0.01
 
 
+@pytest.mark.slow  # draws and writes four charts
 def test_plot_all_writes_the_four_charts(output_tables, tmp_path):
     paths = plot_all(output_tables, tmp_path / "plots", "Demo")
     assert [p.name for p in paths] == CHART_FILES
@@ -58,7 +59,7 @@ def test_titles_carry_the_prefix(output_tables):
 def test_draws_on_a_given_axes_without_writing(output_tables, tmp_path):
     fig = Figure(figsize=(16, 10))
     axes = fig.subplots(2, 2).ravel()
-    for plot, ax in zip(PLOTTERS, axes):
+    for plot, ax in zip(PLOTTERS, axes, strict=True):
         assert plot(output_tables, ax=ax) is ax
         assert ax.lines or ax.patches
     assert list(tmp_path.iterdir()) == []
@@ -66,6 +67,7 @@ def test_draws_on_a_given_axes_without_writing(output_tables, tmp_path):
     assert (tmp_path / "panel.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # draws every chart
 def test_no_pyplot_figures_are_left_open(output_tables, tmp_path):
     plt = pytest.importorskip("matplotlib.pyplot")
     before = plt.get_fignums()

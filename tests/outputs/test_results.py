@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from sim.outputs import read_tables, write_results
 
 
+@pytest.mark.slow  # writes every table and chart
 def test_write_results_lays_out_the_directory(output_tables, tmp_path):
     out = tmp_path / "demo"
     scenario = {"name": "demo", "steps": 5, "banks": [{"id": "citic"}]}

@@ -222,6 +222,7 @@ def test_an_event_in_the_parent_names_the_parent(tmp_path):
 
 
 # ------------------------------------------------------------------ the command line: exit 2, no traceback
+@pytest.mark.slow  # a python -m sim subprocess per case, about 5 s each
 @pytest.mark.parametrize("name, content, fragment", [
     ("nan.yaml", SCENARIO.replace("price: 1.0", "price: .nan").encode(), "finite"),
     ("dup.yaml", (SCENARIO + "seed: 4\n").encode(), "duplicate key"),

@@ -47,7 +47,7 @@ def run_pair(reference, scenario, replications: int, seed: int = SEED) -> Compar
     return compare([reference, scenario], replications=replications, seed=seed)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _library_run(name: str, size: int, replications: int, seed: int) -> RunResult:
     return run(small(name, size), replications=replications, seed=seed)
 
@@ -111,12 +111,17 @@ def institution_final(tables, institution: str, column: str) -> float:
 
 def cac(tables, institution: str) -> float:
     """Whole-run acquisition spend over new customers."""
-    return institution_total(tables, institution, "acquisition_spend") / institution_total(tables, institution, "new_customers")
+    return institution_total(tables, institution, "acquisition_spend") / institution_total(
+        tables, institution, "new_customers"
+    )
 
 
 def channel_total(tables, institution: str | None, channel: str | tuple[str, ...], column: str = "new_customers",
                   steps: tuple[int, int] | None = None) -> float:
-    """Total of a channels column for an institution (None: all) and channel(s), over the run or ``steps`` (inclusive)."""
+    """Total of a channels column for an institution (None: all) and channel(s).
+
+    Over the whole run, or over ``steps`` (inclusive).
+    """
     ch = run_rows(tables["channels"])
     channels = (channel,) if isinstance(channel, str) else channel
     mask = ch["channel"].isin(channels)
@@ -131,7 +136,9 @@ def platform_share(tables, institution: str) -> float:
     """Share of an institution's new customers over the run that came through platform channels."""
     ch = run_rows(tables["channels"])
     mine = ch[ch["institution"] == institution]
-    return float(mine.loc[mine["channel"].str.startswith("platform:"), "new_customers"].sum() / mine["new_customers"].sum())
+    return float(
+        mine.loc[mine["channel"].str.startswith("platform:"), "new_customers"].sum() / mine["new_customers"].sum()
+    )
 
 
 def funnel_reached(tables, stage: str, product: str | None = None, institution: str | None = None,

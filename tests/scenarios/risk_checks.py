@@ -25,8 +25,8 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiments.replicate import replication_seed
-from sim.model import ChannelModel
 from sim.experiments.stats import mean_ci
+from sim.model import ChannelModel
 from sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -68,7 +68,7 @@ def _freeze(overrides: dict | None) -> tuple:
     return tuple(sorted((overrides or {}).items(), key=lambda kv: kv[0]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _run(name: str, frozen: tuple, replications: int, seed: int) -> Replications:
     scenario = load(name, dict((k, list(v) if isinstance(v, tuple) else v) for k, v in frozen))
     parts: dict[str, list[pd.DataFrame]] = {}
@@ -149,7 +149,9 @@ def expected_rate(result: Replications, institution: str | None, start: int = 1)
         closed = np.where(book["status"].to_numpy() == "performing", horizon, book["closed"].to_numpy())
         first = np.maximum(book["start"].to_numpy() + 1, start)
         steps = np.clip(closed - first + 1, 0, None)
-        probability = book["hazard"].to_numpy() * np.where(book["inside"].to_numpy(), scenario.credit.social_collateral, 1.0)
+        probability = book["hazard"].to_numpy() * np.where(
+            book["inside"].to_numpy(), scenario.credit.social_collateral, 1.0
+        )
         out.append(float((probability * steps).sum() / steps.sum()))
     return np.asarray(out)
 
@@ -172,6 +174,7 @@ def rate_ratio_interval(d1: float, exposure1: float, d2: float, exposure2: float
     """
     total = int(round(d1 + d2))
     ci = stats.binomtest(int(round(d1)), total).proportion_ci(confidence_level=level, method="exact")
-    to_ratio = lambda p: (p / (1.0 - p)) * (exposure2 / exposure1) if p < 1 else np.inf
+    def to_ratio(p):
+        return (p / (1.0 - p)) * (exposure2 / exposure1) if p < 1 else np.inf
     ratio = (d1 / exposure1) / (d2 / exposure2)
     return float(ratio), float(to_ratio(ci.low)), float(to_ratio(ci.high))

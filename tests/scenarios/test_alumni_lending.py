@@ -28,7 +28,6 @@ of its customers won by referral.
 from __future__ import annotations
 
 import numpy as np
-
 from risk_checks import credit_rate, expected_rate, interval, rate_ratio_interval, run_library
 
 SIZE, REPLICATIONS, COMPARED = 3000, 8, 4
@@ -72,7 +71,9 @@ def test_the_lender_grows_by_referral_at_near_zero_acquisition_cost():
     growth, low, high = interval(np.log(loans[1] / loans[0]))
     assert low > np.log(2), f"year-2 / year-1 new loans: {np.exp(growth):.2f} [{np.exp(low):.2f}, {np.exp(high):.2f}]"
 
-    totals = inst[inst["step"] >= 1].groupby(["replication", "institution"])[["acquisition_spend", "new_customers"]].sum()
+    totals = (
+        inst[inst["step"] >= 1].groupby(["replication", "institution"])[["acquisition_spend", "new_customers"]].sum()
+    )
     cac = (totals["acquisition_spend"] / totals["new_customers"]).unstack()
     for bank in result.scenario.banks:
         share, low, high = interval(cac["sofi"] / cac[bank])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from adoption_checks import key_difference, library_pair, paired, small, tier34
+
 from sim.core.params import compile_catalog
 
 REPLICATIONS = 8

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from adoption_checks import SEED, institution_final, interval, per_replication, run_one, small
+
 from sim.experiments.replicate import replication_seed
 from sim.model.model import ChannelModel
 

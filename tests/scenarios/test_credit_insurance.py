@@ -18,7 +18,6 @@ capital scaled to the population (the scenario sizes it for 10,000):
 from __future__ import annotations
 
 import numpy as np
-
 from risk_checks import interval, load, run_library
 
 SIZE, REPLICATIONS = 3000, 8
@@ -41,7 +40,8 @@ def test_the_insurer_lets_the_bank_approve_subprime_applicants_it_would_refuse()
     alone = run_library("credit_insurance", REPLICATIONS, {**small(), "banks.citic.credit.insurer": None})
     more, low, high = interval(subprime(insured, "approvals") - subprime(alone, "approvals"))
     assert low > 0, f"extra subprime approvals with the insurer: {more:.1f} [{low:.1f}, {high:.1f}]"
-    rate = lambda r: subprime(r, "approvals") / subprime(r, "applications")
+    def rate(r):
+        return subprime(r, "approvals") / subprime(r, "applications")
     rise, low, high = interval(rate(insured) - rate(alone))
     assert low > 0, f"subprime approval rate with − without insurer: {rise:.3f} [{low:.3f}, {high:.3f}]"
     assert subprime(insured, "insured").sum() > 0 and subprime(alone, "insured").sum() == 0
@@ -63,10 +63,12 @@ def test_insurer_capital_moves_by_premiums_minus_claims():
 def test_the_macro_shock_draws_down_insurer_capital():
     shocked = run_library("credit_insurance", REPLICATIONS, small())
     calm = run_library("credit_insurance", REPLICATIONS, {**small(), "events": []})
-    window = lambda r: insurer(r).query(f"{SHOCK_START} <= step <= {SHOCK_END}").groupby("replication")
+    def window(r):
+        return insurer(r).query(f"{SHOCK_START} <= step <= {SHOCK_END}").groupby("replication")
     net = (window(shocked)["claims"].sum() - window(shocked)["premiums"].sum()).to_numpy()
     loss, low, high = interval(net)
     assert low > 0, f"claims − premiums over the shock year: {loss:.0f} [{low:.0f}, {high:.0f}]"
-    at_end = lambda r: insurer(r).query(f"step == {SHOCK_END}")["capital"].to_numpy()
+    def at_end(r):
+        return insurer(r).query(f"step == {SHOCK_END}")["capital"].to_numpy()
     gap, low, high = interval(at_end(shocked) - at_end(calm))
     assert high < 0, f"insurer capital at the end of the shock, shock − calm: {gap:.0f} [{low:.0f}, {high:.0f}]"

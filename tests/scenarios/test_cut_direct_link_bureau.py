@@ -11,9 +11,10 @@ every application it scores from the cut on, and nothing before it.
 from __future__ import annotations
 
 import numpy as np
-
-from risk_checks import (AFTER_CUT as AFTER, DATA_LINK_REPLICATIONS as REPLICATIONS, DATA_LINK_RUNS as SMALL,
-                         expected_rate, interval, load, run_library)
+from risk_checks import AFTER_CUT as AFTER
+from risk_checks import DATA_LINK_REPLICATIONS as REPLICATIONS
+from risk_checks import DATA_LINK_RUNS as SMALL
+from risk_checks import expected_rate, interval, load, run_library
 
 
 def test_bureau_mode_lies_between_the_direct_link_and_direct_jump():

@@ -20,9 +20,10 @@ And the mechanism: the subprime share of the bank's loans at risk rises.
 from __future__ import annotations
 
 import numpy as np
-
-from risk_checks import (AFTER_CUT as AFTER, DATA_LINK_REPLICATIONS as REPLICATIONS, DATA_LINK_RUNS as SMALL,
-                         expected_rate, interval, pooled_counts, rate_ratio_interval, run_library, subprime_share)
+from risk_checks import AFTER_CUT as AFTER
+from risk_checks import DATA_LINK_REPLICATIONS as REPLICATIONS
+from risk_checks import DATA_LINK_RUNS as SMALL
+from risk_checks import expected_rate, interval, pooled_counts, rate_ratio_interval, run_library, subprime_share
 
 
 def runs():
@@ -50,7 +51,8 @@ def test_direct_jump_lets_more_subprime_borrowers_into_the_book():
 
 def test_nothing_changes_before_the_cut():
     reference, jump = runs()
-    before = lambda r: r.table("institutions").query("step < 12")
+    def before(r):
+        return r.table("institutions").query("step < 12")
     a, b = before(reference), before(jump)
     assert np.array_equal(a["approvals"].to_numpy(), b["approvals"].to_numpy())
     assert np.array_equal(a["defaults"].to_numpy(), b["defaults"].to_numpy())

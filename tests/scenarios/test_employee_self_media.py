@@ -10,7 +10,6 @@ figure inside a band of ±10% around the article's.
 from __future__ import annotations
 
 import pytest
-
 from adoption_checks import channel_total, interval, per_replication, run_one, small
 
 REPLICATIONS = 12

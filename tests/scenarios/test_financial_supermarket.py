@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from adoption_checks import funnel_reached, interval, library_pair, paired, per_replication
 
 REPLICATIONS = 8
@@ -38,7 +37,7 @@ def test_cards_issued_per_half_year_are_on_sf9s_scale(comparison):
 
 def test_every_connected_bank_issues_cards_through_it(comparison):
     for bank in BANKS:
-        mean, low, _ = interval(per_replication(comparison.results[1], lambda t: cards(t, bank)))
+        mean, low, _ = interval(per_replication(comparison.results[1], lambda t, bank=bank: cards(t, bank)))
         assert low > 0, f"{bank}: {mean:.1f} cards"
 
 

@@ -55,5 +55,6 @@ def test_sim_list_shows_every_scenario_with_its_description():
     lines = out.stdout.splitlines()
     for path in FILES:
         description = load_scenario(path).description.strip()
-        assert any(line.split()[0] == path.stem and line.rstrip().endswith(description) for line in lines if line.split()), (
-            f"{path.stem} is not listed with its description:\n{out.stdout}")
+        assert any(
+            line.split()[0] == path.stem and line.rstrip().endswith(description) for line in lines if line.split()
+        ), f"{path.stem} is not listed with its description:\n{out.stdout}"

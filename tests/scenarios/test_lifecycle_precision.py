@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from adoption_checks import (approvals_by_segment, key_difference, library_pair, paired,
-                             subprime_share_of_approvals)
+from adoption_checks import approvals_by_segment, key_difference, library_pair, paired, subprime_share_of_approvals
 
 REPLICATIONS = 6
 #: Larger than the other scenario tests: the effects on CAC and on subprime approvals are a few percent.

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
-from adoption_checks import (channel_total, funnel_reached, interval, library_pair, paired, per_replication,
-                             platform_share)
+from adoption_checks import (
+    channel_total,
+    funnel_reached,
+    interval,
+    library_pair,
+    paired,
+    per_replication,
+    platform_share,
+)
 
 REPLICATIONS = 8
 

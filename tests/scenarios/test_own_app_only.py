@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from adoption_checks import institution_final, institution_total, key_difference, library_pair, paired
 
 REPLICATIONS = 8
@@ -19,8 +18,8 @@ def comparison():
 def test_banks_pay_platforms_nothing(comparison):
     baseline, own_app = comparison.results
     for bank in BANKS:
-        assert own_app.institutions.query("institution == @bank")["revenue_share_paid"].sum() == 0
-        assert baseline.institutions.query("institution == @bank")["revenue_share_paid"].sum() > 0
+        assert own_app.institutions.query(f"institution == {bank!r}")["revenue_share_paid"].sum() == 0
+        assert baseline.institutions.query(f"institution == {bank!r}")["revenue_share_paid"].sum() > 0
     assert own_app.institutions.query("institution in @PLATFORMS")["platform_income"].sum() == 0
 
 

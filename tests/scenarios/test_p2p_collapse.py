@@ -25,7 +25,6 @@ population (the scenario sizes it for 10,000), 12 replications:
 from __future__ import annotations
 
 import pytest
-
 from risk_checks import interval, load, rate_ratio_interval, run_library
 
 SIZE, REPLICATIONS = 5000, 16
@@ -62,7 +61,8 @@ def test_most_p2p_platforms_fail_as_in_sf13():
 def test_runs_and_failures_follow_rising_defaults():
     rows = p2p_rows(collapse())
     alive = rows[~rows["failed"] | rows["in_run"]]
-    run_share = lambda part: part.groupby("replication")["in_run"].mean().reindex(range(REPLICATIONS), fill_value=0.0)
+    def run_share(part):
+        return part.groupby("replication")["in_run"].mean().reindex(range(REPLICATIONS), fill_value=0.0)
     rise, low, high = interval(run_share(alive[alive["step"] >= SHOCK]) - run_share(alive[alive["step"] < SHOCK]))
     assert low > 0, f"share of platform-steps under a run, after − before the shock: {rise:.3f} [{low:.3f}, {high:.3f}]"
     first_failure = rows[rows["failed"]].groupby(["replication", "institution"])["step"].min()

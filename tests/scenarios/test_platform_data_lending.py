@@ -10,8 +10,9 @@ difference below zero; and its book must hold a smaller subprime share.
 
 from __future__ import annotations
 
-from risk_checks import (DATA_LINK_REPLICATIONS as REPLICATIONS, DATA_LINK_RUNS as SMALL, expected_rate, interval,
-                         run_library, subprime_share)
+from risk_checks import DATA_LINK_REPLICATIONS as REPLICATIONS
+from risk_checks import DATA_LINK_RUNS as SMALL
+from risk_checks import expected_rate, interval, run_library, subprime_share
 
 
 def test_the_data_fed_bank_books_safer_loans_than_the_bank_without_platform_data():

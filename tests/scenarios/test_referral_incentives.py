@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from adoption_checks import channel_total, key_difference, library_pair, paired
 
 REPLICATIONS = 16   # the CAC effect is about -20 yuan on ~220: 16 pairs resolve it (6 did not reliably)

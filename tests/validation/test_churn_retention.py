@@ -20,7 +20,6 @@ import pytest
 
 from sim.model import ChannelModel
 
-
 N = 20_000
 RETENTION = 0.844
 

@@ -63,7 +63,9 @@ def test_every_loan_is_performing_repaid_or_defaulted(stressed):
     model, tables, loans = stressed
     assert loans["status"].isin(["performing", "repaid", "defaulted"]).all()
     assert ((loans["status"] == "performing") == (loans["closed"] == -1)).all()
-    assert (loans.loc[loans["status"] != "performing", "closed"] >= loans.loc[loans["status"] != "performing", "start"]).all()
+    assert (
+        loans.loc[loans["status"] != "performing", "closed"] >= loans.loc[loans["status"] != "performing", "start"]
+    ).all()
     inst = tables["institutions"]
     for lender, rows in inst.groupby("institution"):
         mine = loans[loans["lender"] == model.catalog.institution_ids.index(lender)]

@@ -88,7 +88,9 @@ def test_each_stage_is_binomial_given_the_previous_one(funnel_table, channel):
             assert x == n, f"{channel}: {STAGES[s]} -> {STAGES[s + 1]} should pass everyone: {x}/{n}"
             continue
         z = (x - n * p) / np.sqrt(n * p * (1 - p))
-        assert abs(z) <= 4, f"{channel}: {STAGES[s]} -> {STAGES[s + 1]}: {x}/{n} = {x / n:.4f}, expected {p:.4f}, z = {z:.1f}"
+        assert abs(z) <= 4, (
+            f"{channel}: {STAGES[s]} -> {STAGES[s + 1]}: {x}/{n} = {x / n:.4f}, expected {p:.4f}, z = {z:.1f}"
+        )
 
 
 def test_pooled_over_channels(funnel_table):

@@ -46,8 +46,8 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+from sim.core.codes import NO_CHANNEL, Stage
 from sim.model import ChannelModel
-from sim.core.codes import Stage, NO_CHANNEL
 
 N, Z = 10_000, 10.0
 GRAPHS = 2

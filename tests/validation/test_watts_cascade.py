@@ -36,7 +36,8 @@ GLOBAL = 0.1                               # a cascade reaching 10% of the netwo
 
 def analytic_window(phi: float) -> tuple[float, float]:
     """The (lower, upper) mean degrees where the cascade condition changes sign."""
-    g = lambda z: watts_cascade_condition(z, phi)
+    def g(z):
+        return watts_cascade_condition(z, phi)
     peak = max(np.linspace(1.0, 1.0 / phi, 200), key=g)
     return brentq(g, 0.2, peak), brentq(g, peak, 4.0 / phi)
 
@@ -65,9 +66,13 @@ def test_global_cascades_happen_inside_the_window_and_not_outside(phi):
     inside = [lower + 0.4 * (upper - lower), lower + 0.75 * (upper - lower)]
     outside = [lower / 2, upper + 2.0]
     for i, z in enumerate(inside):
-        assert global_cascade_frequency(z, phi, seed=100 + i) >= 0.5, f"z = {z:.2f} is inside ({lower:.2f}, {upper:.2f})"
+        assert global_cascade_frequency(z, phi, seed=100 + i) >= 0.5, (
+            f"z = {z:.2f} is inside ({lower:.2f}, {upper:.2f})"
+        )
     for i, z in enumerate(outside):
-        assert global_cascade_frequency(z, phi, seed=200 + i) <= 0.02, f"z = {z:.2f} is outside ({lower:.2f}, {upper:.2f})"
+        assert global_cascade_frequency(z, phi, seed=200 + i) <= 0.02, (
+            f"z = {z:.2f} is outside ({lower:.2f}, {upper:.2f})"
+        )
 
 
 def test_global_cascades_are_large_when_they_happen():

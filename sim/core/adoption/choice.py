@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.core.codes import NO_CHANNEL, Channel
 from sim.core.sampling import gumbel
-from sim.core.codes import Channel, NO_CHANNEL
 
 NO_CHOICE = -1
 

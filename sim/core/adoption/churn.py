@@ -15,8 +15,8 @@ import numpy as np
 
 from sim.core.adoption.choice import NO_CHOICE, choose, utilities
 from sim.core.adoption.funnel import Activations, ApproveFn, activate
+from sim.core.codes import NO_CHANNEL, Stage
 from sim.core.sampling import bernoulli_subset
-from sim.core.codes import Stage, NO_CHANNEL
 
 
 def churn(product: int, state, catalog, rng: np.random.Generator,

@@ -22,18 +22,25 @@ Every probability may be 1, so that exposure alone drives adoption.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from sim.core.adoption.choice import NO_CHOICE, choose, utilities
+from sim.core.codes import Channel, Stage
 from sim.core.sampling import first_per_group
 from sim.core.touches import Touches
-from sim.core.codes import Channel, Stage
 
 # Stage -> column of the funnel count array.
-FUNNEL_COLUMNS = {Stage.AWARE: 0, Stage.INTERESTED: 1, Stage.COMPARING: 2, Stage.APPLIED: 3, Stage.APPROVED: 4, Stage.ACTIVE: 5}
+FUNNEL_COLUMNS = {
+    Stage.AWARE: 0,
+    Stage.INTERESTED: 1,
+    Stage.COMPARING: 2,
+    Stage.APPLIED: 3,
+    Stage.APPROVED: 4,
+    Stage.ACTIVE: 5,
+}
 
 ApproveFn = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
@@ -47,7 +54,7 @@ class Activations:
     channel: np.ndarray
 
     @classmethod
-    def concat(cls, parts: list["Activations"]) -> "Activations":
+    def concat(cls, parts: list[Activations]) -> Activations:
         if not parts:
             return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int8))
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("customer", "offer", "channel")))

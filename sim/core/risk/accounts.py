@@ -46,7 +46,7 @@ class CreditAccounts:
     borrowers_at_risk: int = 0
 
     @classmethod
-    def zeros(cls, institutions: int, insurers: int) -> "CreditAccounts":
+    def zeros(cls, institutions: int, insurers: int) -> CreditAccounts:
         """Accounts of a step with no flows yet."""
         arrays = {}
         for f in fields(cls):
@@ -62,5 +62,7 @@ class CreditAccounts:
         premiums − bureau queries.  P2P platforms lend investors' money: only
         the guarantee they pay and their bureau queries touch their capital.
         """
-        balance_sheet = self.interest_income - (self.losses - self.insured_losses) - self.premiums_paid - self.bureau_cost
+        balance_sheet = (
+            self.interest_income - (self.losses - self.insured_losses) - self.premiums_paid - self.bureau_cost
+        )
         return np.where(is_p2p, -self.guarantee_paid - self.bureau_cost, balance_sheet)

@@ -12,8 +12,8 @@ import pytest
 from scipy import stats
 
 from sim.core.adoption.choice import NO_CHOICE, choose, logit_probabilities, utilities
+from sim.core.codes import NO_CHANNEL, Channel
 from sim.core.params import compile_catalog
-from sim.core.codes import Channel, NO_CHANNEL
 
 VALUES = np.array([0.5, -0.3, 1.2, 0.0, -1.0])
 AVAILABLE = np.array([True, True, False, True, True])
@@ -60,7 +60,9 @@ def test_choice_frequencies_match_logit_probabilities(outside):
         outside_share = 1 - p.sum()
         observed = np.append(observed, np.count_nonzero(chosen == NO_CHOICE))
         assert stats.chisquare(observed, np.append(p, outside_share) * rows).pvalue > 1e-3
-        assert observed[-1] / rows == pytest.approx(outside_share, abs=4 * np.sqrt(outside_share * (1 - outside_share) / rows))
+        assert observed[-1] / rows == pytest.approx(
+            outside_share, abs=4 * np.sqrt(outside_share * (1 - outside_share) / rows)
+        )
 
 
 def test_heterogeneous_rows_match_their_own_probabilities():

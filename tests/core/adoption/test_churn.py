@@ -13,9 +13,9 @@ import pytest
 
 from sim.core.adoption.churn import churn, leave, switch
 from sim.core.adoption.funnel import binomial_approval
-from sim.model import ChannelModel
+from sim.core.codes import NO_CHANNEL, Channel, Stage
 from sim.core.params import compile_catalog
-from sim.core.codes import Channel, Stage, NO_CHANNEL
+from sim.model import ChannelModel
 
 TWO_BANKS = {
     "population": {"size": 4_000},
@@ -74,7 +74,9 @@ def test_leavers_lose_the_relationship_and_nobody_else_does(make_scenario):
 
 
 def test_full_retention_means_no_churn(make_scenario):
-    model = ChannelModel(make_scenario(TWO_BANKS, {"banks": {"b": {"retention": 1.0}, "c": {"retention": 1.0}}}), seed=5)
+    model = ChannelModel(
+        make_scenario(TWO_BANKS, {"banks": {"b": {"retention": 1.0}, "c": {"retention": 1.0}}}), seed=5
+    )
     customers, providers = churn(0, model.state, model.catalog, np.random.default_rng(6))
     assert customers.size == providers.size == 0
 
@@ -106,7 +108,9 @@ def test_customers_who_know_a_much_better_offer_switch_to_it(make_scenario):
     c_offer = catalog.offer_of[1, 0]
     state.aware[knowing, c_offer] = True
     state.aware_channel[knowing, c_offer] = Channel.REFERRAL
-    activations, previous = switch(0, state, model.population, catalog, 4, binomial_approval(1.0), np.random.default_rng(9))
+    activations, previous = switch(
+        0, state, model.population, catalog, 4, binomial_approval(1.0), np.random.default_rng(9)
+    )
     assert sorted(activations.customer.tolist()) == sorted(knowing.tolist())
     assert (previous == 0).all() and previous.size == knowing.size
     assert (state.provider[knowing, 0] == 1).all()

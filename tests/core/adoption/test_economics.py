@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from sim.core.adoption.economics import holdings, relationship_counts
-from sim.model import ChannelModel
 from sim.core.codes import Channel
+from sim.model import ChannelModel
 
 MARKET = {
     "population": {"size": 3_000},
@@ -77,9 +77,14 @@ def test_ledger_identities_hold_every_step(make_scenario):
         assert ledger.service_cost == pytest.approx((customers * service_each).sum(axis=1))
 
         new = ledger.new_by_channel
-        assert ledger.spend_by_channel[b, Channel.BRANCH] == 900.0 and ledger.spend_by_channel[c, Channel.BRANCH] == 400.0
+        assert (
+            ledger.spend_by_channel[b, Channel.BRANCH] == 900.0 and ledger.spend_by_channel[c, Channel.BRANCH] == 400.0
+        )
         assert ledger.spend_by_channel[b, Channel.OWN_APP] == 300.0
-        assert ledger.spend_by_channel[b, Channel.LIVE_STREAM] == 0.0 and ledger.spend_by_channel[b, Channel.EMPLOYEE] == 0.0
+        assert (
+            ledger.spend_by_channel[b, Channel.LIVE_STREAM] == 0.0
+            and ledger.spend_by_channel[b, Channel.EMPLOYEE] == 0.0
+        )
         assert ledger.incentives[b] == pytest.approx(30.0 * new[b, Channel.REFERRAL])
         assert ledger.spend_by_channel[b, Channel.REFERRAL] == pytest.approx(30.0 * new[b, Channel.REFERRAL])
         saw_referrals |= new[b, Channel.REFERRAL] > 0

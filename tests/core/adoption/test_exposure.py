@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from sim.core.adoption.exposure import branch_reach, expose, platform_users
-from sim.model import ChannelModel
 from sim.core.codes import Channel
+from sim.model import ChannelModel
 
 
 def binomial_ok(count: int, n: int, p: float, z: float = 4.0) -> bool:

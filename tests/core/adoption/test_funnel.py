@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from sim.core.adoption.funnel import FUNNEL_COLUMNS, binomial_approval, run_funnel
+from sim.core.codes import Channel, Stage
 from sim.core.touches import Touches
 from sim.model import ChannelModel
-from sim.core.codes import Channel, Stage
 
 ONES = {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 1.0}
 STAGE_COLUMNS = [Stage.AWARE, Stage.INTERESTED, Stage.COMPARING, Stage.APPLIED, Stage.APPROVED, Stage.ACTIVE]
@@ -101,13 +101,18 @@ def test_a_stage_with_probability_zero_stops_everyone_there(make_scenario, faili
 def test_refused_applicants_are_rejected_and_returned(make_scenario):
     model = small_model(make_scenario, {"funnel": ONES})
     customers = np.arange(100)
-    refuse_odd = lambda c, o, rng: c % 2 == 0
+    def refuse_odd(c, o, rng):
+        return c % 2 == 0
     activations, rejected, counts = funnel(model, touch(model, customers, 0, Channel.BRANCH), approve=refuse_odd)
     assert sorted(rejected.tolist()) == list(range(1, 100, 2))
     assert (model.state.stage[rejected, 0] == Stage.REJECTED).all()
     assert sorted(activations.customer.tolist()) == list(range(0, 100, 2))
     assert counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.APPLIED]] == 100
-    assert counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.APPROVED]] == counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.ACTIVE]] == 50
+    assert (
+        counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.APPROVED]]
+        == counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.ACTIVE]]
+        == 50
+    )
 
 
 def test_interest_is_scaled_by_need_of_the_life_stage_and_targeting(make_scenario):
@@ -131,7 +136,11 @@ def test_interest_is_scaled_by_need_of_the_life_stage_and_targeting(make_scenari
     for code, need in enumerate((1.0, 0.5, 0.25)):
         members = model.population.life_stage == code
         n, p = members.sum() * passes, 0.4 * need * 1.5
-        assert abs(interested[members].sum() - n * p) < 4 * np.sqrt(n * p * (1 - p)), (code, interested[members].sum() / n, p)
+        assert abs(interested[members].sum() - n * p) < 4 * np.sqrt(n * p * (1 - p)), (
+            code,
+            interested[members].sum() / n,
+            p,
+        )
 
 
 def test_interest_is_capped_at_one(make_scenario):
@@ -172,7 +181,9 @@ def test_choice_may_pick_a_competitor_and_attribution_follows_the_chosen_offer(m
     activations, _, counts = funnel(model, touch(model, customers, b_offer, Channel.BRANCH))
     assert (activations.offer == c_offer).all()
     assert (model.state.provider[customers, 0] == 1).all()
-    assert (model.state.channel[customers, 0] == Channel.REFERRAL).all(), "the channel is where the chosen offer was met"
+    assert (model.state.channel[customers, 0] == Channel.REFERRAL).all(), (
+        "the channel is where the chosen offer was met"
+    )
     assert (activations.channel == Channel.REFERRAL).all()
     # The funnel counts belong to the trigger (b's branch).
     assert counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.ACTIVE]] == customers.size
@@ -205,5 +216,5 @@ def test_the_model_funnel_table_matches_state(make_scenario):
     assert active == (model.state.provider[:, 0] >= 0).sum() == tables["market"]["new_active"].sum()
     per_stage = funnel_table.groupby("stage")["reached"].sum()
     order = ["aware", "interested", "comparing", "applied", "approved", "active"]
-    assert all(per_stage[a] >= per_stage[b] for a, b in zip(order, order[1:]))
+    assert all(per_stage[a] >= per_stage[b] for a, b in zip(order, order[1:], strict=False))
     assert per_stage["aware"] == tables["market"]["funnel_entries"].sum()

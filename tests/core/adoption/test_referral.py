@@ -13,8 +13,8 @@ import pytest
 import scipy.sparse as sp
 
 from sim.core.adoption.referral import spread
-from sim.model import ChannelModel
 from sim.core.codes import Channel
+from sim.model import ChannelModel
 
 
 def adjacency_from_edges(n: int, edges: np.ndarray) -> sp.csr_array:
@@ -103,7 +103,9 @@ def test_listing_a_sharer_twice_shares_twice():
     rng = np.random.default_rng(4)
     holder = np.full(2, -1)
     trials, r = 20_000, 0.25
-    hits = sum(spread(adjacency, np.array([0, 0]), 0, Channel.REFERRAL, r, holder, 0, rng).customer.size for _ in range(trials))
+    hits = sum(
+        spread(adjacency, np.array([0, 0]), 0, Channel.REFERRAL, r, holder, 0, rng).customer.size for _ in range(trials)
+    )
     p = 1 - (1 - r) ** 2
     assert abs(hits - trials * p) <= 4 * np.sqrt(trials * p * (1 - p))
 
@@ -172,9 +174,14 @@ def test_customers_held_before_the_run_never_promote(make_scenario):
 
 
 def test_referral_conversions_and_r_eff_are_recorded(make_scenario, seed_customer):
-    scenario = make_scenario({"population": {"size": 400}, "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 1.0},
-                              "choice": {"switching": 0.0},
-                              "banks": {"b": {"referral": {"rate": 0.5, "window": 1}}}})
+    scenario = make_scenario(
+        {
+            "population": {"size": 400},
+            "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 1.0},
+            "choice": {"switching": 0.0},
+            "banks": {"b": {"referral": {"rate": 0.5, "window": 1}}},
+        }
+    )
     model = ChannelModel(scenario, seed=9)
     seed_customer(model, int(np.argmax(model.network.degree)))
     model.step()

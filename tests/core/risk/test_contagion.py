@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sim.errors import ScenarioError
 from sim.core.risk import contagion
+from sim.errors import ScenarioError
 from sim.model import ChannelModel
 from sim.network.graph import adjacency_of
 from sim.scenario.loader import deep_merge, validate_data

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.errors import ScenarioError
-from sim.core.risk import credit
-from sim.model import ChannelModel
 from sim.core.codes import LoanStatus
+from sim.core.risk import credit
 from sim.core.risk.credit_state import begin_step
 from sim.core.risk.underwriting import open_window
+from sim.errors import ScenarioError
+from sim.model import ChannelModel
 from sim.scenario.loader import deep_merge, validate_data
 
 
@@ -169,9 +169,13 @@ def test_every_credit_relationship_is_a_performing_loan():
 
 
 def test_rejections_are_reported_by_lender_channel_and_segment():
-    scenario = risk_scenario({"population": {"credit": {"subprime_share": 0.4}},
-                              "platforms": {"mall": {"type": "scenario", "users": 0.6}},
-                              "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "exposure_rate": 0.2}}})
+    scenario = risk_scenario(
+        {
+            "population": {"credit": {"subprime_share": 0.4}},
+            "platforms": {"mall": {"type": "scenario", "users": 0.6}},
+            "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "exposure_rate": 0.2}},
+        }
+    )
     model = ChannelModel(scenario, seed=3)
     model.run()
     tables = model.recorder.tables()

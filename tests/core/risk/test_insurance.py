@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.errors import ScenarioError
 from sim.core.risk import insurance
+from sim.errors import ScenarioError
 from sim.model import ChannelModel
 from sim.model.agents import Insurer
 from sim.scenario.loader import deep_merge, validate_data
@@ -127,6 +127,7 @@ def test_insurer_partner_must_exist():
     assert "banks.bank.credit.insurer" in str(info.value) and "guard" in str(info.value)
 
 
+@pytest.mark.slow  # a credit run and its charts
 def test_risk_charts_are_written_for_a_credit_run(tmp_path):
     from sim.outputs.risk_plots import plot_risk
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.errors import ScenarioError
 from sim.core.risk import p2p
+from sim.errors import ScenarioError
 from sim.model import ChannelModel
 from sim.scenario.loader import deep_merge, validate_data
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.errors import ScenarioError
-from sim.core.risk import regulation
-from sim.model import ChannelModel
 from sim.core.params import compile_catalog
+from sim.core.risk import regulation
 from sim.core.risk_params import DEFAULT_BANK_DATA_QUALITY
+from sim.errors import ScenarioError
+from sim.model import ChannelModel
 from sim.scenario.loader import deep_merge, validate_data
 
 
@@ -127,7 +127,8 @@ def test_a_take_rate_cap_event_cuts_revenue_share():
     capped = ChannelModel(linked_scenario({"events": [{"at": 6, "set": {"regulation.take_rate_cap": 0.02}}]}), seed=3)
     free.run()
     capped.run()
-    share = lambda m: m.tables()["institutions"].query("institution == 'bank' and step > 6")["revenue_share_paid"].sum()
+    def share(m):
+        return m.tables()["institutions"].query("institution == 'bank' and step > 6")["revenue_share_paid"].sum()
     assert share(capped) == pytest.approx(share(free) * 0.1, rel=1e-9)
 
 
