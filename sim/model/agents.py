@@ -49,11 +49,12 @@ class ModelCounters:
         are those of an eager build that created the block's agents first.
         """
         start = next(self[model])
-        self._counters[model] = itertools.count(start + count)
-        self._reserved[model] = iter(range(start, start + count))
+        after = self._counters[model] = itertools.count(start + count)
+        # Once the block is used up, agents drawing from it share the model's counter.
+        self._reserved[model] = itertools.chain(range(start, start + count), after)
 
     def reserved(self, model):
-        """The ids :meth:`reserve` set aside for ``model`` and not yet used, as an iterator."""
+        """The ids :meth:`reserve` set aside for ``model`` and not yet used, then the model's counter."""
         return self._reserved[model]
 
 

@@ -100,3 +100,12 @@ def test_accessing_the_mesa_side_does_not_change_the_run(scenario):
         pd.testing.assert_frame_equal(frame, eager.tables()[name], obj=name)
     assert [c.unique_id for c in lazy.customers] == [c.unique_id for c in eager.customers]
     assert [a.unique_id for a in lazy.banks] == [a.unique_id for a in eager.banks]
+
+
+def test_a_customer_created_after_the_reserved_block_gets_the_next_free_id(scenario):
+    model = ChannelModel(scenario, seed=4)
+    n = model.network.size
+    last = max(a.unique_id for a in model.agents)
+    extra = Customer(model, 0, model.grid[0])
+    assert last == n + len(model.banks) + len(model.platforms) + len(model.insurers)
+    assert extra.unique_id == last + 1
