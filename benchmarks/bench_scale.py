@@ -10,7 +10,10 @@ public API only:
 - ``build``: ``sim.ChannelModel(scenario, seed)``, which generates the
   network again and builds everything else;
 - ``run``: ``model.run()`` over the steps, also given per step;
-- ``tables``: ``model.tables()``.
+- ``tables``: ``model.tables()``;
+- ``agents`` (only with ``--agents``): the first read of ``model.customers``,
+  which builds the networkx graph, Mesa's ``Network`` space and one
+  ``Customer`` agent per node (a run never does; see docs/architecture.md).
 
 It prints the peak resident memory (``ru_maxrss``) after each phase.  The
 peak never falls, so the figure after ``build`` is the most the model needed
@@ -29,6 +32,7 @@ Usage::
     python benchmarks/bench_scale.py --big              # and 10M
     python benchmarks/bench_scale.py --sizes 10000 100000 --steps 12
     python benchmarks/bench_scale.py --json results/bench_scale.json
+    python benchmarks/bench_scale.py --sizes 10000 100000 --agents   # and the Mesa side's cost
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def peak_rss_mb() -> float:
 
 
 # --------------------------------------------------------------------------- one size, in its own process
-def measure(scenario_path: Path, size: int, steps: int, seed: int) -> dict:
+def measure(scenario_path: Path, size: int, steps: int, seed: int, agents: bool = False) -> dict:
     """Time network generation, model build, run and tables at one size, with the peak memory after each."""
     import numpy as np
 
@@ -88,13 +92,16 @@ def measure(scenario_path: Path, size: int, steps: int, seed: int) -> dict:
     timed("run", model.run)
     tables = timed("tables", model.tables)
     figures["table_rows"] = {name: len(frame) for name, frame in tables.items()}
+    if agents:
+        del tables
+        timed("agents", lambda: len(model.customers))
     figures["seconds_per_step"] = figures["seconds"]["run"] / max(steps, 1)
     return figures
 
 
-def measure_in_subprocess(scenario_path: Path, size: int, steps: int, seed: int) -> dict:
+def measure_in_subprocess(scenario_path: Path, size: int, steps: int, seed: int, agents: bool = False) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--one", str(size), "--steps", str(steps),
-               "--seed", str(seed), "--scenario", str(scenario_path)]
+               "--seed", str(seed), "--scenario", str(scenario_path), *(["--agents"] if agents else [])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
@@ -119,15 +126,18 @@ def print_report(results: list[dict]) -> None:
             print(f"size {r['size']:>11,}: failed: {' '.join(r['error'])}")
     if not ok:
         return
-    print(f"\n{'customers':>11} {'edges':>12} " + " ".join(f"{p + ' s':>10}" for p in PHASES)
-          + f" {'s/step':>9} " + " ".join(f"{'MB@' + p:>11}" for p in PHASES))
+    phases = [p for p in (*PHASES, "agents") if all(p in r["seconds"] for r in ok)]
+    print(f"\n{'customers':>11} {'edges':>12} " + " ".join(f"{p + ' s':>10}" for p in phases)
+          + f" {'s/step':>9} {'total s':>9} " + " ".join(f"{'MB@' + p:>11}" for p in phases))
     for r in ok:
         s, m = r["seconds"], r["peak_rss_mb"]
-        print(f"{r['size']:>11,} {r['edges']:>12,} " + " ".join(f"{s[p]:>10.2f}" for p in PHASES)
-              + f" {r['seconds_per_step']:>9.4f} " + " ".join(f"{m[p]:>11.0f}" for p in PHASES))
+        total = s["build"] + s["run"] + s["tables"]
+        print(f"{r['size']:>11,} {r['edges']:>12,} " + " ".join(f"{s[p]:>10.2f}" for p in phases)
+              + f" {r['seconds_per_step']:>9.4f} {total:>9.2f} " + " ".join(f"{m[p]:>11.0f}" for p in phases))
+    print("(total = build + run + tables, the wall time of a run after import)")
     if len(ok) > 1:
         print("\ngrowth exponent between neighbouring sizes (1 = linear)")
-        columns = {**{p: (lambda r, p=p: r["seconds"][p]) for p in PHASES},
+        columns = {**{p: (lambda r, p=p: r["seconds"][p]) for p in phases},
                    "peak MB": lambda r: r["peak_rss_mb"]["tables"] - r["peak_rss_mb"]["start"]}
         print(f"{'from':>11} {'to':>11} " + " ".join(f"{c:>9}" for c in columns))
         exponents = {c: growth(ok, f) for c, f in columns.items()}
@@ -146,6 +156,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scenario", type=Path, default=BASELINE_SCENARIO)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--agents", action="store_true",
+                        help="also time the first read of model.customers (the Mesa side, built on first access)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)      # internal: measure one size, print JSON
     return parser.parse_args(argv)
 
@@ -153,14 +165,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.one is not None:
-        print(json.dumps(measure(args.scenario, args.one, args.steps, args.seed)))
+        print(json.dumps(measure(args.scenario, args.one, args.steps, args.seed, args.agents)))
         return 0
     sizes = sorted(set(args.sizes + ([BIG] if args.big else [])))
     print(f"{args.scenario.name}, {args.steps} steps, seed {args.seed}; {os.cpu_count()} cores, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, Python {platform.python_version()}")
     results = []
     for size in sizes:
-        result = measure_in_subprocess(args.scenario, size, args.steps, args.seed)
+        result = measure_in_subprocess(args.scenario, size, args.steps, args.seed, args.agents)
         results.append(result)
         if "error" in result:
             print(f"  {size:>11,} customers: failed", flush=True)

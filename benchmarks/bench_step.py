@@ -6,7 +6,11 @@ the same file), stepped once to warm up, then stepped ``--steps`` times,
 alternating between the two so that a burst of load from other processes on
 a shared machine hits both.  Construction is timed separately and excluded
 from the per-step figures.  The ratio reference / vectorised is what to quote:
-absolute seconds depend on the machine and on what else it is doing.
+absolute seconds depend on the machine and on what else it is doing.  The
+process CPU time of each step is recorded too: ``ratio(CPU)``, the ratio of
+the mean CPU seconds, is the least disturbed by other processes taking the
+cores (a vectorised step of a few milliseconds loses a whole scheduler slice
+when preempted, a reference step of half a second averages over many).
 
 ``--full`` also times a whole run of ``scenarios/baseline.yaml`` (60 steps,
 10,000 customers, one replication) through ``sim.run``, wall time after
@@ -108,10 +112,12 @@ def bench_size(n: int, steps: int, seed: int) -> dict:
     vectorised, vec_build = timed(build_vectorised, n, seed)
     reference.step()  # warm-up
     vectorised.step()
-    ref_times, vec_times = [], []
+    ref_times, vec_times, ref_cpu, vec_cpu = [], [], [], []
     for _ in range(steps):
-        ref_times.append(timed(reference.step)[1])
-        vec_times.append(timed(vectorised.step)[1])
+        for model, wall, cpu in ((reference, ref_times, ref_cpu), (vectorised, vec_times, vec_cpu)):
+            start = time.process_time()
+            wall.append(timed(model.step)[1])
+            cpu.append(time.process_time() - start)
     ref_mean, vec_mean = statistics.fmean(ref_times), statistics.fmean(vec_times)
     return dict(
         n=n, steps=steps,
@@ -120,6 +126,8 @@ def bench_size(n: int, steps: int, seed: int) -> dict:
         reference_step_min_s=min(ref_times), vectorised_step_min_s=min(vec_times),
         ratio=ref_mean / vec_mean,
         ratio_of_min=min(ref_times) / min(vec_times),
+        reference_step_cpu_s=statistics.fmean(ref_cpu), vectorised_step_cpu_s=statistics.fmean(vec_cpu),
+        ratio_cpu=statistics.fmean(ref_cpu) / statistics.fmean(vec_cpu),
     )
 
 
@@ -154,12 +162,12 @@ def machine() -> dict:
 
 def print_table(rows: list[dict]) -> None:
     head = (f"{'customers':>10} {'ref s/step':>11} {'vec s/step':>11} {'ratio':>8} "
-            f"{'ratio(min)':>10} {'ref build s':>11} {'vec build s':>11}")
+            f"{'ratio(min)':>10} {'ratio(CPU)':>10} {'ref build s':>11} {'vec build s':>11}")
     print(head)
     print("-" * len(head))
     for r in rows:
         print(f"{r['n']:>10,} {r['reference_step_s']:>11.4f} {r['vectorised_step_s']:>11.4f} "
-              f"{r['ratio']:>7.1f}x {r['ratio_of_min']:>9.1f}x "
+              f"{r['ratio']:>7.1f}x {r['ratio_of_min']:>9.1f}x {r['ratio_cpu']:>9.1f}x "
               f"{r['reference_build_s']:>11.2f} {r['vectorised_build_s']:>11.2f}")
 
 

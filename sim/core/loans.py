@@ -66,6 +66,7 @@ class LoanBook:
         start = self.size
         if start + count > self.columns["customer"].size:
             self.reserve(max(1024, 2 * (start + count)))
+        assert start + count < 2**31, "more loans than CustomerState.loan (int32) can name"
         ids = np.arange(start, start + count, dtype=np.int64)
         rows = slice(start, start + count)
         # Rows are never reused and grown arrays start at zero, so only non-zero values are written.

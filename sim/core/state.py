@@ -29,7 +29,7 @@ class CustomerState:
     platform_user : bool (n, P)    uses each platform
     follower : bool (n, I)         follows the institution's app outside any product
     employer : int16 (n,)          institution employing the customer (-1 none)
-    loan : int64 (n, K)            id of the customer's performing loan per product in the LoanBook (-1 none)
+    loan : int32 (n, K)            id of the customer's performing loan per product in the LoanBook (-1 none)
     defaulted : bool (n,)          the customer has defaulted (permanent; counts for contagion)
     default_step : int32 (n,)      step of the default (-1 none)
     """
@@ -51,19 +51,29 @@ class CustomerState:
 
     @classmethod
     def empty(cls, n: int, offers: int, products: int, institutions: int, platforms: int) -> CustomerState:
+        """State of ``n`` customers before anything happened.
+
+        The per-product and per-institution arrays are column-major, since
+        the kernels read them a product or an institution at a time (a
+        column is then one contiguous block); ``aware`` and ``aware_channel``
+        stay row-major, read a customer's offers at a time.
+        """
+        def column_major(shape, value, dtype):
+            return np.full(shape, value, dtype=dtype, order="F")
+
         return cls(
             aware=np.zeros((n, offers), dtype=bool),
             aware_channel=np.full((n, offers), NO_CHANNEL, dtype=np.int8),
-            stage=np.zeros((n, products), dtype=np.int8),
-            provider=np.full((n, products), -1, dtype=np.int16),
-            channel=np.full((n, products), NO_CHANNEL, dtype=np.int8),
-            since=np.full((n, products), -1, dtype=np.int32),
+            stage=column_major((n, products), 0, np.int8),
+            provider=column_major((n, products), -1, np.int16),
+            channel=column_major((n, products), NO_CHANNEL, np.int8),
+            since=column_major((n, products), -1, np.int32),
             trust=np.zeros((n, institutions), dtype=np.float32),
-            branch_reach=np.zeros((n, institutions), dtype=bool),
-            platform_user=np.zeros((n, platforms), dtype=bool),
-            follower=np.zeros((n, institutions), dtype=bool),
+            branch_reach=column_major((n, institutions), False, bool),
+            platform_user=column_major((n, platforms), False, bool),
+            follower=column_major((n, institutions), False, bool),
             employer=np.full(n, -1, dtype=np.int16),
-            loan=np.full((n, products), NO_LOAN, dtype=np.int64),
+            loan=column_major((n, products), NO_LOAN, np.int32),
             defaulted=np.zeros(n, dtype=bool),
             default_step=np.full(n, -1, dtype=np.int32),
         )
@@ -77,3 +87,35 @@ class CustomerState:
             has = self.provider[:, k] >= 0
             held[rows[has], self.provider[has, k]] = True
         return held
+
+    def holder_count(self) -> int:
+        """Customers holding at least one product."""
+        held = self.provider[:, 0] >= 0
+        for k in range(1, self.provider.shape[1]):
+            held |= self.provider[:, k] >= 0
+        return int(np.count_nonzero(held))
+
+    def private_domains(self, institutions: np.ndarray) -> dict[int, np.ndarray]:
+        """Customers in each institution's private domain (its customers and its app's followers), sorted.
+
+        The institutions a customer holds a product with are packed as bits
+        of one small unsigned integer per customer, in one pass per product,
+        so each institution's domain costs two passes over the customers.
+        """
+        n_institutions = self.follower.shape[1]
+        if n_institutions + 1 > 64:
+            held = self.customer_of(n_institutions) | self.follower
+            return {int(i): np.flatnonzero(held[:, i]) for i in institutions}
+        bits = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= n_institutions + 1)
+        held = np.zeros(self.provider.shape[0], dtype=bits)
+        one = bits(1)
+        for k in range(self.provider.shape[1]):
+            shift = self.provider[:, k].astype(bits)     # -1 wraps round and shifts to bit 0 after the + 1
+            shift += one
+            held |= np.left_shift(one, shift)
+        out = {}
+        for i in institutions:
+            member = (held & np.left_shift(one, bits(int(i) + 1))) != 0
+            member |= self.follower[:, i]
+            out[int(i)] = np.flatnonzero(member)
+        return out

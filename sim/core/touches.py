@@ -22,7 +22,10 @@ class Touches:
     @classmethod
     def of(cls, customer: np.ndarray, offer: int | np.ndarray, channel: int) -> Touches:
         customer = np.asarray(customer, dtype=np.int64)
-        offer = np.broadcast_to(np.asarray(offer, dtype=np.int32), customer.shape).copy()
+        if np.ndim(offer) == 0:
+            offer = np.full(customer.size, offer, dtype=np.int32)
+        else:
+            offer = np.broadcast_to(np.asarray(offer, dtype=np.int32), customer.shape).copy()
         return cls(customer, offer, np.full(customer.size, channel, dtype=np.int8))
 
     @classmethod

@@ -31,6 +31,7 @@ class ModelCounters:
 
     def __init__(self) -> None:
         self._counters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._reserved: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def __getitem__(self, model) -> itertools.count:
         counter = self._counters.get(model)
@@ -41,18 +42,46 @@ class ModelCounters:
     def __len__(self) -> int:
         return len(self._counters)
 
+    def reserve(self, model, count: int) -> None:
+        """Set the next ``count`` ids of ``model`` aside for agents created later (:meth:`reserved`).
+
+        Agents created meanwhile take the ids after the block, so the ids
+        are those of an eager build that created the block's agents first.
+        """
+        start = next(self[model])
+        after = self._counters[model] = itertools.count(start + count)
+        # Once the block is used up, agents drawing from it share the model's counter.
+        self._reserved[model] = itertools.chain(range(start, start + count), after)
+
+    def reserved(self, model):
+        """The ids :meth:`reserve` set aside for ``model`` and not yet used, then the model's counter."""
+        return self._reserved[model]
+
 
 #: The one table shared by every agent class of the package, so ids stay unique within a model.
 MODEL_COUNTERS = ModelCounters()
+
+
+class _ReservedIds:
+    """``Customer._ids``: the block of ids the model reserved for its customers, else the model's counter."""
+
+    def __getitem__(self, model):
+        try:
+            return MODEL_COUNTERS.reserved(model)
+        except KeyError:
+            return MODEL_COUNTERS[model]
 
 
 class Customer(FixedAgent):
     """A customer: one node of the social network.
 
     Attributes are read from the model's arrays, so they are always current.
+    The model creates its customers on first access of ``model.customers``,
+    ``model.agents``, ``model.grid`` or ``model.customer(i)``, with the ids
+    it set aside for them (1..n) when it was built.
     """
 
-    _ids = MODEL_COUNTERS
+    _ids = _ReservedIds()
 
     def __init__(self, model, index: int, cell):
         super().__init__(model)

@@ -18,7 +18,7 @@ from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
 from sim.core.adoption.audience import media_audience
-from sim.core.adoption.economics import Ledger, account, holdings
+from sim.core.adoption.economics import Ledger, account, relationship_counts
 from sim.core.adoption.exposure import expose
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
@@ -35,7 +35,7 @@ from sim.core.risk.underwriting import approval, screen
 from sim.core.state import CustomerState
 from sim.core.touches import Touches
 from sim.errors import ScenarioError
-from sim.model.agents import Bank, Customer, Insurer, Platform
+from sim.model.agents import MODEL_COUNTERS, Bank, Customer, Insurer, Platform
 from sim.model.levers import LeverBoard, LeverChange, Market, Partnership
 from sim.model.metrics import Recorder
 from sim.network import SocialNetwork, build_network
@@ -61,6 +61,20 @@ class ChannelModel(mesa.Model):
     customers, banks, platforms, insurers : mesa.AgentSet
     grid : mesa.discrete_space.Network
         The social network as a Mesa space; each customer sits in its node's cell.
+    agents, agents_by_type
+        Mesa's views of every agent, customers included.
+
+    Notes
+    -----
+    The step reads only arrays, so the Mesa side of the customers is built
+    on first access: reading :attr:`customers`, :attr:`agents`,
+    :attr:`agents_by_type`, :attr:`grid` or :meth:`customer` creates the
+    networkx graph, the ``Network`` space and one :class:`Customer` per node
+    (at a million customers, about half a minute and a gigabyte or two),
+    with the ids and cells an eager build would give (customers 1..n, then
+    the institutions).  The institutions (:attr:`banks`, :attr:`platforms`,
+    :attr:`insurers`, :meth:`institution`) exist from the start.  A run,
+    a sweep or a game that never reads them never pays for them.
     network : SocialNetwork
         The same network as a sparse adjacency, for the kernels.
     population : Population
@@ -116,9 +130,10 @@ class ChannelModel(mesa.Model):
         self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
-        self.grid = Network(self.network.graph, random=self.random)
-        for i in range(n):
-            Customer(self, i, self.grid[i])
+        # The Mesa side of the customers (the Network space, one Customer per node) is built on first access.
+        MODEL_COUNTERS.reserve(self, n)
+        self._grid: Network | None = None
+        self._customer_list: list[Customer] | None = None
         for i, iid in enumerate(cat.institution_ids):
             group = scenario.banks if cat.institution_kind[i] == "bank" else scenario.platforms
             (Bank if cat.institution_kind[i] == "bank" else Platform)(self, i, iid, group[iid])
@@ -126,11 +141,9 @@ class ChannelModel(mesa.Model):
             Insurer(self, j, jid, scenario.insurers[jid])
         self.partnerships = {pid: Partnership(pid, spec) for pid, spec in scenario.partnerships.items()}
         self.market = Market(scenario)
-        self.customers = self.agents_by_type[Customer]
-        self.banks = self.agents_by_type.get(Bank, AgentSet([], random=self.random))
-        self.platforms = self.agents_by_type.get(Platform, AgentSet([], random=self.random))
-        self.insurers = self.agents_by_type.get(Insurer, AgentSet([], random=self.random))
-        self._customer_list = list(self.customers)
+        self.banks = self._agents_by_type.get(Bank, AgentSet([], random=self.random))
+        self.platforms = self._agents_by_type.get(Platform, AgentSet([], random=self.random))
+        self.insurers = self._agents_by_type.get(Insurer, AgentSet([], random=self.random))
         self.levers = LeverBoard(scenario, [*self.banks, *self.platforms, *self.insurers, *self.partnerships.values(),
                                             *self.market.blocks.values()],
                                  on_change=self._levers_changed, clock=lambda: self.steps)
@@ -142,6 +155,58 @@ class ChannelModel(mesa.Model):
         self.last = {}
         self._record(step=0, activations=Activations.concat([]), churned_from=np.zeros(0, np.int16),
                      promoters=0, extra={"churned": 0, "switched": 0, "funnel_entries": 0})
+
+    # ------------------------------------------------------------------ the Mesa side, built on first access
+    @property
+    def grid(self) -> Network:
+        """The social network as a Mesa space (built, with the networkx graph, on first access)."""
+        if self._grid is None:
+            self._grid = Network(self.network.graph, random=self.random)
+        return self._grid
+
+    @property
+    def customers(self) -> AgentSet:
+        """Every :class:`Customer`, in node order (created on first access, see :meth:`_build_customers`)."""
+        self._build_customers()
+        return self._agents_by_type[Customer]
+
+    @property
+    def agents(self) -> AgentSet:
+        """Every agent of the model: the customers, then the banks, platforms and insurers."""
+        self._build_customers()
+        return self._all_agents
+
+    @property
+    def agents_by_type(self) -> dict:
+        """An AgentSet per agent class, customers first (as :attr:`agents`)."""
+        self._build_customers()
+        return self._agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        return list(self.agents_by_type)
+
+    def _build_customers(self) -> None:
+        """Create the Customer agents in their cells, once, exactly as an eager build would.
+
+        The customers take the ids the model set aside for them (1..n, see
+        :meth:`sim.model.agents.ModelCounters.reserve`) and come first in
+        :attr:`agents` and :attr:`agents_by_type`, before the institutions
+        built with the model.  The step never needs them: a command-line
+        run, a sweep or a game never pays for a million Python objects.
+        """
+        if self._customer_list is not None:
+            return
+        grid = self.grid
+        institutions = list(self._agents)
+        for agent in institutions:
+            self.deregister_agent(agent)
+        by_type = dict(self._agents_by_type)
+        self._agents_by_type.clear()
+        self._customer_list = [Customer(self, i, grid[i]) for i in range(self.network.size)]
+        self._agents_by_type.update(by_type)
+        for agent in institutions:
+            self.register_agent(agent)
 
     # ------------------------------------------------------------------ set-up
     def _risk_rng(self, seed) -> np.random.Generator:
@@ -342,14 +407,18 @@ class ChannelModel(mesa.Model):
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
         """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
         churned, left, switched = 0, [], []
+        state = self.state
         for k in range(len(self.catalog.products)):
-            customers, providers = churn_mechanism.churn(k, self.state, self.catalog, self.rng)
+            holders = np.flatnonzero(state.provider[:, k] >= 0)       # one scan per product, shared
+            customers, providers = churn_mechanism.churn(k, state, self.catalog, self.rng, holders)
             if self.credit is not None:
-                prepay(self.credit, self.catalog, self.state, customers, k, step)
+                prepay(self.credit, self.catalog, state, customers, k, step)
             churned += customers.size
             left.append(providers)
-            moved, previous = churn_mechanism.switch(k, self.state, self.population, self.catalog, step,
-                                                     self.approve_fns[k], self.rng)
+            if customers.size:
+                holders = holders[state.provider[holders, k] >= 0]
+            moved, previous = churn_mechanism.switch(k, state, self.population, self.catalog, step,
+                                                     self.approve_fns[k], self.rng, holders)
             left.append(previous)
             switched.append(moved)
         return churned, np.concatenate(left).astype(np.int64), Activations.concat(switched)
@@ -367,7 +436,8 @@ class ChannelModel(mesa.Model):
         """Mechanism 1: branch, own app, live stream and platform ads."""
         cat, state, rng = self.catalog, self.state, self.rng
         parts = []
-        private = None
+        advertised = np.bincount(cat.offer_institution, minlength=cat.n_institutions) > 0
+        private = state.private_domains(np.flatnonzero(advertised & ((cat.app_rate > 0) | (cat.live_rate > 0))))
         for i in range(cat.n_institutions):
             offers = np.flatnonzero(cat.offer_institution == i)
             if offers.size == 0:
@@ -377,9 +447,7 @@ class ChannelModel(mesa.Model):
                     expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng)
                 )
             if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
-                if private is None:
-                    private = state.customer_of(cat.n_institutions) | state.follower
-                audience = np.flatnonzero(private[:, i])
+                audience = private[i]
                 parts.append(expose(audience, offers, Channel.OWN_APP, cat.app_rate[i], state.aware, rng))
                 parts.append(expose(audience, offers, Channel.LIVE_STREAM, cat.live_rate[i], state.aware, rng))
         for j in np.flatnonzero(cat.partner_active):
@@ -438,7 +506,7 @@ class ChannelModel(mesa.Model):
         parts, entries = [], 0
         touched_product = cat.offer_product[touches.offer]
         for k in range(len(cat.products)):
-            mine = touches.select(touched_product == k)
+            mine = touches if len(cat.products) == 1 else touches.select(touched_product == k)
             activations, _ = run_funnel(k, mine, self.state, self.population, cat, step,
                                         self.approve_fns[k], self.rng, self._funnel_counts[k])
             entries += int(self._funnel_counts[k, :, :, 0].sum())
@@ -449,8 +517,11 @@ class ChannelModel(mesa.Model):
     def _record(
         self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict
     ) -> None:
-        held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
-        self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2))
+        held, via = relationship_counts(self.state.provider, self.state.channel, self._tier,
+                                        self.catalog.n_institutions, self.catalog.n_channels)
+        self.ledger = account(
+            self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via
+        )
         credit = self.credit_observation(step)
         if step > 0:
             self.capital += self.ledger.profit
@@ -460,7 +531,7 @@ class ChannelModel(mesa.Model):
         referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
-            "active": int(held.sum()) if held.shape[1] == 1 else int(np.count_nonzero(state.provider.max(axis=1) >= 0)),
+            "active": int(held.sum()) if held.shape[1] == 1 else state.holder_count(),
             "new_active": int(activations.customer.size - extra["switched"]),
             "referral_conversions": referral,
             "employee_conversions": int(np.count_nonzero(activations.channel == Channel.EMPLOYEE)),
@@ -482,7 +553,8 @@ class ChannelModel(mesa.Model):
         return self.recorder.tables(replication)
 
     def customer(self, index: int) -> Customer:
-        """The Customer agent at network node ``index``."""
+        """The Customer agent at network node ``index`` (the customers are created on first access)."""
+        self._build_customers()
         return self._customer_list[index]
 
     def institution(self, institution_id: str):

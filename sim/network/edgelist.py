@@ -13,12 +13,11 @@ import io
 from collections import OrderedDict
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
-from sim.network.graph import SocialNetwork, from_graph
+from sim.network.graph import SocialNetwork, from_edges
 
 NODE_ATTRIBUTES = {
     "life_stage": "student, young_family or mature",
@@ -135,16 +134,15 @@ def _read_network(edges_path: Path, nodes_path: Path | None) -> SocialNetwork:
         name = unknown["source"] if unknown["source"] not in index else unknown["target"]
         raise ScenarioError.single(edges_path, f"row {row + 2}", f"unknown node id '{name}'",
                                    f"ids listed in {nodes_path.name if nodes_path else 'the node file'}")
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(ids)))
-    graph.add_edges_from(zip(source.astype(int).tolist(), target.astype(int).tolist(), strict=True))
-    graph.remove_edges_from(list(nx.selfloop_edges(graph)))  # as in the adjacency: nobody is their own neighbour
+    pairs = np.stack([source.to_numpy(dtype=np.int64), target.to_numpy(dtype=np.int64)], axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]    # as in the adjacency: nobody is their own neighbour
+    pairs = np.unique(np.sort(pairs, axis=1), axis=0)   # an edge listed twice, in either direction, is one edge
     community, names = None, None
     if attributes is not None and "community" in attributes:
         codes, names = pd.factorize(attributes["community"])
         community = codes.astype(np.int32)
         names = [str(x) for x in names]
-    return from_graph(graph, community, names, None, attributes)
+    return from_edges(len(ids), pairs[:, 0], pairs[:, 1], community, names, None, attributes)
 
 
 def _parse_attributes(nodes: pd.DataFrame, path: Path) -> pd.DataFrame:

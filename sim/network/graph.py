@@ -126,10 +126,13 @@ def _labels(n: int, community, community_names, sanctioning):
 
 
 def from_edges(n: int, source: np.ndarray, target: np.ndarray, community: np.ndarray | None = None,
-               community_names=None, sanctioning=None) -> SocialNetwork:
-    """A SocialNetwork on ``n`` nodes from simple undirected edges (see :func:`adjacency_from_edges`)."""
+               community_names=None, sanctioning=None, node_attributes: pd.DataFrame | None = None) -> SocialNetwork:
+    """A SocialNetwork on ``n`` nodes from simple undirected edges (see :func:`adjacency_from_edges`).
+
+    No networkx graph is built: :attr:`SocialNetwork.graph` makes one on first access.
+    """
     community, names, sanctioning = _labels(n, community, community_names, sanctioning)
-    return SocialNetwork(adjacency_from_edges(n, source, target), community, names, sanctioning)
+    return SocialNetwork(adjacency_from_edges(n, source, target), community, names, sanctioning, node_attributes)
 
 
 def from_graph(graph: nx.Graph, community: np.ndarray | None = None, community_names=None,

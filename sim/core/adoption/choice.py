@@ -31,16 +31,23 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
     met each offer through (-1 if unaware; those entries are masked by the caller).
     """
     inst = catalog.offer_institution[offers]
-    aff = affinity[customers][:, None]
-    convenience = np.where(channels == Channel.BRANCH, 1.0 - aff, np.where(channels == NO_CHANNEL, 0.5, aff))
-    value = (catalog.choice_price * catalog.price[offers][None, :]
-             + catalog.choice_convenience * convenience
-             + catalog.choice_trust * trust[customers][:, inst]
-             + catalog.brand[offers][None, :])
-    value = value + catalog.choice_incentive * (catalog.referral_welcome[inst][None, :] / 100.0) * (
-        channels == Channel.REFERRAL
-    )
-    value = value + catalog.choice_live * (channels == Channel.LIVE_STREAM)
+    # Summed in the order of the formula; a term whose weight is 0 adds exactly 0.0 and is skipped,
+    # so the utilities are the same numbers as with every term.
+    value = np.zeros(channels.shape)
+    if catalog.choice_price:
+        value += catalog.choice_price * catalog.price[offers][None, :]
+    if catalog.choice_convenience:
+        aff = affinity[customers][:, None]
+        value += catalog.choice_convenience * np.where(channels == Channel.BRANCH, 1.0 - aff,
+                                                       np.where(channels == NO_CHANNEL, 0.5, aff))
+    if catalog.choice_trust:
+        value += catalog.choice_trust * trust[customers[:, None], inst[None, :]]
+    value += catalog.brand[offers][None, :]
+    if catalog.choice_incentive:
+        welcome = catalog.referral_welcome[inst][None, :] / 100.0
+        value += catalog.choice_incentive * welcome * (channels == Channel.REFERRAL)
+    if catalog.choice_live:
+        value += catalog.choice_live * (channels == Channel.LIVE_STREAM)
     return value
 
 

@@ -19,16 +19,19 @@ from sim.core.codes import NO_CHANNEL, Stage
 from sim.core.sampling import bernoulli_subset
 
 
-def churn(product: int, state, catalog, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def churn(product: int, state, catalog, rng: np.random.Generator,
+          holders: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Customers who leave their provider of ``product`` this step, and the providers they leave.
 
-    Their relationship is cleared from ``state``.
+    Their relationship is cleared from ``state``.  ``holders``, the sorted
+    customers holding the product now, is found from ``state`` when not given.
     """
     k = product
     highest = float(catalog.churn.max()) if catalog.churn.size else 0.0
     if highest <= 0.0:
         return np.zeros(0, np.int64), np.zeros(0, np.int16)
-    holders = np.flatnonzero(state.provider[:, k] >= 0)
+    if holders is None:
+        holders = np.flatnonzero(state.provider[:, k] >= 0)
     # Bernoulli(highest) then thinning by hazard/highest is Bernoulli(hazard), drawn in O(n·highest).
     candidates = bernoulli_subset(holders, highest, rng)
     providers = state.provider[candidates, k]
@@ -47,17 +50,20 @@ def leave(state, customers: np.ndarray, product: int) -> None:
 
 
 def switch(product: int, state, population, catalog, step: int, approve_fn: ApproveFn,
-           rng: np.random.Generator) -> tuple[Activations, np.ndarray]:
+           rng: np.random.Generator, holders: np.ndarray | None = None) -> tuple[Activations, np.ndarray]:
     """Active customers who move to a better offer they know.
 
     Returns the new relationships and the institutions the switchers left
-    (aligned with ``activations.customer``).
+    (aligned with ``activations.customer``).  ``holders``, the sorted
+    customers holding the product now, is found from ``state`` when not given.
     """
     k = product
     offers_k = catalog.offers_of_product(k)
     if catalog.switching <= 0.0 or offers_k.size < 2:
         return Activations.concat([]), np.zeros(0, np.int16)
-    weighing = bernoulli_subset(np.flatnonzero(state.provider[:, k] >= 0), catalog.switching, rng)
+    if holders is None:
+        holders = np.flatnonzero(state.provider[:, k] >= 0)
+    weighing = bernoulli_subset(holders, catalog.switching, rng)
     current = catalog.offer_of[state.provider[weighing, k], k]
     known = state.aware[weighing][:, offers_k]
     value = utilities(weighing, offers_k, state.aware_channel[weighing][:, offers_k],

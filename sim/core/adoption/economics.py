@@ -49,17 +49,61 @@ class Ledger:
         return self.revenue + self.platform_income - self.cost
 
 
+def _small_codes(cells: int):
+    """The smallest signed integer dtype that holds codes ``0 .. cells - 1``."""
+    return np.int16 if cells <= np.iinfo(np.int16).max else np.int64
+
+
 def holdings(provider: np.ndarray, tier: np.ndarray, n_institutions: int) -> np.ndarray:
-    """(I, K, 4) relationships per institution, product and the customer's city tier, in one pass."""
+    """(I, K, 4) relationships per institution, product and the customer's city tier, one pass per product."""
     n, K = provider.shape
-    key = (provider.astype(np.int64) + 1) * K + np.arange(K)
-    key = key * 4 + tier[:, None]
-    counts = np.bincount(key.ravel(), minlength=(n_institutions + 1) * K * 4)
-    return counts.reshape(n_institutions + 1, K, 4)[1:]
+    cells = (n_institutions + 1) * 4
+    dtype = _small_codes(cells)
+    tier_code = np.asarray(tier).astype(dtype)
+    held = np.zeros((n_institutions, K, 4), dtype=np.int64)
+    for k in range(K):
+        code = provider[:, k].astype(dtype)
+        code += 1
+        code *= 4
+        code += tier_code
+        held[:, k] = np.bincount(code, minlength=cells).reshape(n_institutions + 1, 4)[1:]
+    return held
+
+
+def relationship_counts(provider: np.ndarray, channel: np.ndarray, tier: np.ndarray, n_institutions: int,
+                        n_channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Relationships counted in one pass per product over the customers.
+
+    Returns
+    -------
+    held : (I, K, 4) int array
+        Relationships per institution, product and the customer's city tier (:func:`holdings`).
+    via : (I, C, K) int array
+        Relationships per institution, channel they came through and product;
+        those held before the run (channel -1) are not in it.
+    """
+    n, K = provider.shape
+    cells = (n_institutions + 1) * (n_channels + 1) * 4
+    dtype = _small_codes(cells)
+    tier_code = np.asarray(tier).astype(dtype)
+    held = np.zeros((n_institutions, K, 4), dtype=np.int64)
+    via = np.zeros((n_institutions, n_channels, K), dtype=np.int64)
+    for k in range(K):
+        code = provider[:, k].astype(dtype)
+        code += 1
+        code *= n_channels + 1
+        code += channel[:, k]
+        code += 1
+        code *= 4
+        code += tier_code
+        counts = np.bincount(code, minlength=cells).reshape(n_institutions + 1, n_channels + 1, 4)[1:]
+        held[:, k] = counts.sum(axis=1)
+        via[:, :, k] = counts[:, 1:].sum(axis=2)
+    return held, via
 
 
 def account(state, catalog, activations: Activations, churned_from: np.ndarray,
-            customers: np.ndarray) -> Ledger:
+            customers: np.ndarray, via: np.ndarray | None = None) -> Ledger:
     """Compute the step's ledger after the funnel and churn have run.
 
     Parameters
@@ -70,8 +114,11 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     churned_from : int array, institution each lost relationship left (churn and switching)
     customers : (I, K) int array
         Relationship counts per institution and product (``holdings(...).sum(axis=2)``).
+    via : (I, C, K) int array, optional
+        Relationships per institution, channel and product (:func:`relationship_counts`);
+        counted from ``state`` when not given.
     """
-    I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
+    I, C = catalog.n_institutions, catalog.n_channels
     offer_of = catalog.offer_of
     revenue_each = np.where(offer_of >= 0, catalog.revenue[np.maximum(offer_of, 0)], 0.0)
     service_each = np.where(offer_of >= 0, catalog.service_cost[np.maximum(offer_of, 0)], 0.0)
@@ -93,18 +140,19 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
 
     revenue_share = np.zeros(I)
     platform_income = np.zeros(I)
-    for j in np.flatnonzero(catalog.partner_active):
-        bank, platform = catalog.partner_bank[j], catalog.partner_platform[j]
+    partners = np.flatnonzero(catalog.partner_active)
+    if partners.size:
+        if via is None:
+            no_tier = np.zeros(state.provider.shape[0], np.int8)
+            via = relationship_counts(state.provider, state.channel, no_tier, I, C)[1]
+        bank, platform = catalog.partner_bank[partners], catalog.partner_platform[partners]
         channel = catalog.platform_channel(platform)
-        acquired = new_by_channel[bank, channel]
-        traffic_spend = catalog.partner_cost[j] + catalog.partner_fee[j] * acquired
-        spend[bank, channel] += traffic_spend
-        via = np.zeros(K)
-        for k in range(K):
-            via[k] = np.count_nonzero((state.provider[:, k] == bank) & (state.channel[:, k] == channel))
-        share = catalog.partner_take[j] * float((via * revenue_each[bank]).sum())
-        revenue_share[bank] += share
-        platform_income[catalog.platform_institution[platform]] += traffic_spend + share
+        traffic_spend = catalog.partner_cost[partners] + catalog.partner_fee[partners] * new_by_channel[bank, channel]
+        share = catalog.partner_take[partners] * (via[bank, channel] * revenue_each[bank]).sum(axis=1)
+        # Unbuffered adds, in partnership order: a bank or platform in several partnerships gets each in turn.
+        np.add.at(spend, (bank, channel), traffic_spend)
+        np.add.at(revenue_share, bank, share)
+        np.add.at(platform_income, catalog.platform_institution[platform], traffic_spend + share)
 
     churned = np.bincount(churned_from.astype(np.int64), minlength=I) if churned_from.size else np.zeros(I, np.int64)
     return Ledger(customers, new_by_channel, spend, churned, revenue, revenue_share, platform_income,

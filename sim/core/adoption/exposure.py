@@ -33,12 +33,17 @@ def expose(reachable: np.ndarray, offers: np.ndarray, channel: int, exposure_rat
         Current awareness; customers already aware of an offer are not touched by it.
     rng : numpy.random.Generator
     """
-    parts = []
+    if exposure_rate <= 0.0 or reachable.size == 0 or len(offers) == 0:
+        return Touches.empty()
+    # One draw per offer (each offer's stream as before); the touches are assembled once.
+    exposed = []
     for offer in offers:
-        exposed = bernoulli_subset(reachable, exposure_rate, rng)
-        exposed = exposed[~aware[exposed, offer]]
-        parts.append(Touches.of(exposed, offer, channel))
-    return Touches.concat(parts)
+        drawn = bernoulli_subset(reachable, exposure_rate, rng)
+        exposed.append(drawn[~aware[drawn, offer]])
+    sizes = [part.size for part in exposed]
+    return Touches(np.concatenate(exposed).astype(np.int64, copy=False),
+                   np.repeat(np.asarray(offers, dtype=np.int32), sizes),
+                   np.full(sum(sizes), channel, dtype=np.int8))
 
 
 def branch_reach(city_tier: np.ndarray, coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -91,9 +91,8 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     rejected : int array of customers refused at approval
     """
     k = product
-    fresh = state.provider[touches.customer, k] < 0
-    touches = touches.select(fresh)
-    trigger = touches.select(first_per_group(touches.customer, rng))
+    fresh = np.flatnonzero(state.provider[touches.customer, k] < 0)
+    trigger = touches.select(fresh[first_per_group(touches.customer[fresh], rng)])
     c = trigger.customer
     inst = catalog.offer_institution[trigger.offer]
     ch = trigger.channel.astype(np.int64)

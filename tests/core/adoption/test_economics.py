@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.core.adoption.economics import holdings
+from sim.core.adoption.economics import holdings, relationship_counts
 from sim.core.codes import Channel
 from sim.model import ChannelModel
 
@@ -139,3 +139,19 @@ def test_holdings_count_relationships_by_product_and_tier():
     held = holdings(provider, tier, 4)
     assert held.sum(axis=2).tolist() == [[2, 1], [1, 2], [1, 0], [0, 0]]
     assert held.sum(axis=1).tolist() == [[1, 0, 1, 1], [0, 0, 0, 3], [0, 0, 1, 0], [0, 0, 0, 0]]
+
+
+def test_relationship_counts_match_a_scan_of_every_customer():
+    rng = np.random.default_rng(5)
+    n, products, institutions, channels = 500, 3, 5, 7
+    provider = rng.integers(-1, institutions, size=(n, products)).astype(np.int16)
+    channel = np.where(provider >= 0, rng.integers(-1, channels, size=(n, products)), -1).astype(np.int8)
+    tier = rng.integers(0, 4, size=n).astype(np.int8)
+    held, via = relationship_counts(provider, channel, tier, institutions, channels)
+    assert (held == holdings(provider, tier, institutions)).all()
+    for i in range(institutions):
+        for c in range(channels):
+            for k in range(products):
+                assert via[i, c, k] == np.count_nonzero((provider[:, k] == i) & (channel[:, k] == c))
+            for t in range(4):
+                assert held[i, :, t].sum() == np.count_nonzero((provider == i) & (tier[:, None] == t))
