@@ -150,14 +150,21 @@ def summary_lines(differences: pd.DataFrame, names_order: Sequence[str], names: 
         # clear findings first, "no clear difference" after them
         block[1:] = sorted(block[1:], key=lambda line: "no clear difference" in line)
         if changed is not None and scenario in changed:
-            keys = list(changed[scenario])
-            shown = ", ".join(f"`{k}`" for k in keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
-            block.append(f"These differences come from {len(keys)} parameter{'s' if len(keys) != 1 else ''} "
-                         f"changed together ({shown}; see *What differs*): the comparison cannot say which of them "
-                         "matters — a sweep or a sensitivity analysis can." if keys
-                         else "It sets no parameter differently: the differences are noise.")
+            block.append(changed_sentence(list(changed[scenario])))
         lines.append(block)
     return lines
+
+
+def changed_sentence(keys: list[str]) -> str:
+    """What the scenario changed against the first one, and what that lets the comparison say."""
+    if not keys:
+        return "It sets no parameter differently: the differences are noise."
+    if len(keys) == 1:
+        return (f"It differs in one parameter only (`{keys[0]}`; see *What differs*), so the differences "
+                "above are that parameter's effect.")
+    shown = ", ".join(f"`{k}`" for k in keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+    return (f"These differences come from {len(keys)} parameters changed together ({shown}; see *What differs*): "
+            "the comparison cannot say which of them matters — a sweep or a sensitivity analysis can.")
 
 
 # --------------------------------------------------------------------------- what differs

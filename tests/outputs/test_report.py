@@ -12,7 +12,7 @@ import pytest
 from sim.experiments.compare import compare, parameter_differences
 from sim.experiments.stats import bootstrap_mean_ci, wilson_interval
 from sim.outputs.formats import axis_formatter, describe_metric, percent, points, thousands, yuan
-from sim.outputs.report import compare_sentence, movers_sentence, summary_lines, write_report
+from sim.outputs.report import changed_sentence, compare_sentence, movers_sentence, summary_lines, write_report
 from sim.outputs.report_plots import plot_institution_bars
 from sim.scenario import load_scenario, with_overrides
 
@@ -65,7 +65,7 @@ def test_summary_lists_every_other_scenario_and_what_it_changed():
     blocks = summary_lines(diffs, ["a", "b", "c"], {}, {"b": ["choice.price"], "c": []})
     assert [block[0] for block in blocks] == ["**b** against **a**:", "**c** against **a**:"]
     assert any("**b** is higher than **a** by 50" in line for line in blocks[0])
-    assert any("1 parameter changed together (`choice.price`" in line for line in blocks[0])
+    assert any("one parameter only (`choice.price`" in line and "that parameter's effect" in line for line in blocks[0])
     assert any("no clear difference" in line for line in blocks[1])
     assert any("sets no parameter differently" in line for line in blocks[1])
 
@@ -183,3 +183,8 @@ def test_report_has_display_names_no_literal_markdown_and_embedded_images(tmp_pa
     assert "**" not in page and "<strong>cheaper_app</strong>" in page
     assert "<table>" in page and page.count('src="data:image/png;base64,') == len(list(written["plots"].glob("*.png")))
     assert "No defaults chart" in md or "defaults.png" in md
+
+
+def test_several_changed_parameters_are_said_to_be_confounded():
+    text = changed_sentence(["choice.price", "banks.a.referral.bonus"])
+    assert "2 parameters changed together" in text and "cannot say which" in text
