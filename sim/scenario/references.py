@@ -5,6 +5,9 @@ from __future__ import annotations
 from sim.errors import Problem
 from sim.scenario.schema import Scenario
 
+#: Top-level blocks an event cannot set: they shape the run before its first step.
+FIXED_DURING_RUN = ("population", "network", "time", "seed", "replications", "products", "name", "extends", "events")
+
 
 def check_references(scenario: Scenario) -> list[Problem]:
     """Return every reference in ``scenario`` that points at nothing, or clashes."""
@@ -28,6 +31,18 @@ def check_references(scenario: Scenario) -> list[Problem]:
                             ", ".join(sorted(products)),
                         )
                     )
+    problems += _check_employee_media(scenario)
+    problems += _check_follower_communities(scenario)
+    problems += _check_partnerships(scenario)
+    problems += _check_events(scenario)
+    problems += _check_risk(scenario)
+    problems += _check_event_conflicts(scenario)
+    return problems
+
+
+def _check_employee_media(scenario: Scenario) -> list[Problem]:
+    """Employee programmes that promote a product their bank does not offer, or exceed the population."""
+    problems: list[Problem] = []
     for iid, bank in scenario.banks.items():
         media = bank.employee_media
         if media.employees and media.product is not None and media.product not in bank.offers:
@@ -54,7 +69,13 @@ def check_references(scenario: Scenario) -> list[Problem]:
                     f"at most {scenario.population.size}",
                 )
             )
-    problems += _check_follower_communities(scenario)
+    return problems
+
+
+def _check_partnerships(scenario: Scenario) -> list[Problem]:
+    """Partnerships naming an unknown bank or platform, or repeating a pair."""
+    problems: list[Problem] = []
+    banks, platforms = set(scenario.banks), set(scenario.platforms)
     seen_pairs: dict[tuple[str, str], str] = {}
     for pid, partnership in scenario.partnerships.items():
         if partnership.bank not in banks:
@@ -83,23 +104,19 @@ def check_references(scenario: Scenario) -> list[Problem]:
                 )
             )
         seen_pairs[pair] = pid
+    return problems
+
+
+def _check_events(scenario: Scenario) -> list[Problem]:
+    """Events after the horizon, or setting what cannot change during a run."""
+    problems: list[Problem] = []
     for i, event in enumerate(scenario.events):
         if event.at > scenario.time.steps:
             problems.append(
                 Problem(f"events[{i}].at", f"step {event.at} is after the horizon", f"1..{scenario.time.steps}")
             )
         for path in event.set:
-            if path.split(".")[0] in (
-                "population",
-                "network",
-                "time",
-                "seed",
-                "replications",
-                "products",
-                "name",
-                "extends",
-                "events",
-            ):
+            if path.split(".")[0] in FIXED_DURING_RUN:
                 problems.append(
                     Problem(
                         f"events[{i}].set.{path}",
@@ -110,8 +127,6 @@ def check_references(scenario: Scenario) -> list[Problem]:
             elif path.endswith(".initial_share"):
                 problems.append(Problem(f"events[{i}].set.{path}", "is a set-up value and cannot change during a run",
                                         "prices, channels, incentives and the other institution parameters"))
-    problems += _check_risk(scenario)
-    problems += _check_event_conflicts(scenario)
     return problems
 
 
