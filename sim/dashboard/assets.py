@@ -1,18 +1,20 @@
-"""Solara's front-end files, fetched once from the npm registry for machines without a CDN.
+"""Solara's front-end files: installed with the project, or fetched from the npm registry.
 
 A Solara page loads its JavaScript and CSS (the Vuetify app, RequireJS) from
 ``/_solara/cdn/<package>@<version>/...``; the Solara server answers from a
 cache folder and fills it from a public CDN on first use.  Where that CDN
-cannot be reached (an intranet, a meeting-room laptop, CI here) the page stays
-blank.  ``python -m sim.dashboard.assets`` fills the cache beforehand from
-the npm registry with the ordinary ``npm pack``, for exactly the packages and
-versions the installed Solara's page template names; ``python -m sim dashboard``
-does the same at its first start when they are missing and npm is there, and
-otherwise serves a page that says what to run (:func:`missing_page`).
+cannot be reached (an intranet, a meeting-room laptop, CI here) the page would
+stay blank.
 
-Why not the ``solara-assets`` package from PyPI, which ships these files: its
-newest release (1.58.2) lacks the Vuetify 3 app (``solara-vuetify3-app@5.2.0``)
-that Solara 1.64 with ipyvuetify 3 loads, so npm it is until one fits.
+The project pins Solara to the release that the ``solara-assets`` package on
+PyPI matches, and depends on it: ``pip install`` puts the files in the cache
+folder (``<python prefix>/share/solara/cdn``), so the dashboard works offline
+out of the box.  For a Solara of another version (a user who upgraded it),
+``python -m sim.dashboard.assets`` fills the cache from the npm registry with
+the ordinary ``npm pack``, for exactly the packages and versions the installed
+Solara's page template names; ``python -m sim dashboard`` does the same at its
+first start when they are missing and npm is there, and otherwise serves a
+page that says what to run (:func:`missing_page`).
 """
 
 from __future__ import annotations

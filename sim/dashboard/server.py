@@ -7,7 +7,7 @@ accepts connections.  It binds to 127.0.0.1 unless told otherwise: the page
 can rebuild and run models, so exposing it is a choice to make on purpose.
 
 The page needs no internet access once Solara's front-end files are cached
-(:mod:`sim.dashboard.assets`; the first start fetches them with npm, and
+(they are installed with the project, see :mod:`sim.dashboard.assets`;
 without them the page says what to run): charts are PNGs drawn on the
 server, and Solara's optional web-font and telemetry requests are switched off.
 """

@@ -73,3 +73,11 @@ def test_the_page_is_the_dashboard_once_the_files_are_there():
     assert _get(with_assets_check(_solara, missing=lambda: []), "/") == (200, b"solara page")
     # Other paths (scripts, websockets) are never intercepted.
     assert _get(with_assets_check(_solara, missing=lambda: ["x"]), "/_solara/cdn/x.js") == (200, b"solara page")
+
+
+def test_front_end_files_come_with_the_installed_project():
+    """Solara is pinned to the release solara-assets ships files for: nothing to fetch after ``pip install``."""
+    import solara_assets  # noqa: F401  (a dependency of the project)
+
+    assert assets.required_packages(), "the Solara page template names no front-end package"
+    assert assets.missing_packages() == []
