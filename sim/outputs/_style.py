@@ -110,6 +110,11 @@ def no_data(ax: Axes, title: str, message: str) -> None:
     ax.grid(False)
 
 
+def display(ident: object, names: Mapping[str, str] | None) -> str:
+    """The display name of an institution or insurer id (its ``name`` in the scenario), else the id."""
+    return (names or {}).get(str(ident), str(ident))
+
+
 def institution_colors(tables: Tables) -> dict[str, tuple[float, ...]]:
     """One colour per institution, stable across all charts of a run.
 

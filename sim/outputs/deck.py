@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from matplotlib.axes import Axes
@@ -23,9 +23,12 @@ CHARTS: tuple[tuple[str, Callable[..., Axes], str], ...] = (
 
 #: The charts of :data:`CHARTS` with a time axis (they take ``time_unit``).
 TIME_CHARTS = ("market_share.png", "adoption.png")
+#: The charts of :data:`CHARTS` whose legends name institutions (they take ``names``).
+NAMED_CHARTS = ("market_share.png", "cac_by_channel.png")
 
 
-def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: str = "month") -> list[Path]:
+def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: str = "month",
+             names: Mapping[str, str] | None = None) -> list[Path]:
     """Write every deck chart of a run as PNG into ``out_dir``.
 
     Parameters
@@ -38,6 +41,12 @@ def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: s
     title_prefix : str, default ""
         Put before each chart title, e.g. the scenario name, so slides
         taken out of context still say which scenario they show.
+    time_unit : str, default "month"
+        What a step stands for, for the time axes.
+    names : mapping of str to str, optional
+        Institution and insurer ids to display names (their ``name`` in the
+        scenario, :func:`sim.outputs.formats.display_names`) for the legends;
+        ids are shown where none is given.
 
     Returns
     -------
@@ -53,7 +62,8 @@ def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: s
     for filename, draw, default_title in CHARTS:
         title = f"{title_prefix}: {default_title}" if title_prefix else default_title
         path = out_dir / filename
-        draw(tables, path, title=title, **({"time_unit": time_unit} if filename in TIME_CHARTS else {}))
+        draw(tables, path, title=title, **({"time_unit": time_unit} if filename in TIME_CHARTS else {}),
+             **({"names": names} if filename in NAMED_CHARTS else {}))
         written.append(path)
-    written += plot_risk(tables, out_dir, title_prefix=title_prefix, time_unit=time_unit)
+    written += plot_risk(tables, out_dir, title_prefix=title_prefix, time_unit=time_unit, names=names)
     return written

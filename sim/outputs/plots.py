@@ -27,6 +27,7 @@ from sim.outputs._style import (
     Tables,
     axes_for,
     deck_style,
+    display,
     institution_colors,
     mean_note,
     no_data,
@@ -72,6 +73,7 @@ def _whole_run_by_rep(
 def plot_market_share(
     tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
     title: str | None = None, level: float = 0.95, time_unit: str = "month",
+    names: Mapping[str, str] | None = None,
 ) -> Axes:
     """Market share of each institution over time, mean over replications with a band.
 
@@ -124,7 +126,7 @@ def plot_market_share(
         for ident in ids:
             rows = ci[ci["institution"] == ident]
             kind = kinds.get(ident, "")
-            label = f"{ident} ({kind})" if kind else ident
+            label = f"{display(ident, names)} ({kind})" if kind else display(ident, names)
             style = "--" if kind == "platform" else "-"
             ax.plot(rows["step"], rows["mean"], style, color=colors[ident], lw=2.2, label=label)
             ax.fill_between(rows["step"], rows["low"].clip(0, 1), rows["high"].clip(0, 1),
@@ -243,7 +245,7 @@ def _draw_funnel_bars(ax: Axes, means: pd.DataFrame) -> None:
 
 def plot_cac_by_channel(
     tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
-    title: str | None = None, level: float = 0.95,
+    title: str | None = None, level: float = 0.95, names: Mapping[str, str] | None = None,
 ) -> Axes:
     """Acquisition cost per new customer by channel and institution, whole run.
 
@@ -282,7 +284,7 @@ def plot_cac_by_channel(
             no_data(ax, title, "No channel brought a new customer")
             save_png(ax, path)
             return ax
-        _draw_cac_bars(ax, ci, institution_colors(tables))
+        _draw_cac_bars(ax, ci, institution_colors(tables), names)
         titles(ax, title, f"whole run; {replication_note(len(reps), 'error bars', level)}")
         save_png(ax, path)
     return ax
@@ -302,7 +304,8 @@ def _cac_table(channels: pd.DataFrame, reps: list[int], level: float) -> pd.Data
     return ci[ci["n"] > 0]
 
 
-def _draw_cac_bars(ax: Axes, ci: pd.DataFrame, colors: Mapping[str, tuple]) -> None:
+def _draw_cac_bars(ax: Axes, ci: pd.DataFrame, colors: Mapping[str, tuple],
+                   names: Mapping[str, str] | None = None) -> None:
     channels = channel_order(ci["channel"])
     ids = [i for i in colors if i in set(ci["institution"])]
     x = np.arange(len(channels))
@@ -315,7 +318,7 @@ def _draw_cac_bars(ax: Axes, ci: pd.DataFrame, colors: Mapping[str, tuple]) -> N
         err = err[:, keep]
         yerr = np.where(np.isnan(err), 0.0, err) if np.isfinite(err).any() else None
         pos = x[keep] + (j - (len(ids) - 1) / 2) * width
-        bars = ax.bar(pos, mean[keep], width, color=colors[ident], label=ident,
+        bars = ax.bar(pos, mean[keep], width, color=colors[ident], label=display(ident, names),
                       yerr=yerr, capsize=3, error_kw={"elinewidth": 1, "ecolor": "0.3"})
         ax.bar_label(bars, labels=[("" if v == 0 else f"{v:,.0f}" if v >= 10 else f"{v:,.2f}") for v in mean[keep]],
                      padding=2, fontsize=9, color="0.25")

@@ -23,6 +23,7 @@ from sim.experiments.replicate import RunResult
 from sim.experiments.store import write_text
 from sim.experiments.summary import summarize, to_jsonable
 from sim.outputs.deck import plot_all
+from sim.outputs.formats import display_names
 from sim.outputs.summary import write_summary
 from sim.outputs.tables import write_tables
 from sim.scenario.loader import dump_resolved
@@ -119,6 +120,25 @@ def time_unit(resolved: Any) -> str:
     return "month"
 
 
+def institution_names(resolved: Any) -> dict[str, str]:
+    """Ids to display names (``name``) of the banks, platforms and insurers of a resolved scenario.
+
+    The scenario may be given as YAML text, a mapping or a pydantic model, as for :func:`time_unit`.
+    """
+    if hasattr(resolved, "model_dump"):
+        return display_names([resolved])
+    if isinstance(resolved, str):
+        resolved = yaml.safe_load(resolved)
+    names: dict[str, str] = {}
+    if isinstance(resolved, Mapping):
+        for group in ("banks", "platforms", "insurers"):
+            entries = resolved.get(group)
+            for ident, spec in (entries.items() if isinstance(entries, Mapping) else ()):
+                if isinstance(spec, Mapping) and spec.get("name"):
+                    names[str(ident)] = str(spec["name"])
+    return names
+
+
 def write_results(
     out_dir: Path,
     tables: Mapping[str, pd.DataFrame],
@@ -174,7 +194,8 @@ def write_results(
     written["summary"] = write_summary(summary, out_dir / "summary.json")
     written["summary_data"] = summary
     written["scenario"] = write_text(out_dir / "scenario.resolved.yaml", scenario_yaml(resolved_scenario))
-    written["plots"] = (plot_all(tables, out_dir / "plots", scenario_name, time_unit=time_unit(resolved_scenario))
+    written["plots"] = (plot_all(tables, out_dir / "plots", scenario_name, time_unit=time_unit(resolved_scenario),
+                                  names=institution_names(resolved_scenario))
                         if plots else [])
     meta = run_metadata(scenario_name=scenario_name, seed=seed, replications=replications,
                         extra=extra_metadata)

@@ -14,6 +14,7 @@ Tables read: ``market`` (new_defaults, contagion_defaults, borrowers),
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from sim.outputs._style import (
     Tables,
     axes_for,
     deck_style,
+    display,
     institution_colors,
     mean_note,
     no_data,
@@ -91,7 +93,8 @@ def pooled_default_rates(inst: pd.DataFrame, window: int, level: float = 0.95) -
 
 
 def plot_default_rate_by_lender(tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
-                                title: str | None = None, level: float = 0.95, time_unit: str = "month") -> Axes:
+                                title: str | None = None, level: float = 0.95, time_unit: str = "month",
+                                names: Mapping[str, str] | None = None) -> Axes:
     """Default rate of each lender's loans over time, pooled by quarter, with a Wilson interval.
 
     Each point pools a quarter's defaults and loans at risk (loans at the end
@@ -120,7 +123,7 @@ def plot_default_rate_by_lender(tables: Tables, path: Path | None = None, *, ax:
             mine = pooled[pooled["institution"] == lender]
             raw = per_step[per_step["institution"] == lender].groupby("step")["rate"].mean()
             ax.plot(raw.index, raw.to_numpy(), color=color, lw=0.8, alpha=0.35)
-            ax.plot(mine["step"], mine["rate"], color=color, lw=2.2, marker="o", ms=4, label=str(lender))
+            ax.plot(mine["step"], mine["rate"], color=color, lw=2.2, marker="o", ms=4, label=display(lender, names))
             ax.fill_between(mine["step"], mine["low"], mine["high"], color=color, alpha=0.15, lw=0)
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=2))
@@ -135,7 +138,7 @@ def plot_default_rate_by_lender(tables: Tables, path: Path | None = None, *, ax:
 
 
 def plot_default_rate_by_channel(tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
-                                 title: str | None = None) -> Axes:
+                                 title: str | None = None, names: Mapping[str, str] | None = None) -> Axes:
     """Whole-run default rate per loan-step, by the channel the loan came through, one bar group per lender."""
     title = title or "Default rate by acquisition channel"
     with deck_style():
@@ -153,7 +156,7 @@ def plot_default_rate_by_channel(tables: Tables, path: Path | None = None, *, ax
         width = 0.8 / max(len(rate.index), 1)
         x = np.arange(len(rate.columns))
         for k, lender in enumerate(rate.index):
-            ax.bar(x + k * width, rate.loc[lender].to_numpy(), width, label=str(lender),
+            ax.bar(x + k * width, rate.loc[lender].to_numpy(), width, label=display(lender, names),
                    color=colors.get(str(lender)))
         ax.set_xticks(x + width * (len(rate.index) - 1) / 2, [c.replace("platform:", "") for c in rate.columns],
                       rotation=20, ha="right")
@@ -202,7 +205,8 @@ def plot_cascade_size(tables: Tables, path: Path | None = None, *, ax: Axes | No
 
 
 def plot_insurer_capital(tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
-                         title: str | None = None, level: float = 0.95, time_unit: str = "month") -> Axes:
+                         title: str | None = None, level: float = 0.95, time_unit: str = "month",
+                         names: Mapping[str, str] | None = None) -> Axes:
     """Each credit insurer's capital over time; a cross where it failed."""
     title = title or "Credit insurers' capital"
     with deck_style():
@@ -216,11 +220,12 @@ def plot_insurer_capital(tables: Tables, path: Path | None = None, *, ax: Axes |
             color = f"C{k}"
             series = group_mean_ci(rows, "step", "capital", level)
             series["low"] = series["low"].clip(lower=0.0)        # capital never goes below zero
-            _band(ax, series, str(insurer), color)
+            _band(ax, series, display(insurer, names), color)
             failed = rows[rows["failed"]].groupby("replication")["step"].min()
             if len(failed):
+                runs = rows["replication"].nunique()
                 ax.scatter(failed.to_numpy(), np.zeros(len(failed)), marker="x", s=80, color=color,
-                           label=f"{insurer} failed ({len(failed)} of {rows['replication'].nunique()} runs)")
+                           label=f"{display(insurer, names)} failed ({len(failed)} of {runs} runs)")
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(YUAN_AXIS)
         ax.set_xlabel(step_label(time_unit))
@@ -272,10 +277,15 @@ RISK_CHARTS = (
 
 #: The charts of :data:`RISK_CHARTS` with a time axis (they take ``time_unit``).
 RISK_TIME_CHARTS = ("default_rate_by_lender.png", "cascade_size.png", "insurer_capital.png")
+#: The charts of :data:`RISK_CHARTS` whose legends name institutions (they take ``names``).
+RISK_NAMED_CHARTS = ("default_rate_by_lender.png", "default_rate_by_channel.png", "insurer_capital.png")
 
 
-def plot_risk(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: str = "month") -> list[Path]:
+def plot_risk(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: str = "month",
+              names: Mapping[str, str] | None = None) -> list[Path]:
     """Write the credit-side charts of a run as PNG into ``out_dir``.
+
+    ``names`` maps institution and insurer ids to the display names the legends show.
 
     Returns the files written, in :data:`RISK_CHARTS` order; none for a run
     without credit, and no insurer chart for a run without insurers.
@@ -290,6 +300,7 @@ def plot_risk(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: 
             continue
         path = out_dir / filename
         draw(tables, path, title=f"{title_prefix}: {default_title}" if title_prefix else default_title,
-             **({"time_unit": time_unit} if filename in RISK_TIME_CHARTS else {}))
+             **({"time_unit": time_unit} if filename in RISK_TIME_CHARTS else {}),
+             **({"names": names} if filename in RISK_NAMED_CHARTS else {}))
         written.append(path)
     return written

@@ -170,3 +170,25 @@ def test_cac_without_any_spend_says_so(output_tables):
     ax = plot_cac_by_channel(dict(output_tables, channels=channels))
     assert any("No acquisition spend" in t.get_text() for t in ax.texts)
     assert not any("No acquisition spend" in t.get_text() for t in plot_cac_by_channel(output_tables).texts)
+
+
+def test_legends_show_display_names_where_given(output_tables):
+    names = {"citic": "Joint-stock bank"}
+    share = plot_market_share(output_tables, names=names)
+    assert {ln.get_label() for ln in share.lines} == {"Joint-stock bank (bank)", "ant (platform)"}
+    cac = plot_cac_by_channel(output_tables, names=names)
+    labels = {c.get_label() for c in cac.containers if isinstance(c, BarContainer)}
+    assert "Joint-stock bank" in labels and "citic" not in labels
+
+
+def test_plot_all_passes_display_names_to_the_legends(output_tables, tmp_path, monkeypatch):
+    from sim.outputs import deck
+
+    seen = {}
+
+    def spy(tables, path, **kwargs):
+        seen[path.name] = kwargs.get("names")
+
+    monkeypatch.setattr(deck, "CHARTS", tuple((f, spy, t) for f, _, t in deck.CHARTS))
+    plot_all(output_tables, tmp_path, names={"citic": "Joint-stock bank"})
+    assert {f for f, n in seen.items() if n} == set(deck.NAMED_CHARTS)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 
+import sim
 from sim.outputs import read_tables, write_results
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow  # writes every table and chart
@@ -59,3 +63,12 @@ def test_sim_save_writes_a_run_result(tmp_path):
     assert (meta["scenario"], meta["seed"], meta["replications"]) == (scenario.name, 4, 2)
     assert {p.name for p in out.iterdir()} >= {"market.parquet", "summary.json", "scenario.resolved.yaml", "run.json"}
     assert not (out / "plots").exists()
+
+
+def test_institution_names_from_every_form_of_resolved_scenario():
+    from sim.outputs.results import institution_names
+
+    text = "name: s\nbanks:\n  icbc: {name: Large state bank, type: state}\n  citic: {type: joint_stock}\n"
+    assert institution_names(text) == {"icbc": "Large state bank"}
+    assert institution_names(sim.load_scenario(ROOT / "scenarios" / "baseline.yaml"))["icbc"] == "Large state bank"
+    assert institution_names(None) == {}

@@ -69,3 +69,12 @@ def test_every_time_axis_says_step_and_its_unit(credit_tables, tmp_path):
     written = plot_all(credit_tables, tmp_path, time_unit="month")
     assert {p.name for p in written} >= {name for name, *_ in RISK_CHARTS if name != "insurer_capital.png"}
     assert np.all([p.stat().st_size > 0 for p in written])
+
+
+def test_lender_legends_show_display_names(credit_tables):
+    from sim.outputs.formats import display_names
+
+    names = display_names([sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")])
+    ax = plot_default_rate_by_lender(credit_tables, names=names)
+    labels = {text.get_text() for text in ax.get_legend().get_texts()}
+    assert "Large state bank" in labels and "icbc" not in labels
