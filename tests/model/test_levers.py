@@ -18,7 +18,8 @@ MARKET = {
     "population": {"size": 400},
     "network": {"kind": "erdos_renyi", "mean_degree": 6},
     # Unit response curves: p = 1 - exp(-spend / 1000) (spend 223.144 gives p = 0.2).
-    "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0} for c in ("branch", "own_app", "live_stream", "platform")}},
+    "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0}
+                                   for c in ("branch", "own_app", "live_stream", "platform")}},
     "products": {"loan": {"kind": "credit"}, "payments": {"kind": "payments"}},
     "credit": {"enabled": True},
     "banks": {"bank": {"type": "state", "offers": {"loan": {}, "payments": {}},

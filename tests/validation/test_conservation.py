@@ -31,7 +31,8 @@ def stressed():
         "population": {"size": 4000, "credit": {"subprime_share": 0.4}},
         "network": {"kind": "erdos_renyi", "mean_degree": 6},
         # Unit response curves: p = 1 - exp(-spend / 1000) (spend 223.144 gives p = 0.2).
-        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0} for c in ("branch", "own_app", "live_stream", "platform")}},
+        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0}
+                                   for c in ("branch", "own_app", "live_stream", "platform")}},
         "products": {"loan": {"kind": "credit", "loan": {"term": 6, "renewal": 0.8}},
                      "pay": {"kind": "payments"}},
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0},

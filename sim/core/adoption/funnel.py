@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core.adoption.choice import NO_CHOICE, choose, utilities
-from sim.core.codes import Channel, Stage
 from sim.core.adoption.frequency import first_of_each, may_enter
+from sim.core.codes import Channel, Stage
 from sim.core.touches import Touches
 
 # Stage -> column of the funnel count array.

@@ -20,7 +20,8 @@ def insured_scenario(extra: dict | None = None):
         "population": {"size": 3000, "credit": {"subprime_share": 0.5}},
         "network": {"kind": "erdos_renyi", "mean_degree": 6},
         # Unit response curves: p = 1 - exp(-spend / 1000) (spend 223.144 gives p = 0.2).
-        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0} for c in ("branch", "own_app", "live_stream", "platform")}},
+        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0}
+                                   for c in ("branch", "own_app", "live_stream", "platform")}},
         "products": {"loan": {"kind": "credit", "loan": {"size_sd": 0.0}}},
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0, "reapply_after": 0},
         "choice": {"switching": 0.0},

@@ -24,7 +24,8 @@ def p2p_market(shock: float, extra: dict | None = None, platforms: int = 8):
         "population": {"size": 5000, "credit": {"subprime_share": 0.3}},
         "network": {"kind": "erdos_renyi", "mean_degree": 6},
         # Unit response curves: p = 1 - exp(-spend / 1000) (spend 223.144 gives p = 0.2).
-        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0} for c in ("branch", "own_app", "live_stream", "platform")}},
+        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0}
+                                   for c in ("branch", "own_app", "live_stream", "platform")}},
         "products": {"loan": {"kind": "credit", "loan": {"size_mean": 10_000, "size_sd": 3_000, "term": 12}}},
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0},
         "choice": {"switching": 0.0},
