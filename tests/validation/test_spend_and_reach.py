@@ -59,7 +59,8 @@ def test_measured_exposure_follows_the_default_response_curve(make_scenario, cha
     channels = model.tables()["channels"]
     label = "branch" if channel == "branch" else "platform:shop"
     rows = channels[(channels.channel == label) & (channels.step >= 1)]
-    reachable = int(model.state.branch_reach[:, 0].sum() if channel == "branch" else model.state.platform_user[:, 0].sum())
+    reach = model.state.branch_reach[:, 0] if channel == "branch" else model.state.platform_user[:, 0]
+    reachable = int(reach.sum())
     p = float(response(spend, curve["p_max"], curve["s0"]))
     # One offer: each touch is one reachable customer exposed in one step, aware or not.
     assert within_binomial(int(rows.touches.sum()), reachable * 6, p), (rows.touches.sum() / reachable / 6, p)
