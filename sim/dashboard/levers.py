@@ -217,11 +217,20 @@ def _channel_budgets(scenario: Scenario, bank: str) -> tuple[dict[str, float], d
     return own, platform
 
 
+#: Step of the budget-split slider; the file's share is shown rounded to it.
+BUDGET_SPLIT_STEP = 0.05
+
+
 def budget_split_start(scenario: Scenario, bank: str) -> float:
-    """The platform share of the bank's marketing budget, as the file sets it (see :func:`_channel_budgets`)."""
+    """The platform share of the bank's marketing budget as the file sets it (see :func:`_channel_budgets`).
+
+    Rounded to the slider's step, so that a slider left alone is not read
+    as moved (a share between two steps would snap to one of them).
+    """
     own, platform = _channel_budgets(scenario, bank)
     total = sum(own.values()) + sum(platform.values())
-    return sum(platform.values()) / total if total > 0 else 0.0
+    share = sum(platform.values()) / total if total > 0 else 0.0
+    return round(round(share / BUDGET_SPLIT_STEP) * BUDGET_SPLIT_STEP, 10)
 
 
 def budget_split_overrides(scenario: Scenario, bank: str, share: float) -> Overrides:
@@ -286,7 +295,7 @@ LEVERS: tuple[LeverSpec, ...] = (
     LeverSpec("live_stream", "live streaming", "banks", "banks.{id}.live_stream.enabled", kind="bool",
               overrides=live_stream_overrides),
     # The budget split sets several paths (budget_split_overrides); its path only says the bank has a branch block.
-    LeverSpec("budget_split", "platform share of marketing budget", "banks", "banks.{id}.branch.spend", step=0.05,
+    LeverSpec("budget_split", "platform share of marketing budget", "banks", "banks.{id}.branch.spend", step=BUDGET_SPLIT_STEP,
               start=budget_split_start, overrides=budget_split_overrides, applies=budget_split_applies),
     LeverSpec("approval_cutoff", "approval cut-off (default prob.)", "banks", "banks.{id}.credit.cutoff",
               high=0.05, step=0.001, applies=lends),
