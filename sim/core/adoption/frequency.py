@@ -50,10 +50,26 @@ def pair_keys(touches: Touches, n_offers: int) -> np.ndarray:
     return touches.customer * n_offers + touches.offer
 
 
+#: Keys spanning at most this many values are deduplicated with a scatter table instead of a sort.
+SCATTER_SPAN = 1 << 21
+
+
 def first_of_each(keys: np.ndarray) -> np.ndarray:
-    """Positions of the first occurrence of each distinct key (in the order given), ascending."""
+    """Positions of the first occurrence of each distinct non-negative key (in the order given), ascending.
+
+    With a small key span, a table of the smallest position per key
+    (``np.minimum.at``, exact whatever the order of repeated indices) costs
+    O(span + len); otherwise a stable sort costs O(len log len).  Both give
+    the same positions.
+    """
     if keys.size == 0:
         return np.zeros(0, dtype=np.int64)
+    position = np.arange(keys.size)
+    span = int(keys.max()) + 1
+    if span <= max(4 * keys.size, SCATTER_SPAN):
+        smallest = np.full(span, keys.size, dtype=np.int64)
+        np.minimum.at(smallest, keys, position)
+        return np.flatnonzero(smallest[keys] == position)
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     first = np.ones(keys.size, dtype=bool)
