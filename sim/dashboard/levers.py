@@ -296,7 +296,8 @@ LEVERS: tuple[LeverSpec, ...] = (
               overrides=live_stream_overrides),
     # The budget split sets several paths (budget_split_overrides); its path only says the bank has a branch block.
     LeverSpec("budget_split", "platform share of marketing budget", "banks", "banks.{id}.branch.spend",
-              step=BUDGET_SPLIT_STEP, start=budget_split_start, overrides=budget_split_overrides, applies=budget_split_applies),
+              step=BUDGET_SPLIT_STEP, start=budget_split_start, overrides=budget_split_overrides,
+              applies=budget_split_applies),
     LeverSpec("approval_cutoff", "approval cut-off (default prob.)", "banks", "banks.{id}.credit.cutoff",
               high=0.05, step=0.001, applies=lends),
     LeverSpec("approval_cutoff", "approval cut-off (default prob.)", "platforms", "platforms.{id}.credit.cutoff",
