@@ -41,6 +41,8 @@ for path in (str(ROOT), str(HERE)):
 
 from reference_model import ReferenceModel  # noqa: E402
 
+from sim.core.adoption.exposure import response  # noqa: E402
+
 BENCH_SCENARIO = HERE / "scenarios" / "bench.yaml"
 BASELINE_SCENARIO = ROOT / "scenarios" / "baseline.yaml"
 
@@ -62,7 +64,8 @@ def reference_kwargs(scenario) -> dict:
         raise ValueError("the reference model has one product, banks only, no partnerships or events")
     (product,) = scenario.products
     banks = list(scenario.banks.values())
-    exposure = {b.branch.exposure_rate for b in banks}
+    curve = scenario.marketing.response.branch
+    exposure = {float(response(b.branch.spend, curve.p_max, curve.s0)) for b in banks}
     rate = {b.referral.rate if b.referral.enabled else 0.0 for b in banks}
     window = {b.referral.window for b in banks}
     if len(exposure) != 1 or len(rate) != 1 or len(window) != 1:
@@ -70,18 +73,22 @@ def reference_kwargs(scenario) -> dict:
     for b in banks:
         if b.branch.coverage != [1.0, 1.0, 1.0, 1.0] or b.retention != 1.0:
             raise ValueError("the reference model needs full branch coverage and retention 1.0")
-        if b.own_app.exposure_rate or b.live_stream.enabled or b.employee_media.employees or b.targeting:
+        if b.own_app.spend or b.live_stream.enabled or b.employee_media.staff_share or b.targeting \
+                or b.marketing.budget is not None:
             raise ValueError("the reference model has only the branch channel and referral")
     c = scenario.choice
     if c.switching or c.price or c.convenience or c.trust or c.outside_utility is not None:
         raise ValueError("the reference model's logit has brands only (choice weights 0, no switching)")
     f = scenario.products[product].funnel or scenario.funnel
+    if f.reapply_after != 0:
+        raise ValueError("the reference model lets a rejected applicant re-apply at once (funnel.reapply_after 0)")
     return dict(
         n=scenario.population.size,
         mean_degree=net.mean_degree,
         rewiring=net.rewiring,
         institutions=len(banks),
         exposure_rate=exposure.pop(),
+        repeat_decay=f.repeat_decay,
         referral_rate=rate.pop(),
         window=window.pop(),
         funnel=(f.interest, f.compare, f.apply, f.approve),

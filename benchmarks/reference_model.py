@@ -12,9 +12,12 @@ write the model.
 
 Rules (one step, ``t = model.steps``)
 -------------------------------------
-1. Exposure.  Every customer not yet aware of institution ``j``'s offer
-   becomes aware of it with probability ``exposure_rate``, independently per
-   institution (each institution has one channel that reaches everyone).
+1. Exposure.  Every customer is exposed to institution ``j``'s offer with
+   probability ``exposure_rate``, independently per institution (each
+   institution has one channel that reaches everyone), and becomes aware of
+   it.  For a customer with no provider the exposure counts as a touch with
+   probability ``repeat_decay ** m``, ``m`` its earlier exposures to ``j``
+   while it had no provider (cleared when it becomes a customer).
 2. Referral.  A customer who became active with provider ``j`` at step ``s``
    is a promoter at steps ``s + 1 .. s + window`` (``window=None``: for ever).
    Each promoter gives each neighbour who is not a customer of ``j`` an
@@ -73,6 +76,7 @@ class Customer(FixedAgent):
         super().__init__(model)
         self.cell = cell
         self.aware = [False] * model.institutions
+        self.exposures = [0] * model.institutions
         self.touched = False
         self.stage = NONE
         self.provider = None
@@ -91,9 +95,13 @@ class Customer(FixedAgent):
         """Stage 1: see the institutions' ads, then, as a promoter, refer the neighbours."""
         model = self.model
         for j in range(model.institutions):
-            if not self.aware[j] and self.random.random() < model.exposure_rate:
+            if self.random.random() < model.exposure_rate:
                 self.aware[j] = True
-                self.touched = True
+                if self.provider is None:
+                    m = self.exposures[j]
+                    if m == 0 or self.random.random() < model.repeat_decay ** m:
+                        self.touched = True
+                    self.exposures[j] = min(m + 1, 255)
         if self.is_promoter:
             j = self.provider
             for neighbour in self.cell.neighborhood.agents:
@@ -126,6 +134,7 @@ class Customer(FixedAgent):
         self.stage = ACTIVE
         self.provider = choice
         self.since = model.steps
+        self.exposures = [0] * model.institutions
 
     def choose(self) -> int:
         """Multinomial logit over the known institutions: highest brand + Gumbel noise."""
@@ -183,7 +192,9 @@ class ReferenceModel(Model):
     institutions : int
         Number of competing institutions, each with one channel reaching everyone.
     exposure_rate : float
-        Per-step chance an unaware customer becomes aware of an institution's offer.
+        Per-step chance a customer is exposed to an institution's offer.
+    repeat_decay : float
+        ``d``: an exposure after ``m`` earlier ones (while without a provider) is a touch with probability ``d ** m``.
     referral_rate : float
         ``r``: per-step chance a promoter makes a neighbour aware of its provider.
     window : int or None
@@ -205,6 +216,7 @@ class ReferenceModel(Model):
         rewiring: float = 0.1,
         institutions: int = 3,
         exposure_rate: float = 0.02,
+        repeat_decay: float = 0.8,
         referral_rate: float = 0.03,
         window: int | None = 6,
         funnel: Sequence[float] = (0.5, 0.8, 0.7, 0.95),
@@ -217,6 +229,7 @@ class ReferenceModel(Model):
             raise ValueError(f"funnel must be (interest, compare, apply, approve), got {funnel!r}")
         self.institutions = institutions
         self.exposure_rate = exposure_rate
+        self.repeat_decay = repeat_decay
         self.referral_rate = referral_rate
         self.window = window
         self.funnel = tuple(float(p) for p in funnel)

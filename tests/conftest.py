@@ -23,6 +23,11 @@ import pytest
 
 from sim.scenario.loader import deep_merge, validate_data
 
+#: Response curves of the tests: p = 1 - exp(-spend / 1000) on every channel, so a test
+#: that wants exposure probability p sets spend = -1000 ln(1 - p) (e.g. 51.2933 for 0.05).
+UNIT_RESPONSE: dict[str, Any] = {c: {"p_max": 1.0, "s0": 1000.0}
+                                 for c in ("branch", "own_app", "live_stream", "platform")}
+
 #: The smallest useful scenario: one state bank offering one payments product
 #: on a small Erdős–Rényi network, with no advertising switched on.
 BASE_SCENARIO: dict[str, Any] = {
@@ -34,6 +39,7 @@ BASE_SCENARIO: dict[str, Any] = {
     "network": {"kind": "erdos_renyi", "mean_degree": 6},
     "products": {"payments": {"kind": "payments"}},
     "banks": {"b": {"type": "state", "offers": {"payments": {}}}},
+    "marketing": {"response": UNIT_RESPONSE},
 }
 
 def scenario_data(*changes: Mapping | None, base: Mapping | None = None) -> dict:
@@ -63,14 +69,17 @@ def activate_one(model, customer: int, institution: int = 0) -> None:
     """
     cat, state = model.catalog, model.state
     followers = state.follower[:, institution].copy()
-    rate = float(cat.app_rate[institution])
+    spend, budget = float(cat.app_spend[institution]), float(cat.budget[institution])
+    p_max, s0 = float(cat.response_pmax[1]), float(cat.response_s0[1])
     state.follower[:, institution] = False
     state.follower[customer, institution] = True
-    cat.app_rate[institution] = 1.0
+    cat.app_spend[institution], cat.budget[institution] = 1.0e5, np.nan
+    cat.response_pmax[1], cat.response_s0[1] = 1.0, 1.0          # p = 1 - exp(-1e5) = 1
     try:
         model.step()
     finally:
-        cat.app_rate[institution] = rate
+        cat.app_spend[institution], cat.budget[institution] = spend, budget
+        cat.response_pmax[1], cat.response_s0[1] = p_max, s0
         state.follower[:, institution] = followers
     assert model.last["new_active"] == 1, f"seeding activated {model.last['new_active']} customers, not 1"
     assert (state.provider[customer] == institution).any(), "the seed did not become a customer"

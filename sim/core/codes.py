@@ -58,6 +58,9 @@ class LoanStatus(IntEnum):
         return self.name.lower()
 
 
+#: The channel types whose exposure is bought by spend, in the order of the catalog's response arrays.
+PAID_CHANNEL_TYPES: tuple[str, ...] = ("branch", "own_app", "live_stream", "platform")
+
 #: Channel, provider or loan id meaning "none".
 NO_CHANNEL = -1
 NO_LOAN = -1

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.core.codes import FIXED_CHANNELS
+from sim.core.codes import FIXED_CHANNELS, PAID_CHANNEL_TYPES
 from sim.core.layout import Layout, as_array, layout
 from sim.core.risk import regulation
 from sim.core.risk_params import RiskCatalog, compile_risk, macro_fields
@@ -53,19 +53,20 @@ class Catalog:
     referral_bonus: np.ndarray
     referral_welcome: np.ndarray
     branch_coverage: np.ndarray          # (I, 4)
-    branch_rate: np.ndarray
-    branch_cost: np.ndarray
-    app_rate: np.ndarray
-    app_cost: np.ndarray
+    branch_spend: np.ndarray             # (I,) yuan per 1,000 reachable per step (own spend, no budget)
+    app_spend: np.ndarray
     app_followers: np.ndarray
     app_follower_communities: list[dict[str, float]]   # (I,) share following the app per named community
-    live_rate: np.ndarray                # 0 when disabled
-    live_cost: np.ndarray
+    live_spend: np.ndarray               # 0 when disabled
+    live_enabled: np.ndarray             # (I,) bool
     live_uplift: np.ndarray
-    employees: np.ndarray
+    budget: np.ndarray                   # (I,) marketing budget per step per 1,000 population (NaN: own spends)
+    budget_split: np.ndarray             # (I, 3) budget shares of branch, own app, live stream
+    partner_budget_share: np.ndarray     # (J,) share of its bank's budget per partnership
+    employees: np.ndarray                # (I,) round(staff_share x population size)
     employee_rate: np.ndarray
     employee_offer: np.ndarray           # offer promoted by employees (-1 none)
-    employee_cost: np.ndarray
+    employee_cost: np.ndarray            # (I,) per employee per step
     employee_audience: np.ndarray        # (I,) self-media followers per employee beyond network neighbours
     platform_users: np.ndarray           # (P,) share of population
     platform_institution: np.ndarray     # (P,) institution index of each platform
@@ -73,8 +74,7 @@ class Catalog:
     partner_bank: np.ndarray
     partner_platform: np.ndarray         # platform index (0..P-1)
     partner_active: np.ndarray
-    partner_rate: np.ndarray
-    partner_cost: np.ndarray
+    partner_spend: np.ndarray            # (J,) yuan per 1,000 platform users per step (no budget)
     partner_fee: np.ndarray
     partner_take: np.ndarray
     partner_data: np.ndarray
@@ -84,7 +84,11 @@ class Catalog:
     compare: np.ndarray
     apply: np.ndarray
     approve: np.ndarray
+    repeat_decay: np.ndarray             # (K,) d: re-entry probability d^m after m earlier ad exposures
+    reapply_after: np.ndarray            # (K,) cool-down in steps after a rejection
     need: np.ndarray                     # (K, life stages)
+    response_pmax: np.ndarray            # (4,) p_max per PAID_CHANNEL_TYPES
+    response_s0: np.ndarray              # (4,) s0 per PAID_CHANNEL_TYPES
     choice_price: float
     choice_convenience: float
     choice_trust: float
@@ -153,6 +157,15 @@ def institution_fields(scenario: Scenario, lay: Layout) -> dict:
         if kinds[i] == "bank" and spec.offers:
             product = spec.employee_media.product or next(iter(spec.offers))
             employee_offer[i] = lay.offer_of[i, lay.products.index(product)]
+    size = scenario.population.size
+    budget = as_array(s.marketing.budget if s.marketing.budget is not None else np.nan for s in specs)
+    budget_split = np.array([[s.marketing.split.get("branch", 0.0) if kinds[i] == "bank" else 0.0,
+                              s.marketing.split.get("own_app", 0.0),
+                              s.marketing.split.get("live_stream", 0.0) if s.live_stream.enabled else 0.0]
+                             for i, s in enumerate(specs)]).reshape(I, 3)
+    by_id = dict(zip(lay.ids, specs, strict=True))
+    partner_budget_share = as_array(by_id[p.bank].marketing.split.get(pid, 0.0)
+                                    for pid, p in scenario.partnerships.items())
     referral_rate = as_array(
         min(1.0, s.referral.rate * (1.0 + s.referral.bonus_uplift * s.referral.bonus / 100.0))
         if s.referral.enabled
@@ -175,19 +188,20 @@ def institution_fields(scenario: Scenario, lay: Layout) -> dict:
         referral_welcome=as_array(s.referral.welcome if s.referral.enabled else 0.0 for s in specs),
         branch_coverage=np.array([s.branch.coverage if kinds[i] == "bank" else [0.0] * 4
                                   for i, s in enumerate(specs)]).reshape(I, 4),
-        branch_rate=bank_attr(lambda s: s.branch.exposure_rate),
-        branch_cost=bank_attr(lambda s: s.branch.cost),
-        app_rate=as_array(s.own_app.exposure_rate for s in specs),
-        app_cost=as_array(s.own_app.cost for s in specs),
+        branch_spend=bank_attr(lambda s: s.branch.spend),
+        app_spend=as_array(s.own_app.spend for s in specs),
         app_followers=as_array(s.own_app.followers for s in specs),
         app_follower_communities=[dict(s.own_app.follower_communities) for s in specs],
-        live_rate=as_array(s.live_stream.exposure_rate if s.live_stream.enabled else 0.0 for s in specs),
-        live_cost=as_array(s.live_stream.cost if s.live_stream.enabled else 0.0 for s in specs),
+        live_spend=as_array(s.live_stream.spend if s.live_stream.enabled else 0.0 for s in specs),
+        live_enabled=as_array((s.live_stream.enabled for s in specs), bool),
         live_uplift=as_array(s.live_stream.compare_uplift for s in specs),
-        employees=bank_attr(lambda s: s.employee_media.employees).astype(np.int64),
+        budget=budget,
+        budget_split=budget_split,
+        partner_budget_share=partner_budget_share,
+        employees=np.rint(bank_attr(lambda s: s.employee_media.staff_share) * size).astype(np.int64),
         employee_rate=bank_attr(lambda s: s.employee_media.share_rate),
         employee_offer=employee_offer,
-        employee_cost=bank_attr(lambda s: s.employee_media.cost),
+        employee_cost=bank_attr(lambda s: s.employee_media.cost_per_employee),
         employee_audience=bank_attr(lambda s: s.employee_media.audience).astype(np.int64),
         platform_users=as_array(p.users for p in scenario.platforms.values()),
     )
@@ -201,8 +215,7 @@ def partnership_fields(scenario: Scenario, lay: Layout) -> dict:
         partner_bank=as_array((lay.ids.index(p.bank) for p in partnerships), np.int32),
         partner_platform=as_array((lay.platform_ids.index(p.platform) for p in partnerships), np.int32),
         partner_active=as_array((p.active for p in partnerships), bool),
-        partner_rate=as_array(p.exposure_rate for p in partnerships),
-        partner_cost=as_array(p.cost for p in partnerships),
+        partner_spend=as_array(p.spend for p in partnerships),
         partner_fee=as_array(p.fee_per_customer for p in partnerships),
         partner_take=np.asarray(take_rates, dtype=np.float64).reshape(len(partnerships)),
         partner_data=as_array((p.data_sharing for p in partnerships), bool),
@@ -211,14 +224,19 @@ def partnership_fields(scenario: Scenario, lay: Layout) -> dict:
 
 
 def adoption_fields(scenario: Scenario, lay: Layout) -> dict:
-    """Arrays fed by the market-wide funnel, choice and product settings."""
+    """Arrays fed by the market-wide funnel, choice, product and marketing-response settings."""
     funnels = [p.funnel or scenario.funnel for p in scenario.products.values()]
+    response = scenario.marketing.response
     return dict(
         interest=as_array(f.interest for f in funnels),
         compare=as_array(f.compare for f in funnels),
         apply=as_array(f.apply for f in funnels),
         approve=as_array(f.approve for f in funnels),
+        repeat_decay=as_array(f.repeat_decay for f in funnels),
+        reapply_after=as_array((f.reapply_after for f in funnels), np.int64),
         need=np.array([[p.need.get(s, 1.0) for s in LIFE_STAGES] for p in scenario.products.values()]),
+        response_pmax=as_array(getattr(response, c).p_max for c in PAID_CHANNEL_TYPES),
+        response_s0=as_array(getattr(response, c).s0 for c in PAID_CHANNEL_TYPES),
         choice_price=scenario.choice.price,
         choice_convenience=scenario.choice.convenience,
         choice_trust=scenario.choice.trust,

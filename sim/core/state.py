@@ -19,11 +19,14 @@ class CustomerState:
     Attributes
     ----------
     aware : bool (n, O)            customer knows the offer
-    aware_channel : int8 (n, O)    channel of the latest touch for the offer (-1 none)
+    aware_channel : int8 (n, O)    channel credited for the offer's latest counting touch (-1 none)
+    exposures : uint8 (n, O)       advertising exposures of the offer while the customer could enter the
+                                   funnel, since it last became a customer of the product (saturating)
     stage : int8 (n, K)            funnel stage per product (see STAGE_NAMES)
     provider : int16 (n, K)        institution providing the product (-1 none)
     channel : int8 (n, K)          channel the current relationship came through (-1 none)
     since : int32 (n, K)           step the current relationship began (-1 none)
+    rejected_at : int32 (n, K)     step of the customer's latest rejection for the product (-1 none)
     trust : float32 (n, I)         trust in each institution
     branch_reach : bool (n, I)     lives in a city the institution's branches cover
     platform_user : bool (n, P)    uses each platform
@@ -36,10 +39,12 @@ class CustomerState:
 
     aware: np.ndarray
     aware_channel: np.ndarray
+    exposures: np.ndarray
     stage: np.ndarray
     provider: np.ndarray
     channel: np.ndarray
     since: np.ndarray
+    rejected_at: np.ndarray
     trust: np.ndarray
     branch_reach: np.ndarray
     platform_user: np.ndarray
@@ -55,8 +60,8 @@ class CustomerState:
 
         The per-product and per-institution arrays are column-major, since
         the kernels read them a product or an institution at a time (a
-        column is then one contiguous block); ``aware`` and ``aware_channel``
-        stay row-major, read a customer's offers at a time.
+        column is then one contiguous block); ``aware``, ``aware_channel`` and
+        ``exposures`` stay row-major, read a customer's offers at a time.
         """
         def column_major(shape, value, dtype):
             return np.full(shape, value, dtype=dtype, order="F")
@@ -64,10 +69,12 @@ class CustomerState:
         return cls(
             aware=np.zeros((n, offers), dtype=bool),
             aware_channel=np.full((n, offers), NO_CHANNEL, dtype=np.int8),
+            exposures=np.zeros((n, offers), dtype=np.uint8),
             stage=column_major((n, products), 0, np.int8),
             provider=column_major((n, products), -1, np.int16),
             channel=column_major((n, products), NO_CHANNEL, np.int8),
             since=column_major((n, products), -1, np.int32),
+            rejected_at=column_major((n, products), -1, np.int32),
             trust=np.zeros((n, institutions), dtype=np.float32),
             branch_reach=column_major((n, institutions), False, bool),
             platform_user=column_major((n, platforms), False, bool),

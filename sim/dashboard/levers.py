@@ -189,87 +189,88 @@ def _partnerships_of(scenario: Scenario, bank: str) -> list[str]:
     return [pid for pid, p in scenario.partnerships.items() if p.bank == bank]
 
 
-def _own_channels(scenario: Scenario, bank: str) -> dict[str, tuple[float, float]]:
-    """(exposure_rate, cost) of the bank's own paid channels that are switched on."""
-    spec = scenario.banks[bank]
-    channels = {"branch": (spec.branch.exposure_rate, spec.branch.cost),
-                "own_app": (spec.own_app.exposure_rate, spec.own_app.cost)}
-    if spec.live_stream.enabled:
-        channels["live_stream"] = (spec.live_stream.exposure_rate, spec.live_stream.cost)
-    return channels
+def _channel_budgets(scenario: Scenario, bank: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Yuan per step per 1,000 population each paid channel of the bank spends: own channels, partnerships.
 
-
-def _budgets(scenario: Scenario, bank: str) -> tuple[float, float, bool]:
-    """Own-channel spend O, platform reference spend R, and whether R is notional.
-
-    R is the sum of the bank's partnership fees per step; when the file buys
-    platform traffic only per customer (no fixed fee), R is taken equal to O,
-    i.e. the file's platform reach is assumed to be worth the own-channel budget.
+    From the bank's ``marketing.budget`` and ``split`` when it sets one;
+    otherwise estimated from each channel's spend per 1,000 reachable times
+    the share of the population it reaches as the file sets it (branches:
+    the covered share of the city tiers; the app and a live stream: its
+    followers plus its initial customers, at most everyone; a partnership:
+    the platform's users).
     """
-    own = sum(cost for _, cost in _own_channels(scenario, bank).values())
-    platform = sum(scenario.partnerships[p].cost for p in _partnerships_of(scenario, bank))
-    if platform > 0:
-        return own, platform, False
-    return own, own, True
+    spec = scenario.banks[bank]
+    partners = _partnerships_of(scenario, bank)
+    own_names = ["branch", "own_app", *(["live_stream"] if spec.live_stream.enabled else [])]
+    if spec.marketing.budget is not None:
+        budget, split = spec.marketing.budget, spec.marketing.split
+        return ({c: budget * split.get(c, 0.0) for c in own_names},
+                {p: budget * split.get(p, 0.0) for p in partners})
+    tiers = scenario.population.city_tiers
+    covered = sum(t * c for t, c in zip(tiers, spec.branch.coverage, strict=True))
+    domain = min(1.0, spec.own_app.followers + sum(o.initial_share for o in spec.offers.values()))
+    own = {"branch": spec.branch.spend * covered, "own_app": spec.own_app.spend * domain}
+    if spec.live_stream.enabled:
+        own["live_stream"] = spec.live_stream.spend * domain
+    platform = {p: scenario.partnerships[p].spend * scenario.platforms[scenario.partnerships[p].platform].users
+                for p in partners}
+    return own, platform
+
+
+#: Step of the budget-split slider; the file's share is shown rounded to it.
+BUDGET_SPLIT_STEP = 0.05
 
 
 def budget_split_start(scenario: Scenario, bank: str) -> float:
-    """The file's platform share of the bank's marketing budget, R / (O + R)."""
-    own, platform, _ = _budgets(scenario, bank)
-    return platform / (own + platform)
+    """The platform share of the bank's marketing budget as the file sets it (see :func:`_channel_budgets`).
+
+    Rounded to the slider's step, so that a slider left alone is not read
+    as moved (a share between two steps would snap to one of them).
+    """
+    own, platform = _channel_budgets(scenario, bank)
+    total = sum(own.values()) + sum(platform.values())
+    share = sum(platform.values()) / total if total > 0 else 0.0
+    return round(round(share / BUDGET_SPLIT_STEP) * BUDGET_SPLIT_STEP, 10)
 
 
 def budget_split_overrides(scenario: Scenario, bank: str, share: float) -> Overrides:
-    """Move the bank's marketing budget B = O + R so that platforms get ``share`` of it.
+    """Set the bank's ``marketing.budget`` and ``split`` so that platforms get ``share`` of the same total.
 
-    Exposure is proportional to spend on both sides: own channels (branch,
-    own app, live stream when on) have their cost and exposure rate scaled by
-    a = (1 - share) B / O; the bank's partnerships have their exposure rate
-    scaled by b = share B / R.  Real partnership fees are scaled by b too; a
-    notional platform budget (see :func:`_budgets`) is charged only for what
-    is bought beyond it, as a fixed fee (b - 1) R split over the partnerships
-    in proportion to their exposure rates.  Rates are capped at 1.
+    The total is the file's (see :func:`_channel_budgets`); the own
+    channels share ``1 - share`` and the partnerships ``share``, each side in
+    the file's proportions (equal parts where the file spends nothing on
+    that side).
     """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"the budget split of '{bank}' must be a share in [0, 1]; got {share!r} instead")
-    own, platform, notional = _budgets(scenario, bank)
-    total = own + platform
-    a, b = (1.0 - share) * total / own, share * total / platform
-    result: Overrides = {}
-    for channel, (rate, cost) in _own_channels(scenario, bank).items():
-        result[f"banks.{bank}.{channel}.exposure_rate"] = min(1.0, rate * a)
-        result[f"banks.{bank}.{channel}.cost"] = cost * a
-    partners = _partnerships_of(scenario, bank)
-    rates = {p: scenario.partnerships[p].exposure_rate for p in partners}
-    total_rate = sum(rates.values())
-    for p in partners:
-        result[f"partnerships.{p}.exposure_rate"] = min(1.0, rates[p] * b)
-        if notional:
-            weight = rates[p] / total_rate if total_rate > 0 else 1.0 / len(partners)
-            result[f"partnerships.{p}.cost"] = max(0.0, b - 1.0) * platform * weight
-        else:
-            result[f"partnerships.{p}.cost"] = scenario.partnerships[p].cost * b
-    return result
+    own, platform = _channel_budgets(scenario, bank)
+    total = sum(own.values()) + sum(platform.values())
+
+    def spread(parts: dict[str, float], amount: float) -> dict[str, float]:
+        weight = sum(parts.values())
+        return {k: amount * (v / weight if weight > 0 else 1.0 / len(parts)) for k, v in parts.items()}
+
+    split = {**spread(own, 1.0 - share), **spread(platform, share)}
+    return {f"banks.{bank}.marketing.budget": total, f"banks.{bank}.marketing.split": split}
 
 
 def budget_split_applies(scenario: Scenario, bank: str) -> bool:
     """A bank with own-channel spend and at least one partnership to move it to."""
-    own, _, _ = _budgets(scenario, bank)
-    return own > 0 and bool(_partnerships_of(scenario, bank))
+    own, _ = _channel_budgets(scenario, bank)
+    return sum(own.values()) > 0 and bool(_partnerships_of(scenario, bank))
 
 
 def live_stream_overrides(scenario: Scenario, bank: str, enabled: bool) -> Overrides:
-    """Switch live streaming; a stream the file leaves unpriced borrows the app's rate and cost.
+    """Switch live streaming; a stream the file leaves unpriced borrows the app's spend.
 
     Live streaming reaches the same private-domain audience as the bank's
-    app (model.md, mechanism 1), so when the file gives it no exposure rate,
-    switching it on uses the app's exposure rate and spend.
+    app (model.md, mechanism 1), so when the file gives it no spend,
+    switching it on uses the app's spend per 1,000 reachable.
     """
     spec = scenario.banks[bank]
     result: Overrides = {f"banks.{bank}.live_stream.enabled": enabled}
-    if enabled and spec.live_stream.exposure_rate == 0:
-        result[f"banks.{bank}.live_stream.exposure_rate"] = spec.own_app.exposure_rate
-        result[f"banks.{bank}.live_stream.cost"] = spec.own_app.cost
+    if enabled and spec.live_stream.spend == 0:
+        result[f"banks.{bank}.live_stream.spend"] = spec.own_app.spend
     return result
 
 
@@ -294,8 +295,9 @@ LEVERS: tuple[LeverSpec, ...] = (
     LeverSpec("live_stream", "live streaming", "banks", "banks.{id}.live_stream.enabled", kind="bool",
               overrides=live_stream_overrides),
     # The budget split sets several paths (budget_split_overrides); its path only says the bank has a branch block.
-    LeverSpec("budget_split", "platform share of marketing budget", "banks", "banks.{id}.branch.cost", step=0.05,
-              start=budget_split_start, overrides=budget_split_overrides, applies=budget_split_applies),
+    LeverSpec("budget_split", "platform share of marketing budget", "banks", "banks.{id}.branch.spend",
+              step=BUDGET_SPLIT_STEP, start=budget_split_start, overrides=budget_split_overrides,
+              applies=budget_split_applies),
     LeverSpec("approval_cutoff", "approval cut-off (default prob.)", "banks", "banks.{id}.credit.cutoff",
               high=0.05, step=0.001, applies=lends),
     LeverSpec("approval_cutoff", "approval cut-off (default prob.)", "platforms", "platforms.{id}.credit.cutoff",

@@ -4,7 +4,7 @@ Every lever record is one validated block of the scenario schema, held by its
 owner: a bank's or platform's spec by its agent, an insurer's by its agent, a
 partnership's by a :class:`Partnership` (reachable from its bank), and the
 market-wide blocks (``regulation``, ``macro``, ``credit``, ``funnel``,
-``choice``, ``products.<id>``) by the model's :class:`Market`.  A timeline
+``choice``, ``marketing``, ``products.<id>``) by the model's :class:`Market`.  A timeline
 event and a decision change a lever the same way, through
 :meth:`LeverBoard.set` (``owner.set_lever(path, value)``): the value is
 validated by the schema's own field constraints, stored in the owner's record,
@@ -38,6 +38,7 @@ FEEDS: dict[str, tuple[str, ...]] = {
     "credit": ("risk",),
     "funnel": ("adoption",),
     "choice": ("adoption",),
+    "marketing": ("adoption",),
     "products": ("adoption", "risk"),
 }
 #: Blocks whose entries are records of their own (``banks.<id>``), against single blocks (``regulation``).
@@ -107,7 +108,7 @@ class Market:
 
     def __init__(self, scenario: Scenario):
         self.blocks: dict[str, MarketBlock] = {}
-        for name in ("regulation", "macro", "credit", "funnel", "choice"):
+        for name in ("regulation", "macro", "credit", "funnel", "choice", "marketing"):
             self.blocks[name] = MarketBlock(name, getattr(scenario, name))
         for product, spec in scenario.products.items():
             self.blocks[f"products.{product}"] = MarketBlock(f"products.{product}", spec)

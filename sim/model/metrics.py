@@ -52,6 +52,7 @@ class Recorder:
         self.steps: list[int] = []
         self.institution_rows: list[dict[str, np.ndarray]] = []
         self.channel_new: list[np.ndarray] = []
+        self.channel_switched: list[np.ndarray] = []
         self.channel_spend: list[np.ndarray] = []
         self.channel_touches: list[np.ndarray] = []
         self.funnel: list[np.ndarray] = []
@@ -76,11 +77,14 @@ class Recorder:
         share_by_product = np.divide(customers, total, out=np.zeros(customers.shape), where=total > 0)
         all_total = customers.sum()
         new = ledger.new_customers
+        switched = (ledger.switched_by_channel if ledger.switched_by_channel is not None
+                    else np.zeros_like(ledger.new_by_channel))
         spend = ledger.acquisition_spend
         row = {
             "customers": customers.sum(axis=1),
             "market_share": customers.sum(axis=1) / all_total if all_total else np.zeros(len(new)),
             "new_customers": new,
+            "switched_in": switched.sum(axis=1),
             "churned": ledger.churned,
             "acquisition_spend": spend,
             "cac": np.divide(spend, new, out=np.full(len(new), np.nan), where=new > 0),
@@ -110,6 +114,7 @@ class Recorder:
             nonzero = np.flatnonzero(credit["counts"])
             self.credit_counts.append((nonzero, credit["counts"][nonzero]))
         self.channel_new.append(ledger.new_by_channel.copy())
+        self.channel_switched.append(switched.copy())
         self.channel_spend.append(ledger.spend_by_channel.copy())
         self.channel_touches.append(touches.copy() if touches is not None else np.zeros_like(ledger.new_by_channel))
         self.funnel.append(funnel_counts.copy())
@@ -135,6 +140,7 @@ class Recorder:
         institutions = pd.DataFrame(inst)
 
         new = np.stack(self.channel_new)          # (T, I, C)
+        switched = np.stack(self.channel_switched)
         spend = np.stack(self.channel_spend)
         touches = np.stack(self.channel_touches)
         channels = pd.DataFrame({
@@ -143,6 +149,7 @@ class Recorder:
             "institution": np.tile(np.repeat(cat.institution_ids, C), T),
             "channel": np.tile(cat.channels, T * I),
             "new_customers": new.ravel(),
+            "switched_in": switched.ravel(),
             "spend": spend.ravel(),
         })
         channels["cac"] = np.where(
@@ -152,7 +159,7 @@ class Recorder:
         )
         channels["touches"] = touches.ravel()
         channels = channels[(channels["new_customers"] > 0) | (channels["spend"] > 0)
-                            | (channels["touches"] > 0)].reset_index(drop=True)
+                            | (channels["touches"] > 0) | (channels["switched_in"] > 0)].reset_index(drop=True)
 
         counts = np.stack(self.funnel)            # (T, K, I, C, S)
         t, k, i, c, s = np.nonzero(counts)

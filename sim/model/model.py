@@ -18,7 +18,8 @@ from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
 from sim.core.adoption.economics import Ledger, account, relationship_counts
-from sim.core.adoption.exposure import expose
+from sim.core.adoption.exposure import expose, per_reachable_spend, response
+from sim.core.adoption.frequency import counting_touches, credited
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
 from sim.core.adoption.referral import spread
@@ -150,10 +151,12 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.ledger: Ledger | None = None
         self._tier = self.population.city_tier.astype(np.int64)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
+        self._marketing_spend = np.zeros((cat.n_institutions, cat.n_channels))
         self.recorder = Recorder(cat)
         self.last = {}
-        self._record(step=0, activations=Activations.concat([]), churned_from=np.zeros(0, np.int16),
-                     promoters=0, extra={"churned": 0, "switched": 0, "funnel_entries": 0})
+        self._record(step=0, activations=Activations.concat([]), switched=Activations.concat([]),
+                     churned_from=np.zeros(0, np.int16), promoters=0,
+                     extra={"churned": 0, "switched": 0, "funnel_entries": 0})
 
     # ------------------------------------------------------------------ the Mesa side, built on first access
     @property
@@ -238,14 +241,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
         promoters = self.promoters(t)
         touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
         self._touch_counts = self.count_touches(touches)
+        touches = counting_touches(touches, self.state, self.catalog, t, self.rng)
         self.become_aware(touches)
-        activations, entries = self.funnel(touches, t)
-        activations = Activations.concat([activations, switched])
+        won, entries = self.funnel(touches, t)
+        activations = Activations.concat([won, switched])
         if self.credit is not None:
             book_activations(self.credit, self.catalog, self.state, activations, t)
         self._activation_log.append((t, activations.customer, activations.offer))
-        self._record(t, activations, left, int(promoters[0].size),
-                     {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries})
+        self._record(t, won, left, int(promoters[0].size),
+                     {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries},
+                     switched=switched)
 
     def apply_events(self, step: int) -> None:
         """Timeline (mechanism 8): set the levers the events at this step name, each event as one change."""
@@ -303,28 +308,47 @@ class ChannelModel(MarketSetUp, mesa.Model):
                                  cat.offer_institution, cat.offer_product)
 
     def advertising(self) -> Touches:
-        """Mechanism 1: branch, own app, live stream and platform ads."""
+        """Mechanism 1: branch, own app, live stream and platform ads, each bought by its spend.
+
+        Each paid channel's spend per 1,000 reachable (its own ``spend``, or
+        its share of the institution's ``marketing.budget``) sets its
+        exposure probability through the market's response curve; what it
+        costs this step (spend x reachable / 1,000) is kept in
+        ``_marketing_spend`` for the ledger.
+        """
         cat, state, rng = self.catalog, self.state, self.rng
+        n = self.network.size
+        spent = np.zeros((cat.n_institutions, cat.n_channels))
         parts = []
-        advertised = np.bincount(cat.offer_institution, minlength=cat.n_institutions) > 0
-        private = state.private_domains(np.flatnonzero(advertised & ((cat.app_rate > 0) | (cat.live_rate > 0))))
-        for i in range(cat.n_institutions):
-            offers = np.flatnonzero(cat.offer_institution == i)
-            if offers.size == 0:
-                continue
-            if cat.branch_rate[i] > 0:
-                parts.append(
-                    expose(self._branch_audience[i], offers, Channel.BRANCH, cat.branch_rate[i], state.aware, rng)
-                )
-            if cat.app_rate[i] > 0 or cat.live_rate[i] > 0:
-                audience = private[i]
-                parts.append(expose(audience, offers, Channel.OWN_APP, cat.app_rate[i], state.aware, rng))
-                parts.append(expose(audience, offers, Channel.LIVE_STREAM, cat.live_rate[i], state.aware, rng))
+        offers_of = [np.flatnonzero(cat.offer_institution == i) for i in range(cat.n_institutions)]
+        budgeted = ~np.isnan(cat.budget)
+        app_on = (cat.app_spend > 0) | (budgeted & (cat.budget_split[:, 1] > 0))
+        live_on = cat.live_enabled & ((cat.live_spend > 0) | (budgeted & (cat.budget_split[:, 2] > 0)))
+        advertised = np.array([o.size > 0 for o in offers_of], dtype=bool)
+        private = state.private_domains(np.flatnonzero(advertised & (app_on | live_on)))
+
+        def buy(i: int, audience: np.ndarray, offers: np.ndarray, channel: int, own: float, share: float,
+                kind: int) -> None:
+            per_thousand = float(per_reachable_spend(own, cat.budget[i], share, n, audience.size))
+            if per_thousand <= 0.0 or audience.size == 0:
+                return
+            p = float(response(per_thousand, cat.response_pmax[kind], cat.response_s0[kind]))
+            spent[i, channel] += per_thousand * audience.size / 1000.0
+            parts.append(expose(audience, offers, channel, p, rng))
+
+        for i in np.flatnonzero(advertised):
+            offers = offers_of[i]
+            buy(i, self._branch_audience[i], offers, Channel.BRANCH, cat.branch_spend[i], cat.budget_split[i, 0], 0)
+            if app_on[i] or live_on[i]:
+                buy(i, private[i], offers, Channel.OWN_APP, cat.app_spend[i], cat.budget_split[i, 1], 1)
+                if live_on[i]:
+                    buy(i, private[i], offers, Channel.LIVE_STREAM, cat.live_spend[i], cat.budget_split[i, 2], 2)
         for j in np.flatnonzero(cat.partner_active):
             bank, platform = cat.partner_bank[j], cat.partner_platform[j]
-            offers = np.flatnonzero(cat.offer_institution == bank)
-            parts.append(expose(self._platform_audience[platform], offers, cat.platform_channel(platform),
-                                cat.partner_rate[j], state.aware, rng))
+            if advertised[bank]:
+                buy(bank, self._platform_audience[platform], offers_of[bank], cat.platform_channel(platform),
+                    cat.partner_spend[j], cat.partner_budget_share[j], 3)
+        self._marketing_spend = spent
         return Touches.concat(parts)
 
     def referrals(self, promoters: tuple[np.ndarray, np.ndarray]) -> Touches:
@@ -364,10 +388,17 @@ class ChannelModel(MarketSetUp, mesa.Model):
         )
 
     def become_aware(self, touches: Touches) -> None:
-        """Touched customers know the offer; the channel of the latest touch is kept for attribution."""
-        self.state.aware[touches.customer, touches.offer] = True
-        self.state.aware_channel[touches.customer, touches.offer] = touches.channel
-        self._aware_any[touches.customer] = True
+        """Touched customers know the offer; each pair is credited to its first counting touch in the step's order.
+
+        ``touches`` are the step's counting touches in their random
+        attribution order (:func:`sim.core.adoption.frequency.counting_touches`),
+        so the channel kept is drawn uniformly among the pair's touches, and
+        each pair is written once (no repeated-index writes).
+        """
+        first = credited(touches, self.catalog.n_offers)
+        self.state.aware[first.customer, first.offer] = True
+        self.state.aware_channel[first.customer, first.offer] = first.channel
+        self._aware_any[first.customer] = True
 
     def funnel(self, touches: Touches, step: int) -> tuple[Activations, int]:
         """Mechanism 3: per product, touched customers go through the funnel."""
@@ -385,12 +416,15 @@ class ChannelModel(MarketSetUp, mesa.Model):
 
     # ------------------------------------------------------------------ observation
     def _record(
-        self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict
+        self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict,
+        switched: Activations,
     ) -> None:
+        """Account and record the step; ``activations`` are the funnel's, ``switched`` the switchers'."""
         held, via = relationship_counts(self.state.provider, self.state.channel, self._tier,
                                         self.catalog.n_institutions, self.catalog.n_channels)
         self.ledger = account(
-            self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via
+            self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via,
+            marketing_spend=self._marketing_spend if step > 0 else None, switched=switched,
         )
         credit = self.credit_observation(step)
         if step > 0:
@@ -398,13 +432,15 @@ class ChannelModel(MarketSetUp, mesa.Model):
             if credit is not None:
                 self.capital += credit["institutions"]["credit_profit"]
         state = self.state
-        referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL))
+        referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL)
+                       + np.count_nonzero(switched.channel == Channel.REFERRAL))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
             "active": int(held.sum()) if held.shape[1] == 1 else state.holder_count(),
-            "new_active": int(activations.customer.size - extra["switched"]),
+            "new_active": int(activations.customer.size),
             "referral_conversions": referral,
-            "employee_conversions": int(np.count_nonzero(activations.channel == Channel.EMPLOYEE)),
+            "employee_conversions": int(np.count_nonzero(activations.channel == Channel.EMPLOYEE)
+                                        + np.count_nonzero(switched.channel == Channel.EMPLOYEE)),
             "promoters": promoters,
             "r_eff": referral / promoters if promoters else float("nan"),
             **extra,

@@ -32,6 +32,7 @@ def check_references(scenario: Scenario) -> list[Problem]:
                         )
                     )
     problems += _check_employee_media(scenario)
+    problems += _check_marketing_splits(scenario)
     problems += _check_follower_communities(scenario)
     problems += _check_partnerships(scenario)
     problems += _check_events(scenario)
@@ -41,11 +42,11 @@ def check_references(scenario: Scenario) -> list[Problem]:
 
 
 def _check_employee_media(scenario: Scenario) -> list[Problem]:
-    """Employee programmes that promote a product their bank does not offer, or exceed the population."""
+    """Employee programmes that promote a product their bank does not offer, or audiences beyond the population."""
     problems: list[Problem] = []
     for iid, bank in scenario.banks.items():
         media = bank.employee_media
-        if media.employees and media.product is not None and media.product not in bank.offers:
+        if media.staff_share and media.product is not None and media.product not in bank.offers:
             problems.append(
                 Problem(
                     f"banks.{iid}.employee_media.product",
@@ -61,14 +62,21 @@ def _check_employee_media(scenario: Scenario) -> list[Problem]:
                     f"at most {scenario.population.size - 1}",
                 )
             )
-        if media.employees > scenario.population.size:
-            problems.append(
-                Problem(
-                    f"banks.{iid}.employee_media.employees",
-                    f"{media.employees} employees exceed the population",
-                    f"at most {scenario.population.size}",
-                )
-            )
+    return problems
+
+
+def _check_marketing_splits(scenario: Scenario) -> list[Problem]:
+    """Budget splits naming a channel the institution does not have."""
+    problems: list[Problem] = []
+    for group, members in (("banks", scenario.banks), ("platforms", scenario.platforms)):
+        for iid, spec in members.items():
+            allowed = ["own_app", "live_stream"]
+            if group == "banks":
+                allowed = ["branch", *allowed, *(pid for pid, p in scenario.partnerships.items() if p.bank == iid)]
+            for channel in spec.marketing.split:
+                if channel not in allowed:
+                    problems.append(Problem(f"{group}.{iid}.marketing.split.{channel}",
+                                            f"'{channel}' is not a paid channel of {iid}", ", ".join(allowed)))
     return problems
 
 

@@ -202,6 +202,13 @@ class FunnelSpec(Strict):
     compare: Probability = Field(0.8, description="interested -> comparing.")
     apply: Probability = Field(0.7, description="comparing (offer chosen) -> applied.")
     approve: Probability = Field(0.95, description="applied -> approved, for products that are not underwritten.")
+    repeat_decay: Probability = Field(
+        0.8, description="d: an advertising exposure of a customer who already had m earlier ones of the same offer "
+                         "(while not a customer) enters the funnel with probability d^m (ad wear-out; 1 = never wears "
+                         "out, 0 = only the first exposure counts).")
+    reapply_after: Integer = Field(
+        6, ge=0, le=MAX_STEPS, description="Cool-down: steps after a rejection before the applicant's touches for the "
+                                           "product enter the funnel again (0 = at once).")
 
 
 class LoanSpec(Strict):
@@ -275,6 +282,11 @@ class OfferSpec(Strict):
     )
 
 
+SPEND_DESCRIPTION = ("Spend per step in yuan per 1,000 reachable customers (CPM-like); the exposure probability "
+                     "follows marketing.response for the channel type.  Ignored when the institution sets "
+                     "marketing.budget.")
+
+
 class BranchSpec(Strict):
     """Branch network: reaches only customers in covered cities (SF16)."""
 
@@ -282,15 +294,13 @@ class BranchSpec(Strict):
         default_factory=lambda: [0.0, 0.0, 0.0, 0.0],
         description="Share of cities covered in tiers 1..4.",
     )
-    exposure_rate: Probability = Field(0.0, description="p: per-step chance a reachable, unaware customer is exposed.")
-    cost: NonNegative = Field(0.0, description="Marketing spend of the channel per step.")
+    spend: NonNegative = Field(0.0, description=SPEND_DESCRIPTION)
 
 
 class PaidChannelSpec(Strict):
-    """A channel with a per-step exposure probability bought by a per-step spend."""
+    """A channel whose exposure is bought by a spend per 1,000 reachable customers."""
 
-    exposure_rate: Probability = Field(0.0, description="p: per-step chance a reachable, unaware customer is exposed.")
-    cost: NonNegative = Field(0.0, description="Marketing spend of the channel per step.")
+    spend: NonNegative = Field(0.0, description=SPEND_DESCRIPTION)
 
 
 class OwnAppSpec(PaidChannelSpec):
@@ -330,10 +340,12 @@ class ReferralSpec(Strict):
 class EmployeeMediaSpec(Strict):
     """Employee self-media programme (SF3): employees share to their neighbours."""
 
-    employees: Count = Field(0, description="Number of customers who are employees of this institution.")
+    staff_share: Probability = Field(
+        0.0, description="Share of the population who are employees of this bank in the programme "
+                         "(round(staff_share x population.size) customers), so the programme scales with the market.")
     share_rate: Probability = Field(0.05, description="Per-step chance an employee's share reaches each neighbour.")
     product: str | None = Field(None, description="Product promoted; default the first one offered.")
-    cost: NonNegative = Field(0.0, description="Programme cost per step.")
+    cost_per_employee: NonNegative = Field(0.0, description="Programme cost per employee per step (yuan).")
     audience: Count = Field(
         0, description="Followers of each employee's self-media beyond network neighbours, drawn once at random "
                        "from the population (WeChat-like reach, SF3); shares reach them at share_rate too.")
@@ -371,6 +383,33 @@ class LenderSpec(Strict):
     )
 
 
+class MarketingSpec(Strict):
+    """An institution's marketing budget as a total split over its paid channels.
+
+    When ``budget`` is set it replaces every channel's own ``spend``: channel
+    c gets ``budget x split[c] x population.size / 1000`` yuan per step, i.e.
+    a spend per 1,000 reachable of ``budget x split[c] x N / reachable_c``
+    (docs/ODD.md, "Exposure").  A channel left out of the split, switched off,
+    or reaching nobody spends nothing.
+    """
+
+    budget: NonNegative | None = Field(
+        None, description="Total marketing spend in yuan per step per 1,000 customers of the simulated population; "
+                          "null = each channel's own spend.")
+    split: dict[str, Probability] = Field(
+        default_factory=dict,
+        description="Share of the budget per channel: branch, own_app, live_stream and (banks) the ids of the "
+                    "bank's partnerships; must sum to 1.")
+
+    @model_validator(mode="after")
+    def _split(self):
+        if self.split:
+            _check_shares(self.split, "split")
+        elif self.budget is not None:
+            raise ValueError("a budget needs a split over channels (branch, own_app, live_stream, partnership ids)")
+        return self
+
+
 class InstitutionSpec(Strict):
     """What banks and platforms share: offers, own channels, trust and retention."""
 
@@ -379,6 +418,8 @@ class InstitutionSpec(Strict):
                                          description="What the institution offers, by product id.")
     own_app: OwnAppSpec = Field(default_factory=OwnAppSpec)
     live_stream: LiveStreamSpec = Field(default_factory=LiveStreamSpec)
+    marketing: MarketingSpec = Field(default_factory=MarketingSpec,
+                                     description="A total marketing budget split over channels (optional).")
     referral: ReferralSpec = Field(default_factory=ReferralSpec)
     trust: Probability = Field(0.5, description="Base trust customers place in the institution.")
     retention: Probability = Field(
@@ -453,8 +494,10 @@ class PartnershipSpec(Strict):
     bank: str = Field(description="Id of the bank (under banks) buying the traffic.")
     platform: str = Field(description="Id of the platform (under platforms) selling it.")
     active: bool = Field(True, description="The partnership runs; false = its channel is cut (set it in an event).")
-    exposure_rate: Probability = Field(0.02, description="p of the platform channel among the platform's users.")
-    cost: NonNegative = Field(0.0, description="Fixed fee per step for the traffic.")
+    spend: NonNegative = Field(
+        335.0, description="Spend per step in yuan per 1,000 of the platform's users reached (CPM-like); the "
+                           "exposure probability follows marketing.response.platform (335 gives p = 0.02 with the "
+                           "default curve).  Ignored when the bank sets marketing.budget.")
     fee_per_customer: NonNegative = Field(0.0, description="Paid to the platform per customer acquired through it.")
     take_rate: Probability = Field(
         0.1, description="Share of revenue from customers acquired through the platform paid to it."
@@ -467,6 +510,38 @@ class PartnershipSpec(Strict):
     data_targeting: NonNegative = Field(
         0.0, description="Relative rise of interest for customers the bank meets through this platform, from its "
                          "shared data (SF10, SF9); applies while data_sharing is on, scaled by the data link (SF15).")
+
+
+# --------------------------------------------------------------------------- marketing response
+class ResponseCurveSpec(Strict):
+    """Saturating response of exposure to spend: p = p_max x (1 - exp(-spend / s0))."""
+
+    p_max: Real = Field(gt=0.0, le=1.0, description="Per-step exposure probability as spend grows without bound.")
+    s0: Real = Field(gt=0.0, description="Spend (yuan per 1,000 reachable per step) at which p reaches "
+                                         "1 - 1/e (63%) of p_max.")
+
+
+class ResponseSpec(Strict):
+    """One response curve per channel type, shared by every institution (assumptions, docs/ODD.md)."""
+
+    branch: ResponseCurveSpec = Field(
+        default_factory=lambda: ResponseCurveSpec(p_max=0.05, s0=8000.0),
+        description="Branches: 1,000 yuan per 1,000 reachable gives p = 0.0059 a step.")
+    own_app: ResponseCurveSpec = Field(
+        default_factory=lambda: ResponseCurveSpec(p_max=0.1, s0=2500.0),
+        description="The own app: 300 yuan per 1,000 reachable gives p = 0.011, 560 gives 0.02.")
+    live_stream: ResponseCurveSpec = Field(
+        default_factory=lambda: ResponseCurveSpec(p_max=0.1, s0=2000.0),
+        description="Live streaming: 300 yuan per 1,000 reachable gives p = 0.014.")
+    platform: ResponseCurveSpec = Field(
+        default_factory=lambda: ResponseCurveSpec(p_max=0.1, s0=1500.0),
+        description="Platform traffic: 300 yuan per 1,000 users reached gives p = 0.018.")
+
+
+class MarketResponseSpec(Strict):
+    """How spend buys reach in this market."""
+
+    response: ResponseSpec = Field(default_factory=ResponseSpec)
 
 
 # --------------------------------------------------------------------------- risk
@@ -571,6 +646,8 @@ class Scenario(Strict):
         default_factory=lambda: {"payments": ProductSpec(kind="payments")}, min_length=1
     )
     funnel: FunnelSpec = Field(default_factory=FunnelSpec)
+    marketing: MarketResponseSpec = Field(default_factory=MarketResponseSpec,
+                                          description="Response curves of exposure to spend, by channel type.")
     choice: ChoiceSpec = Field(default_factory=ChoiceSpec)
     banks: dict[str, BankSpec] = Field(default_factory=dict)
     platforms: dict[str, PlatformSpec] = Field(default_factory=dict)

@@ -46,7 +46,7 @@ def test_sweep_yaml_and_latin_hypercube(tmp_path, capsys):
 def test_sensitivity_command(tmp_path, capsys):
     out = tmp_path / "sens"
     assert main(["sensitivity", str(TINY), "--method", "morris", "--param", "banks.a.referral.rate=0:0.2",
-                 "--param", "banks.b.branch.cost=0:100", "--metric", "active", "-n", "2", "-r", "1", "--serial",
+                 "--param", "banks.b.branch.spend=0:100", "--metric", "active", "-n", "2", "-r", "1", "--serial",
                  "-q", "--resamples", "50", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "banks.a.referral.rate" in text and (out / "indices.png").is_file()

@@ -134,50 +134,56 @@ def test_applying_a_lever_changes_the_models_catalog(baseline):
     assert model.base_scenario is small
 
 
-def test_live_streaming_without_a_rate_borrows_the_apps(baseline):
+def test_live_streaming_without_a_spend_borrows_the_apps(baseline):
     moved = apply_levers(baseline, {"icbc:live_stream": True})
     stream, app = moved.banks["icbc"].live_stream, moved.banks["icbc"].own_app
-    assert stream.enabled and stream.exposure_rate == app.exposure_rate and stream.cost == app.cost
+    assert stream.enabled and stream.spend == app.spend
     catalog = compile_catalog(moved)
-    assert catalog.live_rate[0] == app.exposure_rate
+    assert catalog.live_spend[0] == app.spend and catalog.live_enabled[0]
 
 
-def test_budget_split_with_fixed_fees_keeps_the_budget_and_the_yield_per_yuan(baseline):
-    scenario = with_overrides(baseline, {"partnerships.citic_shopmall.cost": 3000.0,
-                                         "partnerships.citic_finmarket.cost": 1000.0})
-    bank, part = scenario.banks["citic"], scenario.partnerships
-
-    def spend(s):
-        b = s.banks["citic"]
-        fees = sum(s.partnerships[p].cost for p in ("citic_shopmall", "citic_finmarket"))
-        return b.branch.cost + b.own_app.cost + fees
-
-    [lever] = [lv for lv in levers_for(scenario) if lv.key == "citic:budget_split"]
-    assert lever.start(scenario) == pytest.approx(4000 / (4000 + 5500))
-    moved = apply_levers(scenario, {"citic:budget_split": 0.6})
-    assert spend(moved) == pytest.approx(spend(scenario))
-    after, p_after = moved.banks["citic"], moved.partnerships
-    own_after = after.branch.cost + after.own_app.cost
-    assert own_after == pytest.approx(0.4 * 9500)
-    # Exposure per yuan is kept on every channel.
-    assert after.branch.exposure_rate / after.branch.cost == pytest.approx(bank.branch.exposure_rate / bank.branch.cost)
-    for pid in ("citic_shopmall", "citic_finmarket"):
-        assert p_after[pid].exposure_rate / p_after[pid].cost == pytest.approx(part[pid].exposure_rate / part[pid].cost)
+def _citic_budget(s):
+    """citic's estimated yuan per step per 1,000 population on each channel (the lever's own reckoning)."""
+    b, users = s.banks["citic"], {p: s.platforms[p].users for p in s.platforms}
+    covered = sum(t * c for t, c in zip(s.population.city_tiers, b.branch.coverage, strict=True))
+    domain = b.own_app.followers + sum(o.initial_share for o in b.offers.values())
+    own = {"branch": b.branch.spend * covered, "own_app": b.own_app.spend * domain}
+    platform = {p: s.partnerships[p].spend * users[s.partnerships[p].platform]
+                for p in ("citic_shopmall", "citic_finmarket")}
+    return own, platform
 
 
-def test_budget_split_without_fixed_fees_uses_the_own_budget_as_reference(baseline):
-    own = baseline.banks["citic"].branch.cost + baseline.banks["citic"].own_app.cost
+def test_budget_split_moves_the_same_budget_between_own_channels_and_platforms(baseline):
+    own, platform = _citic_budget(baseline)
+    total = sum(own.values()) + sum(platform.values())
+    [lever] = [lv for lv in levers_for(baseline) if lv.key == "citic:budget_split"]
+    # The file's share, rounded to the slider's step (0.05).
+    assert abs(lever.start(baseline) - sum(platform.values()) / total) <= 0.025 + 1e-12
+    assert lever.start(baseline) == pytest.approx(0.05 * round(lever.start(baseline) / 0.05))
+    moved = apply_levers(baseline, {"citic:budget_split": 0.6})
+    marketing = moved.banks["citic"].marketing
+    assert marketing.budget == pytest.approx(total)
+    assert sum(marketing.split.values()) == pytest.approx(1.0)
+    assert marketing.split["citic_shopmall"] + marketing.split["citic_finmarket"] == pytest.approx(0.6)
+    # Each side keeps the file's proportions.
+    assert marketing.split["branch"] / marketing.split["own_app"] == pytest.approx(own["branch"] / own["own_app"])
+    assert marketing.split["citic_shopmall"] / marketing.split["citic_finmarket"] == pytest.approx(
+        platform["citic_shopmall"] / platform["citic_finmarket"])
+    # The catalog spends the budget: shares per channel, per partnership.
+    catalog = compile_catalog(moved)
+    i = catalog.institution_ids.index("citic")
+    assert catalog.budget[i] == pytest.approx(total)
+    assert catalog.budget_split[i, 0] == pytest.approx(marketing.split["branch"])
+    j = list(moved.partnerships).index("citic_shopmall")
+    assert catalog.partner_budget_share[j] == pytest.approx(marketing.split["citic_shopmall"])
+
+
+def test_budget_split_at_the_ends_and_out_of_range(baseline):
     everything_to_platforms = budget_split_overrides(baseline, "citic", 1.0)
-    assert everything_to_platforms["banks.citic.branch.exposure_rate"] == 0.0
-    assert everything_to_platforms["banks.citic.own_app.cost"] == 0.0
-    rates = {p: baseline.partnerships[p].exposure_rate for p in ("citic_shopmall", "citic_finmarket")}
-    for pid, rate in rates.items():
-        assert everything_to_platforms[f"partnerships.{pid}.exposure_rate"] == pytest.approx(2 * rate)
-    fees = sum(everything_to_platforms[f"partnerships.{p}.cost"] for p in rates)
-    assert fees == pytest.approx(own), "the own budget moved to platforms is paid as a fee"
-    nothing_to_platforms = budget_split_overrides(baseline, "citic", 0.0)
-    assert nothing_to_platforms["banks.citic.branch.cost"] == pytest.approx(2 * baseline.banks["citic"].branch.cost)
-    assert all(nothing_to_platforms[f"partnerships.{p}.exposure_rate"] == 0.0 for p in rates)
+    split = everything_to_platforms["banks.citic.marketing.split"]
+    assert split["branch"] == split["own_app"] == 0.0
+    nothing_to_platforms = budget_split_overrides(baseline, "citic", 0.0)["banks.citic.marketing.split"]
+    assert nothing_to_platforms["citic_shopmall"] == nothing_to_platforms["citic_finmarket"] == 0.0
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         budget_split_overrides(baseline, "citic", 1.5)
 

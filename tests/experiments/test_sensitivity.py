@@ -61,10 +61,10 @@ def test_samples_are_reproducible_from_the_seed():
     assert X.shape == (16 * 4, 2) and X[:, 1].min() >= 2.0 and X[:, 1].max() <= 5.0
 
 
-# A parameter the adoption metric does not read: bank b's branch marketing spend is
-# accounted as cost but does not change who is exposed (exposure_rate does that).
-NO_OP = "banks.b.branch.cost"
-PARAMS = {"banks.a.referral.rate": (0.0, 0.2), "banks.a.branch.exposure_rate": (0.01, 0.2), NO_OP: (0.0, 1000.0)}
+# A parameter the adoption metric does not read: bank b has no employee programme, so its
+# cost per employee changes nothing (a branch's spend, by contrast, buys exposure).
+NO_OP = "banks.b.employee_media.cost_per_employee"
+PARAMS = {"banks.a.referral.rate": (0.0, 0.2), "banks.a.branch.spend": (10.0, 223.0), NO_OP: (0.0, 1000.0)}
 
 
 @pytest.mark.slow  # a full Morris / Sobol run, 3-7 s each

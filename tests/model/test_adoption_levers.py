@@ -49,7 +49,7 @@ def test_without_follower_communities_every_customer_follows_at_the_same_rate(ma
 
 # ----------------------------------------------------------------------------- employee audience
 MEDIA = {"population": {"size": 2000}, "network": {"kind": "watts_strogatz", "mean_degree": 6},
-         "banks": {"b": {"employee_media": {"employees": 10, "audience": 150, "share_rate": 0.2}}}}
+         "banks": {"b": {"employee_media": {"staff_share": 0.005, "audience": 150, "share_rate": 0.2}}}}
 
 
 def test_each_employee_reaches_its_neighbours_and_its_audience(make_scenario):
@@ -79,7 +79,7 @@ def test_employee_touches_grow_with_the_audience(make_scenario):
 
 def test_an_event_keeps_followers_of_staying_employees_and_grows_the_audience(make_scenario):
     scenario = make_scenario(MEDIA, {"events": [{"at": 2, "set": {"banks.b.employee_media.audience": 200,
-                                                                  "banks.b.employee_media.employees": 12}}]})
+                                                                  "banks.b.employee_media.staff_share": 0.006}}]})
     model = ChannelModel(scenario, seed=7)
     before_employees, before = (x.copy() for x in model._audience[0])
     model.run(2)
@@ -132,8 +132,8 @@ def test_data_targeting_raises_interest_of_customers_met_through_the_partner(mak
 def test_touches_and_tier_columns_add_up(make_scenario):
     scenario = make_scenario({"population": {"size": 800},
                               "banks": {"b": {"offers": {"payments": {"initial_share": 0.1}},
-                                              "own_app": {"exposure_rate": 0.2, "followers": 0.3},
-                                              "employee_media": {"employees": 5, "share_rate": 0.3}}}})
+                                              "own_app": {"spend": 223.144, "followers": 0.3},
+                                              "employee_media": {"staff_share": 0.00625, "share_rate": 0.3}}}})
     model = ChannelModel(scenario, seed=9)
     model.run(4)
     tables = model.tables()

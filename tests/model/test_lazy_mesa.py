@@ -23,11 +23,11 @@ SCENARIO = {
     "products": {"payments": {"kind": "payments"}, "loan": {"kind": "credit"}},
     "banks": {
         "b": {"offers": {"payments": {"initial_share": 0.1}, "loan": {"initial_share": 0.05}},
-              "branch": {"coverage": [1, 1, 1, 0], "exposure_rate": 0.05}, "referral": {"rate": 0.05}},
-        "c": {"type": "city_commercial", "offers": {"payments": {}}, "own_app": {"exposure_rate": 0.1}},
+              "branch": {"coverage": [1, 1, 1, 0], "spend": 51.2933}, "referral": {"rate": 0.05}},
+        "c": {"type": "city_commercial", "offers": {"payments": {}}, "own_app": {"spend": 105.361}},
     },
     "platforms": {"shop": {"type": "scenario", "users": 0.5, "offers": {"payments": {}}}},
-    "partnerships": {"deal": {"bank": "b", "platform": "shop", "exposure_rate": 0.05}},
+    "partnerships": {"deal": {"bank": "b", "platform": "shop", "spend": 51.2933}},
 }
 
 

@@ -32,7 +32,7 @@ def run_one(scenario) -> None:
 @pytest.mark.slow  # thirty models, about 20 s
 def test_thirty_models_in_a_row_leave_less_than_2_mb_each(make_scenario):
     scenario = make_scenario({"population": {"size": 3000}, "network": {"kind": "watts_strogatz", "mean_degree": 10},
-                              "banks": {"b": {"own_app": {"exposure_rate": 0.05, "followers": 0.2}}}})
+                              "banks": {"b": {"own_app": {"spend": 51.2933, "followers": 0.2}}}})
     run_one(scenario)                  # warm caches (imports, lazily built tables) before measuring
     gc.collect()
     tracemalloc.start()

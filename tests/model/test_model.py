@@ -24,13 +24,13 @@ MARKET = {
     "products": {"payments": {"kind": "payments"}, "credit": {"kind": "credit"}},
     "banks": {
         "b": {"offers": {"payments": {"initial_share": 0.1}, "credit": {}},
-              "branch": {"coverage": [1, 1, 1, 0], "exposure_rate": 0.05},
+              "branch": {"coverage": [1, 1, 1, 0], "spend": 51.2933},
               "referral": {"rate": 0.05}},
         "c": {"type": "city_commercial", "offers": {"payments": {}},
-              "own_app": {"exposure_rate": 0.1, "followers": 0.2}},
+              "own_app": {"spend": 105.361, "followers": 0.2}},
     },
     "platforms": {"shop": {"type": "scenario", "users": 0.5, "offers": {"payments": {}}}},
-    "partnerships": {"deal": {"bank": "b", "platform": "shop", "exposure_rate": 0.05}},
+    "partnerships": {"deal": {"bank": "b", "platform": "shop", "spend": 51.2933}},
 }
 
 
@@ -184,23 +184,23 @@ def test_a_timeline_event_acts_at_its_step_and_not_before(make_scenario):
         "population": {"size": 400},
         "time": {"steps": 8},
         "funnel": {"interest": 0.0},
-        "banks": {"b": {"branch": {"coverage": [1, 1, 1, 1], "exposure_rate": 0.0}}},
-        "events": [{"at": 4, "set": {"banks.b.branch.exposure_rate": 1.0}, "label": "branches open"}],
+        "banks": {"b": {"branch": {"coverage": [1, 1, 1, 1], "spend": 0.0}}},
+        "events": [{"at": 4, "set": {"banks.b.branch.spend": 1.0e5}, "label": "branches open"}],
     })
     model = ChannelModel(scenario, seed=5)
     for step in range(1, 4):
         model.step()
-        assert model.catalog.branch_rate[0] == 0.0
-        assert model.institution("b").levers.branch.exposure_rate == 0.0
+        assert model.catalog.branch_spend[0] == 0.0
+        assert model.institution("b").levers.branch.spend == 0.0
         assert not model.state.aware.any(), f"exposure before the event, at step {step}"
     model.step()
     assert model.steps == 4
-    assert model.catalog.branch_rate[0] == 1.0
-    assert model.institution("b").levers.branch.exposure_rate == 1.0
-    assert model.current_scenario().banks["b"].branch.exposure_rate == 1.0
-    assert model.scenario.banks["b"].branch.exposure_rate == 0.0        # the scenario as loaded
+    assert model.catalog.branch_spend[0] == 1.0e5                      # p = 1 - exp(-100) = 1 on the unit curve
+    assert model.institution("b").levers.branch.spend == 1.0e5
+    assert model.current_scenario().banks["b"].branch.spend == 1.0e5
+    assert model.scenario.banks["b"].branch.spend == 0.0                # the scenario as loaded
     assert [(c.step, c.owner, c.path, c.before, c.after) for c in model.levers.log] == [
-        (4, "banks.b", "branch.exposure_rate", 0.0, 1.0)]
+        (4, "banks.b", "branch.spend", 0.0, 1.0e5)]
     assert model.state.aware[:, 0].all()
     market = model.tables()["market"]
     assert market.set_index("step").loc[4, "funnel_entries"] == 400
@@ -213,7 +213,7 @@ def test_ending_a_partnership_stops_its_channel(make_scenario):
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 1.0},
         "banks": {"b": {"referral": {"enabled": False}}},
         "platforms": {"shop": {"type": "scenario", "users": 1.0}},
-        "partnerships": {"deal": {"bank": "b", "platform": "shop", "exposure_rate": 0.1, "cost": 10.0}},
+        "partnerships": {"deal": {"bank": "b", "platform": "shop", "spend": 105.361}},
         "events": [{"at": 4, "set": {"partnerships.deal.active": False}}],
     })
     model = ChannelModel(scenario, seed=6)
@@ -230,9 +230,9 @@ def test_an_event_that_starts_an_employee_programme_has_employees_sharing(make_s
         "population": {"size": 500},
         "time": {"steps": 6},
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 1.0},
-        "banks": {"b": {"employee_media": {"employees": 0, "share_rate": 0.5, "cost": 100.0}}},
-        "events": [{"at": 3, "set": {"banks.b.employee_media.employees": 50}},
-                   {"at": 5, "set": {"banks.b.employee_media.employees": 20}}],
+        "banks": {"b": {"employee_media": {"staff_share": 0.0, "share_rate": 0.5, "cost_per_employee": 2.0}}},
+        "events": [{"at": 3, "set": {"banks.b.employee_media.staff_share": 0.1}},
+                   {"at": 5, "set": {"banks.b.employee_media.staff_share": 0.04}}],
     })
     model = ChannelModel(scenario, seed=1)
     model.run(2)
@@ -244,3 +244,6 @@ def test_an_event_that_starts_an_employee_programme_has_employees_sharing(make_s
     market = model.tables()["market"].set_index("step")
     assert market.loc[[1, 2], "employee_conversions"].sum() == 0
     assert market.loc[[3, 4], "employee_conversions"].sum() > 0
+    # The programme costs its cost per employee times the employees.
+    spend = model.tables()["channels"].query("channel == 'employee'").set_index("step")["spend"]
+    assert spend.loc[3] == spend.loc[4] == 2.0 * 50 and spend.loc[5] == 2.0 * 20

@@ -172,12 +172,12 @@ def test_no_bars_for_an_all_zero_quantity(tmp_path):
 
 def test_report_has_display_names_no_literal_markdown_and_embedded_images(tmp_path):
     base = load_scenario(ROOT / "scenarios" / "baseline.yaml", SMALL)
-    other = with_overrides(base, {"name": "cheaper_app", "banks.icbc.own_app.cost": 200})
+    other = with_overrides(base, {"name": "cheaper_app", "banks.icbc.own_app.spend": 200})
     written = write_report(compare([base, other], replications=2, seed=3), tmp_path)
     md = written["markdown"].read_text()
     page = written["html"].read_text()
     assert md.index("## Summary") < md.index("## What differs") < md.index("## Key metrics")
-    assert "`banks.icbc.own_app.cost`" in md and "Large state bank" in md
+    assert "`banks.icbc.own_app.spend`" in md and "Large state bank" in md
     assert "### Large state bank" in md and "### Market" in md
     assert "e-0" not in md and "e+0" not in md                       # no scientific notation
     assert "**" not in page and "<strong>cheaper_app</strong>" in page

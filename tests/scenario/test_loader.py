@@ -32,7 +32,7 @@ banks:
   alpha:
     type: state
     offers: {payments: {price: 1.0}, credit: {price: 2.0}}
-    branch: {coverage: [1, 1, 0.5, 0], exposure_rate: 0.01}
+    branch: {coverage: [1, 1, 0.5, 0], spend: 10.0503}
     referral: {rate: 0.02, window: 6}
   beta:
     type: joint_stock
@@ -40,7 +40,7 @@ banks:
 platforms:
   shop: {type: scenario, users: 0.4}
 partnerships:
-  deal: {bank: alpha, platform: shop, exposure_rate: 0.03, take_rate: 0.1}
+  deal: {bank: alpha, platform: shop, spend: 30.4592, take_rate: 0.1}
 """
 
 
@@ -85,7 +85,7 @@ def test_extends_merges_mappings_and_replaces_values_and_lists(tmp_path, base_fi
     alpha = scenario.banks["alpha"]
     assert scenario.name == "child"
     assert alpha.referral.bonus == 100 and alpha.referral.rate == 0.02 and alpha.referral.window == 6
-    assert alpha.branch.coverage == [1, 0, 0, 0] and alpha.branch.exposure_rate == 0.01
+    assert alpha.branch.coverage == [1, 0, 0, 0] and alpha.branch.spend == 10.0503
     assert alpha.offers["credit"].price == 2.0
     assert scenario.population.size == 800
     assert scenario.population.city_tiers == [0.25] * 4
@@ -248,8 +248,8 @@ def test_top_level_must_be_a_mapping(tmp_path):
         # out of range
         ({"funnel": {"interest": 1.5}}, "funnel.interest", ["less than or equal to 1", "1.5"]),
         (
-            {"banks": {"alpha": {"branch": {"exposure_rate": -0.1}}}},
-            "banks.alpha.branch.exposure_rate",
+            {"banks": {"alpha": {"branch": {"spend": -0.1}}}},
+            "banks.alpha.branch.spend",
             ["greater than or equal to 0"],
         ),
         ({"population": {"size": -3}}, "population.size", ["greater than or equal to 2"]),

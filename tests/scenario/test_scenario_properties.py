@@ -37,11 +37,11 @@ VALID: dict[str, Any] = {
     "credit": {"enabled": True, "score_noise": 1.5},
     "banks": {"bank": {"type": "state", "capital": 1.0e6, "retention": 0.9,
                        "offers": {"payments": {"price": 1.0, "initial_share": 0.1}, "credit": {"price": 2.0}},
-                       "branch": {"coverage": [1, 1, 0.5, 0], "exposure_rate": 0.05},
+                       "branch": {"coverage": [1, 1, 0.5, 0], "spend": 51.2933},
                        "referral": {"rate": 0.02, "window": 6, "bonus": 10},
-                       "employee_media": {"employees": 2, "audience": 3}}},
+                       "employee_media": {"staff_share": 0.0334, "audience": 3}}},
     "platforms": {"shop": {"type": "scenario", "users": 0.4, "offers": {"payments": {"price": 0.9}}}},
-    "partnerships": {"deal": {"bank": "bank", "platform": "shop", "exposure_rate": 0.03, "take_rate": 0.1}},
+    "partnerships": {"deal": {"bank": "bank", "platform": "shop", "spend": 30.4592, "take_rate": 0.1}},
     "events": [{"at": 1, "set": {"banks.bank.referral.rate": 0.05}}],
 }
 

@@ -30,6 +30,9 @@ def stressed():
         "time": {"steps": STEPS},
         "population": {"size": 4000, "credit": {"subprime_share": 0.4}},
         "network": {"kind": "erdos_renyi", "mean_degree": 6},
+        # Unit response curves: p = 1 - exp(-spend / 1000) (spend 223.144 gives p = 0.2).
+        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0}
+                                   for c in ("branch", "own_app", "live_stream", "platform")}},
         "products": {"loan": {"kind": "credit", "loan": {"term": 6, "renewal": 0.8}},
                      "pay": {"kind": "payments"}},
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0},
@@ -40,10 +43,10 @@ def stressed():
                                "solvency_floor": 0.02}},
         "banks": {"bank": {"type": "state", "retention": 0.8, "capital": 5.0e6,
                            "offers": {"loan": {"price": 1.0, "initial_share": 0.05}, "pay": {"price": 1.0}},
-                           "branch": {"coverage": [1, 1, 1, 1], "exposure_rate": 0.1},
+                           "branch": {"coverage": [1, 1, 1, 1], "spend": 105.361},
                            "credit": {"cutoff": 0.005, "insurer": "guard"}}},
         "platforms": {"lend": {"type": "p2p", "users": 0.5, "capital": 5.0e5, "retention": 0.8,
-                               "offers": {"loan": {"price": 0.95}}, "own_app": {"exposure_rate": 0.1},
+                               "offers": {"loan": {"price": 0.95}}, "own_app": {"spend": 105.361},
                                "p2p": {"funding": 4.0e6, "guarantee": 0.3}}},
     }
     model = ChannelModel(validate_data(data, "conservation.yaml"), seed=11)

@@ -63,9 +63,9 @@ def funnel_table(make_scenario) -> pd.DataFrame:
         "banks": {"b": {
             "retention": 1.0,
             "targeting": 0.5,
-            "branch": {"coverage": [1, 1, 1, 1], "exposure_rate": 0.05},
+            "branch": {"coverage": [1, 1, 1, 1], "spend": 51.2933},
             "own_app": {"followers": 0.4},
-            "live_stream": {"enabled": True, "exposure_rate": 0.08, "compare_uplift": 0.25},
+            "live_stream": {"enabled": True, "spend": 83.3816, "compare_uplift": 0.25},
             "referral": {"rate": 0.1, "window": 3},
         }},
     })

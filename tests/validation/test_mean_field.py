@@ -98,7 +98,8 @@ def adoption(make_scenario) -> np.ndarray:
         "choice": {"switching": 0.0, "outside_utility": None},
         "banks": {"b": {
             "retention": 1.0,
-            "branch": {"coverage": [1, 1, 1, 1], "exposure_rate": EXPOSURE},
+            # The test scenarios' unit response curve: this spend buys exposure probability EXPOSURE.
+            "branch": {"coverage": [1, 1, 1, 1], "spend": -1000.0 * np.log1p(-EXPOSURE)},
             "referral": {"rate": RATE, "window": None},
         }},
     })

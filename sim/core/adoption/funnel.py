@@ -1,8 +1,10 @@
 """Mechanism 3, funnel conversion (SF6): aware → interested → comparing → applied → approved → active.
 
-A customer without the product who is touched this step enters the funnel
-once (one touch, drawn at random among the step's touches, is its trigger:
-the institution and channel that brought it in).  Within the step it passes
+A customer who may enter the funnel for the product (no relationship for it,
+no rejection in its cool-down) and has a counting touch this step enters the
+funnel once; its trigger is its first counting touch in the step's random
+order (:mod:`sim.core.adoption.frequency`), i.e. one drawn uniformly among
+them: the institution and channel that brought it in.  Within the step it passes
 each stage with that stage's probability and stops where it fails; the stage
 it stopped at is kept as its state for the product:
 
@@ -17,6 +19,13 @@ it stopped at is kept as its state for the product:
 - active: provider, channel (the channel it met the chosen offer through) and
   start step are recorded.
 
+The funnel counts credit the stages aware, interested and comparing to the
+trigger's institution and channel, and the stages applied, approved and
+active to the chosen offer's institution and the channel credited for it
+(``aware_channel``, the relationship's channel): so the active count by
+(institution, channel) equals the acquisitions by channel of the ledger.
+A rejected applicant's step is kept (``rejected_at``) for its cool-down.
+
 Every probability may be 1, so that exposure alone drives adoption.
 """
 
@@ -28,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core.adoption.choice import NO_CHOICE, choose, utilities
+from sim.core.adoption.frequency import first_of_each, may_enter
 from sim.core.codes import Channel, Stage
-from sim.core.sampling import first_per_group
 from sim.core.touches import Touches
 
 # Stage -> column of the funnel count array.
@@ -91,10 +100,10 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     rejected : int array of customers refused at approval
     """
     k = product
-    fresh = np.flatnonzero(state.provider[touches.customer, k] < 0)
-    trigger = touches.select(fresh[first_per_group(touches.customer[fresh], rng)])
+    fresh = np.flatnonzero(may_enter(state, catalog, touches.customer, np.full(len(touches), k), step))
+    trigger = touches.select(fresh[first_of_each(touches.customer[fresh])])
     c = trigger.customer
-    inst = catalog.offer_institution[trigger.offer]
+    inst = catalog.offer_institution[trigger.offer].astype(np.int64)
     ch = trigger.channel.astype(np.int64)
 
     n_inst, n_channels = counts.shape[:2]
@@ -126,8 +135,11 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         state.aware[c][:, offers_k], catalog.outside_utility, rng)
     ok = chosen_col != NO_CHOICE
     state.stage[c[~ok], k] = Stage.COMPARING
-    c, inst, ch = c[ok], inst[ok], ch[ok]
+    c = c[ok]
     offer = offers_k[chosen_col[ok]]
+    # From here on the chosen offer, met through its credited channel, is what is counted.
+    inst = catalog.offer_institution[offer].astype(np.int64)
+    ch = state.aware_channel[c, offer].astype(np.int64)
 
     ok = advance(catalog.apply[k], Stage.COMPARING)
     c, inst, ch, offer = c[ok], inst[ok], ch[ok], offer[ok]
@@ -136,6 +148,7 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     approved = approve_fn(c, offer, rng)
     state.stage[c[~approved], k] = Stage.REJECTED
     rejected = c[~approved]
+    state.rejected_at[rejected, k] = step
     c, inst, ch, offer = c[approved], inst[approved], ch[approved], offer[approved]
     record(Stage.APPROVED)
     record(Stage.ACTIVE)
@@ -144,8 +157,13 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
 
 
 def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, step: int, catalog) -> Activations:
-    """Record new relationships: provider, channel the offer was met through, start step."""
+    """Record new relationships: provider, channel the offer was met through, start step.
+
+    The customers' exposure counters for the product's offers start again
+    from zero (they count only while the customer is not a customer).
+    """
     channel = state.aware_channel[customers, offers]
+    state.exposures[customers[:, None], catalog.offers_of_product(product)[None, :]] = 0
     state.stage[customers, product] = Stage.ACTIVE
     state.provider[customers, product] = catalog.offer_institution[offers]
     state.channel[customers, product] = channel

@@ -140,7 +140,7 @@ def test_no_switching_when_disabled_or_single_offer(make_scenario):
 
 
 def test_churn_and_switching_are_counted_by_the_model(make_scenario):
-    model = ChannelModel(make_scenario(TWO_BANKS, {"banks": {"b": {"own_app": {"exposure_rate": 0.0}}}}), seed=14)
+    model = ChannelModel(make_scenario(TWO_BANKS, {"banks": {"b": {"own_app": {"spend": 0.0}}}}), seed=14)
     start = model.ledger.customers[:, 0].copy()
     model.run(6)
     tables = model.tables()

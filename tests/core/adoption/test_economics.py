@@ -2,7 +2,8 @@
 
 Each identity is recomputed from the customer state after every step, not
 from the ledger's own arrays: revenue = customers × revenue per product;
-CAC = spend / acquisitions; the revenue share is the take rate on the
+CAC = spend / acquisitions; a paid channel's spend = spend per 1,000
+reachable × reachable / 1,000; the revenue share is the take rate on the
 revenue of customers acquired through the platform and is received by that
 platform; profit = revenue + platform income − (acquisition spend + revenue
 share + service cost); money paid to platforms equals platform income.
@@ -27,23 +28,23 @@ MARKET = {
         "b": {
             "offers": {"payments": {"revenue": 2.0, "service_cost": 0.5, "initial_share": 0.1},
                        "credit": {"revenue": 12.0, "service_cost": 3.0}},
-            "branch": {"coverage": [1, 1, 0.5, 0], "exposure_rate": 0.03, "cost": 900.0},
-            "own_app": {"exposure_rate": 0.05, "cost": 300.0, "followers": 0.05},
+            "branch": {"coverage": [1, 1, 0.5, 0], "spend": 300.0},
+            "own_app": {"spend": 51.2933, "followers": 0.05},
             "referral": {"rate": 0.05, "bonus": 20.0, "welcome": 10.0},
             "retention": 0.8,
         },
         "c": {
             "type": "joint_stock",
             "offers": {"payments": {"revenue": 2.5, "service_cost": 0.6}},
-            "branch": {"coverage": [1, 0, 0, 0], "exposure_rate": 0.05, "cost": 400.0},
+            "branch": {"coverage": [1, 0, 0, 0], "spend": 400.0},
         },
     },
     "platforms": {"shop": {"type": "scenario", "users": 0.4,
                            "offers": {"payments": {"revenue": 1.0, "service_cost": 0.2}}}},
     "partnerships": {
-        "b_shop": {"bank": "b", "platform": "shop", "exposure_rate": 0.1, "cost": 250.0,
+        "b_shop": {"bank": "b", "platform": "shop", "spend": 105.361,
                    "fee_per_customer": 7.0, "take_rate": 0.15},
-        "c_shop": {"bank": "c", "platform": "shop", "exposure_rate": 0.05, "cost": 100.0,
+        "c_shop": {"bank": "c", "platform": "shop", "spend": 51.2933,
                    "fee_per_customer": 3.0, "take_rate": 0.25},
     },
 }
@@ -65,7 +66,17 @@ def test_ledger_identities_hold_every_step(make_scenario):
     revenue_each, service_each = _revenue_table(cat)
     b, c, shop = (cat.institution_ids.index(x) for x in ("b", "c", "shop"))
     platform_channel = cat.platform_channel(0)
-    partners = {b: (0.15, 250.0, 7.0), c: (0.25, 100.0, 3.0)}
+    partners = {b: (0.15, 105.361, 7.0), c: (0.25, 51.2933, 3.0)}
+    users = int(state.platform_user[:, 0].sum())
+    domain_sizes = {}
+    private_domains = state.private_domains
+
+    def spy(institutions):
+        domains = private_domains(institutions)
+        domain_sizes.update({i: members.size for i, members in domains.items()})
+        return domains
+
+    state.private_domains = spy
     capital = model.capital.copy()
     saw_platform_customers = saw_referrals = False
     for _ in range(8):
@@ -77,10 +88,11 @@ def test_ledger_identities_hold_every_step(make_scenario):
         assert ledger.service_cost == pytest.approx((customers * service_each).sum(axis=1))
 
         new = ledger.new_by_channel
-        assert (
-            ledger.spend_by_channel[b, Channel.BRANCH] == 900.0 and ledger.spend_by_channel[c, Channel.BRANCH] == 400.0
-        )
-        assert ledger.spend_by_channel[b, Channel.OWN_APP] == 300.0
+        # Paid channels: spend per 1,000 reachable x reachable / 1,000 (branch reach from the state's coverage).
+        assert ledger.spend_by_channel[b, Channel.BRANCH] == pytest.approx(300.0 * state.branch_reach[:, b].sum() / 1e3)
+        assert ledger.spend_by_channel[c, Channel.BRANCH] == pytest.approx(400.0 * state.branch_reach[:, c].sum() / 1e3)
+        assert ledger.spend_by_channel[b, Channel.OWN_APP] == pytest.approx(51.2933 * domain_sizes[b] / 1e3)
+        assert domain_sizes[b] >= 0.05 * 3_000 * 0.8
         assert (
             ledger.spend_by_channel[b, Channel.LIVE_STREAM] == 0.0
             and ledger.spend_by_channel[b, Channel.EMPLOYEE] == 0.0
@@ -90,8 +102,8 @@ def test_ledger_identities_hold_every_step(make_scenario):
         saw_referrals |= new[b, Channel.REFERRAL] > 0
 
         income = 0.0
-        for bank, (take, fixed, fee) in partners.items():
-            traffic = fixed + fee * new[bank, platform_channel]
+        for bank, (take, per_thousand, fee) in partners.items():
+            traffic = per_thousand * users / 1e3 + fee * new[bank, platform_channel]
             assert ledger.spend_by_channel[bank, platform_channel] == pytest.approx(traffic)
             via = (state.provider == bank) & (state.channel == platform_channel)         # (n, K)
             share = take * float((via.sum(axis=0) * revenue_each[bank]).sum())
@@ -127,7 +139,9 @@ def test_tables_report_cac_market_share_and_acquisitions(make_scenario):
     by_channel = channels.groupby(["step", "institution"])["new_customers"].sum()
     by_inst = inst.set_index(["step", "institution"])["new_customers"]
     assert (by_inst.loc[by_channel.index] == by_channel).all()
-    assert by_inst.groupby("step").sum().drop(0).sum() == market.new_active.sum() + market.switched.sum()
+    assert by_inst.groupby("step").sum().drop(0).sum() == market.new_active.sum()
+    # Switchers are counted apart, in switched_in, by channel as by institution.
+    assert inst["switched_in"].sum() == channels["switched_in"].sum() == market.switched.sum() > 0
     shares = inst.groupby("step")["market_share"].sum()
     assert np.allclose(shares, 1.0)
     assert (inst.profit == inst.revenue + inst.platform_income - inst.cost).all()

@@ -1,9 +1,11 @@
 """Tests of mechanism 1, exposure (:mod:`sim.core.adoption.exposure`), alone and in the model.
 
-Fixed semantics (model.md): each step a channel exposes each *reachable*
-customer *not yet aware* of the offer with the channel's per-step
-probability; branches reach covered city tiers, platform ads the platform's
-users, the own app and live streaming the institution's private domain.
+Semantics (docs/ODD.md, "Exposure"): each step a paid channel exposes each
+*reachable* customer to each advertised offer with the probability its spend
+buys, p = p_max (1 - exp(-spend / s0)), aware or not (frequency); branches
+reach covered city tiers, platform ads the platform's users, the own app and
+live streaming the institution's private domain.  The tests in the model use
+the unit curve of the test scenarios (p = 1 - exp(-spend / 1000)).
 """
 
 from __future__ import annotations
@@ -11,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.core.adoption.exposure import branch_reach, expose, platform_users
+from sim.core.adoption.exposure import (
+    branch_reach,
+    expose,
+    per_reachable_spend,
+    platform_users,
+    response,
+    spend_for,
+)
 from sim.core.codes import Channel
 from sim.model import ChannelModel
 
@@ -21,38 +30,49 @@ def binomial_ok(count: int, n: int, p: float, z: float = 4.0) -> bool:
 
 
 # ------------------------------------------------------------------ the kernel
-def test_expose_touches_only_reachable_unaware_customers_at_rate_p():
+def test_expose_touches_reachable_customers_aware_or_not_at_rate_p():
     rng = np.random.default_rng(1)
     n, offers = 50_000, np.array([0, 2])
-    aware = np.zeros((n, 3), dtype=bool)
-    aware[: n // 2, 0] = True                       # first half already knows offer 0
     reachable = np.arange(0, n, 2)                  # even customers only
     p = 0.07
-    touches = expose(reachable, offers, Channel.BRANCH, p, aware, rng)
+    touches = expose(reachable, offers, Channel.BRANCH, p, rng)
 
     assert np.isin(touches.customer, reachable).all()
     assert (touches.channel == Channel.BRANCH).all()
-    assert not aware[touches.customer, touches.offer].any(), "an aware customer was touched again"
     assert set(np.unique(touches.offer)) <= {0, 2}
     on0 = touches.customer[touches.offer == 0]
     on2 = touches.customer[touches.offer == 2]
-    eligible0 = np.count_nonzero(~aware[reachable, 0])
-    assert binomial_ok(on0.size, eligible0, p)
+    assert binomial_ok(on0.size, reachable.size, p)
     assert binomial_ok(on2.size, reachable.size, p)
     # One touch per customer and offer; the two offers are drawn independently.
-    assert np.unique(on2).size == on2.size
-    both = np.intersect1d(on0, on2).size
-    assert binomial_ok(both, eligible0, p * p)
+    assert np.unique(on0).size == on0.size and np.unique(on2).size == on2.size
+    assert binomial_ok(np.intersect1d(on0, on2).size, reachable.size, p * p)
 
 
 @pytest.mark.parametrize("p", [0.0, 1.0])
 def test_expose_extremes(p):
     rng = np.random.default_rng(2)
-    aware = np.zeros((10, 1), dtype=bool)
-    aware[3, 0] = True
-    touches = expose(np.arange(10), np.array([0]), Channel.OWN_APP, p, aware, rng)
-    expected = [] if p == 0.0 else [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    touches = expose(np.arange(10), np.array([0]), Channel.OWN_APP, p, rng)
+    expected = [] if p == 0.0 else list(range(10))
     assert sorted(touches.customer.tolist()) == expected
+
+
+def test_the_response_curve_saturates_at_p_max_and_inverts():
+    spend = np.array([0.0, 100.0, 1_000.0, 1.0e6])
+    p = response(spend, 0.1, 500.0)
+    assert p[0] == 0.0 and p[-1] == pytest.approx(0.1)
+    assert np.all(np.diff(p) > 0)
+    assert p[1] == pytest.approx(0.1 * (1 - np.exp(-0.2)))
+    assert spend_for(p[:3], 0.1, 500.0) == pytest.approx(spend[:3])
+
+
+def test_a_budget_spends_its_share_of_the_population_whatever_the_reach():
+    own, budget, share = np.array([50.0, 50.0, 50.0]), np.array([np.nan, 200.0, 200.0]), np.array([0.3, 0.3, 0.3])
+    reachable = np.array([400, 400, 0])
+    per_thousand = per_reachable_spend(own, budget, share, 2_000, reachable)
+    assert per_thousand[0] == 50.0                               # no budget: the channel's own spend
+    assert per_thousand[1] * 400 / 1000 == pytest.approx(200.0 * 0.3 * 2_000 / 1000)
+    assert per_thousand[2] == 0.0                                # reaches nobody: spends nothing
 
 
 def test_branch_reach_follows_coverage_by_tier():
@@ -83,7 +103,8 @@ PASSIVE = {"population": {"size": 2_000}, "funnel": {"interest": 0.0}, "choice":
 
 def test_branches_reach_only_covered_tiers_at_rate_p(make_scenario):
     p, steps = 0.1, 5
-    scenario = make_scenario(PASSIVE, {"banks": {"b": {"branch": {"coverage": [1, 0.5, 0, 0], "exposure_rate": p}}}})
+    spend = float(spend_for(p, 1.0, 1000.0))                     # the unit curve of the test scenarios
+    scenario = make_scenario(PASSIVE, {"banks": {"b": {"branch": {"coverage": [1, 0.5, 0, 0], "spend": spend}}}})
     model = ChannelModel(scenario, seed=5)
     model.run(steps)
     tiers = model.population.city_tier
@@ -93,7 +114,7 @@ def test_branches_reach_only_covered_tiers_at_rate_p(make_scenario):
     reach = model.state.branch_reach[:, 0]
     assert reach[tiers == 0].all() and not reach[tiers >= 2].any()
     assert binomial_ok(np.count_nonzero(reach[tiers == 1]), np.count_nonzero(tiers == 1), 0.5)
-    # Each reachable customer, unaware so far, is exposed with probability p each step.
+    # Each reachable customer is exposed with probability p each step; its first exposure makes it aware.
     assert binomial_ok(np.count_nonzero(aware[reach]), np.count_nonzero(reach), 1 - (1 - p) ** steps)
     assert not aware[~reach].any()
 
@@ -101,7 +122,7 @@ def test_branches_reach_only_covered_tiers_at_rate_p(make_scenario):
 def test_platform_ads_reach_only_platform_users(make_scenario):
     scenario = make_scenario(PASSIVE, {
         "platforms": {"shop": {"type": "scenario", "users": 0.25}},
-        "partnerships": {"deal": {"bank": "b", "platform": "shop", "exposure_rate": 0.3}},
+        "partnerships": {"deal": {"bank": "b", "platform": "shop", "spend": 356.675}},
     })
     model = ChannelModel(scenario, seed=6)
     model.run(4)
@@ -122,8 +143,8 @@ def test_own_app_and_live_stream_reach_only_the_private_domain(make_scenario):
     scenario = make_scenario(PASSIVE, {
         "products": {"payments": {"kind": "payments"}, "wealth": {"kind": "wealth"}},
         "banks": {"b": {"offers": {"payments": {"initial_share": 0.1}, "wealth": {}},
-                        "own_app": {"exposure_rate": 0.4, "followers": 0.05},
-                        "live_stream": {"enabled": True, "exposure_rate": 0.4}}},
+                        "own_app": {"spend": 510.826, "followers": 0.05},
+                        "live_stream": {"enabled": True, "spend": 510.826}}},
     })
     model = ChannelModel(scenario, seed=7)
     state = model.state

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.core.adoption.frequency import counting_touches
 from sim.core.adoption.funnel import FUNNEL_COLUMNS, binomial_approval, run_funnel
 from sim.core.codes import Channel, Stage
 from sim.core.touches import Touches
@@ -74,7 +75,10 @@ def test_a_customer_touched_twice_enters_once_with_a_uniformly_drawn_trigger(mak
     entries = np.zeros(2, dtype=np.int64)
     for seed in range(10):
         model.state.stage[:] = Stage.NONE
-        _, _, counts = funnel(model, both, seed=seed)
+        model.state.exposures[:] = 0                     # every branch touch a first exposure
+        ordered = counting_touches(both, model.state, model.catalog, 3, np.random.default_rng(100 + seed))
+        assert len(ordered) == len(both)
+        _, _, counts = funnel(model, ordered, seed=seed)
         assert counts[0, :, FUNNEL_COLUMNS[Stage.AWARE]].sum() == customers.size
         entries += counts[0, [Channel.BRANCH, Channel.REFERRAL], FUNNEL_COLUMNS[Stage.AWARE]]
     n = entries.sum()
@@ -185,9 +189,13 @@ def test_choice_may_pick_a_competitor_and_attribution_follows_the_chosen_offer(m
         "the channel is where the chosen offer was met"
     )
     assert (activations.channel == Channel.REFERRAL).all()
-    # The funnel counts belong to the trigger (b's branch).
-    assert counts[0, Channel.BRANCH, FUNNEL_COLUMNS[Stage.ACTIVE]] == customers.size
-    assert counts[1].sum() == 0
+    # Up to comparing the counts belong to the trigger (b's branch); from applied on to the
+    # offer chosen and its credited channel (c's referral), as the ledger's acquisitions.
+    comparing, applied = FUNNEL_COLUMNS[Stage.COMPARING], FUNNEL_COLUMNS[Stage.APPLIED]
+    assert (counts[0, Channel.BRANCH, : comparing + 1] == customers.size).all()
+    assert counts[0, :, applied:].sum() == 0
+    assert (counts[1, Channel.REFERRAL, applied:] == customers.size).all()
+    assert counts[1].sum() == 3 * customers.size
 
 
 def test_binomial_approval_rate():
@@ -205,7 +213,7 @@ def test_the_model_funnel_table_matches_state(make_scenario):
         "population": {"size": 1_000},
         "funnel": {"interest": 0.6, "compare": 0.8, "apply": 0.7, "approve": 0.9},
         "choice": {"switching": 0.0},
-        "banks": {"b": {"retention": 1.0, "branch": {"coverage": [1, 1, 1, 1], "exposure_rate": 0.1},
+        "banks": {"b": {"retention": 1.0, "branch": {"coverage": [1, 1, 1, 1], "spend": 105.361},
                         "referral": {"rate": 0.05}}},
     })
     model = ChannelModel(scenario, seed=3)

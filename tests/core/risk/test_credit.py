@@ -21,12 +21,15 @@ def risk_scenario(extra: dict | None = None):
         "time": {"steps": 24},
         "population": {"size": 2000},
         "network": {"kind": "erdos_renyi", "mean_degree": 6},
+        # Unit response curves: p = 1 - exp(-spend / 1000) (spend 223.144 gives p = 0.2).
+        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0}
+                                   for c in ("branch", "own_app", "live_stream", "platform")}},
         "products": {"loan": {"kind": "credit"}},
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0},
         "choice": {"switching": 0.0},
         "credit": {"enabled": True},
         "banks": {"bank": {"type": "state", "offers": {"loan": {"price": 1.0}}, "retention": 1.0,
-                           "branch": {"coverage": [1, 1, 1, 1], "exposure_rate": 0.2}}},
+                           "branch": {"coverage": [1, 1, 1, 1], "spend": 223.144}}},
     }
     return validate_data(deep_merge(data, extra or {}), "test.yaml")
 
@@ -154,7 +157,7 @@ def test_every_credit_relationship_is_a_performing_loan():
     scenario = risk_scenario({"choice": {"switching": 0.05},
                               "banks": {"bank": {"retention": 0.7, "offers": {"loan": {"initial_share": 0.1}}},
                                         "other": {"type": "joint_stock", "offers": {"loan": {"price": 0.9}},
-                                                  "branch": {"coverage": [1, 1, 1, 1], "exposure_rate": 0.2}}}})
+                                                  "branch": {"coverage": [1, 1, 1, 1], "spend": 223.144}}}})
     model = ChannelModel(scenario, seed=2)
     for _ in range(24):
         model.step()
@@ -173,7 +176,7 @@ def test_rejections_are_reported_by_lender_channel_and_segment():
         {
             "population": {"credit": {"subprime_share": 0.4}},
             "platforms": {"mall": {"type": "scenario", "users": 0.6}},
-            "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "exposure_rate": 0.2}},
+            "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "spend": 223.144}},
         }
     )
     model = ChannelModel(scenario, seed=3)

@@ -15,7 +15,7 @@ def p2p_market(shock: float, extra: dict | None = None, platforms: int = 8):
     """Eight P2P platforms lending out nearly all their investors' money; a macro shock at step 13."""
     lenders = {
         f"p{i}": {"type": "p2p", "users": 0.3, "data_quality": 0.2 + 0.05 * i, "capital": 2.0e5,
-                  "offers": {"loan": {"price": 1.0 + 0.02 * i}}, "own_app": {"exposure_rate": 0.05},
+                  "offers": {"loan": {"price": 1.0 + 0.02 * i}}, "own_app": {"spend": 51.2933},
                   "credit": {"cutoff": 0.01},
                   "p2p": {"funding": 1.0e6, "guarantee": 0.5, "run_trigger": 0.008, "failure_weight": 0.05}}
         for i in range(platforms)}
@@ -23,6 +23,9 @@ def p2p_market(shock: float, extra: dict | None = None, platforms: int = 8):
         "name": "p2p_test", "time": {"steps": 36},
         "population": {"size": 5000, "credit": {"subprime_share": 0.3}},
         "network": {"kind": "erdos_renyi", "mean_degree": 6},
+        # Unit response curves: p = 1 - exp(-spend / 1000) (spend 223.144 gives p = 0.2).
+        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0}
+                                   for c in ("branch", "own_app", "live_stream", "platform")}},
         "products": {"loan": {"kind": "credit", "loan": {"size_mean": 10_000, "size_sd": 3_000, "term": 12}}},
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0},
         "choice": {"switching": 0.0},

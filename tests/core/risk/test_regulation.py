@@ -20,14 +20,17 @@ def linked_scenario(extra: dict | None = None):
         "time": {"steps": 24},
         "population": {"size": 3000, "credit": {"subprime_share": 0.4}},
         "network": {"kind": "erdos_renyi", "mean_degree": 6},
+        # Unit response curves: p = 1 - exp(-spend / 1000) (spend 223.144 gives p = 0.2).
+        "marketing": {"response": {c: {"p_max": 1.0, "s0": 1000.0}
+                                   for c in ("branch", "own_app", "live_stream", "platform")}},
         "products": {"loan": {"kind": "credit"}},
         "funnel": {"interest": 1.0, "compare": 1.0, "apply": 1.0},
         "choice": {"switching": 0.0},
         "credit": {"enabled": True},
         "banks": {"bank": {"type": "joint_stock", "offers": {"loan": {"price": 1.0}}, "retention": 1.0,
-                           "branch": {"coverage": [1, 1, 1, 1], "exposure_rate": 0.05}}},
+                           "branch": {"coverage": [1, 1, 1, 1], "spend": 51.2933}}},
         "platforms": {"mall": {"type": "scenario", "users": 0.8, "data_quality": 0.9}},
-        "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "exposure_rate": 0.1,
+        "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "spend": 105.361,
                                        "take_rate": 0.2, "data_sharing": True}},
     }
     return validate_data(deep_merge(data, extra or {}), "test.yaml")
