@@ -17,7 +17,7 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
-from sim.core.adoption.economics import Ledger, account, relationship_counts
+from sim.core.adoption.economics import Ledger, account, holdings
 from sim.core.adoption.exposure import expose
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
@@ -26,6 +26,7 @@ from sim.core.codes import Channel
 from sim.core.loans import LoanBook
 from sim.core.params import Catalog, compile_catalog, rederive
 from sim.core.population import Population, draw_population
+from sim.core.risk.capital import dividends, starting_capital
 from sim.core.risk.credit_state import CreditState, new_credit_state
 from sim.core.risk.lending import book_activations, book_initial, prepay
 from sim.core.risk.observation import observe
@@ -116,7 +117,6 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._draw_static_reach()
         self._audience: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # employees, their followers
         self._media_network: dict[int, sp.csr_array] = {}                # adjacency + follower edges
-        self.capital = cat.capital.astype(float).copy()
         self.credit: CreditState | None = None
         if cat.risk.enabled:
             self.credit_rng = self._risk_rng(seed)
@@ -125,7 +125,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._aware_any = self.state.aware.any(axis=1)
         self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
         if self.credit is not None:
-            book_initial(self.credit, cat, self.state, self.capital, self.credit_rng)
+            self.capital = book_initial(self.credit, cat, self.state, self.credit_rng)
+        else:
+            no_book = np.zeros(cat.n_institutions)
+            self.capital = starting_capital(cat, no_book, no_book, n)[0]
         self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
@@ -387,16 +390,19 @@ class ChannelModel(MarketSetUp, mesa.Model):
     def _record(
         self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict
     ) -> None:
-        held, via = relationship_counts(self.state.provider, self.state.channel, self._tier,
-                                        self.catalog.n_institutions, self.catalog.n_channels)
-        self.ledger = account(
-            self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via
-        )
+        held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
+        self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
+                              book=self.credit.book if self.credit is not None else None, tier=self._tier)
         credit = self.credit_observation(step)
+        self.dividends = np.zeros(self.catalog.n_institutions)
         if step > 0:
-            self.capital += self.ledger.profit
+            profit = self.ledger.profit + (credit["institutions"]["credit_profit"] if credit is not None else 0.0)
+            self.capital += profit
             if credit is not None:
-                self.capital += credit["institutions"]["credit_profit"]
+                risk = self.catalog.risk
+                self.dividends = dividends(self.capital, self.credit.risk_weighted, risk.capital_ratio, profit,
+                                           risk.payout & risk.is_lender & ~risk.is_p2p)
+                self.capital -= self.dividends
         state = self.state
         referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL))
         self.last = {
@@ -410,6 +416,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
             **extra,
         }
         self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit,
+                             dividends=self.dividends,
                              touches=self._touch_counts, tiers=held.sum(axis=1))
 
     def credit_observation(self, step: int | None = None) -> dict | None:

@@ -1,11 +1,17 @@
 """Mechanism 7, economics: what each institution earns and spends in a step.
 
-Per institution and step: customers (active relationships), acquisitions and
-their cost by channel (CAC), revenue, revenue share paid to platforms (the
-take rate on revenue from customers acquired through them, SF7), fees per
+Each active relationship earns its offer's ``price`` (the fee the customer
+pays per step) and costs its ``service_cost``; a credit relationship's
+performing loan (credit on) adds interest ``amount × rate / steps per year``
+and costs funding ``amount × cost of funds / steps per year`` (a P2P
+platform's interest goes to its investors).  A partner platform that brought
+the relationship takes its take rate of the fee and of the interest
+(co-lending style, SF10).  :func:`relationship_margin` computes all of it per
+relationship; the :class:`Ledger` is its sum per institution, plus the
+acquisition side: acquisitions and their cost by channel (CAC), fees per
 acquired customer, referral incentives (bonus + welcome packet per referred
-customer who becomes active, SF4), service cost, profit.  Platforms earn the
-fees and revenue shares banks pay them.
+customer who becomes active, SF4).  Platforms earn the fees and revenue
+shares banks pay them.
 """
 
 from __future__ import annotations
@@ -26,11 +32,22 @@ class Ledger:
     new_by_channel: np.ndarray       # (I, C) acquisitions
     spend_by_channel: np.ndarray     # (I, C) acquisition spend
     churned: np.ndarray              # (I,)
-    revenue: np.ndarray
+    revenue: np.ndarray              # (I,) fees + interest
     revenue_share_paid: np.ndarray
     platform_income: np.ndarray
     incentives: np.ndarray
     service_cost: np.ndarray
+    interest: np.ndarray             # (I,) interest on the lender's own loan book (part of revenue)
+    funding_cost: np.ndarray         # (I,)
+    by_product: dict[str, np.ndarray]   # (I, K) each of MARGIN_PARTS summed by product
+    by_tier: dict[str, np.ndarray]      # (I, 4) each of MARGIN_PARTS summed by the customer's city tier
+    new_by_product: np.ndarray          # (I, C, K) acquisitions by channel and product
+    new_by_tier: np.ndarray             # (I, C, 4) acquisitions by channel and the customer's city tier
+
+    @property
+    def margin(self) -> np.ndarray:
+        """(I,) Σ relationship margins: revenue − funding cost − service cost − revenue share."""
+        return self.revenue - self.funding_cost - self.service_cost - self.revenue_share_paid
 
     @property
     def new_customers(self) -> np.ndarray:
@@ -42,7 +59,7 @@ class Ledger:
 
     @property
     def cost(self) -> np.ndarray:
-        return self.acquisition_spend + self.revenue_share_paid + self.service_cost
+        return self.acquisition_spend + self.revenue_share_paid + self.service_cost + self.funding_cost
 
     @property
     def profit(self) -> np.ndarray:
@@ -102,8 +119,144 @@ def relationship_counts(provider: np.ndarray, channel: np.ndarray, tier: np.ndar
     return held, via
 
 
+#: Parts of a relationship's margin; ``margin = fee + interest − funding_cost − unit_cost − revenue_share``.
+MARGIN_PARTS = ("fee", "interest", "funding_cost", "unit_cost", "revenue_share", "margin")
+
+
+@dataclass
+class RelationshipMargins:
+    """Each active relationship's economics in one step: aligned arrays, one entry per (customer, product) held.
+
+    Entries are ordered by product, then customer.  Money is in yuan for the step.
+
+    Attributes
+    ----------
+    customer, product, institution, offer : int64 arrays
+        Who holds what from whom (``offer = catalog.offer_of[institution, product]``).
+    channel : int64 array
+        Channel the relationship came through (-1: held before the run).
+    fee : float array
+        The offer's ``price``, paid by the customer.
+    interest : float array
+        ``amount × rate / steps per year`` of the relationship's performing
+        loan (credit products with credit on; 0 for P2P lenders, whose
+        interest goes to their investors).
+    funding_cost : float array
+        ``amount × cost_of_funds / steps per year`` of that loan (0 for P2P).
+    unit_cost : float array
+        The offer's ``service_cost``.
+    revenue_share : float array
+        ``take_rate × (fee + interest)`` when the relationship came through a
+        platform with an active partnership with the provider, else 0.
+    share_to : int64 array
+        Institution index of the platform that receives ``revenue_share`` (-1 none).
+    margin : float array
+        ``fee + interest − funding_cost − unit_cost − revenue_share``.
+    """
+
+    customer: np.ndarray
+    product: np.ndarray
+    institution: np.ndarray
+    offer: np.ndarray
+    channel: np.ndarray
+    fee: np.ndarray
+    interest: np.ndarray
+    funding_cost: np.ndarray
+    unit_cost: np.ndarray
+    revenue_share: np.ndarray
+    share_to: np.ndarray
+    margin: np.ndarray
+
+    def per_institution(self, values: np.ndarray, n_institutions: int) -> np.ndarray:
+        """(I,) ``values`` (one per relationship) summed by provider."""
+        return np.bincount(self.institution, weights=values, minlength=n_institutions)[:n_institutions]
+
+
+def partner_take(catalog) -> tuple[np.ndarray, np.ndarray]:
+    """(I, C) take rate an institution pays on revenue from relationships of each channel, and (C,) payee.
+
+    Active partnerships only; a bank with several partnerships with one
+    platform pays each take rate.  The payee of channel ``c`` is the platform
+    institution behind it (-1 for the fixed channels).
+    """
+    take = np.zeros((catalog.n_institutions, catalog.n_channels))
+    payee = np.full(catalog.n_channels, -1, dtype=np.int64)
+    F = catalog.n_channels - len(catalog.platform_ids)
+    payee[F:] = catalog.platform_institution
+    active = np.flatnonzero(catalog.partner_active)
+    if active.size:
+        channel = F + catalog.partner_platform[active].astype(np.int64)
+        np.add.at(take, (catalog.partner_bank[active], channel), catalog.partner_take[active])
+    return take, payee
+
+
+def relationship_margin(state, catalog, book=None) -> RelationshipMargins:
+    """Every active relationship's margin this step: fee and interest less funding, unit cost and revenue share.
+
+    The ledger's revenue, funding cost, service cost and revenue share are
+    these arrays summed by provider (:meth:`RelationshipMargins.per_institution`),
+    so summing ``margin`` over an institution's relationships gives
+    :attr:`Ledger.margin` exactly; aggregating by any attribute of the
+    relationship (acquisition step, channel, product, the customer's city
+    tier) splits it without remainder.
+
+    Parameters
+    ----------
+    state : CustomerState
+        ``provider``, ``channel`` and ``loan`` (n, K) are read.
+    catalog : Catalog
+        Prices, unit costs, partnerships; ``risk`` for cost of funds and P2P lenders.
+    book : LoanBook, optional
+        The loan book (credit on): the performing loan of each credit
+        relationship earns interest.  None = no interest (credit off: credit
+        products earn their fee like any other).
+
+    Returns
+    -------
+    RelationshipMargins
+        Interest is earned on the loans performing at the end of the step.
+    """
+    n, K = state.provider.shape
+    held = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
+    customer = np.concatenate(held).astype(np.int64) if held else np.zeros(0, np.int64)
+    product = np.repeat(np.arange(K, dtype=np.int64), [h.size for h in held])
+    institution = state.provider[customer, product].astype(np.int64)
+    channel = state.channel[customer, product].astype(np.int64)
+    offer = catalog.offer_of[institution, product].astype(np.int64)
+    fee = catalog.price[offer]
+    unit_cost = catalog.service_cost[offer]
+    interest = np.zeros(customer.size)
+    funding = np.zeros(customer.size)
+    risk = catalog.risk
+    if book is not None and state.loan is not None:
+        loan = state.loan[customer, product]
+        has = np.flatnonzero((loan >= 0) & ~risk.is_p2p[institution])
+        ids = loan[has]
+        amount = book.amount[ids]
+        spy = catalog.steps_per_year
+        interest[has] = amount * book.rate[ids] / spy
+        funding[has] = amount * risk.cost_of_funds[institution[has]] / spy
+    take, payee = partner_take(catalog)
+    via = channel >= 0
+    rate = np.zeros(customer.size)
+    rate[via] = take[institution[via], channel[via]]
+    revenue_share = rate * (fee + interest)
+    share_to = np.where(rate > 0, payee[np.maximum(channel, 0)], -1)
+    margin = fee + interest - funding - unit_cost - revenue_share
+    return RelationshipMargins(customer, product, institution, offer, channel, fee, interest, funding, unit_cost,
+                               revenue_share, share_to, margin)
+
+
+def _split(margins: RelationshipMargins, key: np.ndarray, I: int, width: int) -> dict[str, np.ndarray]:
+    """Each of :data:`MARGIN_PARTS` summed by (institution, ``key``), as (I, width) arrays."""
+    cell = margins.institution * width + key
+    return {part: np.bincount(cell, weights=getattr(margins, part), minlength=I * width).reshape(I, width)
+            for part in MARGIN_PARTS}
+
+
 def account(state, catalog, activations: Activations, churned_from: np.ndarray,
-            customers: np.ndarray, via: np.ndarray | None = None) -> Ledger:
+            customers: np.ndarray, book=None, tier: np.ndarray | None = None,
+            margins: RelationshipMargins | None = None) -> Ledger:
     """Compute the step's ledger after the funnel and churn have run.
 
     Parameters
@@ -114,21 +267,34 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     churned_from : int array, institution each lost relationship left (churn and switching)
     customers : (I, K) int array
         Relationship counts per institution and product (``holdings(...).sum(axis=2)``).
-    via : (I, C, K) int array, optional
-        Relationships per institution, channel and product (:func:`relationship_counts`);
-        counted from ``state`` when not given.
+    book : LoanBook, optional
+        The loan book when credit is on (interest and funding of credit relationships).
+    tier : (n,) int array, optional
+        Each customer's city tier index 0..3, for :attr:`Ledger.by_tier` (zeros when not given).
+    margins : RelationshipMargins, optional
+        :func:`relationship_margin` of this state, when already computed.
     """
-    I, C = catalog.n_institutions, catalog.n_channels
-    offer_of = catalog.offer_of
-    revenue_each = np.where(offer_of >= 0, catalog.revenue[np.maximum(offer_of, 0)], 0.0)
-    service_each = np.where(offer_of >= 0, catalog.service_cost[np.maximum(offer_of, 0)], 0.0)
-    revenue = (customers * revenue_each).sum(axis=1)
-    service_cost = (customers * service_each).sum(axis=1)
+    I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
+    if margins is None:
+        margins = relationship_margin(state, catalog, book)
+    per = margins.per_institution
+    interest = per(margins.interest, I)
+    revenue = per(margins.fee, I) + interest
+    funding_cost = per(margins.funding_cost, I)
+    service_cost = per(margins.unit_cost, I)
+    revenue_share = per(margins.revenue_share, I)
+    tier = np.zeros(state.provider.shape[0], np.int64) if tier is None else tier
+    by_product = _split(margins, margins.product, I, K)
+    by_tier = _split(margins, np.asarray(tier, dtype=np.int64)[margins.customer], I, 4)
 
     assert (activations.channel >= 0).all(), "an activation has no channel"
-    new_by_channel = np.zeros((I, C), dtype=np.int64)
-    new_inst = catalog.offer_institution[activations.offer]
-    np.add.at(new_by_channel, (new_inst, activations.channel.astype(np.int64)), 1)
+    new_inst = catalog.offer_institution[activations.offer].astype(np.int64)
+    new_channel = activations.channel.astype(np.int64)
+    new_by_product = np.bincount((new_inst * C + new_channel) * K + catalog.offer_product[activations.offer],
+                                 minlength=I * C * K).reshape(I, C, K)
+    new_tier = tier[activations.customer].astype(np.int64) if activations.customer.size else new_channel
+    new_by_tier = np.bincount((new_inst * C + new_channel) * 4 + new_tier, minlength=I * C * 4).reshape(I, C, 4)
+    new_by_channel = new_by_product.sum(axis=2)
 
     spend = np.zeros((I, C))
     spend[:, Channel.BRANCH] = catalog.branch_cost
@@ -138,22 +304,48 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     incentives = (catalog.referral_bonus + catalog.referral_welcome) * new_by_channel[:, Channel.REFERRAL]
     spend[:, Channel.REFERRAL] = incentives
 
-    revenue_share = np.zeros(I)
     platform_income = np.zeros(I)
+    shared = margins.share_to >= 0
+    if shared.any():
+        platform_income += np.bincount(margins.share_to[shared], weights=margins.revenue_share[shared],
+                                       minlength=I)[:I]
     partners = np.flatnonzero(catalog.partner_active)
     if partners.size:
-        if via is None:
-            no_tier = np.zeros(state.provider.shape[0], np.int8)
-            via = relationship_counts(state.provider, state.channel, no_tier, I, C)[1]
         bank, platform = catalog.partner_bank[partners], catalog.partner_platform[partners]
         channel = catalog.platform_channel(platform)
         traffic_spend = catalog.partner_cost[partners] + catalog.partner_fee[partners] * new_by_channel[bank, channel]
-        share = catalog.partner_take[partners] * (via[bank, channel] * revenue_each[bank]).sum(axis=1)
         # Unbuffered adds, in partnership order: a bank or platform in several partnerships gets each in turn.
         np.add.at(spend, (bank, channel), traffic_spend)
-        np.add.at(revenue_share, bank, share)
-        np.add.at(platform_income, catalog.platform_institution[platform], traffic_spend + share)
+        np.add.at(platform_income, catalog.platform_institution[platform], traffic_spend)
 
     churned = np.bincount(churned_from.astype(np.int64), minlength=I) if churned_from.size else np.zeros(I, np.int64)
     return Ledger(customers, new_by_channel, spend, churned, revenue, revenue_share, platform_income,
-                  incentives, service_cost)
+                  incentives, service_cost, interest, funding_cost, by_product, by_tier, new_by_product, new_by_tier)
+
+
+def allocate_spend(spend: np.ndarray, new: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Split each (institution, channel) spend over groups (products, tiers) by that channel's acquisitions.
+
+    Parameters
+    ----------
+    spend : (I, C) float array
+        Acquisition spend by institution and channel.
+    new : (I, C, G) int array
+        Acquisitions by institution, channel and group.
+    fallback : (I, G) float array
+        Weights for a channel that acquired nobody this step (e.g. the
+        institution's acquisitions, else its customers, by group); spread
+        evenly when those are all zero too.
+
+    Returns
+    -------
+    (I, G) float array
+        Spend by group; each row sums to the institution's total spend.
+    """
+    I, C, G = new.shape
+    fallback = np.asarray(fallback, dtype=float)
+    even = np.where(fallback.sum(axis=1, keepdims=True) > 0, fallback, 1.0)
+    even = even / even.sum(axis=1, keepdims=True)
+    acquired = new.sum(axis=2, keepdims=True)
+    weights = np.where(acquired > 0, new / np.maximum(acquired, 1), even[:, None, :])
+    return (spend[:, :, None] * weights).sum(axis=1)
