@@ -144,14 +144,18 @@ class Recorder:
         K = customers.shape[1]
         new_product = ledger.new_by_product.sum(axis=1)
         spend = ledger.spend_by_channel
+        offered = self.catalog.offer_of >= 0
+        fallback = np.where(customers.sum(axis=1, keepdims=True) > 0, customers, offered)
         product_spend = allocate_spend(spend, ledger.new_by_product,
-                                       np.where(new_product.sum(axis=1, keepdims=True) > 0, new_product, customers))
+                                       np.where(new_product.sum(axis=1, keepdims=True) > 0, new_product, fallback))
         is_credit = (self.catalog.risk.is_credit if self.catalog.risk is not None else np.zeros(K, bool))[None, :]
+        lends = (offered & is_credit).astype(float)
         credit_customers = np.where(is_credit, customers, 0).astype(float)
         totals = credit_customers.sum(axis=1, keepdims=True)
         credit_costs = -credit["institutions"]["credit_profit"] if step > 0 else np.zeros(len(customers))
-        evenly = np.broadcast_to(is_credit / max(int(is_credit.sum()), 1), credit_customers.shape)
-        split = np.divide(credit_customers, totals, out=np.array(evenly, dtype=float), where=totals > 0)
+        evenly = np.divide(lends, lends.sum(axis=1, keepdims=True), out=np.zeros_like(lends),
+                           where=lends.sum(axis=1, keepdims=True) > 0)
+        split = np.divide(credit_customers, totals, out=evenly, where=totals > 0)
         product_credit = credit_costs[:, None] * split
         part = ledger.by_product
         margin = part["margin"]

@@ -514,7 +514,7 @@ class InsurerSpec(Strict):
     cutoff: Probability = Field(
         0.03, description="Guarantee when the insurer's predicted per-step default probability is at most this.")
     data_quality: Probability = Field(0.3, description="Quality of the insurer's data in its own credit model.")
-    capital_ratio: Annotated[Real, Field(gt=0.0, le=1.0)] = Field(
+    capital_ratio: Annotated[Real, Field(gt=0.0, le=10.0)] = Field(
         0.05, description="Capital at step 0 / its partner lenders' loan book at step 0 (with their capital_base "
                           "floor), so it scales with the population.")
     solvency_floor: NonNegative = Field(

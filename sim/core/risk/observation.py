@@ -64,7 +64,8 @@ def observe(credit_state: CreditState, catalog, state, step: int) -> dict:
             "in_run": cs.in_run.copy(),
             "failed": cs.failed.copy(),
             "risk_weighted_assets": cs.risk_weighted.copy(),
-            "cutoff_factor": cs.cutoff_factor.copy() if cs.cutoff_factor is not None else np.ones(catalog.n_institutions),
+            "cutoff_factor": (cs.cutoff_factor.copy() if cs.cutoff_factor is not None
+                              else np.ones(catalog.n_institutions)),
         },
         "insurers": {
             "premiums": acc.premiums,
