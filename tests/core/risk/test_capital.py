@@ -70,7 +70,7 @@ def _shocked(tightening: float) -> dict:
 
 
 def test_in_a_macro_shock_the_capital_rule_binds_and_approvals_fall(make_scenario):
-    """Losses push the ratios into the buffer: cut-offs tighten and approvals fall against the same runs without the rule.
+    """Losses push the ratios into the buffer: cut-offs tighten, approvals fall against the same runs without it.
 
     Common random numbers: each seed is run with the rule and without it
     (tightening 0), so the difference is the rule's.

@@ -90,7 +90,8 @@ def test_premiums_and_claims_move_capital_each_step():
 
 
 def test_below_the_floor_the_insurer_stops_writing():
-    model = ChannelModel(insured_scenario({"insurers": {"guard": {"capital_ratio": 0.33, "solvency_floor": 0.5}}}), seed=3)
+    model = ChannelModel(insured_scenario({"insurers": {"guard": {"capital_ratio": 0.33, "solvency_floor": 0.5}}}),
+                         seed=3)
     model.run()
     insurers = model.recorder.tables()["insurers"]
     assert (insurers["covered_balance"] <= insurers["capital"] / 0.5 + 20_000 * 0.8 + 1e-6).all()
@@ -131,7 +132,8 @@ def test_insurer_partner_must_exist():
 def test_risk_charts_are_written_for_a_credit_run(tmp_path):
     from sim.outputs.risk_plots import plot_risk
 
-    model = ChannelModel(insured_scenario({"insurers": {"guard": {"capital_ratio": 0.17}}, "macro": {"level": 3.0}}), seed=6)
+    model = ChannelModel(insured_scenario({"insurers": {"guard": {"capital_ratio": 0.17}}, "macro": {"level": 3.0}}),
+                         seed=6)
     model.run()
     written = plot_risk(model.recorder.tables(), tmp_path, title_prefix="test")
     assert [p.name for p in written] == ["default_rate_by_lender.png", "default_rate_by_channel.png",
