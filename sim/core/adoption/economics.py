@@ -40,7 +40,7 @@ class Ledger:
     interest: np.ndarray             # (I,) interest on the lender's own loan book (part of revenue)
     funding_cost: np.ndarray         # (I,)
     by_product: dict[str, np.ndarray]   # (I, K) each of MARGIN_PARTS summed by product
-    by_tier: dict[str, np.ndarray]      # (I, 4) each of MARGIN_PARTS summed by the customer's city tier
+    by_tier: dict[str, np.ndarray]      # (I, 4) "margin" summed by the customer's city tier
     new_by_product: np.ndarray          # (I, C, K) acquisitions by channel and product
     new_by_tier: np.ndarray             # (I, C, 4) acquisitions by channel and the customer's city tier
 
@@ -131,9 +131,9 @@ class RelationshipMargins:
 
     Attributes
     ----------
-    customer, product, institution, offer : int64 arrays
+    customer, product, institution, offer : int arrays (int64, int8, int16, int32)
         Who holds what from whom (``offer = catalog.offer_of[institution, product]``).
-    channel : int64 array
+    channel : int8 array
         Channel the relationship came through (-1: held before the run).
     fee : float array
         The offer's ``price``, paid by the customer.
@@ -216,42 +216,71 @@ def relationship_margin(state, catalog, book=None) -> RelationshipMargins:
     RelationshipMargins
         Interest is earned on the loans performing at the end of the step.
     """
-    n, K = state.provider.shape
+    K = state.provider.shape[1]
+    risk = catalog.risk
+    take, payee = partner_take(catalog)
+    with_loans = book is not None and state.loan is not None
+    spy = catalog.steps_per_year
     held = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
-    customer = np.concatenate(held).astype(np.int64) if held else np.zeros(0, np.int64)
-    product = np.repeat(np.arange(K, dtype=np.int64), [h.size for h in held])
-    institution = state.provider[customer, product].astype(np.int64)
-    channel = state.channel[customer, product].astype(np.int64)
-    offer = catalog.offer_of[institution, product].astype(np.int64)
+    bounds = np.concatenate([[0], np.cumsum([h.size for h in held])])
+    m = int(bounds[-1])
+    customer = np.concatenate(held) if K else np.zeros(0, np.int64)
+    product = np.repeat(np.arange(K, dtype=np.int8), np.diff(bounds))
+    institution = np.empty(m, dtype=np.int16)
+    channel = np.empty(m, dtype=np.int8)
+    offer = np.empty(m, dtype=np.int32)
+    interest, funding, rate = np.zeros(m), np.zeros(m), np.zeros(m)
+    for k in range(K):
+        lo, hi = bounds[k], bounds[k + 1]
+        institution[lo:hi] = state.provider[:, k][held[k]]
+        channel[lo:hi] = state.channel[:, k][held[k]]
+        offer[lo:hi] = catalog.offer_of[:, k][institution[lo:hi]]
+        if with_loans and risk.is_credit[k]:
+            inst = institution[lo:hi]
+            loan = state.loan[:, k][held[k]]
+            has = np.flatnonzero((loan >= 0) & ~risk.is_p2p[inst])
+            ids = loan[has]
+            amount = book.amount[ids]
+            interest[lo + has] = amount * book.rate[ids] / spy
+            funding[lo + has] = amount * risk.cost_of_funds[inst[has]] / spy
     fee = catalog.price[offer]
     unit_cost = catalog.service_cost[offer]
-    interest = np.zeros(customer.size)
-    funding = np.zeros(customer.size)
-    risk = catalog.risk
-    if book is not None and state.loan is not None:
-        loan = state.loan[customer, product]
-        has = np.flatnonzero((loan >= 0) & ~risk.is_p2p[institution])
-        ids = loan[has]
-        amount = book.amount[ids]
-        spy = catalog.steps_per_year
-        interest[has] = amount * book.rate[ids] / spy
-        funding[has] = amount * risk.cost_of_funds[institution[has]] / spy
-    take, payee = partner_take(catalog)
-    via = channel >= 0
-    rate = np.zeros(customer.size)
+    F = catalog.n_channels - len(catalog.platform_ids)
+    via = np.flatnonzero(channel >= F)
     rate[via] = take[institution[via], channel[via]]
     revenue_share = rate * (fee + interest)
-    share_to = np.where(rate > 0, payee[np.maximum(channel, 0)], -1)
+    share_to = np.full(m, -1, dtype=np.int64)
+    shared = via[rate[via] > 0]
+    share_to[shared] = payee[channel[shared]]
     margin = fee + interest - funding - unit_cost - revenue_share
     return RelationshipMargins(customer, product, institution, offer, channel, fee, interest, funding, unit_cost,
                                revenue_share, share_to, margin)
 
 
-def _split(margins: RelationshipMargins, key: np.ndarray, I: int, width: int) -> dict[str, np.ndarray]:
-    """Each of :data:`MARGIN_PARTS` summed by (institution, ``key``), as (I, width) arrays."""
-    cell = margins.institution * width + key
-    return {part: np.bincount(cell, weights=getattr(margins, part), minlength=I * width).reshape(I, width)
-            for part in MARGIN_PARTS}
+def _by_product(margins: RelationshipMargins, catalog, I: int, K: int) -> dict[str, np.ndarray]:
+    """Each of :data:`MARGIN_PARTS` summed by (institution, product), as (I, K) arrays.
+
+    Entries are ordered by product, so each product is one slice summed by
+    institution.  Fees and unit costs are the same for every holder of an
+    offer, so they are counts × the offer's price or unit cost.
+    """
+    bounds = np.searchsorted(margins.product, np.arange(K + 1, dtype=np.int64))
+    out = {part: np.zeros((I, K)) for part in MARGIN_PARTS}
+    offer_of = catalog.offer_of
+    for k in range(K):
+        lo, hi = bounds[k], bounds[k + 1]
+        inst = margins.institution[lo:hi]
+        held = np.bincount(inst, minlength=I)[:I]
+        offered = offer_of[:, k] >= 0
+        offer = np.maximum(offer_of[:, k], 0)
+        out["fee"][:, k] = np.where(offered, held * catalog.price[offer], 0.0)
+        out["unit_cost"][:, k] = np.where(offered, held * catalog.service_cost[offer], 0.0)
+        for part in ("interest", "funding_cost", "revenue_share", "margin"):
+            values = getattr(margins, part)[lo:hi]
+            if part != "margin" and not values.any():
+                continue
+            out[part][:, k] = np.bincount(inst, weights=values, minlength=I)[:I]
+    return out
 
 
 def account(state, catalog, activations: Activations, churned_from: np.ndarray,
@@ -277,15 +306,15 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
     if margins is None:
         margins = relationship_margin(state, catalog, book)
-    per = margins.per_institution
-    interest = per(margins.interest, I)
-    revenue = per(margins.fee, I) + interest
-    funding_cost = per(margins.funding_cost, I)
-    service_cost = per(margins.unit_cost, I)
-    revenue_share = per(margins.revenue_share, I)
+    by_product = _by_product(margins, catalog, I, K)
+    interest = by_product["interest"].sum(axis=1)
+    revenue = by_product["fee"].sum(axis=1) + interest
+    funding_cost = by_product["funding_cost"].sum(axis=1)
+    service_cost = by_product["unit_cost"].sum(axis=1)
+    revenue_share = by_product["revenue_share"].sum(axis=1)
     tier = np.zeros(state.provider.shape[0], np.int64) if tier is None else tier
-    by_product = _split(margins, margins.product, I, K)
-    by_tier = _split(margins, np.asarray(tier, dtype=np.int64)[margins.customer], I, 4)
+    tier_cell = margins.institution * 4 + np.asarray(tier, dtype=np.int64)[margins.customer]
+    by_tier = {"margin": np.bincount(tier_cell, weights=margins.margin, minlength=I * 4).reshape(I, 4)}
 
     assert (activations.channel >= 0).all(), "an activation has no channel"
     new_inst = catalog.offer_institution[activations.offer].astype(np.int64)
