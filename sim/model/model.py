@@ -17,7 +17,7 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
-from sim.core.adoption.economics import Ledger, account, holdings
+from sim.core.adoption.economics import Ledger, RelationshipMargins, account, holdings, relationship_margin
 from sim.core.adoption.exposure import expose
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
@@ -92,6 +92,11 @@ class ChannelModel(MarketSetUp, mesa.Model):
         Every lever record, :meth:`set_lever` and the change log (``levers.log``).
     ledger : Ledger or None
         The last step's accounts.
+    margins : RelationshipMargins
+        The last step's margin of every relationship
+        (:func:`sim.core.adoption.economics.relationship_margin`); the ledger
+        is its sum, so aggregate it (by cohort, channel, ...) rather than
+        computing it again.
     capital : numpy.ndarray
         (I,) each institution's capital; changed in one place, by the step's
         profit (adoption and credit) when a step is recorded.
@@ -151,6 +156,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
                                  on_change=self._levers_changed, clock=lambda: self.steps)
 
         self.ledger: Ledger | None = None
+        self.margins: RelationshipMargins | None = None
         self._tier = self.population.city_tier.astype(np.int64)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
         self.recorder = Recorder(cat)
@@ -391,8 +397,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict
     ) -> None:
         held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
+        self.margins = relationship_margin(self.state, self.catalog,
+                                           self.credit.book if self.credit is not None else None)
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
-                              book=self.credit.book if self.credit is not None else None, tier=self._tier)
+                              tier=self._tier, margins=self.margins)
         credit = self.credit_observation(step)
         self.dividends = np.zeros(self.catalog.n_institutions)
         if step > 0:
