@@ -383,7 +383,8 @@ class LenderSpec(Strict):
         0.105, description="Regulatory minimum of capital / risk-weighted loans (China: 8% total capital + 2.5% "
                            "conservation buffer); at or below it the lender makes no new loans.")
     capital_target: Annotated[Real, Field(gt=0.0, le=1.0)] = Field(
-        0.12, description="Capital ratio above which the cut-off is not tightened (minimum + management buffer).")
+        0.115, description="Capital ratio above which the cut-off is not tightened (minimum + a 1-point management "
+                           "buffer).")
     tightening: NonNegative = Field(
         1.0, description="Cut-off × ((ratio − minimum_ratio) / (capital_target − minimum_ratio))^tightening, clipped "
                          "to [0, 1]; 0 = never tighten.")
