@@ -196,9 +196,13 @@ def relationship_margin(state, catalog, book=None) -> RelationshipMargins:
     The ledger's revenue, funding cost, service cost and revenue share are
     these arrays summed by provider (:meth:`RelationshipMargins.per_institution`),
     so summing ``margin`` over an institution's relationships gives
-    :attr:`Ledger.margin` exactly; aggregating by any attribute of the
-    relationship (acquisition step, channel, product, the customer's city
-    tier) splits it without remainder.
+    :attr:`Ledger.margin` (to floating-point rounding: a few 1e-12 of it);
+    aggregating by any attribute of the relationship (acquisition step,
+    channel, product, the customer's city tier) splits it without remainder.
+    The model keeps the step's result as ``model.margins``: aggregate that
+    rather than calling this again.  A relationship's acquisition step is
+    ``state.since[customer, product]`` and its channel ``channel`` (-1: held
+    before the run).
 
     Parameters
     ----------
