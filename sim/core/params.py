@@ -37,9 +37,8 @@ class Catalog:
     offer_institution: np.ndarray        # (O,) institution index
     offer_product: np.ndarray            # (O,) product index
     offer_of: np.ndarray                 # (I, K) offer index or -1
-    price: np.ndarray
-    revenue: np.ndarray
-    service_cost: np.ndarray
+    price: np.ndarray                    # (O,) fee the customer pays per step (yuan)
+    service_cost: np.ndarray             # (O,) unit cost per active customer and step
     brand: np.ndarray
     initial_share: np.ndarray
     # institutions
@@ -47,7 +46,6 @@ class Catalog:
     trust: np.ndarray
     churn: np.ndarray                    # per-step churn hazard from annual retention
     targeting: np.ndarray
-    capital: np.ndarray
     referral_rate: np.ndarray            # r after the bonus uplift; 0 when disabled
     referral_window: np.ndarray          # W in steps (UNLIMITED_WINDOW for null)
     referral_bonus: np.ndarray
@@ -90,6 +88,7 @@ class Catalog:
     response_pmax: np.ndarray            # (4,) p_max per PAID_CHANNEL_TYPES
     response_s0: np.ndarray              # (4,) s0 per PAID_CHANNEL_TYPES
     choice_price: float
+    choice_loan_rate: float
     choice_convenience: float
     choice_trust: float
     choice_incentive: float
@@ -174,14 +173,12 @@ def institution_fields(scenario: Scenario, lay: Layout) -> dict:
     )
     return dict(
         price=as_array(r[2].price for r in rows),
-        revenue=as_array(r[2].revenue for r in rows),
         service_cost=as_array(r[2].service_cost for r in rows),
         brand=as_array(r[2].brand for r in rows),
         initial_share=as_array(r[2].initial_share for r in rows),
         trust=as_array(s.trust for s in specs),
         churn=as_array(_annual_to_step(s.retention, steps_per_year) for s in specs),
         targeting=as_array(s.targeting for s in specs),
-        capital=as_array(s.capital for s in specs),
         referral_rate=referral_rate,
         referral_window=as_array((s.referral.window or UNLIMITED_WINDOW for s in specs), np.int64),
         referral_bonus=as_array(s.referral.bonus if s.referral.enabled else 0.0 for s in specs),
@@ -238,6 +235,7 @@ def adoption_fields(scenario: Scenario, lay: Layout) -> dict:
         response_pmax=as_array(getattr(response, c).p_max for c in PAID_CHANNEL_TYPES),
         response_s0=as_array(getattr(response, c).s0 for c in PAID_CHANNEL_TYPES),
         choice_price=scenario.choice.price,
+        choice_loan_rate=scenario.choice.loan_rate,
         choice_convenience=scenario.choice.convenience,
         choice_trust=scenario.choice.trust,
         choice_incentive=scenario.choice.incentive,

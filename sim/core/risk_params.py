@@ -35,6 +35,11 @@ class RiskCatalog:
     offer_rate: np.ndarray               # (O,) annual rate on new loans, after the cap
     offer_cutoff: np.ndarray             # (O,) cut-off before capital pressure, after the rate cap
     is_lender: np.ndarray                # (I,) offers a credit product
+    loan_risk_weight: np.ndarray         # (K,) Basel risk weight of the product's loans
+    capital_ratio: np.ndarray            # (I,) initial capital / initial risk-weighted book
+    payout: np.ndarray                   # (I,) bool: profit above capital_ratio × RWA is paid out
+    capital_base: np.ndarray             # (I,) floor of that book: share of the population at the mean loan
+    minimum_ratio: np.ndarray            # (I,) regulatory minimum capital ratio
     capital_target: np.ndarray           # (I,)
     tightening: np.ndarray
     data_quality: np.ndarray             # (I,) effective (pooled) data quality q
@@ -45,7 +50,7 @@ class RiskCatalog:
     community_lending: np.ndarray        # (I,) bool
     cost_of_funds: np.ndarray            # (I,) annual
     is_p2p: np.ndarray                   # (I,) bool: a p2p platform (investor funded)
-    p2p_funding: np.ndarray              # (I,)
+    p2p_funding: np.ndarray              # (I,) investors' funds at step 0 per customer
     p2p_inflow: np.ndarray
     p2p_guarantee: np.ndarray
     p2p_trigger: np.ndarray
@@ -58,7 +63,7 @@ class RiskCatalog:
     insurer_coverage: np.ndarray
     insurer_cutoff: np.ndarray
     insurer_noise: np.ndarray
-    insurer_capital: np.ndarray
+    insurer_capital_ratio: np.ndarray    # (J,) initial capital / partner lenders' initial book
     insurer_floor: np.ndarray            # after the capital rule
     blacklist: bool
     social_collateral: float
@@ -170,6 +175,11 @@ def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
         offer_rate=offer_rate,
         offer_cutoff=np.asarray(offer_cutoff, dtype=np.float64).reshape(len(offer_rows)),
         is_lender=is_lender,
+        loan_risk_weight=arr(loan.risk_weight for loan in loans),
+        capital_ratio=arr(s.credit.capital_ratio for s in specs),
+        capital_base=arr(s.credit.capital_base for s in specs),
+        payout=arr((s.credit.payout for s in specs), bool),
+        minimum_ratio=arr(s.credit.minimum_ratio for s in specs),
         capital_target=arr(s.credit.capital_target for s in specs),
         tightening=arr(s.credit.tightening for s in specs),
         data_quality=quality,
@@ -195,7 +205,7 @@ def compile_risk(scenario: Scenario, lay: Layout) -> RiskCatalog:
         insurer_coverage=arr(x.coverage for x in insurers),
         insurer_cutoff=arr(x.cutoff for x in insurers),
         insurer_noise=score_noise(credit.score_noise, arr(x.data_quality for x in insurers)),
-        insurer_capital=arr(x.capital for x in insurers),
+        insurer_capital_ratio=arr(x.capital_ratio for x in insurers),
         insurer_floor=regulation.floor(arr(x.solvency_floor for x in insurers), reg.insurer_floor).reshape(
             len(insurers)
         ),

@@ -34,8 +34,8 @@ INSTITUTION_LEVELS: tuple[str, ...] = ("customers", "market_share", "revenue", "
 
 #: Institution columns that count money or customers during a step (summed over the run).
 INSTITUTION_FLOWS: tuple[str, ...] = (
-    "new_customers", "churned", "acquisition_spend", "revenue", "revenue_share_paid",
-    "platform_income", "incentives", "cost", "profit",
+    "new_customers", "churned", "acquisition_spend", "revenue", "funding_cost", "service_cost", "margin",
+    "revenue_share_paid", "platform_income", "incentives", "cost", "profit", "dividends",
     "new_loans", "applications", "approvals", "rejections", "insured_approvals", "repaid", "defaults", "losses",
     "insured_losses", "net_losses", "interest_income", "premiums_paid", "bureau_cost", "guarantee_paid",
     "credit_profit", "investor_withdrawals",

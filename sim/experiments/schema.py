@@ -25,6 +25,8 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "funnel": ("replication", "step", "product", "institution", "channel", "stage"),
     "credit": ("replication", "step", "product", "institution", "channel", "segment", "life_stage", "inside_community"),
     "insurers": ("replication", "step", "insurer"),
+    "products": ("replication", "step", "institution", "product"),
+    "tiers": ("replication", "step", "institution", "tier"),
 }
 
 #: Columns the output layer reads; a non-empty table without them is an error.
@@ -38,6 +40,8 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     "funnel": ("replication", "step", "product", "institution", "channel", "stage", "reached"),
     "credit": ("replication", "step", "product", "institution", "channel", "applications", "approvals"),
     "insurers": ("replication", "step", "insurer", "capital"),
+    "products": ("replication", "step", "institution", "product", "margin", "profit"),
+    "tiers": ("replication", "step", "institution", "tier", "cac", "profit"),
 }
 
 #: Funnel stages in the order a customer passes them (model.md, mechanism 3).

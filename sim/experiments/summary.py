@@ -137,6 +137,31 @@ def _channel_section(channels: pd.DataFrame, reps: list[int], level: float) -> d
     return section
 
 
+#: Whole-run flows of the ``products`` and ``tiers`` tables summarised per (institution, product or tier).
+SEGMENT_FLOWS = {
+    "products": ("new_customers", "interest_income", "margin", "acquisition_spend", "credit_costs", "profit"),
+    "tiers": ("new_customers", "acquisition_spend", "margin", "profit"),
+}
+
+
+def _segment_section(frame: pd.DataFrame, key: str, flows: Sequence[str], reps: list[int],
+                     level: float) -> dict[str, Any]:
+    """Whole-run totals per (institution, ``key``), with CAC as the ratio of totals per replication."""
+    during = run_rows(frame)
+    section: dict[str, Any] = {}
+    if during.empty:
+        return section
+    flows = [c for c in flows if c in during.columns]
+    summed = during.groupby(["institution", key, "replication"])[flows].sum()
+    for (ident, group), rows in summed.groupby(level=[0, 1]):
+        run = rows.droplevel([0, 1]).reindex(reps, fill_value=0)
+        entry = {f"{c}_total": stat(run[c], level) for c in flows}
+        if {"acquisition_spend", "new_customers"} <= set(flows):
+            entry["cac"] = stat(ratio(run["acquisition_spend"], run["new_customers"]), level)
+        section.setdefault(str(ident), {})[str(group)] = entry
+    return section
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -166,7 +191,8 @@ def summarize(
             replications, final_step, interval{level, method, note},
             market{final_step{metric: stat}, whole_run{<flow>_total, r_eff_mean_over_steps}},
             institutions{id: {kind, type, final_step{...}, whole_run{..., cac}}},
-            acquisitions_by_channel{by_institution{id: {channel: ...}}, all_institutions{channel: ...}}
+            acquisitions_by_channel{by_institution{id: {channel: ...}}, all_institutions{channel: ...}},
+            by_product{id: {product: {<flow>_total, cac}}}, by_tier{id: {tier: {<flow>_total, cac}}}
 
         where each ``stat`` is ``{mean, low, high, n}`` and ``n`` counts the
         replications in which the quantity is defined. Whole-run figures sum
@@ -197,6 +223,11 @@ def summarize(
         summary["institutions"] = _institution_section(tables["institutions"], reps, level)
     if "channels" in tables:
         summary["acquisitions_by_channel"] = _channel_section(tables["channels"], reps, level)
+    if "products" in tables and not tables["products"].empty:
+        summary["by_product"] = _segment_section(tables["products"], "product", SEGMENT_FLOWS["products"], reps,
+                                                 level)
+    if "tiers" in tables and not tables["tiers"].empty:
+        summary["by_tier"] = _segment_section(tables["tiers"], "tier", SEGMENT_FLOWS["tiers"], reps, level)
     return to_jsonable(summary)
 
 

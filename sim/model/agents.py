@@ -240,8 +240,8 @@ class Institution(LeverHolder, mesa.Agent):
         seen = self.model.credit_observation()["institutions"]
         i = self.index
         out = {name: (bool(v[i]) if v.dtype == bool else float(v[i])) for name, v in seen.items()}
-        balance = out["loan_balance"]
-        out["capital_ratio"] = self.capital / balance if balance > 0 else float("nan")
+        weighted = out["risk_weighted_assets"]
+        out["capital_ratio"] = self.capital / weighted if weighted > 0 else float("nan")
         return out
 
     @property
@@ -291,7 +291,7 @@ class Insurer(LeverHolder, mesa.Agent):
     @property
     def capital(self) -> float:
         credit = self.model.credit
-        return float(credit.insurer_capital[self.index]) if credit is not None else float(self.levers.capital)
+        return float(credit.insurer_capital[self.index]) if credit is not None else 0.0
 
     @property
     def failed(self) -> bool:

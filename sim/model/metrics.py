@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.core.adoption.economics import Ledger
+from sim.core.adoption.economics import Ledger, allocate_spend
 from sim.core.codes import FUNNEL_STAGES, STAGE_NAMES
 from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
 from sim.scenario.schema import LIFE_STAGES
@@ -21,9 +21,15 @@ CREDIT_MARKET_COLUMNS = (
 #: Institution columns of the credit side, zero (false) when credit is off or the institution does not lend.
 CREDIT_INSTITUTION_COLUMNS = (
     "loans", "loan_balance", "new_loans", "applications", "approvals", "rejections", "insured_approvals",
-    "repaid", "defaults", "losses", "insured_losses", "net_losses", "interest_income", "premiums_paid",
+    "repaid", "defaults", "losses", "insured_losses", "net_losses", "premiums_paid",
     "bureau_cost", "guarantee_paid", "credit_profit", "investor_funds", "investor_withdrawals", "in_run", "failed",
+    "risk_weighted_assets", "cutoff_factor",
 )
+#: Columns of the ``products`` table, per (replication, step, institution, product).
+PRODUCT_COLUMNS = ("customers", "new_customers", "fee_revenue", "interest_income", "funding_cost", "service_cost",
+                   "revenue_share_paid", "margin", "acquisition_spend", "credit_costs", "profit")
+#: Columns of the ``tiers`` table, per (replication, step, institution, city tier).
+TIER_COLUMNS = ("customers", "new_customers", "acquisition_spend", "cac", "margin", "profit")
 INSURER_COLUMNS = ("premiums", "claims", "unpaid_claims", "new_guarantees", "covered_balance", "capital",
                    "writing", "failed")
 _BOOL_COLUMNS = ("in_run", "failed", "writing")
@@ -35,6 +41,8 @@ def _no_credit(institutions: int) -> dict:
     market.update(default_rate=float("nan"), loan_balance=0.0, credit_losses=0.0, insured_losses=0.0, macro=1.0)
     inst = {name: (np.zeros(institutions, dtype=bool) if name in _BOOL_COLUMNS else np.zeros(institutions))
             for name in CREDIT_INSTITUTION_COLUMNS}
+    inst["interest_income"] = np.zeros(institutions)
+    inst["cutoff_factor"] = np.ones(institutions)
     return {"market": market, "institutions": inst, "insurers": None, "counts": None}
 
 
@@ -58,16 +66,19 @@ class Recorder:
         self.funnel: list[np.ndarray] = []
         self.insurer_rows: list[dict[str, np.ndarray]] = []
         self.credit_counts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.product_rows: list[dict[str, np.ndarray]] = []
+        self.tier_rows: list[dict[str, np.ndarray]] = []
 
     def record(self, step: int, market: dict, ledger: Ledger, capital: np.ndarray, funnel_counts: np.ndarray,
-               credit: dict | None = None, touches: np.ndarray | None = None, tiers: np.ndarray | None = None) -> None:
+               credit: dict | None = None, touches: np.ndarray | None = None, tiers: np.ndarray | None = None,
+               dividends: np.ndarray | None = None) -> None:
         """Keep one step's observations.
 
         ``credit`` is the credit market's observation (:func:`sim.core.risk.observation.observe`)
         or None when credit is off; its profit is part of ``profit``.
         ``touches`` (I, C) counts the step's touches by institution and channel;
         ``tiers`` (I, 4) the institutions' relationships by customers' city tier
-        (zeros when not given).
+        (zeros when not given); ``dividends`` (I,) paid out of the step's profit.
         """
         credit = credit if credit is not None else _no_credit(len(capital))
         self.steps.append(step)
@@ -89,11 +100,16 @@ class Recorder:
             "acquisition_spend": spend,
             "cac": np.divide(spend, new, out=np.full(len(new), np.nan), where=new > 0),
             "revenue": ledger.revenue,
+            "interest_income": ledger.interest + credit["institutions"]["interest_income"],
+            "funding_cost": ledger.funding_cost,
+            "service_cost": ledger.service_cost,
+            "margin": ledger.margin,
             "revenue_share_paid": ledger.revenue_share_paid,
             "platform_income": ledger.platform_income,
             "incentives": ledger.incentives,
             "cost": ledger.cost,
             "profit": ledger.profit + credit["institutions"]["credit_profit"] if step > 0 else ledger.profit,
+            "dividends": dividends.copy() if dividends is not None else np.zeros(len(capital)),
             "capital": capital.copy(),
         }
         for k, product in enumerate(self.catalog.products):
@@ -105,9 +121,10 @@ class Recorder:
         # The credit market's observation holds fresh arrays (copies of its running state).
         for name in CREDIT_INSTITUTION_COLUMNS:
             row[name] = credit["institutions"][name]
-        balance = row["loan_balance"]
-        row["capital_ratio"] = np.divide(capital, balance, out=np.full(len(balance), np.nan), where=balance > 0)
+        weighted = row["risk_weighted_assets"]
+        row["capital_ratio"] = np.divide(capital, weighted, out=np.full(len(weighted), np.nan), where=weighted > 0)
         self.institution_rows.append(row)
+        self._record_segments(step, ledger, credit, tiers)
         if credit["insurers"] is not None:
             self.insurer_rows.append(credit["insurers"])
         if credit["counts"] is not None:
@@ -118,6 +135,63 @@ class Recorder:
         self.channel_spend.append(ledger.spend_by_channel.copy())
         self.channel_touches.append(touches.copy() if touches is not None else np.zeros_like(ledger.new_by_channel))
         self.funnel.append(funnel_counts.copy())
+
+    def _record_segments(self, step: int, ledger: Ledger, credit: dict, tiers: np.ndarray) -> None:
+        """Keep the step's economics by product and by city tier (the ``products`` and ``tiers`` tables).
+
+        Acquisition spend is split over products and tiers by each channel's
+        acquisitions (:func:`~sim.core.adoption.economics.allocate_spend`);
+        credit costs (the step's − credit_profit: net losses, premiums,
+        bureau queries; 0 at step 0) over the lender's credit products by
+        their customers (exact with one credit product).
+        """
+        customers = ledger.customers
+        K = customers.shape[1]
+        new_product = ledger.new_by_product.sum(axis=1)
+        spend = ledger.spend_by_channel
+        offered = self.catalog.offer_of >= 0
+        fallback = np.where(customers.sum(axis=1, keepdims=True) > 0, customers, offered)
+        product_spend = allocate_spend(spend, ledger.new_by_product,
+                                       np.where(new_product.sum(axis=1, keepdims=True) > 0, new_product, fallback))
+        is_credit = (self.catalog.risk.is_credit if self.catalog.risk is not None else np.zeros(K, bool))[None, :]
+        lends = (offered & is_credit).astype(float)
+        credit_customers = np.where(is_credit, customers, 0).astype(float)
+        totals = credit_customers.sum(axis=1, keepdims=True)
+        credit_costs = -credit["institutions"]["credit_profit"] if step > 0 else np.zeros(len(customers))
+        evenly = np.divide(lends, lends.sum(axis=1, keepdims=True), out=np.zeros_like(lends),
+                           where=lends.sum(axis=1, keepdims=True) > 0)
+        split = np.divide(credit_customers, totals, out=evenly, where=totals > 0)
+        product_credit = credit_costs[:, None] * split
+        part = ledger.by_product
+        margin = part["margin"]
+        self.product_rows.append({
+            "customers": customers, "new_customers": new_product, "fee_revenue": part["fee"],
+            "interest_income": part["interest"], "funding_cost": part["funding_cost"],
+            "service_cost": part["unit_cost"], "revenue_share_paid": part["revenue_share"], "margin": margin,
+            "acquisition_spend": product_spend, "credit_costs": product_credit,
+            "profit": margin - product_spend - product_credit,
+        })
+        new_tier = ledger.new_by_tier.sum(axis=1)
+        tier_spend = allocate_spend(spend, ledger.new_by_tier,
+                                    np.where(new_tier.sum(axis=1, keepdims=True) > 0, new_tier, tiers))
+        tier_margin = ledger.by_tier["margin"]
+        self.tier_rows.append({
+            "customers": tiers.copy(), "new_customers": new_tier, "acquisition_spend": tier_spend,
+            "cac": np.divide(tier_spend, new_tier, out=np.full(new_tier.shape, np.nan), where=new_tier > 0),
+            "margin": tier_margin, "profit": tier_margin - tier_spend,
+        })
+
+    def _segment_table(self, rows: list[dict[str, np.ndarray]], key: str, labels, replication: int,
+                       steps: np.ndarray) -> pd.DataFrame:
+        """One row per (replication, step, institution, ``key``) from (I, G) arrays per step."""
+        cat = self.catalog
+        I, G, T = cat.n_institutions, len(labels), len(rows)
+        table = {"replication": replication, "step": np.repeat(steps, I * G),
+                 "institution": np.tile(np.repeat(cat.institution_ids, G), T),
+                 key: np.tile(np.asarray(labels, dtype=object), T * I)}
+        for name in rows[0]:
+            table[name] = np.concatenate([np.asarray(row[name]).ravel() for row in rows])
+        return pd.DataFrame(table)
 
     def tables(self, replication: int = 0) -> dict[str, pd.DataFrame]:
         """The run as long tables: market, institutions, channels, funnel, credit, insurers.
@@ -172,7 +246,15 @@ class Recorder:
             "stage": np.asarray(FUNNEL_STAGE_NAMES, dtype=object)[s],
             "reached": counts[t, k, i, c, s],
         })
+        products = self._segment_table(self.product_rows, "product", cat.products, replication, steps)
+        offered = np.tile((cat.offer_of >= 0).ravel(), T)
+        products = products[offered | (products["customers"] > 0)].reset_index(drop=True)
+        tiers = self._segment_table(self.tier_rows, "tier", [1, 2, 3, 4], replication, steps)
+        tiers["tier"] = tiers["tier"].astype("int64")
+        has_offers = np.tile(np.repeat((cat.offer_of >= 0).any(axis=1), 4), T)
+        tiers = tiers[has_offers].reset_index(drop=True)
         return {"market": market, "institutions": institutions, "channels": channels, "funnel": funnel,
+                "products": products, "tiers": tiers,
                 "credit": self._credit_table(replication, steps), "insurers": self._insurer_table(replication, steps)}
 
     def _insurer_table(self, replication: int, steps: np.ndarray) -> pd.DataFrame:

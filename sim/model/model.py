@@ -17,7 +17,7 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
-from sim.core.adoption.economics import Ledger, account, relationship_counts
+from sim.core.adoption.economics import Ledger, RelationshipMargins, account, holdings, relationship_margin
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
 from sim.core.adoption.frequency import counting_touches, credited
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
@@ -27,6 +27,7 @@ from sim.core.codes import Channel
 from sim.core.loans import LoanBook
 from sim.core.params import Catalog, compile_catalog, rederive
 from sim.core.population import Population, draw_population
+from sim.core.risk.capital import dividends, starting_capital
 from sim.core.risk.credit_state import CreditState, new_credit_state
 from sim.core.risk.lending import book_activations, book_initial, prepay
 from sim.core.risk.observation import observe
@@ -92,6 +93,11 @@ class ChannelModel(MarketSetUp, mesa.Model):
         Every lever record, :meth:`set_lever` and the change log (``levers.log``).
     ledger : Ledger or None
         The last step's accounts.
+    margins : RelationshipMargins
+        The last step's margin of every relationship
+        (:func:`sim.core.adoption.economics.relationship_margin`); the ledger
+        is its sum, so aggregate it (by cohort, channel, ...) rather than
+        computing it again.
     capital : numpy.ndarray
         (I,) each institution's capital; changed in one place, by the step's
         profit (adoption and credit) when a step is recorded.
@@ -117,7 +123,6 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._draw_static_reach()
         self._audience: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # employees, their followers
         self._media_network: dict[int, sp.csr_array] = {}                # adjacency + follower edges
-        self.capital = cat.capital.astype(float).copy()
         self.credit: CreditState | None = None
         if cat.risk.enabled:
             self.credit_rng = self._risk_rng(seed)
@@ -126,7 +131,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._aware_any = self.state.aware.any(axis=1)
         self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
         if self.credit is not None:
-            book_initial(self.credit, cat, self.state, self.capital, self.credit_rng)
+            self.capital = book_initial(self.credit, cat, self.state, self.credit_rng)
+        else:
+            no_book = np.zeros(cat.n_institutions)
+            self.capital = starting_capital(cat, no_book, no_book, n)[0]
         self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
@@ -149,6 +157,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
                                  on_change=self._levers_changed, clock=lambda: self.steps)
 
         self.ledger: Ledger | None = None
+        self.margins: RelationshipMargins | None = None
         self._tier = self.population.city_tier.astype(np.int64)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
         self._marketing_spend = np.zeros((cat.n_institutions, cat.n_channels))
@@ -420,17 +429,22 @@ class ChannelModel(MarketSetUp, mesa.Model):
         switched: Activations,
     ) -> None:
         """Account and record the step; ``activations`` are the funnel's, ``switched`` the switchers'."""
-        held, via = relationship_counts(self.state.provider, self.state.channel, self._tier,
-                                        self.catalog.n_institutions, self.catalog.n_channels)
-        self.ledger = account(
-            self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via,
-            marketing_spend=self._marketing_spend if step > 0 else None, switched=switched,
-        )
+        held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
+        self.margins = relationship_margin(self.state, self.catalog,
+                                           self.credit.book if self.credit is not None else None)
+        self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
+                              tier=self._tier, margins=self.margins,
+                              marketing_spend=self._marketing_spend if step > 0 else None, switched=switched)
         credit = self.credit_observation(step)
+        self.dividends = np.zeros(self.catalog.n_institutions)
         if step > 0:
-            self.capital += self.ledger.profit
+            profit = self.ledger.profit + (credit["institutions"]["credit_profit"] if credit is not None else 0.0)
+            self.capital += profit
             if credit is not None:
-                self.capital += credit["institutions"]["credit_profit"]
+                risk = self.catalog.risk
+                self.dividends = dividends(self.capital, self.credit.risk_weighted, risk.capital_ratio, profit,
+                                           risk.payout & risk.is_lender & ~risk.is_p2p)
+                self.capital -= self.dividends
         state = self.state
         referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL)
                        + np.count_nonzero(switched.channel == Channel.REFERRAL))
@@ -446,6 +460,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
             **extra,
         }
         self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit,
+                             dividends=self.dividends,
                              touches=self._touch_counts, tiers=held.sum(axis=1))
 
     def credit_observation(self, step: int | None = None) -> dict | None:

@@ -110,6 +110,23 @@ def _institutions_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+def _segment_table(summary: Mapping[str, Any], section: str, title: str, label: str) -> Table | None:
+    """Whole-run margin, CAC and profit per (institution, product or tier); None without the section."""
+    rows = summary.get(section) or {}
+    if not rows:
+        return None
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("Institution", no_wrap=True, max_width=16)
+    table.add_column(label, no_wrap=True, max_width=14)
+    for name in ("Margin (run)", "CAC (run)", "Profit (run)"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for ident, groups in rows.items():
+        for group, entry in groups.items():
+            table.add_row(ident, group, format_stat(entry.get("margin_total"), _money),
+                          format_stat(entry.get("cac"), _money), format_stat(entry.get("profit_total"), _money))
+    return table
+
+
 def _market_table(summary: Mapping[str, Any]) -> Table:
     table = Table(title="Market", title_justify="left", expand=False)
     table.add_column("Metric", no_wrap=True)
@@ -124,7 +141,11 @@ def _market_table(summary: Mapping[str, Any]) -> Table:
 
 def summary_renderable(summary: Mapping[str, Any], scenario_name: str) -> Group:
     """The rich renderable of :func:`render_summary`, to print on any rich Console."""
-    return Group(_header(summary, scenario_name), _institutions_table(summary), _market_table(summary))
+    parts = [_header(summary, scenario_name), _institutions_table(summary),
+             _segment_table(summary, "by_product", "Profit by product (interest included)", "Product"),
+             _segment_table(summary, "by_tier", "Acquisition cost and profit by city tier", "Tier"),
+             _market_table(summary)]
+    return Group(*(part for part in parts if part is not None))
 
 
 def render_summary(summary: Mapping[str, Any], scenario_name: str, width: int = 100) -> str:
@@ -143,7 +164,8 @@ def render_summary(summary: Mapping[str, Any], scenario_name: str, width: int = 
     -------
     str
         Institutions (customers and share at the final step, whole-run CAC
-        and profit) and market (active customers, conversions, r_eff, and
+        and profit), whole-run margin, CAC and profit by product and by city
+        tier (when the run has those tables) and market (active customers, conversions, r_eff, and
         defaults when present), each cell ``mean ± half-width``.
     """
     buffer = io.StringIO()

@@ -217,7 +217,11 @@ class LoanSpec(Strict):
     size_mean: Real = Field(20_000.0, gt=0.0, description="Mean loan size (yuan); sizes are log-normal.")
     size_sd: NonNegative = Field(10_000.0, description="Standard deviation of loan sizes (yuan); 0 = all equal.")
     term: Integer = Field(12, ge=1, le=MAX_STEPS, description="Steps from origination to repayment.")
-    rate: NonNegative = Field(0.12, description="Annual interest rate charged; an offer's loan_rate overrides it.")
+    rate: Annotated[Real, Field(ge=0.0, le=10.0)] = Field(
+        0.12, description="Annual interest rate charged; an offer's loan_rate overrides it.")
+    risk_weight: Annotated[Real, Field(ge=0.0, le=12.5)] = Field(
+        1.0, description="Basel risk weight of the loans in risk-weighted assets: 1.0 for other consumer loans, "
+                         "0.75 for regulatory retail (Basel III standardised approach; China's 2023 capital rules).")
     recovery: Probability = Field(0.3, description="Share of the balance recovered when a borrower defaults.")
     renewal: Probability = Field(
         0.9, description="Chance a borrower repaying at term end applies to the same lender for a new loan.")
@@ -250,7 +254,9 @@ class ProductSpec(Strict):
 class ChoiceSpec(Strict):
     """Multinomial-logit weights of the comparison stage, and switching."""
 
-    price: Real = Field(-1.0, description="Utility per unit of an offer's price (negative: dearer is worse).")
+    price: Real = Field(-0.5, description="Utility per yuan of an offer's price per step (negative: dearer is worse).")
+    loan_rate: Real = Field(
+        -5.0, description="Utility per unit of a credit offer's annual loan rate (-5: 0.01 more a year costs 0.05).")
     convenience: Real = Field(1.0, description="Utility of the channel's convenience for the customer.")
     trust: Real = Field(2.0, description="Utility per unit of trust in the provider.")
     incentive: Real = Field(0.5, description="Utility per 100 yuan of welcome packet to a referred customer (SF4).")
@@ -265,20 +271,27 @@ class ChoiceSpec(Strict):
 
 # --------------------------------------------------------------------------- institutions
 class OfferSpec(Strict):
-    """What an institution offers on one product line."""
+    """What an institution offers on one product line, and what it earns on it.
 
-    price: Real = Field(
-        1.0, description="Price the customer weighs in choice (fee, APR, or minus the yield), in model units."
-    )
-    revenue: NonNegative = Field(5.0, description="Revenue per active customer per step.")
-    service_cost: NonNegative = Field(1.0, description="Cost of serving one active customer per step.")
+    ``price`` is what the customer pays: it enters choice (``choice.price``
+    per yuan) and revenue.  The margin of a relationship per step is
+    ``price − service_cost`` (less the take rate of a partner platform that
+    brought it); a credit offer's loans (credit on) add interest at
+    ``loan_rate`` less the lender's cost of funds (docs/ODD.md, Economics).
+    """
+
+    price: NonNegative = Field(
+        1.0, description="Fee the customer pays per step (yuan): account or card fee, payments fee, a wealth "
+                         "product's management fee; for credit offers a fee on top of the loan's interest.")
+    service_cost: NonNegative = Field(1.0, description="Unit cost of serving one active customer per step (yuan).")
     initial_share: Probability = Field(
         0.0, description="Share of the population already active with this offer at step 0."
     )
     brand: Real = Field(0.0, description="Alternative-specific constant in choice.")
-    loan_rate: NonNegative | None = Field(
+    loan_rate: Annotated[Real, Field(ge=0.0, le=10.0)] | None = Field(
         None,
-        description="Annual interest rate on this offer's loans (credit products); null = the product's loan.rate.",
+        description="Annual interest rate on this offer's loans (credit products); null = the product's loan.rate. "
+                    "Enters choice (choice.loan_rate) and, with credit on, revenue.",
     )
 
 
@@ -369,10 +382,24 @@ class LenderSpec(Strict):
     )
     cutoff: Probability = Field(
         0.01, description="Approve when the predicted per-step default probability is at most this.")
-    capital_target: NonNegative = Field(
-        0.08, description="Target capital ratio (capital / outstanding loans); below it the cut-off tightens.")
+    capital_ratio: Annotated[Real, Field(gt=0.0, le=1.0)] = Field(
+        0.13, description="Capital at step 0 / risk-weighted loans held at step 0 (real banks: 0.10-0.15); the base "
+                          "is at least capital_base of the population borrowing the mean loan.")
+    payout: bool = Field(
+        True, description="Capital management: the step's profit that would lift capital above capital_ratio × "
+                          "risk-weighted loans is paid out as dividends; false = all profit is retained.")
+    capital_base: Annotated[Real, Field(gt=0.0, le=1.0)] = Field(
+        0.01, description="Floor of the initial capital base: a book of this share of the population at the mean "
+                          "loan size (for lenders with little or no book at step 0).")
+    minimum_ratio: Annotated[Real, Field(ge=0.0, lt=1.0)] = Field(
+        0.105, description="Regulatory minimum of capital / risk-weighted loans (China: 8% total capital + 2.5% "
+                           "conservation buffer); at or below it the lender makes no new loans.")
+    capital_target: Annotated[Real, Field(gt=0.0, le=1.0)] = Field(
+        0.115, description="Capital ratio above which the cut-off is not tightened (minimum + a 1-point management "
+                           "buffer).")
     tightening: NonNegative = Field(
-        1.0, description="Cut-off × (capital ratio / target)^tightening when below target; 0 = never tighten.")
+        1.0, description="Cut-off × ((ratio − minimum_ratio) / (capital_target − minimum_ratio))^tightening, clipped "
+                         "to [0, 1]; 0 = never tighten.")
     insurer: str | None = Field(None, description="Credit insurer partner (an id under insurers, SF12).")
     community_lending: bool = Field(
         False,
@@ -381,6 +408,13 @@ class LenderSpec(Strict):
             "loans to members of sanctioning communities carry social collateral (SF1)."
         ),
     )
+
+    @model_validator(mode="after")
+    def _target_above_minimum(self):
+        if self.capital_target <= self.minimum_ratio:
+            raise ValueError(f"capital_target ({self.capital_target:g}) must be above minimum_ratio "
+                             f"({self.minimum_ratio:g})")
+        return self
 
 
 class MarketingSpec(Strict):
@@ -428,7 +462,6 @@ class InstitutionSpec(Strict):
     targeting: NonNegative = Field(
         0.0, description="Relative rise of interest from data and life-cycle targeting (SF14, SF17)."
     )
-    capital: NonNegative = Field(1.0e6, description="Capital at step 0.")
     credit: LenderSpec = Field(
         default_factory=LenderSpec, description="Underwriting of the institution's credit offers."
     )
@@ -449,7 +482,9 @@ class BankSpec(InstitutionSpec):
 class P2PSpec(Strict):
     """Investor funding and run risk of a P2P lending platform (SF13)."""
 
-    funding: NonNegative = Field(1.0e7, description="Investors' funds at step 0 (yuan); loans are made from them.")
+    funding: NonNegative = Field(
+        1000.0, description="Investors' funds at step 0 per customer of the population (yuan); loans are made from "
+                            "them, so the funding scales with population.size.")
     inflow: Probability = Field(0.02, description="Per-step growth of investors' funds while there is no run.")
     guarantee: Probability = Field(
         0.0, description="Share of loan losses the platform makes good from its own capital (0 = pure intermediation).")
@@ -500,7 +535,8 @@ class PartnershipSpec(Strict):
                            "default curve).  Ignored when the bank sets marketing.budget.")
     fee_per_customer: NonNegative = Field(0.0, description="Paid to the platform per customer acquired through it.")
     take_rate: Probability = Field(
-        0.1, description="Share of revenue from customers acquired through the platform paid to it."
+        0.1, description="Share of the revenue (fees and loan interest, co-lending style, SF10) of customers "
+                         "acquired through the platform paid to it."
     )
     data_sharing: bool = Field(
         False,
@@ -554,7 +590,9 @@ class InsurerSpec(Strict):
     cutoff: Probability = Field(
         0.03, description="Guarantee when the insurer's predicted per-step default probability is at most this.")
     data_quality: Probability = Field(0.3, description="Quality of the insurer's data in its own credit model.")
-    capital: NonNegative = Field(5.0e6, description="Capital at step 0 (yuan).")
+    capital_ratio: Annotated[Real, Field(gt=0.0, le=10.0)] = Field(
+        0.05, description="Capital at step 0 / its partner lenders' loan book at step 0 (with their capital_base "
+                          "floor), so it scales with the population.")
     solvency_floor: NonNegative = Field(
         0.1, description="Minimum capital / covered balance (coverage × guaranteed balance) to write new guarantees.")
 

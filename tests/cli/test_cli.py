@@ -135,3 +135,42 @@ def test_list_shows_library(capsys):
     out = capsys.readouterr().out
     assert "baseline" in out and "referral_incentives" in out
     assert "INVALID" not in out
+
+
+ECONOMICS = {"name": "econ",
+             "products": {"payments": {"kind": "payments"}, "credit": {"kind": "credit"}},
+             "banks": {"a": {"type": "state", "offers": {"payments": {"price": 2.0}, "credit": {"price": 0.0}}}},
+             "platforms": {"p": {"type": "p2p", "offers": {"credit": {"price": 1.0}}}},
+             "insurers": {"g": {}}}
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("banks.a.offers.payments.price", -1.0, "greater than or equal to 0"),
+    ("banks.a.offers.credit.loan_rate", -0.1, "greater than or equal to 0"),
+    ("products.credit.loan.rate", -0.05, "greater than or equal to 0"),
+    ("products.credit.loan.risk_weight", 20.0, "less than or equal to 12.5"),
+    ("banks.a.cost_of_funds", -0.01, "greater than or equal to 0"),
+    ("banks.a.credit.capital_ratio", 1.5, "less than or equal to 1"),
+    ("banks.a.credit.capital_ratio", 0.0, "greater than 0"),
+    ("banks.a.credit.minimum_ratio", 1.0, "less than 1"),
+    ("banks.a.credit.capital_target", 0.1, "must be above minimum_ratio"),
+    ("insurers.g.capital_ratio", -1.0, "greater than 0"),
+    ("platforms.p.p2p.funding", -5.0, "greater than or equal to 0"),
+    ("banks.a.offers.payments.revenue", 2.0, "unknown key 'revenue'"),
+])
+def test_bad_prices_rates_and_capital_exit_2_naming_file_and_key(tmp_path, capsys, path, value, expected):
+    data = json.loads(json.dumps(ECONOMICS))
+    *parents, key = path.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[key] = value
+    scenario = tmp_path / "econ.yaml"
+    scenario.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    where = path if key not in ("capital_target",) else "banks.a.credit"
+    assert "econ.yaml" in err and where in err and expected in err, err
+    assert "Traceback" not in err
+    assert not out.exists()

@@ -35,7 +35,7 @@ population: {size: 200}
 network: {kind: erdos_renyi, mean_degree: 4}
 products: {payments: {kind: payments}}
 banks:
-  alpha: {type: state, offers: {payments: {price: 1.0}}, capital: 1000000}
+  alpha: {type: state, offers: {payments: {price: 1.0}}, trust: 0.5}
 """
 
 
@@ -54,7 +54,7 @@ def refusal(path, overrides=None) -> str:
 # ------------------------------------------------------------------ non-finite numbers
 @pytest.mark.parametrize("key, text", [
     ("banks.alpha.offers.payments.price", ".nan"),
-    ("banks.alpha.capital", ".inf"),
+    ("banks.alpha.trust", ".inf"),
     ("choice.price", "-.inf"),
     ("population.life_stages.student", ".nan"),
     ("population.city_tiers", "[.nan, 0.25, 0.25, 0.25]"),
@@ -75,8 +75,8 @@ def test_nan_and_infinity_in_the_file_are_refused(tmp_path, key, text):
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", ".nan", ".inf", "NaN", "Infinity"])
 def test_nan_and_infinity_through_set_are_refused_with_the_key(tmp_path, value):
     path = write(tmp_path, "base.yaml", SCENARIO)
-    message = refusal(path, {"banks.alpha.capital": value})
-    assert "base.yaml (--set)" in message and "banks.alpha.capital" in message, message
+    message = refusal(path, {"banks.alpha.trust": value})
+    assert "base.yaml (--set)" in message and "banks.alpha.trust" in message, message
 
 
 def test_nan_through_with_overrides_is_refused(tmp_path):
@@ -93,8 +93,8 @@ def test_duplicate_key_names_both_lines(tmp_path):
 
 
 def test_duplicate_nested_key_is_refused_but_merge_keys_are_not(tmp_path):
-    nested = write(tmp_path, "nested.yaml", SCENARIO.replace("capital: 1000000}", "capital: 1, capital: 2}"))
-    assert "duplicate key 'capital'" in refusal(nested)
+    nested = write(tmp_path, "nested.yaml", SCENARIO.replace("trust: 0.5}", "trust: 0.1, trust: 0.2}"))
+    assert "duplicate key 'trust'" in refusal(nested)
     merged = write(tmp_path, "merge.yaml", """
         name: merge
         base: &defaults {kind: erdos_renyi, mean_degree: 4}
@@ -172,14 +172,14 @@ def test_design_files_get_the_same_checks(tmp_path):
 
 
 # ------------------------------------------------------------------ values inherited from a parent
-PARENT = SCENARIO.replace("capital: 1000000", "capital: -5")
+PARENT = SCENARIO.replace("trust: 0.5", "trust: -5")
 
 
 def test_an_inherited_bad_value_names_the_parent(tmp_path):
     write(tmp_path, "parent.yaml", PARENT)
     child = write(tmp_path, "child.yaml", "extends: parent.yaml\nname: child\ntime: {steps: 3}\n")
     message = refusal(child)
-    assert message.startswith(f"{tmp_path / 'parent.yaml'} (extended by child.yaml): banks.alpha.capital"), message
+    assert message.startswith(f"{tmp_path / 'parent.yaml'} (extended by child.yaml): banks.alpha.trust"), message
 
 
 def test_a_bad_value_in_the_child_names_the_child(tmp_path):
@@ -195,7 +195,7 @@ def test_problems_from_parent_and_child_are_each_named(tmp_path):
     with pytest.raises(ScenarioError) as info:
         sim.load_scenario(child)
     sources = {p.path: p.source for p in info.value.problems}
-    assert "parent.yaml" in sources["banks.alpha.capital"] and sources["funnel.interest"] is None
+    assert "parent.yaml" in sources["banks.alpha.trust"] and sources["funnel.interest"] is None
     assert str(info.value).startswith(str(child))
 
 
@@ -240,7 +240,7 @@ def test_the_command_line_refuses_with_exit_2_and_no_traceback(tmp_path, name, c
 
 
 # ------------------------------------------------------------------ yes/no values where numbers are wanted
-@pytest.mark.parametrize("key, value", [("banks.alpha.capital", "yes"), ("seed", "true"), ("time.steps", "true"),
+@pytest.mark.parametrize("key, value", [("banks.alpha.trust", "yes"), ("seed", "true"), ("time.steps", "true"),
                                         ("population.trust_spread", "no")])
 def test_a_yes_no_value_is_not_a_number(tmp_path, key, value):
     message = refusal(write(tmp_path, "base.yaml", SCENARIO), {key: value})

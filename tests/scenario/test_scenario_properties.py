@@ -35,7 +35,7 @@ VALID: dict[str, Any] = {
     "funnel": {"interest": 0.5, "apply": 0.7},
     "choice": {"price": -1.0, "switching": 0.02},
     "credit": {"enabled": True, "score_noise": 1.5},
-    "banks": {"bank": {"type": "state", "capital": 1.0e6, "retention": 0.9,
+    "banks": {"bank": {"type": "state", "retention": 0.9,
                        "offers": {"payments": {"price": 1.0, "initial_share": 0.1}, "credit": {"price": 2.0}},
                        "branch": {"coverage": [1, 1, 0.5, 0], "spend": 51.2933},
                        "referral": {"rate": 0.02, "window": 6, "bonus": 10},

@@ -39,15 +39,15 @@ def stressed():
         "choice": {"switching": 0.05},
         "credit": {"enabled": True, "peer_effect": 1.0},
         "macro": {"path": [1.0] * 10 + [4.0] * 26},
-        "insurers": {"guard": {"premium_rate": 0.05, "coverage": 0.9, "cutoff": 0.05, "capital": 3.0e5,
+        "insurers": {"guard": {"premium_rate": 0.05, "coverage": 0.9, "cutoff": 0.05, "capital_ratio": 0.15,
                                "solvency_floor": 0.02}},
-        "banks": {"bank": {"type": "state", "retention": 0.8, "capital": 5.0e6,
+        "banks": {"bank": {"type": "state", "retention": 0.8,
                            "offers": {"loan": {"price": 1.0, "initial_share": 0.05}, "pay": {"price": 1.0}},
                            "branch": {"coverage": [1, 1, 1, 1], "spend": 105.361},
-                           "credit": {"cutoff": 0.005, "insurer": "guard"}}},
-        "platforms": {"lend": {"type": "p2p", "users": 0.5, "capital": 5.0e5, "retention": 0.8,
+                           "credit": {"cutoff": 0.005, "insurer": "guard", "capital_ratio": 1.0}}},
+        "platforms": {"lend": {"type": "p2p", "users": 0.5, "retention": 0.8, "credit": {"capital_ratio": 0.6},
                                "offers": {"loan": {"price": 0.95}}, "own_app": {"spend": 105.361},
-                               "p2p": {"funding": 4.0e6, "guarantee": 0.3}}},
+                               "p2p": {"funding": 1000.0, "guarantee": 0.3}}},
     }
     model = ChannelModel(validate_data(data, "conservation.yaml"), seed=11)
     model.run()
@@ -87,11 +87,14 @@ def test_every_loan_is_performing_repaid_or_defaulted(stressed):
 
 
 def test_insurer_capital_changes_by_premiums_minus_claims(stressed):
-    _, tables, _ = stressed
+    _, tables, loans = stressed
     insurers = tables["insurers"].sort_values("step")
     change = insurers["capital"].diff().iloc[1:]
     assert np.allclose(change, (insurers["premiums"] - insurers["claims"]).iloc[1:], rtol=0, atol=1e-6)
-    assert insurers["capital"].iloc[0] == pytest.approx(3.0e5)
+    # Capital at step 0: 15% of the partner bank's book held before the run (at least its floor,
+    # 1% of the 4,000 customers borrowing the mean 20,000 yuan).
+    held_before = loans.loc[(loans["start"] == 0) & (loans["lender"] == 0), "amount"].sum()
+    assert insurers["capital"].iloc[0] == pytest.approx(0.15 * max(held_before, 0.01 * 4000 * 20_000.0))
     assert (insurers["capital"] >= 0).all()
 
 

@@ -2,11 +2,13 @@
 
 Utility of offer ``o`` (institution ``i``) for customer ``c``::
 
-    V = price·price_o + convenience·conv(c, channel) + trust·trust_ci + brand_o
+    V = price·price_o + loan_rate·rate_o [credit offers] + convenience·conv(c, channel) + trust·trust_ci + brand_o
         + incentive·welcome_i/100 [offer met through a referral]
         + live_stream [offer met through live streaming]  + Gumbel noise
 
-``conv`` is the customer's digital affinity for digital channels and one
+``price_o`` is the offer's fee in yuan per step and ``rate_o`` the annual
+loan rate of a credit offer (after a rate cap), weighed whether or not
+credit is underwritten.  ``conv`` is the customer's digital affinity for digital channels and one
 minus it for branches.  The customer picks the offer of highest utility among
 those it is aware of (and an outside option, when configured): the argmax of
 utility plus i.i.d. Gumbel noise is a draw from the logit choice
@@ -36,6 +38,9 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
     value = np.zeros(channels.shape)
     if catalog.choice_price:
         value += catalog.choice_price * catalog.price[offers][None, :]
+    if catalog.choice_loan_rate:
+        rate = np.where(catalog.risk.is_credit[catalog.offer_product[offers]], catalog.risk.offer_rate[offers], 0.0)
+        value += catalog.choice_loan_rate * rate[None, :]
     if catalog.choice_convenience:
         aff = affinity[customers][:, None]
         value += catalog.choice_convenience * np.where(channels == Channel.BRANCH, 1.0 - aff,

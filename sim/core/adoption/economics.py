@@ -1,11 +1,17 @@
 """Mechanism 7, economics: what each institution earns and spends in a step.
 
-Per institution and step: customers (active relationships), acquisitions and
-their cost by channel (CAC), revenue, revenue share paid to platforms (the
-take rate on revenue from customers acquired through them, SF7), fees per
+Each active relationship earns its offer's ``price`` (the fee the customer
+pays per step) and costs its ``service_cost``; a credit relationship's
+performing loan (credit on) adds interest ``amount × rate / steps per year``
+and costs funding ``amount × cost of funds / steps per year`` (a P2P
+platform's interest goes to its investors).  A partner platform that brought
+the relationship takes its take rate of the fee and of the interest
+(co-lending style, SF10).  :func:`relationship_margin` computes all of it per
+relationship; the :class:`Ledger` is its sum per institution, plus the
+acquisition side: acquisitions and their cost by channel (CAC), fees per
 acquired customer, referral incentives (bonus + welcome packet per referred
-customer who becomes active, SF4), service cost, profit.  Platforms earn the
-traffic spend, fees and revenue shares banks pay them.
+customer who becomes active, SF4).  Platforms earn the traffic spend, fees
+and revenue shares banks pay them.
 
 A paid channel's spend is its spend per 1,000 reachable customers times the
 customers it reached this step / 1,000 (computed by the model's advertising
@@ -34,12 +40,24 @@ class Ledger:
     new_by_channel: np.ndarray       # (I, C) acquisitions through the funnel
     spend_by_channel: np.ndarray     # (I, C) acquisition spend
     churned: np.ndarray              # (I,)
-    revenue: np.ndarray
+    revenue: np.ndarray              # (I,) fees + interest
     revenue_share_paid: np.ndarray
     platform_income: np.ndarray
     incentives: np.ndarray
     service_cost: np.ndarray
+    interest: np.ndarray             # (I,) interest on the lender's own loan book (part of revenue)
+    funding_cost: np.ndarray         # (I,)
+    by_product: dict[str, np.ndarray]   # (I, K) each of MARGIN_PARTS summed by product
+    by_tier: dict[str, np.ndarray]      # (I, 4) "margin" summed by the customer's city tier
+    new_by_product: np.ndarray          # (I, C, K) acquisitions by channel and product
+    new_by_tier: np.ndarray             # (I, C, 4) acquisitions by channel and the customer's city tier
     switched_by_channel: np.ndarray | None = None   # (I, C) relationships won by switching
+
+    @property
+    def margin(self) -> np.ndarray:
+        """(I,) Σ relationship margins: revenue − funding cost − service cost − revenue share."""
+        return self.revenue - self.funding_cost - self.service_cost - self.revenue_share_paid
+
 
     @property
     def new_customers(self) -> np.ndarray:
@@ -51,7 +69,7 @@ class Ledger:
 
     @property
     def cost(self) -> np.ndarray:
-        return self.acquisition_spend + self.revenue_share_paid + self.service_cost
+        return self.acquisition_spend + self.revenue_share_paid + self.service_cost + self.funding_cost
 
     @property
     def profit(self) -> np.ndarray:
@@ -111,8 +129,177 @@ def relationship_counts(provider: np.ndarray, channel: np.ndarray, tier: np.ndar
     return held, via
 
 
+#: Parts of a relationship's margin; ``margin = fee + interest − funding_cost − unit_cost − revenue_share``.
+MARGIN_PARTS = ("fee", "interest", "funding_cost", "unit_cost", "revenue_share", "margin")
+
+
+@dataclass
+class RelationshipMargins:
+    """Each active relationship's economics in one step: aligned arrays, one entry per (customer, product) held.
+
+    Entries are ordered by product, then customer.  Money is in yuan for the step.
+
+    Attributes
+    ----------
+    customer, product, institution, offer : int arrays (int64, int8, int16, int32)
+        Who holds what from whom (``offer = catalog.offer_of[institution, product]``).
+    channel : int8 array
+        Channel the relationship came through (-1: held before the run).
+    fee : float array
+        The offer's ``price``, paid by the customer.
+    interest : float array
+        ``amount × rate / steps per year`` of the relationship's performing
+        loan (credit products with credit on; 0 for P2P lenders, whose
+        interest goes to their investors).
+    funding_cost : float array
+        ``amount × cost_of_funds / steps per year`` of that loan (0 for P2P).
+    unit_cost : float array
+        The offer's ``service_cost``.
+    revenue_share : float array
+        ``take_rate × (fee + interest)`` when the relationship came through a
+        platform with an active partnership with the provider, else 0.
+    share_to : int64 array
+        Institution index of the platform that receives ``revenue_share`` (-1 none).
+    margin : float array
+        ``fee + interest − funding_cost − unit_cost − revenue_share``.
+    """
+
+    customer: np.ndarray
+    product: np.ndarray
+    institution: np.ndarray
+    offer: np.ndarray
+    channel: np.ndarray
+    fee: np.ndarray
+    interest: np.ndarray
+    funding_cost: np.ndarray
+    unit_cost: np.ndarray
+    revenue_share: np.ndarray
+    share_to: np.ndarray
+    margin: np.ndarray
+
+    def per_institution(self, values: np.ndarray, n_institutions: int) -> np.ndarray:
+        """(I,) ``values`` (one per relationship) summed by provider."""
+        return np.bincount(self.institution, weights=values, minlength=n_institutions)[:n_institutions]
+
+
+def partner_take(catalog) -> tuple[np.ndarray, np.ndarray]:
+    """(I, C) take rate an institution pays on revenue from relationships of each channel, and (C,) payee.
+
+    Active partnerships only; a bank with several partnerships with one
+    platform pays each take rate.  The payee of channel ``c`` is the platform
+    institution behind it (-1 for the fixed channels).
+    """
+    take = np.zeros((catalog.n_institutions, catalog.n_channels))
+    payee = np.full(catalog.n_channels, -1, dtype=np.int64)
+    F = catalog.n_channels - len(catalog.platform_ids)
+    payee[F:] = catalog.platform_institution
+    active = np.flatnonzero(catalog.partner_active)
+    if active.size:
+        channel = F + catalog.partner_platform[active].astype(np.int64)
+        np.add.at(take, (catalog.partner_bank[active], channel), catalog.partner_take[active])
+    return take, payee
+
+
+def relationship_margin(state, catalog, book=None) -> RelationshipMargins:
+    """Every active relationship's margin this step: fee and interest less funding, unit cost and revenue share.
+
+    The ledger's revenue, funding cost, service cost and revenue share are
+    these arrays summed by provider (:meth:`RelationshipMargins.per_institution`),
+    so summing ``margin`` over an institution's relationships gives
+    :attr:`Ledger.margin` (to floating-point rounding: a few 1e-12 of it);
+    aggregating by any attribute of the relationship (acquisition step,
+    channel, product, the customer's city tier) splits it without remainder.
+    The model keeps the step's result as ``model.margins``: aggregate that
+    rather than calling this again.  A relationship's acquisition step is
+    ``state.since[customer, product]`` and its channel ``channel`` (-1: held
+    before the run).
+
+    Parameters
+    ----------
+    state : CustomerState
+        ``provider``, ``channel`` and ``loan`` (n, K) are read.
+    catalog : Catalog
+        Prices, unit costs, partnerships; ``risk`` for cost of funds and P2P lenders.
+    book : LoanBook, optional
+        The loan book (credit on): the performing loan of each credit
+        relationship earns interest.  None = no interest (credit off: credit
+        products earn their fee like any other).
+
+    Returns
+    -------
+    RelationshipMargins
+        Interest is earned on the loans performing at the end of the step.
+    """
+    K = state.provider.shape[1]
+    risk = catalog.risk
+    take, payee = partner_take(catalog)
+    with_loans = book is not None and state.loan is not None
+    spy = catalog.steps_per_year
+    held = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
+    bounds = np.concatenate([[0], np.cumsum([h.size for h in held])])
+    m = int(bounds[-1])
+    customer = np.concatenate(held) if K else np.zeros(0, np.int64)
+    product = np.repeat(np.arange(K, dtype=np.int8), np.diff(bounds))
+    institution = np.empty(m, dtype=np.int16)
+    channel = np.empty(m, dtype=np.int8)
+    offer = np.empty(m, dtype=np.int32)
+    interest, funding, rate = np.zeros(m), np.zeros(m), np.zeros(m)
+    for k in range(K):
+        lo, hi = bounds[k], bounds[k + 1]
+        institution[lo:hi] = state.provider[:, k][held[k]]
+        channel[lo:hi] = state.channel[:, k][held[k]]
+        offer[lo:hi] = catalog.offer_of[:, k][institution[lo:hi]]
+        if with_loans and risk.is_credit[k]:
+            inst = institution[lo:hi]
+            loan = state.loan[:, k][held[k]]
+            has = np.flatnonzero((loan >= 0) & ~risk.is_p2p[inst])
+            ids = loan[has]
+            amount = book.amount[ids]
+            interest[lo + has] = amount * book.rate[ids] / spy
+            funding[lo + has] = amount * risk.cost_of_funds[inst[has]] / spy
+    fee = catalog.price[offer]
+    unit_cost = catalog.service_cost[offer]
+    F = catalog.n_channels - len(catalog.platform_ids)
+    via = np.flatnonzero(channel >= F)
+    rate[via] = take[institution[via], channel[via]]
+    revenue_share = rate * (fee + interest)
+    share_to = np.full(m, -1, dtype=np.int64)
+    shared = via[rate[via] > 0]
+    share_to[shared] = payee[channel[shared]]
+    margin = fee + interest - funding - unit_cost - revenue_share
+    return RelationshipMargins(customer, product, institution, offer, channel, fee, interest, funding, unit_cost,
+                               revenue_share, share_to, margin)
+
+
+def _by_product(margins: RelationshipMargins, catalog, I: int, K: int) -> dict[str, np.ndarray]:
+    """Each of :data:`MARGIN_PARTS` summed by (institution, product), as (I, K) arrays.
+
+    Entries are ordered by product, so each product is one slice summed by
+    institution.  Fees and unit costs are the same for every holder of an
+    offer, so they are counts × the offer's price or unit cost.
+    """
+    bounds = np.searchsorted(margins.product, np.arange(K + 1, dtype=np.int64))
+    out = {part: np.zeros((I, K)) for part in MARGIN_PARTS}
+    offer_of = catalog.offer_of
+    for k in range(K):
+        lo, hi = bounds[k], bounds[k + 1]
+        inst = margins.institution[lo:hi]
+        held = np.bincount(inst, minlength=I)[:I]
+        offered = offer_of[:, k] >= 0
+        offer = np.maximum(offer_of[:, k], 0)
+        out["fee"][:, k] = np.where(offered, held * catalog.price[offer], 0.0)
+        out["unit_cost"][:, k] = np.where(offered, held * catalog.service_cost[offer], 0.0)
+        for part in ("interest", "funding_cost", "revenue_share", "margin"):
+            values = getattr(margins, part)[lo:hi]
+            if part != "margin" and not values.any():
+                continue
+            out[part][:, k] = np.bincount(inst, weights=values, minlength=I)[:I]
+    return out
+
+
 def account(state, catalog, activations: Activations, churned_from: np.ndarray,
-            customers: np.ndarray, via: np.ndarray | None = None, marketing_spend: np.ndarray | None = None,
+            customers: np.ndarray, book=None, tier: np.ndarray | None = None,
+            margins: RelationshipMargins | None = None, marketing_spend: np.ndarray | None = None,
             switched: Activations | None = None) -> Ledger:
     """Compute the step's ledger after the funnel and churn have run.
 
@@ -124,9 +311,12 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     churned_from : int array, institution each lost relationship left (churn and switching)
     customers : (I, K) int array
         Relationship counts per institution and product (``holdings(...).sum(axis=2)``).
-    via : (I, C, K) int array, optional
-        Relationships per institution, channel and product (:func:`relationship_counts`);
-        counted from ``state`` when not given.
+    book : LoanBook, optional
+        The loan book when credit is on (interest and funding of credit relationships).
+    tier : (n,) int array, optional
+        Each customer's city tier index 0..3, for :attr:`Ledger.by_tier` (zeros when not given).
+    margins : RelationshipMargins, optional
+        :func:`relationship_margin` of this state, when already computed.
     marketing_spend : (I, C) float array, optional
         Yuan spent this step on each paid channel (branch, own app, live
         stream, platform traffic): spend per 1,000 reachable x reachable /
@@ -134,14 +324,27 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     switched : Activations, optional
         Relationships won by switching this step (counted in ``switched_by_channel``).
     """
-    I, C = catalog.n_institutions, catalog.n_channels
-    offer_of = catalog.offer_of
-    revenue_each = np.where(offer_of >= 0, catalog.revenue[np.maximum(offer_of, 0)], 0.0)
-    service_each = np.where(offer_of >= 0, catalog.service_cost[np.maximum(offer_of, 0)], 0.0)
-    revenue = (customers * revenue_each).sum(axis=1)
-    service_cost = (customers * service_each).sum(axis=1)
+    I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
+    if margins is None:
+        margins = relationship_margin(state, catalog, book)
+    by_product = _by_product(margins, catalog, I, K)
+    interest = by_product["interest"].sum(axis=1)
+    revenue = by_product["fee"].sum(axis=1) + interest
+    funding_cost = by_product["funding_cost"].sum(axis=1)
+    service_cost = by_product["unit_cost"].sum(axis=1)
+    revenue_share = by_product["revenue_share"].sum(axis=1)
+    tier = np.zeros(state.provider.shape[0], np.int64) if tier is None else tier
+    tier_cell = margins.institution * 4 + np.asarray(tier, dtype=np.int64)[margins.customer]
+    by_tier = {"margin": np.bincount(tier_cell, weights=margins.margin, minlength=I * 4).reshape(I, 4)}
 
-    new_by_channel = _by_channel(activations, catalog)
+    assert (activations.channel >= 0).all(), "an activation has no channel"
+    new_inst = catalog.offer_institution[activations.offer].astype(np.int64)
+    new_channel = activations.channel.astype(np.int64)
+    new_by_product = np.bincount((new_inst * C + new_channel) * K + catalog.offer_product[activations.offer],
+                                 minlength=I * C * K).reshape(I, C, K)
+    new_tier = tier[activations.customer].astype(np.int64) if activations.customer.size else new_channel
+    new_by_tier = np.bincount((new_inst * C + new_channel) * 4 + new_tier, minlength=I * C * 4).reshape(I, C, 4)
+    new_by_channel = new_by_product.sum(axis=2)
     switched_by_channel = _by_channel(switched, catalog) if switched is not None else np.zeros((I, C), np.int64)
 
     spend = np.zeros((I, C)) if marketing_spend is None else np.array(marketing_spend, dtype=float)
@@ -149,26 +352,25 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     incentives = (catalog.referral_bonus + catalog.referral_welcome) * new_by_channel[:, Channel.REFERRAL]
     spend[:, Channel.REFERRAL] = incentives
 
-    revenue_share = np.zeros(I)
     platform_income = np.zeros(I)
+    shared = margins.share_to >= 0
+    if shared.any():
+        platform_income += np.bincount(margins.share_to[shared], weights=margins.revenue_share[shared],
+                                       minlength=I)[:I]
     partners = np.flatnonzero(catalog.partner_active)
     if partners.size:
-        if via is None:
-            no_tier = np.zeros(state.provider.shape[0], np.int8)
-            via = relationship_counts(state.provider, state.channel, no_tier, I, C)[1]
         bank, platform = catalog.partner_bank[partners], catalog.partner_platform[partners]
         channel = catalog.platform_channel(platform)
         fees = catalog.partner_fee[partners] * new_by_channel[bank, channel]
         traffic_spend = spend[bank, channel] + fees       # one partnership per (bank, platform channel)
-        share = catalog.partner_take[partners] * (via[bank, channel] * revenue_each[bank]).sum(axis=1)
         # Unbuffered adds, in partnership order: a bank or platform in several partnerships gets each in turn.
         np.add.at(spend, (bank, channel), fees)
-        np.add.at(revenue_share, bank, share)
-        np.add.at(platform_income, catalog.platform_institution[platform], traffic_spend + share)
+        np.add.at(platform_income, catalog.platform_institution[platform], traffic_spend)
 
     churned = np.bincount(churned_from.astype(np.int64), minlength=I) if churned_from.size else np.zeros(I, np.int64)
     return Ledger(customers, new_by_channel, spend, churned, revenue, revenue_share, platform_income,
-                  incentives, service_cost, switched_by_channel)
+                  incentives, service_cost, interest, funding_cost, by_product, by_tier, new_by_product, new_by_tier,
+                  switched_by_channel)
 
 
 def _by_channel(activations: Activations, catalog) -> np.ndarray:
@@ -177,3 +379,32 @@ def _by_channel(activations: Activations, catalog) -> np.ndarray:
     counts = np.zeros((catalog.n_institutions, catalog.n_channels), dtype=np.int64)
     np.add.at(counts, (catalog.offer_institution[activations.offer], activations.channel.astype(np.int64)), 1)
     return counts
+
+
+def allocate_spend(spend: np.ndarray, new: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Split each (institution, channel) spend over groups (products, tiers) by that channel's acquisitions.
+
+    Parameters
+    ----------
+    spend : (I, C) float array
+        Acquisition spend by institution and channel.
+    new : (I, C, G) int array
+        Acquisitions by institution, channel and group.
+    fallback : (I, G) float array
+        Weights for a channel that acquired nobody this step (e.g. the
+        institution's acquisitions, else its customers, by group); spread
+        evenly when those are all zero too.
+
+    Returns
+    -------
+    (I, G) float array
+        Spend by group; each row sums to the institution's total spend.
+    """
+    I, C, G = new.shape
+    fallback = np.asarray(fallback, dtype=float)
+    even = np.where(fallback.sum(axis=1, keepdims=True) > 0, fallback, 1.0)
+    even = even / even.sum(axis=1, keepdims=True)
+    acquired = new.sum(axis=2, keepdims=True)
+    weights = np.where(acquired > 0, new / np.maximum(acquired, 1), even[:, None, :])
+    return (spend[:, :, None] * weights).sum(axis=1)
+

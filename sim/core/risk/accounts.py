@@ -30,7 +30,7 @@ class CreditAccounts:
     defaults: np.ndarray
     losses: np.ndarray
     insured_losses: np.ndarray
-    interest_income: np.ndarray
+    interest_income: np.ndarray        # P2P: interest earned for the investors (balance-sheet lenders: ledger)
     premiums_paid: np.ndarray
     bureau_cost: np.ndarray
     guarantee_paid: np.ndarray
@@ -58,11 +58,11 @@ class CreditAccounts:
     def credit_profit(self, is_p2p: np.ndarray) -> np.ndarray:
         """What the step's lending adds to each institution's capital.
 
-        Balance-sheet lenders: net interest − (losses − insured losses) −
-        premiums − bureau queries.  P2P platforms lend investors' money: only
-        the guarantee they pay and their bureau queries touch their capital.
+        Balance-sheet lenders: − (losses − insured losses) − premiums −
+        bureau queries (their interest and funding cost are relationship
+        margins, in the ledger: :func:`sim.core.adoption.economics.relationship_margin`).
+        P2P platforms lend investors' money: only the guarantee they pay and
+        their bureau queries touch their capital.
         """
-        balance_sheet = (
-            self.interest_income - (self.losses - self.insured_losses) - self.premiums_paid - self.bureau_cost
-        )
+        balance_sheet = -(self.losses - self.insured_losses) - self.premiums_paid - self.bureau_cost
         return np.where(is_p2p, -self.guarantee_paid - self.bureau_cost, balance_sheet)

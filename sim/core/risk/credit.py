@@ -17,12 +17,14 @@ where ``lambda_s`` is the share of source ``s``'s value that reaches the
 lender (1 direct; ``bureau_share`` through a credit bureau; 0 in direct-jump
 mode, SF15).  The predicted per-step default probability is ``exp(score)``;
 the lender approves when it is at most its cut-off.  The cut-off tightens
-when the lender's capital ratio falls below its target, and under an interest
+when the lender's capital ratio nears its regulatory minimum
+(:mod:`sim.core.risk.capital`), and under an interest
 rate cap it shrinks in proportion to the lost margin, so that the lender keeps
 the same tolerance of expected loss per unit of margin.
 
 Loans are bullet loans: the amount is lent at origination, earns
-``amount × (rate − cost of funds) / steps per year`` each step it performs,
+``amount × rate / steps per year`` each step it performs at a funding cost of
+``amount × cost of funds / steps per year``,
 and is repaid at term end; on default the lender loses
 ``amount × (1 − recovery)``.
 """
@@ -63,23 +65,6 @@ def predicted_default(hazard: np.ndarray, noise_sd: np.ndarray | float, z: np.nd
     """Predicted per-step default probability ``exp(log h + sigma z)`` (may exceed 1: it is a score)."""
     log_h = np.log(np.maximum(hazard, MIN_HAZARD))
     return np.exp(log_h + noise_sd * z)
-
-
-def tightened_cutoff(cutoff: np.ndarray, capital: np.ndarray, balance: np.ndarray, target: np.ndarray,
-                     tightening: np.ndarray) -> np.ndarray:
-    """Cut-off after capital pressure: ``cutoff × min(1, ratio / target)^tightening``.
-
-    ``ratio = capital / outstanding balance`` (infinite with no loans).  A
-    lender with no capital left stops lending (cut-off 0) unless
-    ``tightening`` is 0.
-    """
-    cutoff, capital, balance = (np.asarray(a, dtype=float) for a in (cutoff, capital, balance))
-    target, tightening = np.asarray(target, dtype=float), np.asarray(tightening, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(balance > 0, capital / np.where(balance > 0, balance, 1.0), np.inf)
-        relative = np.where(target > 0, np.clip(ratio / np.where(target > 0, target, 1.0), 0.0, 1.0), 1.0)
-    factor = np.where(tightening > 0, relative ** tightening, 1.0)
-    return cutoff * factor
 
 
 def rate_capped_cutoff(cutoff: np.ndarray, rate: np.ndarray, capped_rate: np.ndarray,

@@ -28,10 +28,10 @@ class CreditState:
     Shapes: ``n`` customers, ``I`` institutions, ``J`` insurers, ``K``
     products.  Arrays named ``*_z`` are each customer's fixed standard-normal
     errors (one applicant, one score per credit model).  ``balance``,
-    ``loan_count``, ``rate_balance``, ``covered_balance``, ``premium_balance``
+    ``risk_weighted``, ``loan_count``, ``rate_balance``, ``covered_balance``, ``premium_balance``
     and ``cell_loans`` are running sums over performing loans, updated at
     origination and closure (:func:`recount` recomputes them from the book).
-    The ``window`` fields (``offer_cutoff_now`` … ``insurer_budget``) are this
+    The ``window`` fields (``cutoff_factor`` … ``insurer_budget``) are this
     step's cut-offs and budgets for applications.
     """
 
@@ -50,6 +50,8 @@ class CreditState:
     insurer_capital: np.ndarray          # (J,)
     insurer_failed: np.ndarray           # (J,) bool
     balance: np.ndarray                  # (I,) Σ amount per lender
+    risk_weighted: np.ndarray            # (I,) Σ risk weight × amount per lender (RWA)
+    risk_weight: np.ndarray              # (K,) risk weight of each product's loans (fixed for a run)
     loan_count: np.ndarray               # (I,)
     rate_balance: np.ndarray             # (I,) Σ amount × rate per lender
     covered_balance: np.ndarray          # (J,) Σ coverage × amount per live insurer
@@ -71,6 +73,7 @@ class CreditState:
     phi_key: tuple | None = None
     phi: np.ndarray | None = None
     threshold_need: np.ndarray | None = None
+    cutoff_factor: np.ndarray | None = None       # (I,) the capital rule's multiplier of cut-offs
     offer_cutoff_now: np.ndarray | None = None
     offer_log_cutoff: np.ndarray | None = None
     open: np.ndarray | None = None
@@ -137,9 +140,10 @@ def new_credit_state(catalog, network, population, state, rng: np.random.Generat
         single_product=int(np.count_nonzero(risk.is_credit)) == 1,
         lender_z=lender_z, insurer_z=insurer_z, phi_z=phi_z,
         failed=np.zeros(I, dtype=bool), in_run=np.zeros(I, dtype=bool),
-        cash=risk.p2p_funding.copy(), signal=np.zeros(I),
-        insurer_capital=risk.insurer_capital.copy(), insurer_failed=np.zeros(J, dtype=bool),
-        balance=np.zeros(I), loan_count=np.zeros(I, dtype=np.int64), rate_balance=np.zeros(I),
+        cash=risk.p2p_funding * n, signal=np.zeros(I),
+        insurer_capital=np.zeros(J), insurer_failed=np.zeros(J, dtype=bool),
+        balance=np.zeros(I), risk_weighted=np.zeros(I), risk_weight=risk.loan_risk_weight.copy(),
+        loan_count=np.zeros(I, dtype=np.int64), rate_balance=np.zeros(I),
         covered_balance=np.zeros(J), premium_balance=np.zeros((I, J)), cell_loans=np.zeros(cells),
         pending_amount=np.zeros((n, K)), pending_insurer=np.full((n, K), -1, dtype=np.int16),
         in_sanctioning=network.sanctioning[population.community],
@@ -187,9 +191,15 @@ def book_sums(credit_state: CreditState, ids: np.ndarray, sign: float) -> None:
     cs, book = credit_state, credit_state.book
     lender, amount = book.lender[ids], book.amount[ids]
     cs.balance += sign * cs.per_lender(lender, amount)
+    cs.risk_weighted += sign * cs.per_lender(lender, amount * cs.risk_weight[book.product[ids]])
     cs.loan_count += int(sign) * cs.per_lender(lender)
     cs.cell_loans += sign * np.bincount(book.cell[ids], minlength=cs.cell_loans.size)
     cs.rate_balance += sign * cs.per_lender(lender, amount * book.rate[ids])
+    # A lender whose last loan closed holds exactly nothing (no rounding residue in the sums).
+    empty = cs.loan_count == 0
+    cs.balance[empty] = 0.0
+    cs.risk_weighted[empty] = 0.0
+    cs.rate_balance[empty] = 0.0
     j = book.insurer[ids]
     live = j >= 0
     if live.any():
@@ -213,6 +223,8 @@ def recount(credit_state: CreditState) -> dict[str, np.ndarray]:
     np.add.at(premium, (lender[live], j[live]), amount[live] * book.premium_rate[ids][live])
     cell_loans = np.bincount(book.cell[ids], minlength=cs.cell_loans.size).astype(float)
     covered = cs.per_insurer(j[live], amount[live] * book.coverage[ids][live])
-    return {"balance": cs.per_lender(lender, amount), "loan_count": cs.per_lender(lender), "cell_loans": cell_loans,
+    return {"balance": cs.per_lender(lender, amount),
+            "risk_weighted": cs.per_lender(lender, amount * cs.risk_weight[book.product[ids]]),
+            "loan_count": cs.per_lender(lender), "cell_loans": cell_loans,
             "rate_balance": cs.per_lender(lender, amount * book.rate[ids]),
             "covered_balance": covered, "premium_balance": premium}

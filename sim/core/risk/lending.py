@@ -13,6 +13,7 @@ from sim.core.adoption.funnel import Activations
 from sim.core.codes import NO_LOAN, LoanStatus
 from sim.core.risk import credit
 from sim.core.risk.accounts import CreditAccounts
+from sim.core.risk.capital import starting_capital
 from sim.core.risk.credit_state import CreditState, book_sums, cells
 from sim.core.risk.underwriting import inside_community, open_window
 
@@ -105,10 +106,17 @@ def book_activations(credit_state: CreditState, catalog, state, activations: Act
                       activations.channel[mine], int(k), step)
 
 
-def book_initial(credit_state: CreditState, catalog, state, capital: np.ndarray, rng: np.random.Generator) -> None:
-    """Loans of the credit relationships held before the run: seasoned, maturing over one term.
+def book_initial(credit_state: CreditState, catalog, state, rng: np.random.Generator) -> np.ndarray:
+    """Loans of the credit relationships held before the run (seasoned, maturing over one term), and capital.
 
-    Then opens the first step's window from ``capital``.
+    Then sizes the lenders' and insurers' capital to the book
+    (:func:`sim.core.risk.capital.starting_capital`; insurers' is set in
+    ``credit_state``) and opens the first step's window.
+
+    Returns
+    -------
+    numpy.ndarray
+        (I,) each institution's capital at step 0.
     """
     cs, risk = credit_state, catalog.risk
     for k in np.flatnonzero(risk.is_credit):
@@ -128,4 +136,6 @@ def book_initial(credit_state: CreditState, catalog, state, capital: np.ndarray,
         originate(cs, catalog, state, customers, offers, np.full(customers.size, -1, dtype=np.int8), int(k), 0,
                   amounts=amount, maturity=maturity, insurers=np.full(customers.size, -1, dtype=np.int16))
     cs.accounts = CreditAccounts.zeros(catalog.n_institutions, risk.n_insurers)
+    capital, cs.insurer_capital = starting_capital(catalog, cs.balance, cs.risk_weighted, state.provider.shape[0])
     open_window(cs, catalog, capital)
+    return capital

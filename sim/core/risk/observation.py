@@ -63,6 +63,9 @@ def observe(credit_state: CreditState, catalog, state, step: int) -> dict:
             "investor_withdrawals": acc.investor_withdrawals,
             "in_run": cs.in_run.copy(),
             "failed": cs.failed.copy(),
+            "risk_weighted_assets": cs.risk_weighted.copy(),
+            "cutoff_factor": (cs.cutoff_factor.copy() if cs.cutoff_factor is not None
+                              else np.ones(catalog.n_institutions)),
         },
         "insurers": {
             "premiums": acc.premiums,

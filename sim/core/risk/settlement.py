@@ -34,13 +34,18 @@ def settle(credit_state: CreditState, catalog, state, adjacency: sp.csr_array, c
 
 
 def accrue(credit_state: CreditState, catalog) -> None:
-    """Interest on performing loans and premiums on guaranteed ones, for the step."""
+    """P2P investors' interest on performing loans and premiums on guaranteed ones, for the step.
+
+    Balance-sheet lenders' interest and funding cost are relationship margins
+    (:func:`sim.core.adoption.economics.relationship_margin`), booked in the
+    ledger at the end of the step.
+    """
     cs, risk, acc = credit_state, catalog.risk, credit_state.accounts
     spy = catalog.steps_per_year
     # From the running sums: P2P interest goes to investors (no cost of funds of the platform's).
-    margin = credit.book_interest(cs.rate_balance, cs.balance, np.where(risk.is_p2p, 0.0, risk.cost_of_funds), spy)
-    acc.interest_income += margin
-    cs.cash += np.where(risk.is_p2p, margin, 0.0)
+    investors = np.where(risk.is_p2p, credit.book_interest(cs.rate_balance, cs.balance, 0.0, spy), 0.0)
+    acc.interest_income += investors
+    cs.cash += investors
     if risk.n_insurers:
         premium = insurance.premiums(cs.premium_balance, 1.0, spy)   # premium_balance = Σ amount × rate
         earned = premium.sum(axis=0)

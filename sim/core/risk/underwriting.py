@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.adoption.funnel import ApproveFn
+from sim.core.risk import capital as capital_rule
 from sim.core.risk import credit, insurance
 from sim.core.risk.accounts import APPLICATIONS, APPROVALS, CREDIT_MEASURES, INSURED, REJECTIONS
 from sim.core.risk.credit_state import CreditState, cells
@@ -33,11 +34,11 @@ def open_window(credit_state: CreditState, catalog, capital: np.ndarray) -> None
         (I,) the model's capital; the step's credit profit so far is added to it.
     """
     cs, risk = credit_state, catalog.risk
-    outstanding = cs.outstanding()
     capital_now = capital + cs.accounts.credit_profit(risk.is_p2p)
-    factor = credit.tightened_cutoff(np.ones(catalog.n_institutions), capital_now, outstanding,
-                                     risk.capital_target, risk.tightening)
-    factor = np.where(risk.is_p2p, 1.0, factor)
+    factor = capital_rule.capital_factor(capital_now, cs.risk_weighted, risk.minimum_ratio, risk.capital_target,
+                                         risk.tightening)
+    factor = np.where(risk.is_lender & ~risk.is_p2p, factor, 1.0)
+    cs.cutoff_factor = factor
     cs.offer_cutoff_now = risk.offer_cutoff * factor[catalog.offer_institution]
     cs.offer_log_cutoff = credit.log_cutoff(cs.offer_cutoff_now)
     cs.open = risk.is_lender & ~cs.failed & ~cs.in_run

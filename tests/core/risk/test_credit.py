@@ -60,18 +60,6 @@ def test_log_space_decision_equals_predicted_probability_rule():
     assert credit.log_cutoff(0.0) == -np.inf
 
 
-def test_tightened_cutoff_scales_with_capital_shortfall():
-    cutoff = np.array([0.02, 0.02, 0.02, 0.02])
-    capital = np.array([10.0, 4.0, 0.0, 5.0])
-    balance = np.array([100.0, 100.0, 100.0, 0.0])   # ratios 0.1, 0.04, 0, no loans
-    out = credit.tightened_cutoff(cutoff, capital, balance, np.full(4, 0.08), np.ones(4))
-    assert out.tolist() == pytest.approx([0.02, 0.01, 0.0, 0.02])
-    squared = credit.tightened_cutoff(cutoff, capital, balance, np.full(4, 0.08), np.full(4, 2.0))
-    assert squared[1] == pytest.approx(0.005)
-    never = credit.tightened_cutoff(cutoff, capital, balance, np.full(4, 0.08), np.zeros(4))
-    assert never.tolist() == pytest.approx(cutoff.tolist())
-
-
 def test_rate_cap_shrinks_cutoff_with_the_margin():
     # margin 0.12 - 0.02 = 0.10; capped margin 0.07 - 0.02 = 0.05: half the tolerance
     out = credit.rate_capped_cutoff(np.array([0.02, 0.02]), np.array([0.12, 0.05]), np.array([0.07, 0.05]),
@@ -175,6 +163,7 @@ def test_rejections_are_reported_by_lender_channel_and_segment():
     scenario = risk_scenario(
         {
             "population": {"credit": {"subprime_share": 0.4}},
+            "banks": {"bank": {"credit": {"tightening": 0.0}}},    # the credit model alone, no capital rule
             "platforms": {"mall": {"type": "scenario", "users": 0.6}},
             "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "spend": 223.144}},
         }
@@ -207,16 +196,20 @@ def test_defaulters_are_refused_afterwards():
 
 
 def test_capital_pressure_tightens_the_cutoff():
-    scenario = risk_scenario({"banks": {"bank": {"capital": 1.0e5, "credit": {"capital_target": 0.5}}}})
+    """Below its target ratio the cut-off shrinks in proportion to the distance above the minimum."""
+    scenario = risk_scenario({"banks": {"bank": {"credit": {"capital_ratio": 0.3, "minimum_ratio": 0.01,
+                                                            "capital_target": 0.9}}}})
     model = ChannelModel(scenario, seed=5)
     model.run(6)
     cm = model.credit
     begin_step(cm)                                   # no flows of a new step yet
-    open_window(cm, model.catalog, model.capital)    # cut-offs from capital and outstanding loans now
-    ratio = model.capital[0] / cm.balance[0]
-    assert ratio < 0.5
+    open_window(cm, model.catalog, model.capital)    # cut-offs from capital and risk-weighted loans now
+    loans = model.loans()
+    risk_weighted = loans.loc[loans.status == "performing", "amount"].sum()   # risk weight 1
+    ratio = model.capital[0] / risk_weighted
+    assert 0.01 < ratio < 0.9
     offer = model.catalog.offer_of[0, 0]
-    assert cm.offer_cutoff_now[offer] == pytest.approx(0.01 * max(ratio, 0.0) / 0.5, rel=1e-6)
+    assert cm.offer_cutoff_now[offer] == pytest.approx(0.01 * (ratio - 0.01) / 0.89, rel=1e-6)
 
 
 def test_initial_credit_customers_hold_screened_seasoned_loans():

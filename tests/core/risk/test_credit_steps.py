@@ -45,7 +45,7 @@ def market(seed: int = 1):
 
 def test_underwrite_book_and_settle_without_a_model():
     catalog, network, state, credit, rng = market()
-    capital = catalog.capital.astype(float).copy()
+    capital = np.full(catalog.n_institutions, 1.0e6)
     untouched = capital.copy()
     open_window(credit, catalog, capital)
     applicants = rng.choice(network.size, size=600, replace=False)
@@ -74,7 +74,7 @@ def test_the_same_generator_gives_the_same_book():
     books = []
     for _ in range(2):
         catalog, network, state, credit, rng = market(seed=7)
-        open_window(credit, catalog, catalog.capital.astype(float))
+        open_window(credit, catalog, np.full(catalog.n_institutions, 1.0e6))
         customers = np.arange(200)
         decide(credit, catalog, state, 0, customers, np.zeros(200, np.int64), np.zeros(200, np.int8), rng)
         books.append(credit.pending_amount.copy())
@@ -83,7 +83,7 @@ def test_the_same_generator_gives_the_same_book():
 
 def test_capital_pressure_enters_through_the_capital_argument():
     catalog, network, state, credit, rng = market()
-    credit.balance[:] = 1.0e6
+    credit.risk_weighted[:] = 1.0e6
     open_window(credit, catalog, np.full(1, 1.0e9))
     relaxed = credit.offer_cutoff_now.copy()
     open_window(credit, catalog, np.full(1, 1.0e3))

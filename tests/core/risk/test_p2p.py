@@ -14,10 +14,10 @@ from sim.scenario.loader import deep_merge, validate_data
 def p2p_market(shock: float, extra: dict | None = None, platforms: int = 8):
     """Eight P2P platforms lending out nearly all their investors' money; a macro shock at step 13."""
     lenders = {
-        f"p{i}": {"type": "p2p", "users": 0.3, "data_quality": 0.2 + 0.05 * i, "capital": 2.0e5,
+        f"p{i}": {"type": "p2p", "users": 0.3, "data_quality": 0.2 + 0.05 * i,
                   "offers": {"loan": {"price": 1.0 + 0.02 * i}}, "own_app": {"spend": 51.2933},
-                  "credit": {"cutoff": 0.01},
-                  "p2p": {"funding": 1.0e6, "guarantee": 0.5, "run_trigger": 0.008, "failure_weight": 0.05}}
+                  "credit": {"cutoff": 0.01, "capital_ratio": 0.4},
+                  "p2p": {"funding": 200.0, "guarantee": 0.5, "run_trigger": 0.008, "failure_weight": 0.05}}
         for i in range(platforms)}
     data = {
         "name": "p2p_test", "time": {"steps": 36},

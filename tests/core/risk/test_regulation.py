@@ -28,7 +28,9 @@ def linked_scenario(extra: dict | None = None):
         "choice": {"switching": 0.0},
         "credit": {"enabled": True},
         "banks": {"bank": {"type": "joint_stock", "offers": {"loan": {"price": 1.0}}, "retention": 1.0,
-                           "branch": {"coverage": [1, 1, 1, 1], "spend": 51.2933}}},
+                           "branch": {"coverage": [1, 1, 1, 1], "spend": 51.2933},
+                           # The capital rule off: decisions depend on the regulation alone, not on profit.
+                           "credit": {"tightening": 0.0}}},
         "platforms": {"mall": {"type": "scenario", "users": 0.8, "data_quality": 0.9}},
         "partnerships": {"bank_mall": {"bank": "bank", "platform": "mall", "spend": 105.361,
                                        "take_rate": 0.2, "data_sharing": True}},
