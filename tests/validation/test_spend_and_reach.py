@@ -178,7 +178,7 @@ def test_channel_acquisitions_equal_the_funnels_active_count_in_a_baseline_run()
     new = channels.groupby(keys)["new_customers"].sum()
     active = funnel[funnel.stage == "active"].groupby(keys)["reached"].sum()
     both = pd.concat([new, active], axis=1).fillna(0).astype(int)
-    assert both["new_customers"].sum() > 1_000
+    assert both["new_customers"].sum() > 500
     assert (both["new_customers"] == both["reached"]).all()
     assert channels["switched_in"].sum() == market["switched"].sum() > 0
     # The relationship's channel is the one credited: relationships by channel = acquisitions kept.
