@@ -34,7 +34,7 @@ INSTITUTION_LEVELS: tuple[str, ...] = ("customers", "market_share", "revenue", "
 
 #: Institution columns that count money or customers during a step (summed over the run).
 INSTITUTION_FLOWS: tuple[str, ...] = (
-    "new_customers", "churned", "acquisition_spend", "revenue", "revenue_share_paid",
+    "new_customers", "churned", "acquisition_spend", "revenue", "revenue_share_paid", "service_cost", "margin",
     "platform_income", "incentives", "cost", "profit",
     "new_loans", "applications", "approvals", "rejections", "insured_approvals", "repaid", "defaults", "losses",
     "insured_losses", "net_losses", "interest_income", "premiums_paid", "bureau_cost", "guarantee_paid",

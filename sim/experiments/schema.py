@@ -25,6 +25,7 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "funnel": ("replication", "step", "product", "institution", "channel", "stage"),
     "credit": ("replication", "step", "product", "institution", "channel", "segment", "life_stage", "inside_community"),
     "insurers": ("replication", "step", "insurer"),
+    "cohorts": ("replication", "cohort", "institution", "channel", "product", "age", "step"),
 }
 
 #: Columns the output layer reads; a non-empty table without them is an error.
@@ -38,6 +39,8 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     "funnel": ("replication", "step", "product", "institution", "channel", "stage", "reached"),
     "credit": ("replication", "step", "product", "institution", "channel", "applications", "approvals"),
     "insurers": ("replication", "step", "insurer", "capital"),
+    "cohorts": ("replication", "cohort", "institution", "channel", "product", "age", "acquired", "active",
+                "cumulative_margin", "acquisition_cost", "ltv", "payback_age"),
 }
 
 #: Funnel stages in the order a customer passes them (model.md, mechanism 3).

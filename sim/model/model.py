@@ -17,9 +17,11 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
+from sim.core.adoption.cohorts import CohortBook, step_discount_rate
 from sim.core.adoption.economics import Ledger, account, relationship_counts
 from sim.core.adoption.exposure import expose
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
+from sim.core.adoption.margin import relationship_margin
 from sim.core.adoption.referral import promoters as current_promoters
 from sim.core.adoption.referral import spread
 from sim.core.codes import Channel
@@ -117,6 +119,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._audience: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # employees, their followers
         self._media_network: dict[int, sp.csr_array] = {}                # adjacency + follower edges
         self.capital = cat.capital.astype(float).copy()
+        self.start_step = -scenario.time.burn_in      # the set-up's step: a burn-in runs from it to step 0
         self.credit: CreditState | None = None
         if cat.risk.enabled:
             self.credit_rng = self._risk_rng(seed)
@@ -125,7 +128,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._aware_any = self.state.aware.any(axis=1)
         self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
         if self.credit is not None:
-            book_initial(self.credit, cat, self.state, self.capital, self.credit_rng)
+            book_initial(self.credit, cat, self.state, self.capital, self.credit_rng, start=self.start_step)
         self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
@@ -150,10 +153,39 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.ledger: Ledger | None = None
         self._tier = self.population.city_tier.astype(np.int64)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
-        self.recorder = Recorder(cat)
+        self.cohorts = CohortBook(n, cat.n_institutions, cat.n_channels, len(cat.products))
+        self.recorder = Recorder(cat, cohorts=self.cohorts,
+                                 step_rate=step_discount_rate(scenario.valuation.discount_rate, scenario.time.unit))
         self.last = {}
+        self._burning_in = False
+        self.burn_in(scenario.time.burn_in)
         self._record(step=0, activations=Activations.concat([]), churned_from=np.zeros(0, np.int16),
-                     promoters=0, extra={"churned": 0, "switched": 0, "funnel_entries": 0})
+                     promoters=0, extra={"churned": 0, "switched": 0, "funnel_entries": 0}, initial=True)
+
+    def burn_in(self, steps: int) -> None:
+        """Run ``steps`` steps before step 0 with the start-of-run settings; nothing of them is recorded.
+
+        The burn-in steps are numbered ``1 - steps .. 0``, so step 0 is the
+        end of the burn-in and relationships won during it carry a start step
+        <= 0 (the initial cohorts).  They draw from the run's generators,
+        keep the accounts as a run would (the same draws as the first
+        ``steps`` steps of a run without burn-in), and then capital restarts
+        at the scenario's ``capital``; customer state, the loan book and the
+        referral windows carry over.  Events (timed from step 1) cannot
+        fire during it.
+        """
+        if steps <= 0:
+            return
+        self.steps = -steps
+        self._burning_in = True
+        try:
+            for _ in range(steps):
+                self.step()
+        finally:
+            self._burning_in = False
+        self.capital[:] = self.catalog.capital
+        self._funnel_counts[:] = 0
+        self._touch_counts[:] = 0
 
     # ------------------------------------------------------------------ the Mesa side, built on first access
     @property
@@ -384,19 +416,25 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return Activations.concat(parts), entries
 
     # ------------------------------------------------------------------ observation
-    def _record(
-        self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict
-    ) -> None:
+    def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict,
+                initial: bool = False) -> None:
+        """Account for the step (``initial``: the state at step 0, which earns and spends nothing) and record it.
+
+        During a burn-in the accounts move capital as in a run but nothing is recorded.
+        """
         held, via = relationship_counts(self.state.provider, self.state.channel, self._tier,
                                         self.catalog.n_institutions, self.catalog.n_channels)
         self.ledger = account(
             self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via
         )
         credit = self.credit_observation(step)
-        if step > 0:
+        if not initial:
             self.capital += self.ledger.profit
             if credit is not None:
                 self.capital += credit["institutions"]["credit_profit"]
+        if self._burning_in:
+            return
+        self._observe_cohorts(step, activations, initial)
         state = self.state
         referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL))
         self.last = {
@@ -411,6 +449,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
         }
         self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit,
                              touches=self._touch_counts, tiers=held.sum(axis=1))
+
+    def _observe_cohorts(self, step: int, activations: Activations, initial: bool) -> None:
+        """Add the step's relationships, margins and acquisitions to the cohort book."""
+        cat, state = self.catalog, self.state
+        holders = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(len(cat.products))]
+        margins = None if initial else [relationship_margin(state, cat, who, k) for k, who in enumerate(holders)]
+        self.cohorts.observe(step, state, holders, margins)
+        if not initial:
+            self.cohorts.acquire(step, cat.offer_institution[activations.offer], activations.channel,
+                                 cat.offer_product[activations.offer], self.ledger.spend_by_channel)
 
     def credit_observation(self, step: int | None = None) -> dict | None:
         """The credit side's observations now (see :func:`sim.core.risk.observation.observe`); None when off."""

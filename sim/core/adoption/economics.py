@@ -45,6 +45,15 @@ class Ledger:
         return self.acquisition_spend + self.revenue_share_paid + self.service_cost
 
     @property
+    def margin(self) -> np.ndarray:
+        """What the relationships earned: revenue minus service cost minus revenue shared with platforms.
+
+        The sum over an institution's relationships of
+        :func:`sim.core.adoption.margin.relationship_margin`.
+        """
+        return self.revenue - self.service_cost - self.revenue_share_paid
+
+    @property
     def profit(self) -> np.ndarray:
         return self.revenue + self.platform_income - self.cost
 

@@ -105,10 +105,13 @@ def book_activations(credit_state: CreditState, catalog, state, activations: Act
                       activations.channel[mine], int(k), step)
 
 
-def book_initial(credit_state: CreditState, catalog, state, capital: np.ndarray, rng: np.random.Generator) -> None:
+def book_initial(credit_state: CreditState, catalog, state, capital: np.ndarray, rng: np.random.Generator,
+                 start: int = 0) -> None:
     """Loans of the credit relationships held before the run: seasoned, maturing over one term.
 
-    Then opens the first step's window from ``capital``.
+    ``start`` is the step of the set-up (``-time.burn_in``): the loans date
+    from it and mature within one term of it.  Then opens the first step's
+    window from ``capital``.
     """
     cs, risk = credit_state, catalog.risk
     for k in np.flatnonzero(risk.is_credit):
@@ -124,8 +127,8 @@ def book_initial(credit_state: CreditState, catalog, state, capital: np.ndarray,
             total = amount[mine].sum()
             if total > cs.cash[i]:
                 amount[mine] *= cs.cash[i] / total
-        maturity = rng.integers(1, risk.loan_term[k] + 1, size=customers.size)
-        originate(cs, catalog, state, customers, offers, np.full(customers.size, -1, dtype=np.int8), int(k), 0,
+        maturity = start + rng.integers(1, risk.loan_term[k] + 1, size=customers.size)
+        originate(cs, catalog, state, customers, offers, np.full(customers.size, -1, dtype=np.int8), int(k), start,
                   amounts=amount, maturity=maturity, insurers=np.full(customers.size, -1, dtype=np.int16))
     cs.accounts = CreditAccounts.zeros(catalog.n_institutions, risk.n_insurers)
     open_window(cs, catalog, capital)
