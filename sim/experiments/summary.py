@@ -137,6 +137,51 @@ def _channel_section(channels: pd.DataFrame, reps: list[int], level: float) -> d
     return section
 
 
+def cohort_ends(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """The last row of each cohort acquired during the run (cohort step >= 1): its value to date."""
+    won = cohorts[cohorts["cohort"] >= 1]
+    keys = ["replication", "cohort", "institution", "channel", "product"]
+    return won.sort_values([*keys, "age"]).groupby(keys, sort=False).tail(1)
+
+
+def _value_stats(ends: pd.DataFrame, reps: list[int], level: float) -> dict[str, Any]:
+    """Customer value of some cohorts' ends, one figure per replication, then over replications."""
+    paid = ends["payback_age"].notna()
+    frame = pd.DataFrame({
+        "replication": ends["replication"].to_numpy(),
+        "acquired": ends["acquired"].to_numpy(float),
+        "cost": ends["acquisition_cost"].to_numpy(float),
+        "ltv": ends["ltv"].to_numpy(float),
+        "paid": np.where(paid, ends["acquired"], 0).astype(float),
+        "payback_weighted": np.where(paid, ends["payback_age"].astype("Float64").fillna(0).to_numpy(float)
+                                     * ends["acquired"].to_numpy(float), 0.0),
+    })
+    per_rep = frame.groupby("replication").sum().reindex(reps, fill_value=0)
+    return {
+        "acquired": stat(per_rep["acquired"], level),
+        "cac": stat(ratio(per_rep["cost"], per_rep["acquired"]), level),
+        "ltv_per_customer": stat(ratio(per_rep["ltv"], per_rep["acquired"]), level),
+        "ltv_to_cac": stat(ratio(per_rep["ltv"], per_rep["cost"]), level),
+        "paid_back_share": stat(ratio(per_rep["paid"], per_rep["acquired"]), level),
+        "payback_age": stat(ratio(per_rep["payback_weighted"], per_rep["paid"]), level),
+    }
+
+
+def _cohort_section(cohorts: pd.DataFrame, reps: list[int], level: float) -> dict[str, Any]:
+    """Customer value by channel (all institutions) and by institution and channel, cohorts of steps 1..T."""
+    ends = cohort_ends(cohorts)
+    section: dict[str, Any] = {"by_channel": {}, "by_institution": {}}
+    for channel in channel_order(pd.unique(ends["channel"])):
+        section["by_channel"][channel] = _value_stats(ends[ends["channel"] == channel], reps, level)
+    for ident in pd.unique(ends["institution"]):
+        mine = ends[ends["institution"] == ident]
+        section["by_institution"][str(ident)] = {
+            channel: _value_stats(mine[mine["channel"] == channel], reps, level)
+            for channel in channel_order(pd.unique(mine["channel"]))
+        }
+    return section
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -166,7 +211,12 @@ def summarize(
             replications, final_step, interval{level, method, note},
             market{final_step{metric: stat}, whole_run{<flow>_total, r_eff_mean_over_steps}},
             institutions{id: {kind, type, final_step{...}, whole_run{..., cac}}},
-            acquisitions_by_channel{by_institution{id: {channel: ...}}, all_institutions{channel: ...}}
+            acquisitions_by_channel{by_institution{id: {channel: ...}}, all_institutions{channel: ...}},
+            customer_value{by_channel{channel: value}, by_institution{id: {channel: value}}}
+
+        where ``value`` (cohorts acquired in steps 1..T, valued to the end of
+        the run) is ``{acquired, cac, ltv_per_customer, ltv_to_cac,
+        paid_back_share, payback_age}``;
 
         where each ``stat`` is ``{mean, low, high, n}`` and ``n`` counts the
         replications in which the quantity is defined. Whole-run figures sum
@@ -197,6 +247,8 @@ def summarize(
         summary["institutions"] = _institution_section(tables["institutions"], reps, level)
     if "channels" in tables:
         summary["acquisitions_by_channel"] = _channel_section(tables["channels"], reps, level)
+    if "cohorts" in tables and not tables["cohorts"].empty:
+        summary["customer_value"] = _cohort_section(tables["cohorts"], reps, level)
     return to_jsonable(summary)
 
 

@@ -110,6 +110,28 @@ def _institutions_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+def _value_table(summary: Mapping[str, Any]) -> Table | None:
+    """Customer value by channel: CAC, lifetime value to date, their ratio, payback (cohorts of the run)."""
+    by_channel = _get(summary, "customer_value", "by_channel")
+    if not by_channel:
+        return None
+    table = Table(title="Customer value by channel (cohorts of the run, valued to its end)", title_justify="left",
+                  expand=False)
+    table.add_column("Channel", no_wrap=True, max_width=22)
+    for name in ("CAC", "LTV", "LTV/CAC", "Paid back", "Payback (steps)"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for channel, entry in by_channel.items():
+        table.add_row(
+            channel,
+            format_stat(entry.get("cac"), _money),
+            format_stat(entry.get("ltv_per_customer"), _money),
+            format_stat(entry.get("ltv_to_cac"), _ratio),
+            format_stat(entry.get("paid_back_share"), _percent),
+            format_stat(entry.get("payback_age"), _ratio),
+        )
+    return table
+
+
 def _market_table(summary: Mapping[str, Any]) -> Table:
     table = Table(title="Market", title_justify="left", expand=False)
     table.add_column("Metric", no_wrap=True)
@@ -124,7 +146,11 @@ def _market_table(summary: Mapping[str, Any]) -> Table:
 
 def summary_renderable(summary: Mapping[str, Any], scenario_name: str) -> Group:
     """The rich renderable of :func:`render_summary`, to print on any rich Console."""
-    return Group(_header(summary, scenario_name), _institutions_table(summary), _market_table(summary))
+    parts = [_header(summary, scenario_name), _institutions_table(summary)]
+    value = _value_table(summary)
+    if value is not None:
+        parts.append(value)
+    return Group(*parts, _market_table(summary))
 
 
 def render_summary(summary: Mapping[str, Any], scenario_name: str, width: int = 100) -> str:
@@ -143,7 +169,9 @@ def render_summary(summary: Mapping[str, Any], scenario_name: str, width: int = 
     -------
     str
         Institutions (customers and share at the final step, whole-run CAC
-        and profit) and market (active customers, conversions, r_eff, and
+        and profit), customer value by channel (CAC, lifetime
+        value per customer to date, LTV/CAC, share of customers in cohorts
+        that paid back and their payback age in steps) and market (active customers, conversions, r_eff, and
         defaults when present), each cell ``mean ± half-width``.
     """
     buffer = io.StringIO()
