@@ -156,8 +156,9 @@ def cohort_rows(book: CohortBook) -> dict[str, np.ndarray]:
     """
     names = ("cohort", "product", "institution", "channel", "step", "age", "active", "lost", "margin",
              "acquired", "acquisition_cost")
-    if not book.entries:
-        return {name: np.zeros(0, np.int64) for name in names}
+    if not any(e[1].size for e in book.entries) and not any(a[1].size for a in book.acquisitions):
+        return {name: np.zeros(0, np.float64 if name in ("margin", "acquisition_cost") else np.int64)
+                for name in names}
     parts = [(np.full(e[1].size, e[0]), e[1], e[2], e[3], e[4]) for e in book.entries]
     for step, cells, _, _ in book.acquisitions:
         zero = np.zeros(cells.size)

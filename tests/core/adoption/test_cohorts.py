@@ -146,3 +146,16 @@ def test_a_cohort_that_never_pays_back_has_no_payback_age():
 @pytest.mark.parametrize("unit, per_year", [("month", 12), ("quarter", 4), ("year", 1), ("day", 365)])
 def test_the_annual_discount_rate_compounds_to_the_step_rate(unit, per_year):
     assert (1 + step_discount_rate(0.1, unit)) ** per_year == pytest.approx(1.1)
+
+
+def test_a_run_where_nobody_ever_holds_anything_has_an_empty_cohort_table(make_scenario):
+    quiet = {"banks": {"b": {"branch": {"exposure_rate": 0.0}, "own_app": {"exposure_rate": 0.0},
+                             "offers": {"payments": {"initial_share": 0.0}}},
+                       "c": {"branch": {"exposure_rate": 0.0}}},
+             "partnerships": {"b_shop": {"exposure_rate": 0.0}, "c_shop": {"exposure_rate": 0.0}}}
+    model = ChannelModel(make_scenario(MARKET, {"time": {"steps": 3}}, quiet), seed=1)
+    model.run()
+    tables = model.tables()
+    assert tables["cohorts"].empty and list(tables["cohorts"].columns)[:3] == ["replication", "cohort", "institution"]
+    assert tables["channels"].query("step >= 1").unattributed_spend.sum() == pytest.approx(
+        tables["institutions"].query("step >= 1").acquisition_spend.sum())
