@@ -181,7 +181,7 @@ class Recorder:
         See results/README.md (``cohorts.parquet``) and :mod:`sim.core.adoption.cohorts`.
         """
         cat = self.catalog
-        rows = cohort_rows(self.cohorts) if self.cohorts is not None else cohort_rows(CohortBook(0, 1, 0, 1))
+        rows = cohort_rows(self.cohorts) if self.cohorts is not None else cohort_rows(CohortBook(1, 0, 1))
         values = cohort_values(rows, self.step_rate)
         acquired = rows["acquired"]
         cost = rows["acquisition_cost"]

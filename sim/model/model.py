@@ -153,7 +153,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.ledger: Ledger | None = None
         self._tier = self.population.city_tier.astype(np.int64)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
-        self.cohorts = CohortBook(n, cat.n_institutions, cat.n_channels, len(cat.products))
+        self.cohorts = CohortBook(cat.n_institutions, cat.n_channels, len(cat.products))
         self.recorder = Recorder(cat, cohorts=self.cohorts,
                                  step_rate=step_discount_rate(scenario.valuation.discount_rate, scenario.time.unit))
         self.last = {}

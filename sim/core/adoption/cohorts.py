@@ -42,7 +42,7 @@ class CohortBook:
 
     Parameters
     ----------
-    n_customers, n_institutions, n_channels, n_products : int
+    n_institutions, n_channels, n_products : int
         Sizes of the run.
 
     Notes
@@ -52,9 +52,10 @@ class CohortBook:
     channel c (-1 none).
     """
 
-    def __init__(self, n_customers: int, n_institutions: int, n_channels: int, n_products: int):
+    def __init__(self, n_institutions: int, n_channels: int, n_products: int):
         self.I, self.C1, self.K = n_institutions, n_channels + 1, n_products
-        self._code = np.full((n_customers, n_products), -1, dtype=np.int64)   # cell of each relationship
+        empty = np.zeros(0, np.int64)
+        self._held = [(empty, empty)] * n_products          # per product: last observed holders and their cells
         self.entries: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.acquisitions: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -70,6 +71,14 @@ class CohortBook:
         code += institution
         code *= self.C1
         code += np.asarray(channel, dtype=np.int64) + 1
+        return code
+
+    def _codes(self, state, customers: np.ndarray, product: int) -> np.ndarray:
+        """Cell of each customer's current relationship for ``product`` (-1 where none)."""
+        k = product
+        provider = state.provider[customers, k]
+        code = self.cell_of(np.maximum(state.since[customers, k], 0), k, provider, state.channel[customers, k])
+        code[provider < 0] = -1
         return code
 
     def decode(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -98,12 +107,11 @@ class CohortBook:
         top = (max(step, 0) + 1) * self.cells_per_step()
         for k in range(self.K):
             who = holders[k]
-            code = self.cell_of(np.maximum(state.since[who, k], 0), k, state.provider[who, k], state.channel[who, k])
-            now = np.full(self._code.shape[0], -1, dtype=np.int64)
-            now[who] = code
-            before = self._code[:, k]
-            gone = before[(before >= 0) & (before != now)]
-            self._code[:, k] = now
+            code = self._codes(state, who, k)
+            # The previous step's relationships that are not held now under the same cell ended in this step.
+            before_who, before_code = self._held[k]
+            gone = before_code[self._codes(state, before_who, k) != before_code]
+            self._held[k] = (who, code)
             counts = np.bincount(code, minlength=top)
             lost = np.bincount(gone, minlength=top)
             margin = (np.bincount(code, weights=margins[k], minlength=top) if margins is not None

@@ -107,7 +107,7 @@ def test_retention_is_the_product_of_survival_measured_from_relationships_that_e
 
 def test_payback_and_lifetime_value_by_hand():
     """One institution, one channel, one product; customer 0 held at step 0, customers 1 and 2 won at step 1."""
-    book = CohortBook(n_customers=3, n_institutions=1, n_channels=1, n_products=1)
+    book = CohortBook(n_institutions=1, n_channels=1, n_products=1)
     state = SimpleNamespace(provider=np.array([[0], [-1], [-1]]), channel=np.array([[-1], [-1], [-1]]),
                             since=np.array([[0], [-1], [-1]]))
     book.observe(0, state, [np.array([0])], None)
@@ -134,7 +134,7 @@ def test_payback_and_lifetime_value_by_hand():
 
 
 def test_a_cohort_that_never_pays_back_has_no_payback_age():
-    book = CohortBook(n_customers=1, n_institutions=1, n_channels=1, n_products=1)
+    book = CohortBook(n_institutions=1, n_channels=1, n_products=1)
     state = SimpleNamespace(provider=np.array([[-1]]), channel=np.array([[-1]]), since=np.array([[-1]]))
     book.observe(0, state, [np.zeros(0, np.int64)], None)
     state.provider[0, 0], state.channel[0, 0], state.since[0, 0] = 0, 0, 1
