@@ -146,7 +146,10 @@ def plot_retention_by_channel(tables: Tables, path: Path | None = None, *, ax: A
         ax.set_xlim(left=0)
         ax.set_xlabel(f"Age since acquisition ({time_unit}s)")
         ax.set_ylabel("Still customers (%)")
-        ax.legend(loc="lower left", ncols=2)
+        if ax.lines:
+            ax.legend(loc="lower left", ncols=2)
+        else:
+            _corner_note(ax, f"No channel had {MIN_BASE} customers at two ages or more")
         titles(ax, title, f"cohorts of the run old enough to reach each age (at least {MIN_BASE} customers); "
                           f"{replication_note(len(reps), 'band', level)}")
         save_png(ax, path)
