@@ -27,6 +27,7 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "insurers": ("replication", "step", "insurer"),
     "products": ("replication", "step", "institution", "product"),
     "tiers": ("replication", "step", "institution", "tier"),
+    "cohorts": ("replication", "cohort", "institution", "channel", "product", "age", "step"),
 }
 
 #: Columns the output layer reads; a non-empty table without them is an error.
@@ -42,6 +43,8 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     "insurers": ("replication", "step", "insurer", "capital"),
     "products": ("replication", "step", "institution", "product", "margin", "profit"),
     "tiers": ("replication", "step", "institution", "tier", "cac", "profit"),
+    "cohorts": ("replication", "cohort", "institution", "channel", "product", "age", "acquired", "active",
+                "cumulative_margin", "acquisition_cost", "ltv", "payback_age"),
 }
 
 #: Funnel stages in the order a customer passes them (model.md, mechanism 3).

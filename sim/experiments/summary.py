@@ -162,6 +162,51 @@ def _segment_section(frame: pd.DataFrame, key: str, flows: Sequence[str], reps: 
     return section
 
 
+def cohort_ends(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """The last row of each cohort acquired during the run (cohort step >= 1): its value to date."""
+    won = cohorts[cohorts["cohort"] >= 1]
+    keys = ["replication", "cohort", "institution", "channel", "product"]
+    return won.sort_values([*keys, "age"]).groupby(keys, sort=False).tail(1)
+
+
+def _value_stats(ends: pd.DataFrame, reps: list[int], level: float) -> dict[str, Any]:
+    """Customer value of some cohorts' ends, one figure per replication, then over replications."""
+    paid = ends["payback_age"].notna()
+    frame = pd.DataFrame({
+        "replication": ends["replication"].to_numpy(),
+        "acquired": ends["acquired"].to_numpy(float),
+        "cost": ends["acquisition_cost"].to_numpy(float),
+        "ltv": ends["ltv"].to_numpy(float),
+        "paid": np.where(paid, ends["acquired"], 0).astype(float),
+        "payback_weighted": np.where(paid, ends["payback_age"].astype("Float64").fillna(0).to_numpy(float)
+                                     * ends["acquired"].to_numpy(float), 0.0),
+    })
+    per_rep = frame.groupby("replication").sum().reindex(reps, fill_value=0)
+    return {
+        "acquired": stat(per_rep["acquired"], level),
+        "cac": stat(ratio(per_rep["cost"], per_rep["acquired"]), level),
+        "ltv_per_customer": stat(ratio(per_rep["ltv"], per_rep["acquired"]), level),
+        "ltv_to_cac": stat(ratio(per_rep["ltv"], per_rep["cost"]), level),
+        "paid_back_share": stat(ratio(per_rep["paid"], per_rep["acquired"]), level),
+        "payback_age": stat(ratio(per_rep["payback_weighted"], per_rep["paid"]), level),
+    }
+
+
+def _cohort_section(cohorts: pd.DataFrame, reps: list[int], level: float) -> dict[str, Any]:
+    """Customer value by channel (all institutions) and by institution and channel, cohorts of steps 1..T."""
+    ends = cohort_ends(cohorts)
+    section: dict[str, Any] = {"by_channel": {}, "by_institution": {}}
+    for channel in channel_order(pd.unique(ends["channel"])):
+        section["by_channel"][channel] = _value_stats(ends[ends["channel"] == channel], reps, level)
+    for ident in pd.unique(ends["institution"]):
+        mine = ends[ends["institution"] == ident]
+        section["by_institution"][str(ident)] = {
+            channel: _value_stats(mine[mine["channel"] == channel], reps, level)
+            for channel in channel_order(pd.unique(mine["channel"]))
+        }
+    return section
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -193,8 +238,11 @@ def summarize(
             institutions{id: {kind, type, final_step{...}, whole_run{..., cac}}},
             acquisitions_by_channel{by_institution{id: {channel: ...}}, all_institutions{channel: ...}},
             by_product{id: {product: {<flow>_total, cac}}}, by_tier{id: {tier: {<flow>_total, cac}}}
+            customer_value{by_channel{channel: value}, by_institution{id: {channel: value}}}
 
-        where each ``stat`` is ``{mean, low, high, n}`` and ``n`` counts the
+        where ``value`` (cohorts acquired in steps 1..T, valued to the end of
+        the run) is ``{acquired, cac, ltv_per_customer, ltv_to_cac,
+        paid_back_share, payback_age}``, and each ``stat`` is ``{mean, low, high, n}`` and ``n`` counts the
         replications in which the quantity is defined. Whole-run figures sum
         steps ``1..T`` per replication; CAC is a ratio of those sums, computed
         per replication before averaging.
@@ -228,6 +276,8 @@ def summarize(
                                                  level)
     if "tiers" in tables and not tables["tiers"].empty:
         summary["by_tier"] = _segment_section(tables["tiers"], "tier", SEGMENT_FLOWS["tiers"], reps, level)
+    if "cohorts" in tables and not tables["cohorts"].empty:
+        summary["customer_value"] = _cohort_section(tables["cohorts"], reps, level)
     return to_jsonable(summary)
 
 

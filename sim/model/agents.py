@@ -213,7 +213,7 @@ class Institution(LeverHolder, mesa.Agent):
 
     @property
     def accounts(self) -> dict[str, float]:
-        """Last step's accounts: revenue, costs, profit, acquisitions."""
+        """Last step's accounts: revenue, margin, costs, profit, acquisitions."""
         ledger = self.model.ledger
         if ledger is None:
             return {}
@@ -224,6 +224,7 @@ class Institution(LeverHolder, mesa.Agent):
             "acquisition_spend": float(ledger.acquisition_spend[i]),
             "revenue": float(ledger.revenue[i]),
             "revenue_share_paid": float(ledger.revenue_share_paid[i]),
+            "margin": float(ledger.margin[i]),
             "platform_income": float(ledger.platform_income[i]),
             "incentives": float(ledger.incentives[i]),
             "cost": float(ledger.cost[i]),

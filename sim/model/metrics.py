@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.core.adoption.cohorts import CohortBook, cohort_rows, cohort_values
 from sim.core.adoption.economics import Ledger, allocate_spend
 from sim.core.codes import FUNNEL_STAGES, STAGE_NAMES
 from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
@@ -54,8 +55,10 @@ class Recorder:
     copies per step.
     """
 
-    def __init__(self, catalog):
+    def __init__(self, catalog, cohorts: CohortBook | None = None, step_rate: float = 0.0):
         self.catalog = catalog
+        self.cohorts = cohorts
+        self.step_rate = step_rate
         self.market: list[dict] = []
         self.steps: list[int] = []
         self.institution_rows: list[dict[str, np.ndarray]] = []
@@ -232,6 +235,7 @@ class Recorder:
             np.nan,
         )
         channels["touches"] = touches.ravel()
+        channels["unattributed_spend"] = np.where(new.ravel() == 0, spend.ravel(), 0.0)
         channels = channels[(channels["new_customers"] > 0) | (channels["spend"] > 0)
                             | (channels["touches"] > 0) | (channels["switched_in"] > 0)].reset_index(drop=True)
 
@@ -255,7 +259,47 @@ class Recorder:
         tiers = tiers[has_offers].reset_index(drop=True)
         return {"market": market, "institutions": institutions, "channels": channels, "funnel": funnel,
                 "products": products, "tiers": tiers,
-                "credit": self._credit_table(replication, steps), "insurers": self._insurer_table(replication, steps)}
+                "credit": self._credit_table(replication, steps), "insurers": self._insurer_table(replication, steps),
+                "cohorts": self.cohort_table(replication)}
+
+    def cohort_table(self, replication: int = 0) -> pd.DataFrame:
+        """One row per (replication, cohort, institution, channel, product, age) with relationships held or ended.
+
+        See results/README.md (``cohorts.parquet``) and :mod:`sim.core.adoption.cohorts`.
+        """
+        cat = self.catalog
+        rows = cohort_rows(self.cohorts) if self.cohorts is not None else cohort_rows(CohortBook(1, 0, 1))
+        values = cohort_values(rows, self.step_rate)
+        acquired = rows["acquired"]
+        cost = rows["acquisition_cost"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            retention = np.where(acquired > 0, rows["active"] / np.maximum(acquired, 1), np.nan)
+            cac = np.where(acquired > 0, cost / np.maximum(acquired, 1), np.nan)
+            ltv_per_customer = np.where(acquired > 0, values["ltv"] / np.maximum(acquired, 1), np.nan)
+            ltv_to_cac = np.where(cost > 0, values["ltv"] / np.where(cost > 0, cost, 1.0), np.nan)
+        frame = pd.DataFrame({
+            "replication": replication,
+            "cohort": rows["cohort"].astype(np.int64),
+            "institution": np.asarray(cat.institution_ids, dtype=object)[rows["institution"]],
+            "channel": np.asarray([*cat.channels, "none"], dtype=object)[rows["channel"]],
+            "product": np.asarray(cat.products, dtype=object)[rows["product"]],
+            "age": rows["age"].astype(np.int64),
+            "step": rows["step"].astype(np.int64),
+            "acquired": acquired,
+            "active": rows["active"],
+            "lost": rows["lost"],
+            "retention": retention,
+            "margin": rows["margin"],
+            "cumulative_margin": values["cumulative_margin"],
+            "acquisition_cost": cost,
+            "cac": cac,
+            "ltv": values["ltv"],
+            "ltv_per_customer": ltv_per_customer,
+            "ltv_to_cac": ltv_to_cac,
+            "payback_age": pd.Series(values["payback_age"], dtype="float64").astype("Int64"),
+        })
+        return frame
+
 
     def _insurer_table(self, replication: int, steps: np.ndarray) -> pd.DataFrame:
         """One row per (replication, step, insurer): premiums, claims, covered balance, capital, writing, failed."""

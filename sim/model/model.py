@@ -17,6 +17,7 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
+from sim.core.adoption.cohorts import CohortBook, step_discount_rate
 from sim.core.adoption.economics import Ledger, RelationshipMargins, account, holdings, relationship_margin
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
 from sim.core.adoption.frequency import counting_touches, credited
@@ -101,6 +102,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
     capital : numpy.ndarray
         (I,) each institution's capital; changed in one place, by the step's
         profit (adoption and credit) when a step is recorded.
+    initial_capital : numpy.ndarray
+        (I,) capital at set-up (sized to the book held before the run); a
+        burn-in restarts capital at it.
     credit : CreditState or None
         The risk side's state (loan book, score errors, insurers, P2P
         funding) when ``credit.enabled``; None otherwise.  Moved by the
@@ -123,6 +127,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._draw_static_reach()
         self._audience: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # employees, their followers
         self._media_network: dict[int, sp.csr_array] = {}                # adjacency + follower edges
+        self.start_step = -scenario.time.burn_in      # the set-up's step: a burn-in runs from it to step 0
         self.credit: CreditState | None = None
         if cat.risk.enabled:
             self.credit_rng = self._risk_rng(seed)
@@ -131,10 +136,11 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._aware_any = self.state.aware.any(axis=1)
         self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
         if self.credit is not None:
-            self.capital = book_initial(self.credit, cat, self.state, self.credit_rng)
+            self.capital = book_initial(self.credit, cat, self.state, self.credit_rng, start=self.start_step)
         else:
             no_book = np.zeros(cat.n_institutions)
             self.capital = starting_capital(cat, no_book, no_book, n)[0]
+        self.initial_capital = self.capital.copy()
         self.approve_fns = self._approval_functions()
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
@@ -161,11 +167,40 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._tier = self.population.city_tier.astype(np.int64)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
         self._marketing_spend = np.zeros((cat.n_institutions, cat.n_channels))
-        self.recorder = Recorder(cat)
+        self.cohorts = CohortBook(cat.n_institutions, cat.n_channels, len(cat.products))
+        self.recorder = Recorder(cat, cohorts=self.cohorts,
+                                 step_rate=step_discount_rate(scenario.valuation.discount_rate, scenario.time.unit))
         self.last = {}
+        self._burning_in = False
+        self.burn_in(scenario.time.burn_in)
         self._record(step=0, activations=Activations.concat([]), switched=Activations.concat([]),
                      churned_from=np.zeros(0, np.int16), promoters=0,
-                     extra={"churned": 0, "switched": 0, "funnel_entries": 0})
+                     extra={"churned": 0, "switched": 0, "funnel_entries": 0}, initial=True)
+
+    def burn_in(self, steps: int) -> None:
+        """Run ``steps`` steps before step 0 with the start-of-run settings; nothing of them is recorded.
+
+        The burn-in steps are numbered ``1 - steps .. 0``, so step 0 is the
+        end of the burn-in and relationships won during it carry a start step
+        <= 0 (the initial cohorts).  They draw from the run's generators,
+        keep the accounts as a run would (the same draws as the first
+        ``steps`` steps of a run without burn-in), and then capital restarts
+        at its set-up value; customer state, the loan book and the
+        referral windows carry over.  Events (timed from step 1) cannot
+        fire during it.
+        """
+        if steps <= 0:
+            return
+        self.steps = -steps
+        self._burning_in = True
+        try:
+            for _ in range(steps):
+                self.step()
+        finally:
+            self._burning_in = False
+        self.capital[:] = self.initial_capital
+        self._funnel_counts[:] = 0
+        self._touch_counts[:] = 0
 
     # ------------------------------------------------------------------ the Mesa side, built on first access
     @property
@@ -424,20 +459,23 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return Activations.concat(parts), entries
 
     # ------------------------------------------------------------------ observation
-    def _record(
-        self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict,
-        switched: Activations,
-    ) -> None:
-        """Account and record the step; ``activations`` are the funnel's, ``switched`` the switchers'."""
+    def _record(self, step: int, activations: Activations, churned_from: np.ndarray, promoters: int, extra: dict,
+                switched: Activations, initial: bool = False) -> None:
+        """Account for the step and record it.
+
+        ``activations`` are the funnel's, ``switched`` the switchers'; ``initial``:
+        the state at step 0, which earns and spends nothing.  During a burn-in
+        the accounts move capital as in a run but nothing is recorded.
+        """
         held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
         self.margins = relationship_margin(self.state, self.catalog,
                                            self.credit.book if self.credit is not None else None)
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
                               tier=self._tier, margins=self.margins,
-                              marketing_spend=self._marketing_spend if step > 0 else None, switched=switched)
+                              marketing_spend=None if initial else self._marketing_spend, switched=switched)
         credit = self.credit_observation(step)
         self.dividends = np.zeros(self.catalog.n_institutions)
-        if step > 0:
+        if not initial:
             profit = self.ledger.profit + (credit["institutions"]["credit_profit"] if credit is not None else 0.0)
             self.capital += profit
             if credit is not None:
@@ -445,6 +483,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 self.dividends = dividends(self.capital, self.credit.risk_weighted, risk.capital_ratio, profit,
                                            risk.payout & risk.is_lender & ~risk.is_p2p)
                 self.capital -= self.dividends
+        if self._burning_in:
+            return
+        self._observe_cohorts(step, activations, switched, initial)
         state = self.state
         referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL)
                        + np.count_nonzero(switched.channel == Channel.REFERRAL))
@@ -462,6 +503,18 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.recorder.record(step, self.last, self.ledger, self.capital, self._funnel_counts, credit=credit,
                              dividends=self.dividends,
                              touches=self._touch_counts, tiers=held.sum(axis=1))
+
+    def _observe_cohorts(self, step: int, activations: Activations, switched: Activations, initial: bool) -> None:
+        """Add the step's relationships, their margins (:attr:`margins`) and acquisitions to the cohort book."""
+        cat, state, margins = self.catalog, self.state, self.margins
+        holders = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(len(cat.products))]
+        per_product = None if initial else [margins.margin[margins.product == k] for k in range(len(cat.products))]
+        self.cohorts.observe(step, state, holders, per_product)
+        if not initial:
+            won = Activations.concat([activations, switched])
+            paid = np.concatenate([np.ones(activations.customer.size, bool), np.zeros(switched.customer.size, bool)])
+            self.cohorts.acquire(step, cat.offer_institution[won.offer], won.channel, cat.offer_product[won.offer],
+                                 self.ledger.spend_by_channel, paid=paid)
 
     def credit_observation(self, step: int | None = None) -> dict | None:
         """The credit side's observations now (see :func:`sim.core.risk.observation.observe`); None when off."""

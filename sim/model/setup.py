@@ -147,4 +147,4 @@ class MarketSetUp:
         state.stage[customers, k] = Stage.ACTIVE
         state.provider[customers, k] = cat.offer_institution[offer]
         state.channel[customers, k] = -1
-        state.since[customers, k] = 0
+        state.since[customers, k] = self.start_step

@@ -19,6 +19,7 @@ from sim.outputs.plots import plot_adoption, plot_cac_by_channel, plot_funnel_by
 from sim.outputs.results import run_metadata, save_run, scenario_yaml, write_json, write_results
 from sim.outputs.summary import summarize, to_jsonable, write_summary
 from sim.outputs.tables import read_tables, write_tables
+from sim.outputs.value_plots import plot_ltv_cac_by_channel, plot_payback_by_channel, plot_retention_by_channel
 
 __all__ = [
     "STAGES",
@@ -31,7 +32,10 @@ __all__ = [
     "plot_all",
     "plot_cac_by_channel",
     "plot_funnel_by_channel",
+    "plot_ltv_cac_by_channel",
     "plot_market_share",
+    "plot_payback_by_channel",
+    "plot_retention_by_channel",
     "print_summary",
     "read_tables",
     "render_summary",

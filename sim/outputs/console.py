@@ -127,6 +127,28 @@ def _segment_table(summary: Mapping[str, Any], section: str, title: str, label: 
     return table
 
 
+def _value_table(summary: Mapping[str, Any]) -> Table | None:
+    """Customer value by channel: CAC, lifetime value to date, their ratio, payback (cohorts of the run)."""
+    by_channel = _get(summary, "customer_value", "by_channel")
+    if not by_channel:
+        return None
+    table = Table(title="Customer value by channel (cohorts of the run, valued to its end)", title_justify="left",
+                  expand=False)
+    table.add_column("Channel", no_wrap=True, max_width=22)
+    for name in ("CAC", "LTV", "LTV/CAC", "Paid back", "Payback (steps)"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for channel, entry in by_channel.items():
+        table.add_row(
+            channel,
+            format_stat(entry.get("cac"), _money),
+            format_stat(entry.get("ltv_per_customer"), _money),
+            format_stat(entry.get("ltv_to_cac"), _ratio),
+            format_stat(entry.get("paid_back_share"), _percent),
+            format_stat(entry.get("payback_age"), _ratio),
+        )
+    return table
+
+
 def _market_table(summary: Mapping[str, Any]) -> Table:
     table = Table(title="Market", title_justify="left", expand=False)
     table.add_column("Metric", no_wrap=True)
@@ -141,7 +163,7 @@ def _market_table(summary: Mapping[str, Any]) -> Table:
 
 def summary_renderable(summary: Mapping[str, Any], scenario_name: str) -> Group:
     """The rich renderable of :func:`render_summary`, to print on any rich Console."""
-    parts = [_header(summary, scenario_name), _institutions_table(summary),
+    parts = [_header(summary, scenario_name), _institutions_table(summary), _value_table(summary),
              _segment_table(summary, "by_product", "Profit by product (interest included)", "Product"),
              _segment_table(summary, "by_tier", "Acquisition cost and profit by city tier", "Tier"),
              _market_table(summary)]
@@ -164,8 +186,11 @@ def render_summary(summary: Mapping[str, Any], scenario_name: str, width: int = 
     -------
     str
         Institutions (customers and share at the final step, whole-run CAC
-        and profit), whole-run margin, CAC and profit by product and by city
-        tier (when the run has those tables) and market (active customers, conversions, r_eff, and
+        and profit), customer value by channel (CAC, lifetime
+        value per customer to date, LTV/CAC, share of customers in cohorts
+        that paid back and their payback age in steps), whole-run margin, CAC
+        and profit by product and by city tier (when the run has those
+        tables) and market (active customers, conversions, r_eff, and
         defaults when present), each cell ``mean ± half-width``.
     """
     buffer = io.StringIO()

@@ -11,6 +11,7 @@ from sim.experiments.schema import require_tables
 from sim.outputs._style import Tables
 from sim.outputs.plots import plot_adoption, plot_cac_by_channel, plot_funnel_by_channel, plot_market_share
 from sim.outputs.risk_plots import plot_risk
+from sim.outputs.value_plots import plot_ltv_cac_by_channel, plot_payback_by_channel, plot_retention_by_channel
 
 #: File name, drawing function and default title of each chart :func:`plot_all` writes.
 CHARTS: tuple[tuple[str, Callable[..., Axes], str], ...] = (
@@ -18,11 +19,14 @@ CHARTS: tuple[tuple[str, Callable[..., Axes], str], ...] = (
     ("funnel_by_channel.png", plot_funnel_by_channel, "Acquisition funnel by entry channel"),
     ("cac_by_channel.png", plot_cac_by_channel, "Acquisition cost per new customer, by channel"),
     ("adoption.png", plot_adoption, "Adoption and the share won by referral"),
+    ("retention_by_channel.png", plot_retention_by_channel, "Customers still held, by age and acquisition channel"),
+    ("ltv_cac_by_channel.png", plot_ltv_cac_by_channel, "Lifetime value per yuan of acquisition cost, by channel"),
+    ("payback_by_channel.png", plot_payback_by_channel, "Time to pay back the acquisition cost, by channel"),
 )
 
 
 #: The charts of :data:`CHARTS` with a time axis (they take ``time_unit``).
-TIME_CHARTS = ("market_share.png", "adoption.png")
+TIME_CHARTS = ("market_share.png", "adoption.png", "retention_by_channel.png", "payback_by_channel.png")
 #: The charts of :data:`CHARTS` whose legends name institutions (they take ``names``).
 NAMED_CHARTS = ("market_share.png", "cac_by_channel.png")
 

@@ -69,6 +69,22 @@ class TimeSpec(Strict):
     unit: Literal["day", "week", "month", "quarter", "year"] = Field(
         "month", description="What one step stands for; rates in the file are per step."
     )
+    burn_in: Integer = Field(
+        0, ge=0, le=MAX_STEPS,
+        description="Steps run before step 0 with the start-of-run settings and dropped from the outputs, so "
+                    "that step 0 is the end of a burn-in rather than the set-up snapshot (docs/ODD.md, "
+                    "Initialisation); 0 = start from the set-up itself.",
+    )
+
+
+class ValuationSpec(Strict):
+    """How customer value is reckoned in the cohort table (cohorts.parquet)."""
+
+    discount_rate: Real = Field(
+        0.10, ge=0.0, le=1.0,
+        description="Annual rate discounting a cohort's margins to its acquisition step (lifetime value); "
+                    "converted to the step unit by compounding.",
+    )
 
 
 # --------------------------------------------------------------------------- population
@@ -677,6 +693,7 @@ class Scenario(Strict):
     replications: Integer = Field(5, ge=1, le=100_000,
                                   description="Number of replications (independent seeds) of a run.")
     time: TimeSpec = Field(default_factory=TimeSpec)
+    valuation: ValuationSpec = Field(default_factory=ValuationSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     network: NetworkSpec = Field(default_factory=lambda: WattsStrogatzSpec(kind="watts_strogatz"),
                                  description="The social network of customers; its kind chooses the generator.")

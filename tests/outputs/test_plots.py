@@ -17,7 +17,8 @@ from sim.outputs import (
 )
 from sim.outputs._style import DPI, FIGSIZE
 
-CHART_FILES = ["market_share.png", "funnel_by_channel.png", "cac_by_channel.png", "adoption.png"]
+CHART_FILES = ["market_share.png", "funnel_by_channel.png", "cac_by_channel.png", "adoption.png",
+               "retention_by_channel.png", "ltv_cac_by_channel.png", "payback_by_channel.png"]
 PLOTTERS = [plot_market_share, plot_funnel_by_channel, plot_cac_by_channel, plot_adoption]
 
 
@@ -29,8 +30,8 @@ def assert_png(path):
     assert image[..., :3].std() > 0.01
 
 
-@pytest.mark.slow  # draws and writes four charts
-def test_plot_all_writes_the_four_charts(output_tables, tmp_path):
+@pytest.mark.slow  # draws and writes seven charts
+def test_plot_all_writes_the_deck_charts(output_tables, tmp_path):
     paths = plot_all(output_tables, tmp_path / "plots", "Demo")
     assert [p.name for p in paths] == CHART_FILES
     for path in paths:

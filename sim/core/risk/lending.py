@@ -106,12 +106,13 @@ def book_activations(credit_state: CreditState, catalog, state, activations: Act
                       activations.channel[mine], int(k), step)
 
 
-def book_initial(credit_state: CreditState, catalog, state, rng: np.random.Generator) -> np.ndarray:
+def book_initial(credit_state: CreditState, catalog, state, rng: np.random.Generator, start: int = 0) -> np.ndarray:
     """Loans of the credit relationships held before the run (seasoned, maturing over one term), and capital.
 
-    Then sizes the lenders' and insurers' capital to the book
-    (:func:`sim.core.risk.capital.starting_capital`; insurers' is set in
-    ``credit_state``) and opens the first step's window.
+    ``start`` is the step of the set-up (``-time.burn_in``): the loans date
+    from it and mature within one term of it.  Then sizes the lenders' and
+    insurers' capital to the book (:func:`sim.core.risk.capital.starting_capital`;
+    insurers' is set in ``credit_state``) and opens the first step's window.
 
     Returns
     -------
@@ -132,8 +133,8 @@ def book_initial(credit_state: CreditState, catalog, state, rng: np.random.Gener
             total = amount[mine].sum()
             if total > cs.cash[i]:
                 amount[mine] *= cs.cash[i] / total
-        maturity = rng.integers(1, risk.loan_term[k] + 1, size=customers.size)
-        originate(cs, catalog, state, customers, offers, np.full(customers.size, -1, dtype=np.int8), int(k), 0,
+        maturity = start + rng.integers(1, risk.loan_term[k] + 1, size=customers.size)
+        originate(cs, catalog, state, customers, offers, np.full(customers.size, -1, dtype=np.int8), int(k), start,
                   amounts=amount, maturity=maturity, insurers=np.full(customers.size, -1, dtype=np.int16))
     cs.accounts = CreditAccounts.zeros(catalog.n_institutions, risk.n_insurers)
     capital, cs.insurer_capital = starting_capital(catalog, cs.balance, cs.risk_weighted, state.provider.shape[0])
