@@ -23,10 +23,13 @@ TOLERANCE = 0.10                              # relative calibration tolerance
 
 @pytest.fixture(scope="module")
 def result():
-    full = small("employee_self_media", size=10_000)
-    employees = round(full.banks["citic"].employee_media.employees * SIZE / full.population.size)
-    scenario = small("employee_self_media", SIZE, steps=MONTHS, **{"banks.citic.employee_media.employees": employees})
-    return run_one(scenario, REPLICATIONS)
+    # staff_share is a share of the population, so the programme scales with SIZE by itself.
+    return run_one(small("employee_self_media", SIZE, steps=MONTHS), REPLICATIONS)
+
+
+def employees_of(scenario) -> int:
+    """The number of employees the model staffs: round(staff_share x population size)."""
+    return round(scenario.banks["citic"].employee_media.staff_share * scenario.population.size)
 
 
 def within(value: float, target: float) -> bool:
@@ -34,7 +37,7 @@ def within(value: float, target: float) -> bool:
 
 
 def test_clicks_per_employee_in_four_months(result):
-    employees = result.scenario.banks["citic"].employee_media.employees
+    employees = employees_of(result.scenario)
     clicks = per_replication(result, lambda t: channel_total(t, "citic", "employee", "touches") / employees)
     mean, low, high = interval(clicks)
     assert within(low, CLICKS_PER_EMPLOYEE) and within(high, CLICKS_PER_EMPLOYEE), (
@@ -51,9 +54,7 @@ def test_conversion_per_click(result):
 
 def test_the_self_media_audience_is_what_makes_the_clicks(result):
     """Without the audience, network neighbours alone give a fraction of the clicks (the design's reason)."""
-    scenario = result.scenario
-    employees = scenario.banks["citic"].employee_media.employees
-    without = run_one(small("employee_self_media", SIZE, steps=MONTHS, **{
-        "banks.citic.employee_media.employees": employees, "banks.citic.employee_media.audience": 0}), 4)
+    employees = employees_of(result.scenario)
+    without = run_one(small("employee_self_media", SIZE, steps=MONTHS, **{"banks.citic.employee_media.audience": 0}), 4)
     clicks = per_replication(without, lambda t: channel_total(t, "citic", "employee", "touches") / employees)
     assert clicks.max() < CLICKS_PER_EMPLOYEE / 5
