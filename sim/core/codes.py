@@ -71,7 +71,7 @@ FIXED_CHANNELS: tuple[str, ...] = tuple(channel.label for channel in Channel)
 LOAN_STATUS_NAMES: tuple[str, ...] = tuple(status.label for status in LoanStatus)
 
 #: The output tables of a run, in the order they are written and documented.
-TABLE_NAMES: tuple[str, ...] = ("market", "institutions", "channels", "funnel", "credit", "insurers")
+TABLE_NAMES: tuple[str, ...] = ("market", "institutions", "channels", "funnel", "credit", "insurers", "decisions")
 
 
 def platform_channel_name(platform_id: str) -> str:

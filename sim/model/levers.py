@@ -54,6 +54,7 @@ class LeverChange:
     before: Any
     after: Any
     reason: str
+    source: str = "manual"
 
 
 class LeverHolder:
@@ -68,9 +69,10 @@ class LeverHolder:
     levers: BaseModel
     board: LeverBoard
 
-    def set_lever(self, path: str, value: Any, *, reason: str = "", step: int | None = None) -> LeverChange:
+    def set_lever(self, path: str, value: Any, *, reason: str = "", step: int | None = None,
+                  source: str = "manual") -> LeverChange:
         """Change lever ``path`` (relative to this owner, e.g. ``credit.cutoff``); see :meth:`LeverBoard.set`."""
-        return self.board.set(f"{self.lever_key}.{path}", value, reason=reason, step=step)
+        return self.board.set(f"{self.lever_key}.{path}", value, reason=reason, step=step, source=source)
 
 
 class Partnership(LeverHolder):
@@ -162,8 +164,12 @@ class LeverBoard:
         raise ScenarioError.single(source, path, "is not a lever that can change during a run",
                                    "paths under " + ", ".join(FEEDS))
 
-    def set(self, path: str, value: Any, *, reason: str = "", step: int | None = None) -> LeverChange:
+    def set(self, path: str, value: Any, *, reason: str = "", step: int | None = None,
+            source: str = "manual") -> LeverChange:
         """Set lever ``path`` (e.g. ``banks.citic.credit.cutoff``) to ``value``.
+
+        ``source`` says who changed it: ``event`` (the timeline), ``decision``
+        (an institution's policy) or ``manual`` (a caller such as the dashboard).
 
         The value is checked by the schema block's own field constraints; a
         bad value raises :class:`~sim.errors.ScenarioError` naming the key
@@ -175,20 +181,20 @@ class LeverBoard:
         LeverChange
             The change as logged.
         """
-        source = reason or "set_lever"
+        label = reason or "set_lever"
         step = self.clock() if step is None else step
-        holder, inner = self.owner_of(path, source)
-        record = validated(holder.levers, inner, value, prefix=holder.lever_key, source=source)
+        holder, inner = self.owner_of(path, label)
+        record = validated(holder.levers, inner, value, prefix=holder.lever_key, source=label)
         if hasattr(record, "offers") and set(record.offers) != set(holder.levers.offers):
-            raise ScenarioError.single(source, f"{holder.lever_key}.offers", "cannot add or remove offers during a run",
+            raise ScenarioError.single(label, f"{holder.lever_key}.offers", "cannot add or remove offers during a run",
                                        ", ".join(holder.levers.offers) or "(none)")
         before = read(holder.levers, inner)
         previous, holder.levers = holder.levers, record
         problems = check_references(self.current_scenario())
         if problems:
             holder.levers = previous
-            raise ScenarioError(source, problems)
-        change = LeverChange(step, holder.lever_key, inner, before, read(record, inner), reason)
+            raise ScenarioError(label, problems)
+        change = LeverChange(step, holder.lever_key, inner, before, read(record, inner), reason, source)
         self.log.append(change)
         self._pending.update(FEEDS[holder.lever_key.split(".")[0]])
         if not self._batching:

@@ -35,7 +35,8 @@ from sim.core.state import CustomerState
 from sim.core.touches import Touches
 from sim.model.agents import MODEL_COUNTERS, Bank, Customer, Insurer, Platform
 from sim.model.levers import LeverBoard, LeverChange, Market, Partnership
-from sim.model.metrics import Recorder
+from sim.model.metrics import Recorder, decisions_table
+from sim.model.observation import posted_terms
 from sim.model.setup import MarketSetUp
 from sim.network import SocialNetwork, build_network
 from sim.scenario.paths import parse_value
@@ -43,6 +44,8 @@ from sim.scenario.schema import Scenario
 
 #: Spawn-key entry of the credit side's random stream (a child of the run's seed sequence).
 RISK_STREAM = 0x5249534B
+#: Spawn-key entry of the decisions' random stream (learning policies draw their actions from it).
+DECISION_STREAM = 0x44454349
 
 
 class ChannelModel(MarketSetUp, mesa.Model):
@@ -147,6 +150,15 @@ class ChannelModel(MarketSetUp, mesa.Model):
                                             *self.market.blocks.values()],
                                  on_change=self._levers_changed, clock=lambda: self.steps)
 
+        self.institutions = AgentSet([*self.banks, *self.platforms, *self.insurers], random=self.random)
+        self.decisions_every = scenario.decisions.every
+        self.decision_rng = np.random.default_rng(
+            np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, DECISION_STREAM)))
+        self.posted: dict = {}
+        self.posted_before: dict = {}
+        self.notices: list[tuple[int, str, str, int]] = []
+        self._via = np.zeros((cat.n_institutions, cat.n_channels, len(cat.products)), dtype=np.int64)
+
         self.ledger: Ledger | None = None
         self._tier = self.population.city_tier.astype(np.int64)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
@@ -246,6 +258,20 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._activation_log.append((t, activations.customer, activations.offer))
         self._record(t, activations, left, int(promoters[0].size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries})
+        if t % self.decisions_every == 0:
+            self.decide()
+
+    def decide(self) -> None:
+        """Decisions: every institution's ``step()`` once, in a seeded random order (docs/ODD.md, Decisions).
+
+        Each reads the terms every institution posted at the start of the
+        round (rivals' moves of this round are seen at the next one) and
+        changes its own levers; the catalog is derived again once, after
+        the round.
+        """
+        self.posted_before, self.posted = self.posted, posted_terms(self.current_scenario())
+        with self.levers.batch():
+            self.institutions.shuffle_do("step")
 
     def apply_events(self, step: int) -> None:
         """Timeline (mechanism 8): set the levers the events at this step name, each event as one change."""
@@ -256,11 +282,12 @@ class ChannelModel(MarketSetUp, mesa.Model):
             with self.levers.batch():
                 for path, value in event.set.items():
                     self.set_lever(path, parse_value(value) if isinstance(value, str) else value,
-                                   reason=source, step=step)
+                                   reason=source, step=step, source="event")
 
-    def set_lever(self, path: str, value, *, reason: str = "", step: int | None = None) -> LeverChange:
+    def set_lever(self, path: str, value, *, reason: str = "", step: int | None = None,
+                  source: str = "manual") -> LeverChange:
         """Change one lever, e.g. ``banks.citic.credit.cutoff``; see :meth:`sim.model.levers.LeverBoard.set`."""
-        return self.levers.set(path, value, reason=reason, step=step)
+        return self.levers.set(path, value, reason=reason, step=step, source=source)
 
     def current_scenario(self) -> Scenario:
         """The scenario as loaded with every lever as it is now."""
@@ -389,6 +416,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
     ) -> None:
         held, via = relationship_counts(self.state.provider, self.state.channel, self._tier,
                                         self.catalog.n_institutions, self.catalog.n_channels)
+        self._via = via
         self.ledger = account(
             self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2), via=via
         )
@@ -419,8 +447,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return observe(self.credit, self.catalog, self.state, self.steps if step is None else step)
 
     def tables(self, replication: int = 0):
-        """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers."""
-        return self.recorder.tables(replication)
+        """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers, decisions."""
+        return {**self.recorder.tables(replication), "decisions": decisions_table(self.levers.log, replication)}
 
     def customer(self, index: int) -> Customer:
         """The Customer agent at network node ``index`` (the customers are created on first access)."""
