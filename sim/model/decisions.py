@@ -35,7 +35,6 @@ class DecisionMemory:
     profits: list[float] = field(default_factory=list)
     shares: list[float] = field(default_factory=list)
     price_history: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-    direction: dict[str, int] = field(default_factory=dict)
     losing_periods: int = 0
     negative_margin: dict[str, int] = field(default_factory=dict)
     notices: dict[str, int] = field(default_factory=dict)     # partnership id -> step it ends
@@ -181,8 +180,11 @@ def adapt_prices(agent, obs: Observation, memory: DecisionMemory, policy, skip: 
     estimates the sensitivity ``b`` of its log-odds share to its relative
     price (:func:`~sim.model.policies.price_sensitivity`) and moves its
     price toward ``c + 1/(b(1 − s))`` (:func:`~sim.model.policies.markup_target`).
-    Before that it hill-climbs: it keeps moving its price in the direction
-    that raised profit last period and reverses when profit fell.
+    Before that it explores: it moves its price one step toward the rivals'
+    mean (or, level with them, one step up or down at random), which makes
+    the relative price vary.  (Moving in the direction that raised profit,
+    the naive rule, does not find the Nash price: when rivals move together
+    both profits rise with the common price, and both keep raising it.)
     """
     me = agent.institution_id
     for product, offer in agent.levers.offers.items():
@@ -199,13 +201,14 @@ def adapt_prices(agent, obs: Observation, memory: DecisionMemory, policy, skip: 
             target = markup_target(offer.service_cost, obs.share_by_product[product], sensitivity)
             wanted = offer.price + policy.price_adjustment * (target - offer.price)
             reason = f"rule: markup toward {target:.3g} (sensitivity {sensitivity:.3g})"
+        elif abs(posted_price - rival) >= policy.price_step / 2:
+            # Explore the relative price: moving toward the rivals' price changes it whatever they do.
+            wanted = offer.price + np.sign(rival - posted_price) * policy.price_step
+            reason = "rule: explore, price toward rivals' mean"
         else:
-            direction = memory.direction.get(product, 1)
-            if len(memory.profits) >= 2 and memory.profits[-1] < memory.profits[-2]:
-                direction = -direction
-            memory.direction[product] = direction
+            direction = 1 if agent.model.decision_rng.random() < 0.5 else -1
             wanted = offer.price + direction * policy.price_step
-            reason = "rule: price " + ("up" if direction > 0 else "down") + " (profit hill-climb)"
+            reason = "rule: explore, random price step"
         new = bounded(offer.price, wanted, policy.price_step, policy.price_bounds.low, policy.price_bounds.high)
         if new != offer.price:
             set_price(agent, product, new, reason, obs.step)
