@@ -211,7 +211,7 @@ class Institution(LeverHolder, mesa.Agent):
 
     def step(self) -> None:
         """One decision by the institution's policy (run by the model every ``decisions.every`` steps)."""
-        decide(self, self.model.posted, self.model.posted_before)
+        decide(self, self.model.period, self.model.posted, self.model.posted_before)
 
     @property
     def partnerships(self) -> list:
@@ -317,7 +317,7 @@ class Insurer(LeverHolder, mesa.Agent):
 
     def step(self) -> None:
         """One decision by the insurer's policy (run by the model every ``decisions.every`` steps)."""
-        decide(self, self.model.posted, self.model.posted_before)
+        decide(self, self.model.period, self.model.posted, self.model.posted_before)
 
     @property
     def capital(self) -> float:

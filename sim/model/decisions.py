@@ -44,13 +44,13 @@ class DecisionMemory:
     exit_reason: str = ""
 
 
-def decide(agent, posted: dict, posted_before: dict) -> None:
+def decide(agent, view, posted: dict, posted_before: dict) -> None:
     """One decision of ``agent`` (a Bank, Platform or Insurer) at the model's current step."""
     model = agent.model
     memory: DecisionMemory = agent.memory
     if memory.exited_at is not None:
         return
-    obs = observe(model, agent, model.decisions_every, posted, posted_before)
+    obs = observe(model, agent, view, posted, posted_before)
     policy = agent.levers.policy
     memory.profits.append(obs.profit)
     memory.shares.append(obs.share)
@@ -169,7 +169,7 @@ def set_price(agent, product: str, price: float, reason: str, step: int) -> None
 def rivals_mean_price(obs: Observation, me: str, product: str) -> float | None:
     prices = [t["prices"][product] for iid, t in obs.posted.items()
               if iid != me and product in t.get("prices", {})]
-    return float(np.mean(prices)) if prices else None
+    return sum(prices) / len(prices) if prices else None
 
 
 def adapt_prices(agent, obs: Observation, memory: DecisionMemory, policy, skip: set[str]) -> None:
@@ -203,7 +203,7 @@ def adapt_prices(agent, obs: Observation, memory: DecisionMemory, policy, skip: 
             reason = f"rule: markup toward {target:.3g} (sensitivity {sensitivity:.3g})"
         elif abs(posted_price - rival) >= policy.price_step / 2:
             # Explore the relative price: moving toward the rivals' price changes it whatever they do.
-            wanted = offer.price + np.sign(rival - posted_price) * policy.price_step
+            wanted = offer.price + (policy.price_step if rival > posted_price else -policy.price_step)
             reason = "rule: explore, price toward rivals' mean"
         else:
             direction = 1 if agent.model.decision_rng.random() < 0.5 else -1
@@ -322,8 +322,7 @@ def raise_take_rates(agent, obs: Observation, policy) -> None:
             continue
         pid = partnership.partnership_id
         _, bank, channel = partnership_channel(model, pid)
-        recorder = model.recorder
-        new_bank = np.sum([a[bank] for a in recorder.channel_new[-obs.period:]], axis=0)
+        new_bank = model.period.new[bank]
         total = float(new_bank.sum())
         if total <= 0:
             continue

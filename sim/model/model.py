@@ -36,7 +36,7 @@ from sim.core.touches import Touches
 from sim.model.agents import MODEL_COUNTERS, Bank, Customer, Insurer, Platform
 from sim.model.levers import LeverBoard, LeverChange, Market, Partnership
 from sim.model.metrics import Recorder, decisions_table
-from sim.model.observation import posted_terms
+from sim.model.observation import PeriodView, period_view, posted_terms
 from sim.model.setup import MarketSetUp
 from sim.network import SocialNetwork, build_network
 from sim.scenario.paths import parse_value
@@ -152,9 +152,13 @@ class ChannelModel(MarketSetUp, mesa.Model):
 
         self.institutions = AgentSet([*self.banks, *self.platforms, *self.insurers], random=self.random)
         self.decisions_every = scenario.decisions.every
+        # Banks, then platforms, then insurers: the first of them with an id is the one named by it.
+        self._institution_ids = {a.institution_id: a for a in reversed([*self.banks, *self.platforms,
+                                                                         *self.insurers])}
         self.decision_rng = np.random.default_rng(
             np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, DECISION_STREAM)))
         self.posted: dict = {}
+        self.period: PeriodView | None = None
         self.posted_before: dict = {}
         self.notices: list[tuple[int, str, str, int]] = []
         self._via = np.zeros((cat.n_institutions, cat.n_channels, len(cat.products)), dtype=np.int64)
@@ -270,6 +274,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the round.
         """
         self.posted_before, self.posted = self.posted, posted_terms(self.current_scenario())
+        self.period = period_view(self.recorder, self.catalog, self.decisions_every)
         with self.levers.batch():
             self.institutions.shuffle_do("step")
 
@@ -294,12 +299,32 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return self.levers.current_scenario()
 
     def _levers_changed(self, sections: set[str]) -> None:
-        """Derive again the catalog sections changed levers feed, and what depends on them."""
+        """Derive again the catalog sections changed levers feed, and what depends on them.
+
+        Reach (branch coverage, app followers, platform users) is drawn again
+        only when one of its inputs changed: it is a function of them and of
+        the draws made at set-up, so skipping it otherwise changes nothing;
+        the same holds for the employee programmes (:meth:`_staff`).
+        """
+        previous = self.catalog
         self.catalog = rederive(self.catalog, self.levers.current_scenario(), sections)
         self.recorder.catalog = self.catalog
-        self._apply_reach()
-        self._staff(at_start=False)
+        if self._reach_inputs(previous) != self._reach_inputs(self.catalog):
+            self._apply_reach()
+        if self._staff_inputs(previous) != self._staff_inputs(self.catalog):
+            self._staff(at_start=False)
         self.approve_fns = self._approval_functions()
+
+    @staticmethod
+    def _staff_inputs(catalog: Catalog) -> tuple:
+        """What :meth:`_staff` reads from the catalog (programme sizes, audiences, promoted offers)."""
+        return (catalog.employees.tobytes(), catalog.employee_audience.tobytes(), catalog.employee_offer.tobytes())
+
+    @staticmethod
+    def _reach_inputs(catalog: Catalog) -> tuple:
+        """What :meth:`_apply_reach` reads from the catalog, in a comparable form."""
+        return (catalog.branch_coverage.tobytes(), catalog.app_followers.tobytes(),
+                repr(catalog.app_follower_communities), catalog.platform_users.tobytes())
 
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
         """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
@@ -457,9 +482,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
 
     def institution(self, institution_id: str):
         """The Bank, Platform or Insurer agent with this id."""
-        for agent in (*self.banks, *self.platforms, *self.insurers):
-            if agent.institution_id == institution_id:
-                return agent
+        agent = self._institution_ids.get(institution_id)
+        if agent is not None:
+            return agent
         known = [*self.catalog.institution_ids, *self.catalog.risk.insurer_ids]
         raise KeyError(f"no institution '{institution_id}'; known: {', '.join(known)}")
 

@@ -83,27 +83,57 @@ def posted_terms(scenario) -> dict[str, dict]:
     return terms
 
 
-def observe(model, agent, period: int, posted: dict, posted_before: dict) -> Observation:
-    """The :class:`Observation` of ``agent`` (a Bank, Platform or Insurer) over the last ``period`` steps."""
-    rec, cat = model.recorder, model.catalog
-    rows = rec.institution_rows[-period:]
+@dataclass(frozen=True)
+class PeriodView:
+    """The recorded steps since the last decision, summed or averaged once per round for every institution.
+
+    Arrays over institutions (I), products (K), channels (C) and insurers (J).
+    """
+
+    period: int
+    profit: np.ndarray              # (I,) summed
+    share: np.ndarray               # (I,) mean
+    share_by_product: np.ndarray    # (I, K) mean
+    new: np.ndarray                 # (I, C) summed
+    spend: np.ndarray               # (I, C) summed
+    premiums: np.ndarray            # (J,) summed
+    claims: np.ndarray              # (J,) summed
+
+
+def period_view(recorder, catalog, period: int) -> PeriodView:
+    """The :class:`PeriodView` of the last ``period`` recorded steps."""
+    rows = recorder.institution_rows[-period:]
+    insurer_rows = recorder.insurer_rows[-period:]
+    J = len(catalog.risk.insurer_ids) if catalog.risk is not None else 0
+    return PeriodView(
+        period=period,
+        profit=np.sum([r["profit"] for r in rows], axis=0),
+        share=np.mean([r["market_share"] for r in rows], axis=0),
+        share_by_product=np.stack([np.mean([r[f"share_{k}"] for r in rows], axis=0) for k in catalog.products],
+                                  axis=1),
+        new=np.sum(recorder.channel_new[-period:], axis=0),
+        spend=np.sum(recorder.channel_spend[-period:], axis=0),
+        premiums=np.sum([r["premiums"] for r in insurer_rows], axis=0) if insurer_rows else np.zeros(J),
+        claims=np.sum([r["claims"] for r in insurer_rows], axis=0) if insurer_rows else np.zeros(J),
+    )
+
+
+def observe(model, agent, view: PeriodView, posted: dict, posted_before: dict) -> Observation:
+    """The :class:`Observation` of ``agent`` (a Bank, Platform or Insurer) from the round's :class:`PeriodView`."""
+    cat = model.catalog
     if agent.kind == "insurer":
-        insurer_rows = rec.insurer_rows[-period:]
         j = agent.index
         return Observation(
-            step=model.steps, period=period, profit=0.0, capital=agent.capital, share=0.0, share_by_product={},
-            new_by_channel={}, spend_by_channel={}, via=model._via, posted=posted, posted_before=posted_before,
-            premiums=float(sum(r["premiums"][j] for r in insurer_rows)),
-            claims=float(sum(r["claims"][j] for r in insurer_rows)))
+            step=model.steps, period=view.period, profit=0.0, capital=agent.capital, share=0.0,
+            share_by_product={}, new_by_channel={}, spend_by_channel={}, via=model._via, posted=posted,
+            posted_before=posted_before, premiums=float(view.premiums[j]), claims=float(view.claims[j]))
     i = agent.index
-    new = np.sum([a[i] for a in rec.channel_new[-period:]], axis=0)
-    spend = np.sum([a[i] for a in rec.channel_spend[-period:]], axis=0)
     return Observation(
-        step=model.steps, period=period,
-        profit=float(sum(r["profit"][i] for r in rows)),
+        step=model.steps, period=view.period,
+        profit=float(view.profit[i]),
         capital=agent.capital,
-        share=float(np.mean([r["market_share"][i] for r in rows])),
-        share_by_product={k: float(np.mean([r[f"share_{k}"][i] for r in rows])) for k in cat.products},
-        new_by_channel=dict(zip(cat.channels, map(float, new), strict=True)),
-        spend_by_channel=dict(zip(cat.channels, map(float, spend), strict=True)),
+        share=float(view.share[i]),
+        share_by_product=dict(zip(cat.products, view.share_by_product[i].tolist(), strict=True)),
+        new_by_channel=dict(zip(cat.channels, view.new[i].tolist(), strict=True)),
+        spend_by_channel=dict(zip(cat.channels, view.spend[i].tolist(), strict=True)),
         via=model._via, posted=posted, posted_before=posted_before)

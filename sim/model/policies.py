@@ -97,13 +97,17 @@ def price_sensitivity(relative_prices: Sequence[float], shares: Sequence[float])
     Returns None while the prices have not varied (nothing to learn from) or
     the slope is not a positive sensitivity.
     """
-    x = np.asarray(relative_prices, dtype=float)
-    s = np.clip(np.asarray(shares, dtype=float), 1e-6, 1 - 1e-6)
-    if x.size < 2 or np.ptp(x) < 1e-9:
+    # Plain Python: the histories are a few dozen periods, and numpy's overhead would dominate.
+    x = [float(v) for v in relative_prices]
+    if len(x) < 2 or max(x) - min(x) < 1e-9:
         return None
-    y = np.log(s / (1.0 - s))
-    dx = x - x.mean()
-    slope = -float(dx @ (y - y.mean()) / (dx @ dx))
+    y = []
+    for share in shares:
+        s = min(max(float(share), 1e-6), 1 - 1e-6)
+        y.append(math.log(s / (1.0 - s)))
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    sxx = sum((a - mx) ** 2 for a in x)
+    slope = -sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / sxx
     return slope if slope > 0 else None
 
 

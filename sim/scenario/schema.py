@@ -15,7 +15,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -552,11 +561,15 @@ class PlatformSpec(InstitutionSpec):
     cost_of_funds: NonNegative = Field(0.05, description="Annual cost of funds of loans the platform holds (not P2P).")
     p2p: P2PSpec | None = Field(None, description="Investor funding and run risk; only for platforms of type p2p.")
 
-    @model_validator(mode="after")
-    def _p2p_only_for_p2p(self):
-        if self.p2p is not None and self.type != "p2p":
-            raise ValueError(f"a p2p block is only allowed on platforms of type p2p, this one is {self.type}")
-        return self
+    # A field validator (not a model one), so that changing another lever of a platform during a run
+    # validates just that field (sim.model.levers).
+    @field_validator("p2p")
+    @classmethod
+    def _p2p_only_for_p2p(cls, p2p, info: ValidationInfo):
+        kind = info.data.get("type")
+        if p2p is not None and kind is not None and kind != "p2p":
+            raise ValueError(f"a p2p block is only allowed on platforms of type p2p, this one is {kind}")
+        return p2p
 
 
 class PartnershipSpec(Strict):

@@ -50,6 +50,11 @@ def assert_same_catalog(a, b) -> None:
 @pytest.mark.parametrize("path, value", [
     ("banks.bank.credit.cutoff", 0.004),
     ("banks.bank.referral.bonus", 50.0),
+    ("banks.bank.offers.loan.price", 2.5),
+    ("banks.bank.offers.loan.revenue", 7.0),
+    ("banks.bank.offers.payments.service_cost", 3.0),
+    ("platforms.mall.offers.payments.brand", 0.4),
+    ("platforms.mall.referral.enabled", False),
     ("banks.other.employee_media.employees", 12),
     ("platforms.mall.users", 0.7),
     ("partnerships.bank_mall.active", True),
