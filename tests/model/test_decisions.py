@@ -159,3 +159,37 @@ def test_decisions_every_must_be_positive(tmp_path, capsys):
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "decisions.every" in err and "greater than or equal to 1" in err
+
+
+def test_learning_moves_prices_by_whole_steps_and_is_reproducible():
+    scenario = load_scenario(BASELINE, {**SMALL, "time.steps": 30, "banks.citic.policy.kind": "learning",
+                                        "banks.citic.policy.price_step": 0.2})
+    runs = [run_tables(scenario, seed=9)["decisions"] for _ in range(2)]
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    moves = runs[0].query("owner == 'banks.citic' and lever.str.endswith('.price')")
+    assert not moves.empty and moves["reason"].str.startswith("learning:").all()
+    size = (moves["after_value"] - moves["before_value"]).abs()
+    at_bound = moves["after_value"].isin([0.0, 100.0])          # the default price bounds
+    assert np.allclose(size[~at_bound], 0.2) and (size[at_bound] <= 0.2 + 1e-9).all()
+    learner = ChannelModel(scenario, seed=9)
+    learner.run()
+    assert learner.institution("citic").memory.learner.probabilities.sum() == pytest.approx(1.0)
+
+
+def test_insurers_reprice_by_their_loss_ratio_within_the_step():
+    path = ROOT / "scenarios" / "credit_insurance.yaml"
+    plain = load_scenario(path, {"population.size": 1500, "time.steps": 45})
+    (insurer,) = list(plain.insurers)
+    scenario = load_scenario(path, {"population.size": 1500, "time.steps": 45,
+                                    f"insurers.{insurer}.policy.kind": "rule",
+                                    f"insurers.{insurer}.policy.premium_step": 0.1})
+    model = ChannelModel(scenario, seed=2)
+    model.run()
+    changes = [c for c in model.levers.log if c.owner == f"insurers.{insurer}"]
+    assert changes
+    for change in changes:
+        assert abs(change.after - change.before) <= 0.1 * change.before + 1e-12
+        assert change.reason.startswith("rule: loss ratio")
+    insurers = model.tables()["insurers"]
+    premiums = insurers.groupby("step")["premiums"].sum()
+    assert premiums.sum() > 0   # the rule had premiums to judge by
