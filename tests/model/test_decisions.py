@@ -193,3 +193,31 @@ def test_insurers_reprice_by_their_loss_ratio_within_the_step():
     insurers = model.tables()["insurers"]
     premiums = insurers.groupby("step")["premiums"].sum()
     assert premiums.sum() > 0   # the rule had premiums to judge by
+
+
+def test_a_bank_losing_share_answers_a_rivals_price_cut_and_bonus():
+    from sim.model.decisions import answer_rivals
+    from sim.model.observation import observe
+
+    scenario = load_scenario(BASELINE, {**SMALL, "banks.citic.policy.kind": "rule",
+                                        "banks.citic.policy.answer_threshold": 0.01,
+                                        "banks.citic.policy.bonus_step": 15.0})
+    model = ChannelModel(scenario, seed=1)
+    model.run(3)
+    citic = model.institution("citic")
+    before = {k: o.price for k, o in citic.levers.offers.items()}
+    posted_before = {iid: {**t, "prices": dict(t.get("prices", {}))} for iid, t in model.posted.items()}
+    posted = {iid: {**t, "prices": dict(t.get("prices", {}))} for iid, t in model.posted.items()}
+    posted["icbc"]["prices"]["payments"] -= 0.5          # icbc cut its payments price …
+    posted["icbc"]["bonus"] = citic.levers.referral.bonus + 40.0   # … and raised its bonus
+    citic.memory.shares = [0.30, 0.25]                    # citic lost 5 points of share
+    obs = observe(model, citic, model.period, posted, posted_before)
+    with model.levers.batch():
+        answered = answer_rivals(citic, obs, citic.memory, citic.levers.policy)
+    assert answered == {"payments"}
+    assert citic.levers.offers["payments"].price == pytest.approx(before["payments"] - 0.1)
+    assert citic.levers.referral.bonus == pytest.approx(posted_before["citic"]["bonus"] + 15.0)
+    # Without a share fall beyond the threshold, nobody answers.
+    citic.memory.shares = [0.30, 0.295]
+    with model.levers.batch():
+        assert answer_rivals(citic, obs, citic.memory, citic.levers.policy) == set()
