@@ -75,7 +75,7 @@ LOAN_STATUS_NAMES: tuple[str, ...] = tuple(status.label for status in LoanStatus
 
 #: The output tables of a run, in the order they are written and documented.
 TABLE_NAMES: tuple[str, ...] = ("market", "institutions", "channels", "funnel", "credit", "insurers", "products",
-                               "tiers", "cohorts")
+                               "tiers", "cohorts", "decisions")
 
 
 def platform_channel_name(platform_id: str) -> str:

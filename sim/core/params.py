@@ -41,6 +41,7 @@ class Catalog:
     service_cost: np.ndarray             # (O,) unit cost per active customer and step
     brand: np.ndarray
     initial_share: np.ndarray
+    initial_awareness: np.ndarray
     # institutions
     is_bank: np.ndarray
     trust: np.ndarray
@@ -176,6 +177,7 @@ def institution_fields(scenario: Scenario, lay: Layout) -> dict:
         service_cost=as_array(r[2].service_cost for r in rows),
         brand=as_array(r[2].brand for r in rows),
         initial_share=as_array(r[2].initial_share for r in rows),
+        initial_awareness=as_array(r[2].initial_awareness for r in rows),
         trust=as_array(s.trust for s in specs),
         churn=as_array(_annual_to_step(s.retention, steps_per_year) for s in specs),
         targeting=as_array(s.targeting for s in specs),

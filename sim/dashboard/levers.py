@@ -25,6 +25,8 @@ from sim.scenario import get_path, with_overrides
 from sim.scenario.schema import Scenario
 
 Kind = Literal["float", "int", "bool", "choice"]
+#: The policies an institution may follow (``<group>.<id>.policy.kind``).
+POLICY_KINDS = ("fixed", "rule", "learning")
 Overrides = dict[str, Any]
 
 #: Where a lever's ``{id}`` comes from: a block of the scenario keyed by id, or nothing.
@@ -303,6 +305,13 @@ LEVERS: tuple[LeverSpec, ...] = (
     LeverSpec("approval_cutoff", "approval cut-off (default prob.)", "platforms", "platforms.{id}.credit.cutoff",
               high=0.05, step=0.001, applies=lends),
     LeverSpec("coverage", "insurer coverage", "insurers", "insurers.{id}.coverage", step=0.05, applies=credit_on),
+    # Each institution's policy (docs/ODD.md, Decisions): shown, and switchable, per bank, platform and insurer.
+    LeverSpec("policy", "policy (fixed, rule or learning)", "banks", "banks.{id}.policy.kind", kind="choice",
+              choices=POLICY_KINDS),
+    LeverSpec("policy", "policy (fixed, rule or learning)", "platforms", "platforms.{id}.policy.kind",
+              kind="choice", choices=POLICY_KINDS),
+    LeverSpec("policy", "policy (fixed, rule or learning)", "insurers", "insurers.{id}.policy.kind",
+              kind="choice", choices=POLICY_KINDS, applies=credit_on),
     LeverSpec("take_rate", "platform take rate", "partnerships", "partnerships.{id}.take_rate", high=0.5),
     LeverSpec("data_sharing", "data sharing (platform data in the bank's credit model)", "partnerships",
               "partnerships.{id}.data_sharing", kind="bool"),

@@ -278,7 +278,26 @@ def summarize(
         summary["by_tier"] = _segment_section(tables["tiers"], "tier", SEGMENT_FLOWS["tiers"], reps, level)
     if "cohorts" in tables and not tables["cohorts"].empty:
         summary["customer_value"] = _cohort_section(tables["cohorts"], reps, level)
+    if "decisions" in tables:
+        summary["decisions"] = decisions_section(tables["decisions"], len(reps))
     return to_jsonable(summary)
+
+
+def decisions_section(decisions: pd.DataFrame, replications: int) -> dict[str, Any]:
+    """Lever changes of the run: counts by source, and per owner the changes per replication and levers moved.
+
+    ``by_owner.<owner>``: ``changes_per_replication`` (decisions only) and
+    ``levers`` (the levers its decisions changed, most changed first).
+    """
+    by_source = decisions.groupby("source").size().to_dict() if not decisions.empty else {}
+    made = decisions[decisions["source"] == "decision"] if not decisions.empty else decisions
+    by_owner = {}
+    for owner, group in made.groupby("owner", sort=False):
+        by_owner[str(owner)] = {
+            "changes_per_replication": len(group) / max(replications, 1),
+            "levers": [str(k) for k in group["lever"].value_counts().index],
+        }
+    return {"changes_by_source": {str(k): int(v) for k, v in by_source.items()}, "by_owner": by_owner}
 
 
 def _interval_note(replications: int) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 
 from sim.core.codes import LOAN_STATUS_NAMES, STAGE_NAMES
+from sim.model.decisions import DecisionMemory, decide
 from sim.model.levers import LeverHolder
 from sim.scenario.schema import LIFE_STAGES
 
@@ -191,11 +192,26 @@ class Institution(LeverHolder, mesa.Agent):
         self.institution_id = institution_id
         self.lever_key = f"{self.group}.{institution_id}"
         self.levers = spec
+        self.memory = DecisionMemory()
 
     @property
     def spec(self):
         """The institution's current levers (alias of ``levers``)."""
         return self.levers
+
+    @property
+    def policy(self) -> str:
+        """The kind of the institution's policy: fixed, rule or learning."""
+        return self.levers.policy.kind
+
+    @property
+    def exited(self) -> bool:
+        """Has left the market (exit rule, docs/ODD.md Decisions)."""
+        return self.memory.exited_at is not None
+
+    def step(self) -> None:
+        """One decision by the institution's policy (run by the model every ``decisions.every`` steps)."""
+        decide(self, self.model.period, self.model.posted, self.model.posted_before)
 
     @property
     def partnerships(self) -> list:
@@ -283,11 +299,26 @@ class Insurer(LeverHolder, mesa.Agent):
         self.institution_id = insurer_id
         self.lever_key = f"insurers.{insurer_id}"
         self.levers = spec
+        self.memory = DecisionMemory()
 
     @property
     def spec(self):
         """The insurer's current levers (alias of ``levers``)."""
         return self.levers
+
+    @property
+    def policy(self) -> str:
+        """The kind of the insurer's policy: fixed, rule or learning."""
+        return self.levers.policy.kind
+
+    @property
+    def exited(self) -> bool:
+        """Has stopped writing guarantees by the exit rule (docs/ODD.md Decisions)."""
+        return self.memory.exited_at is not None
+
+    def step(self) -> None:
+        """One decision by the insurer's policy (run by the model every ``decisions.every`` steps)."""
+        decide(self, self.model.period, self.model.posted, self.model.posted_before)
 
     @property
     def capital(self) -> float:

@@ -14,6 +14,7 @@ feeds are derived again (:func:`sim.core.params.rederive`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ FEEDS: dict[str, tuple[str, ...]] = {
     "marketing": ("adoption",),
     "products": ("adoption", "risk"),
 }
+#: Levers of a bank or platform that feed only the adoption arrays (``institutions``), not the credit side:
+#: prices, revenue and service cost of offers, and the referral programme (tests/model/test_levers.py checks
+#: that a change of each derives the catalog a full compile would).
+ADOPTION_ONLY = re.compile(r"^(offers\.[^.]+\.(price|service_cost|brand)|referral\.\w+)$")
 #: Blocks whose entries are records of their own (``banks.<id>``), against single blocks (``regulation``).
 KEYED = ("banks", "platforms", "insurers", "partnerships", "products")
 
@@ -55,6 +60,7 @@ class LeverChange:
     before: Any
     after: Any
     reason: str
+    source: str = "manual"
 
 
 class LeverHolder:
@@ -69,9 +75,10 @@ class LeverHolder:
     levers: BaseModel
     board: LeverBoard
 
-    def set_lever(self, path: str, value: Any, *, reason: str = "", step: int | None = None) -> LeverChange:
+    def set_lever(self, path: str, value: Any, *, reason: str = "", step: int | None = None,
+                  source: str = "manual") -> LeverChange:
         """Change lever ``path`` (relative to this owner, e.g. ``credit.cutoff``); see :meth:`LeverBoard.set`."""
-        return self.board.set(f"{self.lever_key}.{path}", value, reason=reason, step=step)
+        return self.board.set(f"{self.lever_key}.{path}", value, reason=reason, step=step, source=source)
 
 
 class Partnership(LeverHolder):
@@ -163,8 +170,12 @@ class LeverBoard:
         raise ScenarioError.single(source, path, "is not a lever that can change during a run",
                                    "paths under " + ", ".join(FEEDS))
 
-    def set(self, path: str, value: Any, *, reason: str = "", step: int | None = None) -> LeverChange:
+    def set(self, path: str, value: Any, *, reason: str = "", step: int | None = None,
+            source: str = "manual") -> LeverChange:
         """Set lever ``path`` (e.g. ``banks.citic.credit.cutoff``) to ``value``.
+
+        ``source`` says who changed it: ``event`` (the timeline), ``decision``
+        (an institution's policy) or ``manual`` (a caller such as the dashboard).
 
         The value is checked by the schema block's own field constraints; a
         bad value raises :class:`~sim.errors.ScenarioError` naming the key
@@ -176,22 +187,26 @@ class LeverBoard:
         LeverChange
             The change as logged.
         """
-        source = reason or "set_lever"
+        label = reason or "set_lever"
         step = self.clock() if step is None else step
-        holder, inner = self.owner_of(path, source)
-        record = validated(holder.levers, inner, value, prefix=holder.lever_key, source=source)
+        holder, inner = self.owner_of(path, label)
+        record = _assigned(holder.levers, inner, value)
+        # A number or yes/no set in one field names nothing, so it cannot break a reference between records.
+        plain = record is not None and isinstance(value, (bool, int, float))
+        if record is None:
+            record = validated(holder.levers, inner, value, prefix=holder.lever_key, source=label)
         if hasattr(record, "offers") and set(record.offers) != set(holder.levers.offers):
-            raise ScenarioError.single(source, f"{holder.lever_key}.offers", "cannot add or remove offers during a run",
+            raise ScenarioError.single(label, f"{holder.lever_key}.offers", "cannot add or remove offers during a run",
                                        ", ".join(holder.levers.offers) or "(none)")
         before = read(holder.levers, inner)
         previous, holder.levers = holder.levers, record
-        problems = check_references(self.current_scenario())
+        problems = [] if plain else check_references(self.current_scenario())
         if problems:
             holder.levers = previous
-            raise ScenarioError(source, problems)
-        change = LeverChange(step, holder.lever_key, inner, before, read(record, inner), reason)
+            raise ScenarioError(label, problems)
+        change = LeverChange(step, holder.lever_key, inner, before, read(record, inner), reason, source)
         self.log.append(change)
-        self._pending.update(FEEDS[holder.lever_key.split(".")[0]])
+        self._pending.update(feeds(holder.lever_key, inner))
         if not self._batching:
             self.flush()
         return change
@@ -228,6 +243,14 @@ class LeverBoard:
         return current
 
 
+def feeds(key: str, path: str) -> tuple[str, ...]:
+    """Catalog sections a change of ``path`` inside the record ``key`` (``banks.citic``) feeds."""
+    head = key.split(".")[0]
+    if head in ("banks", "platforms") and ADOPTION_ONLY.match(path):
+        return ("institutions",)
+    return FEEDS[head]
+
+
 def read(record: BaseModel, path: str) -> Any:
     """The value at ``path`` inside ``record``; None where a block on the way is left unset."""
     try:
@@ -253,3 +276,40 @@ def validated(record: BaseModel, path: str, value: Any, prefix: str, source: str
         return type(record).model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(source, validation_problems(exc, data, prefix=prefix)) from None
+
+
+def _assigned(record: BaseModel, path: str, value: Any) -> BaseModel | None:
+    """The fast way of :func:`validated`: assign one field of the innermost block, validated by pydantic.
+
+    Used when every block on the way is set (not a default left out) and
+    none but the innermost has a model validator, so that validating the
+    assignment checks everything a full validation would.  Returns None
+    (the caller validates the whole record, and reports any problem) when
+    the path does not qualify or the value is refused.
+    """
+    keys = path.split(".")
+    chain: list[tuple[Any, str]] = []      # (container, key) from the record down to the innermost block
+    node: Any = record
+    for key in keys[:-1]:
+        if isinstance(node, BaseModel) and key in type(node).__pydantic_fields__:
+            if type(node).__pydantic_decorators__.model_validators:
+                return None
+            child = getattr(node, key)
+        elif isinstance(node, dict) and key in node:
+            child = node[key]
+        else:
+            return None
+        chain.append((node, key))
+        node = child
+    if (not isinstance(node, BaseModel) or keys[-1] not in type(node).__pydantic_fields__
+            or isinstance(value, (dict, list))):
+        return None
+    inner = node.model_copy()
+    try:
+        setattr(inner, keys[-1], value)
+    except (ValidationError, TypeError, ValueError):
+        return None
+    new: Any = inner
+    for container, key in reversed(chain):
+        new = {**container, key: new} if isinstance(container, dict) else container.model_copy(update={key: new})
+    return new

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -364,3 +366,46 @@ class Recorder:
         for m, name in enumerate(CREDIT_MEASURES):
             frame[name] = data[:, m]
         return frame
+
+
+#: Columns of the decisions table, in order.
+DECISION_COLUMNS = ("replication", "step", "source", "owner", "lever", "before", "after", "before_value",
+                    "after_value", "reason")
+
+
+def _as_text(value) -> str:
+    """A lever value as JSON text (numbers, yes/no, names, blocks), for the ``before``/``after`` columns."""
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _as_number(value) -> float:
+    """A numeric lever value as a float (yes/no as 1/0); NaN for names and blocks."""
+    if isinstance(value, (bool, int, float, np.integer, np.floating)):
+        return float(value)
+    return float("nan")
+
+
+def decisions_table(log, replication: int = 0) -> pd.DataFrame:
+    """One row per lever change of a run (:attr:`sim.model.levers.LeverBoard.log`), events and decisions alike.
+
+    Parameters
+    ----------
+    log : list of LeverChange
+    replication : int
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`DECISION_COLUMNS` (see results/README.md).
+    """
+    rows = [{"replication": replication, "step": int(c.step), "source": c.source, "owner": c.owner,
+             "lever": c.path, "before": _as_text(c.before), "after": _as_text(c.after),
+             "before_value": _as_number(c.before), "after_value": _as_number(c.after), "reason": c.reason}
+            for c in log]
+    if not rows:
+        return pd.DataFrame({name: pd.Series(dtype="int64" if name in ("replication", "step") else
+                                             "float64" if name.endswith("_value") else "object")
+                             for name in DECISION_COLUMNS})
+    return pd.DataFrame(rows, columns=list(DECISION_COLUMNS))

@@ -18,7 +18,7 @@ from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
 from sim.core.adoption.cohorts import CohortBook, step_discount_rate
-from sim.core.adoption.economics import Ledger, RelationshipMargins, account, holdings, relationship_margin
+from sim.core.adoption.economics import Ledger, RelationshipMargins, account, relationship_counts, relationship_margin
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
 from sim.core.adoption.frequency import counting_touches, credited
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
@@ -38,7 +38,8 @@ from sim.core.state import CustomerState
 from sim.core.touches import Touches
 from sim.model.agents import MODEL_COUNTERS, Bank, Customer, Insurer, Platform
 from sim.model.levers import LeverBoard, LeverChange, Market, Partnership
-from sim.model.metrics import Recorder
+from sim.model.metrics import Recorder, decisions_table
+from sim.model.observation import PeriodView, period_view, posted_terms
 from sim.model.setup import MarketSetUp
 from sim.network import SocialNetwork, build_network
 from sim.scenario.paths import parse_value
@@ -46,6 +47,8 @@ from sim.scenario.schema import Scenario
 
 #: Spawn-key entry of the credit side's random stream (a child of the run's seed sequence).
 RISK_STREAM = 0x5249534B
+#: Spawn-key entry of the decisions' random stream (learning policies draw their actions from it).
+DECISION_STREAM = 0x44454349
 
 
 class ChannelModel(MarketSetUp, mesa.Model):
@@ -161,6 +164,19 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.levers = LeverBoard(scenario, [*self.banks, *self.platforms, *self.insurers, *self.partnerships.values(),
                                             *self.market.blocks.values()],
                                  on_change=self._levers_changed, clock=lambda: self.steps)
+
+        self.institutions = AgentSet([*self.banks, *self.platforms, *self.insurers], random=self.random)
+        self.decisions_every = scenario.decisions.every
+        # Banks, then platforms, then insurers: the first of them with an id is the one named by it.
+        self._institution_ids = {a.institution_id: a for a in reversed([*self.banks, *self.platforms,
+                                                                         *self.insurers])}
+        self.decision_rng = np.random.default_rng(
+            np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, DECISION_STREAM)))
+        self.posted: dict = {}
+        self.period: PeriodView | None = None
+        self.posted_before: dict = {}
+        self.notices: list[tuple[int, str, str, int]] = []
+        self._via = np.zeros((cat.n_institutions, cat.n_channels, len(cat.products)), dtype=np.int64)
 
         self.ledger: Ledger | None = None
         self.margins: RelationshipMargins | None = None
@@ -295,6 +311,21 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._record(t, won, left, int(promoters[0].size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries},
                      switched=switched)
+        if t % self.decisions_every == 0:
+            self.decide()
+
+    def decide(self) -> None:
+        """Decisions: every institution's ``step()`` once, in a seeded random order (docs/ODD.md, Decisions).
+
+        Each reads the terms every institution posted at the start of the
+        round (rivals' moves of this round are seen at the next one) and
+        changes its own levers; the catalog is derived again once, after
+        the round.
+        """
+        self.posted_before, self.posted = self.posted, posted_terms(self.current_scenario())
+        self.period = period_view(self.recorder, self.catalog, self.decisions_every)
+        with self.levers.batch():
+            self.institutions.shuffle_do("step")
 
     def apply_events(self, step: int) -> None:
         """Timeline (mechanism 8): set the levers the events at this step name, each event as one change."""
@@ -305,23 +336,44 @@ class ChannelModel(MarketSetUp, mesa.Model):
             with self.levers.batch():
                 for path, value in event.set.items():
                     self.set_lever(path, parse_value(value) if isinstance(value, str) else value,
-                                   reason=source, step=step)
+                                   reason=source, step=step, source="event")
 
-    def set_lever(self, path: str, value, *, reason: str = "", step: int | None = None) -> LeverChange:
+    def set_lever(self, path: str, value, *, reason: str = "", step: int | None = None,
+                  source: str = "manual") -> LeverChange:
         """Change one lever, e.g. ``banks.citic.credit.cutoff``; see :meth:`sim.model.levers.LeverBoard.set`."""
-        return self.levers.set(path, value, reason=reason, step=step)
+        return self.levers.set(path, value, reason=reason, step=step, source=source)
 
     def current_scenario(self) -> Scenario:
         """The scenario as loaded with every lever as it is now."""
         return self.levers.current_scenario()
 
     def _levers_changed(self, sections: set[str]) -> None:
-        """Derive again the catalog sections changed levers feed, and what depends on them."""
+        """Derive again the catalog sections changed levers feed, and what depends on them.
+
+        Reach (branch coverage, app followers, platform users) is drawn again
+        only when one of its inputs changed: it is a function of them and of
+        the draws made at set-up, so skipping it otherwise changes nothing;
+        the same holds for the employee programmes (:meth:`_staff`).
+        """
+        previous = self.catalog
         self.catalog = rederive(self.catalog, self.levers.current_scenario(), sections)
         self.recorder.catalog = self.catalog
-        self._apply_reach()
-        self._staff(at_start=False)
+        if self._reach_inputs(previous) != self._reach_inputs(self.catalog):
+            self._apply_reach()
+        if self._staff_inputs(previous) != self._staff_inputs(self.catalog):
+            self._staff(at_start=False)
         self.approve_fns = self._approval_functions()
+
+    @staticmethod
+    def _staff_inputs(catalog: Catalog) -> tuple:
+        """What :meth:`_staff` reads from the catalog (programme sizes, audiences, promoted offers)."""
+        return (catalog.employees.tobytes(), catalog.employee_audience.tobytes(), catalog.employee_offer.tobytes())
+
+    @staticmethod
+    def _reach_inputs(catalog: Catalog) -> tuple:
+        """What :meth:`_apply_reach` reads from the catalog, in a comparable form."""
+        return (catalog.branch_coverage.tobytes(), catalog.app_followers.tobytes(),
+                repr(catalog.app_follower_communities), catalog.platform_users.tobytes())
 
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
         """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
@@ -467,7 +519,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the state at step 0, which earns and spends nothing.  During a burn-in
         the accounts move capital as in a run but nothing is recorded.
         """
-        held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
+        held, self._via = relationship_counts(self.state.provider, self.state.channel, self._tier,
+                                              self.catalog.n_institutions, self.catalog.n_channels)
         self.margins = relationship_margin(self.state, self.catalog,
                                            self.credit.book if self.credit is not None else None)
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
@@ -523,8 +576,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return observe(self.credit, self.catalog, self.state, self.steps if step is None else step)
 
     def tables(self, replication: int = 0):
-        """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers."""
-        return self.recorder.tables(replication)
+        """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers, decisions."""
+        return {**self.recorder.tables(replication), "decisions": decisions_table(self.levers.log, replication)}
 
     def customer(self, index: int) -> Customer:
         """The Customer agent at network node ``index`` (the customers are created on first access)."""
@@ -533,9 +586,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
 
     def institution(self, institution_id: str):
         """The Bank, Platform or Insurer agent with this id."""
-        for agent in (*self.banks, *self.platforms, *self.insurers):
-            if agent.institution_id == institution_id:
-                return agent
+        agent = self._institution_ids.get(institution_id)
+        if agent is not None:
+            return agent
         known = [*self.catalog.institution_ids, *self.catalog.risk.insurer_ids]
         raise KeyError(f"no institution '{institution_id}'; known: {', '.join(known)}")
 

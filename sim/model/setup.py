@@ -93,6 +93,11 @@ class MarketSetUp:
                 free = screen(self.credit, cat, self.population, free, o)
             chosen = rng.choice(free, size=min(free.size, int(round(share * n))), replace=False)
             self._hold(chosen, o)
+        for o in np.flatnonzero(cat.initial_awareness > 0):
+            known = np.flatnonzero(rng.random(n) < cat.initial_awareness[o])
+            fresh = known[~state.aware[known, o]]
+            state.aware[fresh, o] = True
+            state.aware_channel[fresh, o] = Channel.OWN_APP
         self._staff(at_start=True)
 
     def _staff(self, at_start: bool) -> None:

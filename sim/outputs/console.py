@@ -161,12 +161,31 @@ def _market_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+def _decisions_line(summary: Mapping[str, Any]) -> Text:
+    """One line on the lever changes (decisions.parquet): how many by policies and events, and who moved."""
+    section = summary.get("decisions") or {}
+    counts = section.get("changes_by_source") or {}
+    text = Text()
+    if not counts:
+        text.append("Decisions: no lever changed (every policy fixed, no events).", style="dim")
+        return text
+    made, events = counts.get("decision", 0), counts.get("event", 0)
+    text.append(f"Decisions: {made} lever change{'s' if made != 1 else ''} by policies, "
+                f"{events} by events (decisions.parquet)")
+    owners = section.get("by_owner") or {}
+    if owners:
+        movers = ", ".join(f"{owner.split('.', 1)[-1]} ({', '.join(entry['levers'][:2])})"
+                           for owner, entry in list(owners.items())[:4])
+        text.append(f"; moved: {movers}" + (" …" if len(owners) > 4 else ""))
+    return text
+
+
 def summary_renderable(summary: Mapping[str, Any], scenario_name: str) -> Group:
     """The rich renderable of :func:`render_summary`, to print on any rich Console."""
     parts = [_header(summary, scenario_name), _institutions_table(summary), _value_table(summary),
              _segment_table(summary, "by_product", "Profit by product (interest included)", "Product"),
              _segment_table(summary, "by_tier", "Acquisition cost and profit by city tier", "Tier"),
-             _market_table(summary)]
+             _market_table(summary), _decisions_line(summary)]
     return Group(*(part for part in parts if part is not None))
 
 

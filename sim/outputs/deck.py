@@ -9,6 +9,7 @@ from matplotlib.axes import Axes
 
 from sim.experiments.schema import require_tables
 from sim.outputs._style import Tables
+from sim.outputs.decision_plots import plot_decisions
 from sim.outputs.plots import plot_adoption, plot_cac_by_channel, plot_funnel_by_channel, plot_market_share
 from sim.outputs.risk_plots import plot_risk
 from sim.outputs.value_plots import plot_ltv_cac_by_channel, plot_payback_by_channel, plot_retention_by_channel
@@ -57,7 +58,8 @@ def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: s
     list of Path
         The PNG files written, in :data:`CHARTS` order, then the credit-side
         charts of :func:`~sim.outputs.risk_plots.plot_risk` (none for a run
-        without credit).
+        without credit), then ``levers.png`` when some lever changed
+        (:func:`~sim.outputs.decision_plots.plot_decisions`).
     """
     require_tables(tables, ["market", "institutions", "channels", "funnel"])
     out_dir = Path(out_dir)
@@ -70,4 +72,8 @@ def plot_all(tables: Tables, out_dir: Path, title_prefix: str = "", time_unit: s
              **({"names": names} if filename in NAMED_CHARTS else {}))
         written.append(path)
     written += plot_risk(tables, out_dir, title_prefix=title_prefix, time_unit=time_unit, names=names)
+    title = "Levers over time (decisions and events)"
+    if plot_decisions(tables, out_dir / "levers.png", title=f"{title_prefix}: {title}" if title_prefix else title,
+                      time_unit=time_unit) is not None:
+        written.append(out_dir / "levers.png")
     return written

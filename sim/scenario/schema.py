@@ -15,7 +15,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -285,6 +294,113 @@ class ChoiceSpec(Strict):
     )
 
 
+
+# --------------------------------------------------------------------------- decisions
+class BoundsSpec(Strict):
+    """A closed interval [low, high] a decision keeps a lever inside."""
+
+    low: Real = Field(description="Lowest value a decision may set.")
+    high: Real = Field(description="Highest value a decision may set.")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.low >= self.high:
+            raise ValueError(f"low must be below high, got low {self.low:g} and high {self.high:g}")
+        return self
+
+
+class LearningSpec(Strict):
+    """Roth–Erev reinforcement learning over price moves (Roth & Erev 1995; Erev & Roth 1998).
+
+    The actions are: lower each offer's price by ``price_step``, hold it,
+    raise it by ``price_step``.  Each action has a propensity; after a
+    decision period the chosen action's propensity grows by the period's
+    profit (scaled by ``payoff_scale`` and shifted to be non-negative), all
+    propensities decay by the recency factor ``recency`` (φ), and a share
+    ``experimentation`` (ε) of the reinforcement spills to the other actions.
+    """
+
+    recency: Probability = Field(0.1, description="phi: share of every propensity forgotten per decision period.")
+    experimentation: Annotated[Real, Field(ge=0.0, lt=1.0)] = Field(
+        0.05, description="epsilon: share of a reinforcement spread evenly over the other actions.")
+    initial_propensity: Real = Field(1.0, gt=0.0, description="Propensity of every action before any payoff.")
+    payoff_scale: Real = Field(
+        1.0, gt=0.0, description="Yuan of period profit per unit of reinforcement (profit is divided by it).")
+
+
+class PolicySpec(Strict):
+    """How an institution moves its own levers each decision period (docs/ODD.md, Decisions).
+
+    ``fixed`` leaves the levers to the scenario and its events; ``rule``
+    applies the documented heuristics below; ``learning`` chooses price moves
+    by Roth–Erev reinforcement.  Every policy obeys the exit rule
+    (``capital_minimum``, ``exit_after``).  Bounds and maximum changes apply
+    to every decision.
+    """
+
+    kind: Literal["fixed", "rule", "learning"] = Field("fixed", description="fixed, rule or learning.")
+    price_step: NonNegative = Field(
+        0.1, description="Largest change of an offer's price per decision (model units); also learning's step.")
+    price_adjustment: Annotated[Real, Field(gt=0.0, le=1.0)] = Field(
+        0.5, description="Share of the gap to the rule's target price closed per decision (damping; "
+                         "1 = jump, which cycles under logit demand).")
+    price_bounds: BoundsSpec = Field(
+        default_factory=lambda: BoundsSpec(low=0.0, high=100.0), description="Prices a decision may set.")
+    answer_threshold: Probability | None = Field(
+        0.05, description="Answer a rival's price cut or higher bonus when own market share fell by more than this "
+                          "since the last decision (null = never answer).")
+    bonus_step: NonNegative = Field(10.0, description="Largest change of the referral bonus per decision (yuan).")
+    bonus_bounds: BoundsSpec = Field(
+        default_factory=lambda: BoundsSpec(low=0.0, high=500.0), description="Referral bonuses a decision may set.")
+    partnership_patience: Integer = Field(
+        4, ge=1, le=MAX_STEPS,
+        description="Decision periods a partnership's contribution margin must stay negative before notice is given.")
+    notice: Integer = Field(
+        1, ge=0, le=MAX_STEPS, description="Decision periods between giving notice and the partnership's end.")
+    capital_minimum: NonNegative | None = Field(
+        None, description="Capital (yuan) below which the institution exits, and lending tightens as capital "
+                          "nears it (null = no capital rule).")
+    capital_margin: NonNegative = Field(
+        0.5, description="Lending tightens while capital < (1 + capital_margin) × capital_minimum.")
+    cutoff_step: Probability = Field(0.1, description="Relative change of the credit cut-off per decision.")
+    exit_after: Integer | None = Field(
+        None, ge=1, le=MAX_STEPS, description="Decision periods of negative profit after which the institution "
+                                              "exits (null = never for losses).")
+    exit_retention: Probability = Field(
+        0.5, description="Annual retention of an exited institution's customers (they churn to others).")
+    dependence_threshold: Probability = Field(
+        0.3, description="A platform raises a partner's take rate when more than this share of the bank's new "
+                         "customers came through it in the last period.")
+    take_rate_step: Probability = Field(0.01, description="Largest change of a take rate per decision.")
+    take_rate_bounds: BoundsSpec = Field(
+        default_factory=lambda: BoundsSpec(low=0.0, high=0.5), description="Take rates a decision may set.")
+    target_loss_ratio: NonNegative = Field(
+        0.6, description="An insurer's target claims / premiums; above it the premium rate rises, below it falls.")
+    premium_step: Probability = Field(0.1, description="Relative change of an insurer's premium rate per decision.")
+    premium_bounds: BoundsSpec = Field(
+        default_factory=lambda: BoundsSpec(low=0.0, high=1.0), description="Premium rates a decision may set.")
+    budget_step: Probability = Field(
+        0.1, description="Largest share of the marketing budget moved between channels per decision.")
+    learning: LearningSpec = Field(default_factory=LearningSpec, description="Parameters of the learning policy.")
+
+    @model_validator(mode="after")
+    def _bounds_in_range(self):
+        for name, low in (("bonus_bounds", 0.0), ("take_rate_bounds", 0.0), ("premium_bounds", 0.0)):
+            bounds = getattr(self, name)
+            if bounds.low < low:
+                raise ValueError(f"{name}.low must be at least {low:g}, got {bounds.low:g}")
+        if self.take_rate_bounds.high > 1.0:
+            raise ValueError(f"take_rate_bounds.high must be at most 1, got {self.take_rate_bounds.high:g}")
+        return self
+
+
+class DecisionsSpec(Strict):
+    """When institutions decide (docs/ODD.md, Decisions)."""
+
+    every: Integer = Field(3, ge=1, le=MAX_STEPS,
+                           description="Steps between decisions (3 = a quarter of monthly steps).")
+
+
 # --------------------------------------------------------------------------- institutions
 class OfferSpec(Strict):
     """What an institution offers on one product line, and what it earns on it.
@@ -303,6 +419,9 @@ class OfferSpec(Strict):
     initial_share: Probability = Field(
         0.0, description="Share of the population already active with this offer at step 0."
     )
+    initial_awareness: Probability = Field(
+        0.0, description="Share of the population aware of this offer at step 0 besides its customers "
+                         "(drawn at random; met through the own app).")
     brand: Real = Field(0.0, description="Alternative-specific constant in choice.")
     loan_rate: Annotated[Real, Field(ge=0.0, le=10.0)] | None = Field(
         None,
@@ -483,6 +602,8 @@ class InstitutionSpec(Strict):
     )
     data_alliance: str | None = Field(
         None, description="Name of a data alliance (SF10): members pool their data in each other's credit models.")
+    policy: PolicySpec = Field(default_factory=PolicySpec,
+                               description="How the institution moves its own levers (fixed, rule, learning).")
 
 
 class BankSpec(InstitutionSpec):
@@ -532,11 +653,15 @@ class PlatformSpec(InstitutionSpec):
     cost_of_funds: NonNegative = Field(0.05, description="Annual cost of funds of loans the platform holds (not P2P).")
     p2p: P2PSpec | None = Field(None, description="Investor funding and run risk; only for platforms of type p2p.")
 
-    @model_validator(mode="after")
-    def _p2p_only_for_p2p(self):
-        if self.p2p is not None and self.type != "p2p":
-            raise ValueError(f"a p2p block is only allowed on platforms of type p2p, this one is {self.type}")
-        return self
+    # A field validator (not a model one), so that changing another lever of a platform during a run
+    # validates just that field (sim.model.levers).
+    @field_validator("p2p")
+    @classmethod
+    def _p2p_only_for_p2p(cls, p2p, info: ValidationInfo):
+        kind = info.data.get("type")
+        if p2p is not None and kind is not None and kind != "p2p":
+            raise ValueError(f"a p2p block is only allowed on platforms of type p2p, this one is {kind}")
+        return p2p
 
 
 class PartnershipSpec(Strict):
@@ -611,6 +736,8 @@ class InsurerSpec(Strict):
                           "floor), so it scales with the population.")
     solvency_floor: NonNegative = Field(
         0.1, description="Minimum capital / covered balance (coverage × guaranteed balance) to write new guarantees.")
+    policy: PolicySpec = Field(default_factory=PolicySpec,
+                               description="How the insurer moves its premium rate (fixed, rule, learning).")
 
 
 class ThresholdSpec(Strict):
@@ -712,6 +839,7 @@ class Scenario(Strict):
     macro: MacroSpec = Field(default_factory=MacroSpec)
     regulation: RegulationSpec = Field(default_factory=RegulationSpec)
     events: list[EventSpec] = Field(default_factory=list)
+    decisions: DecisionsSpec = Field(default_factory=DecisionsSpec, description="When institutions decide.")
 
     # The file the scenario was loaded from, so relative data paths resolve against it.
     _source: Any = PrivateAttr(None)

@@ -108,7 +108,22 @@ def test_each_lever_maps_to_valid_paths_and_moves_the_catalog(scenario_name, req
         overrides = lever.overrides(scenario, value)
         moved = with_overrides(scenario, overrides)
         assert moved != scenario
+        if lever.spec.name == "policy":
+            # A policy acts through the institution's decisions, not the compiled parameters (next test).
+            continue
         assert _differences(base, compile_catalog(moved)), f"lever {lever.key} ({overrides}) moved nothing"
+
+
+def test_switching_a_policy_in_the_dashboard_makes_the_institution_decide(baseline):
+    from sim.model.model import ChannelModel
+
+    lever = next(lv for lv in levers_for(baseline) if lv.key.endswith(":policy") and lv.spec.scope == "banks")
+    assert lever.start(baseline) == "fixed"
+    moved = with_overrides(baseline, {**lever.overrides(baseline, "rule"), "population.size": 500,
+                                      "time.steps": 6})
+    model = ChannelModel(moved, seed=1)
+    model.run()
+    assert any(c.source == "decision" and c.owner == f"banks.{lever.target}" for c in model.levers.log)
 
 
 def test_levers_at_the_files_values_change_nothing(baseline):

@@ -1,0 +1,369 @@
+"""Decisions (docs/ODD.md, Decisions): each institution moves its own levers by its policy.
+
+Every ``decisions.every`` steps the model runs the institutions' ``step()``
+in a seeded random order (:meth:`sim.model.model.ChannelModel.decide`); each
+calls :func:`decide`, which builds the institution's
+:class:`~sim.model.observation.Observation` and applies its policy:
+
+- every policy: the **exit** rule (capital below ``capital_minimum``, or
+  profit negative for ``exit_after`` periods);
+- ``fixed``: nothing more (the scenario's levers and events);
+- ``rule``: the heuristics of :func:`apply_rules`;
+- ``learning``: Roth–Erev reinforcement over price moves (:class:`~sim.model.policies.RothErev`).
+
+Every change goes through ``agent.set_lever`` with ``source="decision"``,
+inside the policy's bounds and maximum change per decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.model.observation import Observation, observe
+from sim.model.policies import RothErev, bounded, markup_target, price_sensitivity, shift_budget
+
+#: Learning's menu: lower every price by one step, hold, raise by one step.
+PRICE_MOVES = (-1, 0, 1)
+
+
+@dataclass
+class DecisionMemory:
+    """What an institution remembers between decisions."""
+
+    profits: list[float] = field(default_factory=list)
+    shares: list[float] = field(default_factory=list)
+    price_history: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    losing_periods: int = 0
+    negative_margin: dict[str, int] = field(default_factory=dict)
+    notices: dict[str, int] = field(default_factory=dict)     # partnership id -> step it ends
+    learner: RothErev | None = None
+    last_action: int | None = None
+    exited_at: int | None = None
+    exit_reason: str = ""
+
+
+def decide(agent, view, posted: dict, posted_before: dict) -> None:
+    """One decision of ``agent`` (a Bank, Platform or Insurer) at the model's current step."""
+    model = agent.model
+    memory: DecisionMemory = agent.memory
+    if memory.exited_at is not None:
+        return
+    obs = observe(model, agent, view, posted, posted_before)
+    policy = agent.levers.policy
+    memory.profits.append(obs.profit)
+    memory.shares.append(obs.share)
+    if should_exit(agent, obs, memory, policy):
+        exit_market(agent, obs)
+        return
+    end_noticed_partnerships(agent, obs)
+    if policy.kind == "rule":
+        apply_rules(agent, obs, memory, policy)
+    elif policy.kind == "learning":
+        learn_prices(agent, obs, memory, policy)
+
+
+def _set(agent, path: str, value, reason: str, step: int) -> None:
+    agent.set_lever(path, value, reason=reason, step=step, source="decision")
+
+
+# ------------------------------------------------------------------ exit
+def should_exit(agent, obs: Observation, memory: DecisionMemory, policy) -> bool:
+    """Capital below the minimum, or ``exit_after`` periods of negative profit in a row."""
+    if agent.kind == "insurer":
+        memory.losing_periods = memory.losing_periods + 1 if obs.premiums < obs.claims else 0
+    else:
+        memory.losing_periods = memory.losing_periods + 1 if obs.profit < 0 else 0
+    if policy.capital_minimum is not None and obs.capital < policy.capital_minimum:
+        memory.exit_reason = f"exit: capital {obs.capital:,.0f} below minimum {policy.capital_minimum:,.0f}"
+        return True
+    if policy.exit_after is not None and memory.losing_periods >= policy.exit_after:
+        memory.exit_reason = f"exit: profit negative for {memory.losing_periods} periods"
+        return True
+    return False
+
+
+def exit_market(agent, obs: Observation) -> None:
+    """Stop acquiring, let customers churn to others, end partnerships; the offers are no longer known."""
+    model, step, reason = agent.model, obs.step, agent.memory.exit_reason
+    agent.memory.exited_at = step
+    if agent.kind == "insurer":
+        _set(agent, "cutoff", 0.0, reason, step)
+        return
+    spec, policy = agent.levers, agent.levers.policy
+    changes = {"own_app.exposure_rate": 0.0, "live_stream.enabled": False, "referral.enabled": False}
+    if agent.kind == "bank":
+        changes.update({"branch.exposure_rate": 0.0, "employee_media.employees": 0})
+    if hasattr(spec, "marketing"):
+        changes["marketing.budget"] = 0.0
+    if spec.retention > policy.exit_retention:
+        changes["retention"] = policy.exit_retention
+    for path, value in changes.items():
+        _set(agent, path, value, reason, step)
+    for partnership in agent.partnerships:
+        if partnership.levers.active:
+            _set(partnership, "active", False, f"{reason} ({agent.institution_id} left)", step)
+    # The exited institution's offers are withdrawn: nobody can choose them any more.
+    cat = model.catalog
+    offers = cat.offer_of[agent.index]
+    model.state.aware[:, offers[offers >= 0]] = False
+
+
+# ------------------------------------------------------------------ partnerships
+def end_noticed_partnerships(agent, obs: Observation) -> None:
+    """End the partnerships whose notice (given by this institution) has run out."""
+    for pid, ends in list(agent.memory.notices.items()):
+        partnership = agent.model.partnerships[pid]
+        if obs.step >= ends:
+            if partnership.levers.active:
+                _set(partnership, "active", False, f"rule: notice by {agent.institution_id} ran out", obs.step)
+            del agent.memory.notices[pid]
+
+
+def partnership_channel(model, pid: str) -> tuple[int, int, int]:
+    """(row in the catalog's partner arrays, bank index, channel index) of partnership ``pid``."""
+    j = list(model.partnerships).index(pid)
+    cat = model.catalog
+    return j, int(cat.partner_bank[j]), int(cat.platform_channel(int(cat.partner_platform[j])))
+
+
+def contribution_margin(model, pid: str, obs: Observation) -> float:
+    """Per-step contribution of a partnership to its bank: the margin of the customers it brought, less its spend.
+
+    The margin is the last step's relationship margins
+    (:attr:`sim.model.ChannelModel.margins`: fees and interest, net of funding,
+    unit cost and the platform's take) of the bank's relationships that came
+    through the platform; the spend is the period's mean traffic spend and fees.
+    """
+    j, bank, channel = partnership_channel(model, pid)
+    margins = model.margins
+    brought = (margins.institution == bank) & (margins.channel == channel)
+    spend = obs.spend_by_channel[model.catalog.channels[channel]] / obs.period
+    return float(margins.margin[brought].sum()) - spend
+
+
+# ------------------------------------------------------------------ rule
+def apply_rules(agent, obs: Observation, memory: DecisionMemory, policy) -> None:
+    """The ``rule`` heuristics (docs/ODD.md, Decisions), each within its bounds and maximum change."""
+    if agent.kind == "insurer":
+        adjust_premium(agent, obs, policy)
+        return
+    answered = answer_rivals(agent, obs, memory, policy)
+    adapt_prices(agent, obs, memory, policy, skip=answered)
+    move_budget(agent, obs, policy)
+    review_partnerships(agent, obs, memory, policy)
+    tighten_lending(agent, obs, policy)
+    if agent.kind == "platform":
+        raise_take_rates(agent, obs, policy)
+
+
+def set_price(agent, product: str, price: float, reason: str, step: int) -> None:
+    """Post a new price (the fee the customer pays per step) for ``product``."""
+    _set(agent, f"offers.{product}.price", price, reason, step)
+
+
+def rivals_mean_price(obs: Observation, me: str, product: str) -> float | None:
+    prices = [t["prices"][product] for iid, t in obs.posted.items()
+              if iid != me and product in t.get("prices", {})]
+    return sum(prices) / len(prices) if prices else None
+
+
+def adapt_prices(agent, obs: Observation, memory: DecisionMemory, policy, skip: set[str]) -> None:
+    """Adaptive price: toward the logit markup with the price sensitivity estimated from own history.
+
+    Each period the institution records (own price − rivals' mean posted
+    price, own share of the product).  Once its prices have varied, it
+    estimates the sensitivity ``b`` of its log-odds share to its relative
+    price (:func:`~sim.model.policies.price_sensitivity`) and moves its
+    price toward ``c + 1/(b(1 − s))`` (:func:`~sim.model.policies.markup_target`).
+    Before that it explores: it moves its price one step toward the rivals'
+    mean (or, level with them, one step up or down at random), which makes
+    the relative price vary.  (Moving in the direction that raised profit,
+    the naive rule, does not find the Nash price: when rivals move together
+    both profits rise with the common price, and both keep raising it.)
+    """
+    me = agent.institution_id
+    for product, offer in agent.levers.offers.items():
+        if product in skip:
+            continue
+        rival = rivals_mean_price(obs, me, product)
+        if rival is None:
+            continue
+        posted_price = obs.posted[me]["prices"][product]
+        history = memory.price_history.setdefault(product, [])
+        history.append((posted_price - rival, obs.share_by_product[product]))
+        sensitivity = price_sensitivity(*zip(*history, strict=True)) if len(history) >= 2 else None
+        if sensitivity is not None:
+            target = markup_target(offer.service_cost, obs.share_by_product[product], sensitivity)
+            wanted = offer.price + policy.price_adjustment * (target - offer.price)
+            reason = f"rule: markup toward {target:.3g} (sensitivity {sensitivity:.3g})"
+        elif abs(posted_price - rival) >= policy.price_step / 2:
+            # Explore the relative price: moving toward the rivals' price changes it whatever they do.
+            wanted = offer.price + (policy.price_step if rival > posted_price else -policy.price_step)
+            reason = "rule: explore, price toward rivals' mean"
+        else:
+            direction = 1 if agent.model.decision_rng.random() < 0.5 else -1
+            wanted = offer.price + direction * policy.price_step
+            reason = "rule: explore, random price step"
+        new = bounded(offer.price, wanted, policy.price_step, policy.price_bounds.low, policy.price_bounds.high)
+        if new != offer.price:
+            set_price(agent, product, new, reason, obs.step)
+
+
+def answer_rivals(agent, obs: Observation, memory: DecisionMemory, policy) -> set[str]:
+    """Answer a rival's price cut (cut by one step) or higher bonus (match it by one step) after losing share.
+
+    Returns the products whose price was answered (the price rule leaves them this period).
+    """
+    answered: set[str] = set()
+    if policy.answer_threshold is None or len(memory.shares) < 2 or not obs.posted_before:
+        return answered
+    fall = memory.shares[-2] - memory.shares[-1]
+    if fall <= policy.answer_threshold:
+        return answered
+    me, spec = agent.institution_id, agent.levers
+    for product, offer in spec.offers.items():
+        cutters = [iid for iid, t in obs.posted.items() if iid != me and product in t.get("prices", {})
+                   and product in obs.posted_before.get(iid, {}).get("prices", {})
+                   and t["prices"][product] < obs.posted_before[iid]["prices"][product]]
+        if cutters:
+            new = bounded(offer.price, offer.price - policy.price_step, policy.price_step,
+                          policy.price_bounds.low, policy.price_bounds.high)
+            if new != offer.price:
+                set_price(agent, product, new, f"rule: answer {', '.join(cutters)}'s price cut "
+                                               f"(share fell {fall:.3f})", obs.step)
+            answered.add(product)
+    bonuses = {iid: t["bonus"] for iid, t in obs.posted.items() if iid != me and "bonus" in t
+               and t["bonus"] > obs.posted_before.get(iid, {}).get("bonus", t["bonus"])}
+    if bonuses and max(bonuses.values()) > spec.referral.bonus:
+        leader = max(bonuses, key=bonuses.get)
+        new = bounded(spec.referral.bonus, bonuses[leader], policy.bonus_step,
+                      policy.bonus_bounds.low, policy.bonus_bounds.high)
+        if new != spec.referral.bonus:
+            _set(agent, "referral.bonus", new, f"rule: answer {leader}'s bonus {bonuses[leader]:g} "
+                                               f"(share fell {fall:.3f})", obs.step)
+    return answered
+
+
+def move_budget(agent, obs: Observation, policy) -> None:
+    """Move budget toward the channel of lowest CAC, when the institution has a marketing budget and split."""
+    marketing = getattr(agent.levers, "marketing", None)
+    split = getattr(marketing, "split", None)
+    if not split:
+        return
+    cat, model = agent.model.catalog, agent.model
+    channel_of = {"branch": "branch", "own_app": "own_app", "live_stream": "live_stream"}
+    for pid in model.partnerships:
+        channel_of[pid] = cat.channels[partnership_channel(model, pid)[2]]
+    score = {}
+    for key in split:
+        name = channel_of.get(key)
+        new, spend = obs.new_by_channel.get(name, 0.0), obs.spend_by_channel.get(name, 0.0)
+        score[key] = spend / new if new > 0 and spend > 0 else float("nan")
+    moved = shift_budget(split, score, policy.budget_step, higher_is_better=False)
+    if moved != dict(split):
+        _set(agent, "marketing.split", moved, "rule: budget toward the lowest CAC", obs.step)
+
+
+def review_partnerships(agent, obs: Observation, memory: DecisionMemory, policy) -> None:
+    """A bank gives notice on a partnership whose contribution stayed negative ``partnership_patience`` periods.
+
+    A platform gives notice on a partnership whose bank has exited.
+    """
+    model = agent.model
+    for partnership in agent.partnerships:
+        pid = partnership.partnership_id
+        if not partnership.levers.active or pid in memory.notices:
+            continue
+        if agent.kind == "bank":
+            negative = contribution_margin(model, pid, obs) < 0
+            memory.negative_margin[pid] = memory.negative_margin.get(pid, 0) + 1 if negative else 0
+            give = memory.negative_margin[pid] >= policy.partnership_patience
+        else:
+            give = model.institution(partnership.bank).memory.exited_at is not None
+        if give:
+            ends = obs.step + policy.notice * model.decisions_every
+            memory.notices[pid] = ends
+            model.notices.append((obs.step, agent.institution_id, pid, ends))
+            if policy.notice == 0:
+                end_noticed_partnerships(agent, obs)
+
+
+def tighten_lending(agent, obs: Observation, policy) -> None:
+    """Lower the credit cut-off by ``cutoff_step`` while capital is within ``capital_margin`` of the minimum.
+
+    Relax it back by the same step (never above the scenario's cut-off) once capital is clear of it.
+    """
+    if agent.model.credit is None or policy.capital_minimum is None:
+        return
+    cutoff = agent.levers.credit.cutoff
+    start = getattr(agent.model.scenario, agent.group)[agent.institution_id].credit.cutoff
+    if obs.capital < (1.0 + policy.capital_margin) * policy.capital_minimum:
+        new, reason = cutoff * (1.0 - policy.cutoff_step), "rule: tighten lending, capital near minimum"
+    elif cutoff < start:
+        new, reason = min(cutoff * (1.0 + policy.cutoff_step), start), "rule: relax lending, capital restored"
+    else:
+        return
+    if new != cutoff:
+        _set(agent, "credit.cutoff", new, reason, obs.step)
+
+
+def raise_take_rates(agent, obs: Observation, policy) -> None:
+    """A platform raises a partner's take rate when the bank's new customers depend on its traffic."""
+    model = agent.model
+    cap = model.levers.holders["regulation"].levers.take_rate_cap
+    high = policy.take_rate_bounds.high if cap is None else min(policy.take_rate_bounds.high, cap)
+    for partnership in agent.partnerships:
+        if partnership.platform != agent.institution_id or not partnership.levers.active:
+            continue
+        pid = partnership.partnership_id
+        _, bank, channel = partnership_channel(model, pid)
+        new_bank = model.period.new[bank]
+        total = float(new_bank.sum())
+        if total <= 0:
+            continue
+        dependence = float(new_bank[channel]) / total
+        if dependence > policy.dependence_threshold:
+            take = partnership.levers.take_rate
+            new = bounded(take, take + policy.take_rate_step, policy.take_rate_step,
+                          policy.take_rate_bounds.low, max(high, policy.take_rate_bounds.low))
+            if new != take:
+                _set(partnership, "take_rate", new, f"rule: {partnership.bank} depends on the traffic "
+                                                    f"({dependence:.0%} of its new customers)", obs.step)
+
+
+def adjust_premium(agent, obs: Observation, policy) -> None:
+    """An insurer moves its premium rate with its loss ratio: × (loss ratio / target), by at most ``premium_step``."""
+    if obs.premiums <= 0:
+        return
+    ratio = obs.claims / obs.premiums
+    rate = agent.levers.premium_rate
+    factor = min(max(ratio / policy.target_loss_ratio, 1.0 - policy.premium_step), 1.0 + policy.premium_step)
+    new = bounded(rate, rate * factor, rate * policy.premium_step, policy.premium_bounds.low,
+                  policy.premium_bounds.high)
+    if new != rate:
+        _set(agent, "premium_rate", new, f"rule: loss ratio {ratio:.2f} against target "
+                                         f"{policy.target_loss_ratio:.2f}", obs.step)
+
+
+# ------------------------------------------------------------------ learning
+def learn_prices(agent, obs: Observation, memory: DecisionMemory, policy) -> None:
+    """Roth–Erev over {price −step, hold, +step}, reinforced by the period's own profit."""
+    spec = policy.learning
+    if memory.learner is None:
+        memory.learner = RothErev(len(PRICE_MOVES), spec.recency, spec.experimentation, spec.initial_propensity)
+    if memory.last_action is not None:
+        memory.learner.reinforce(memory.last_action, obs.profit / spec.payoff_scale)
+    action = memory.learner.choose(agent.model.decision_rng)
+    memory.last_action = action
+    move = PRICE_MOVES[action] * policy.price_step
+    if move == 0:
+        return
+    for product, offer in agent.levers.offers.items():
+        new = bounded(offer.price, offer.price + move, policy.price_step,
+                      policy.price_bounds.low, policy.price_bounds.high)
+        if new != offer.price:
+            set_price(agent, product, new, f"learning: price {'+' if move > 0 else '-'}{policy.price_step:g}",
+                      obs.step)
+

@@ -1,0 +1,166 @@
+"""Pure decision rules: bounded moves, the budget shift, the markup estimate and Roth–Erev learning.
+
+Nothing here reads the model: each function maps numbers an institution has
+observed to the numbers it would set, so each rule is tested on its own
+(tests/model/test_policies.py).  :mod:`sim.model.decisions` applies them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def bounded(before: float, wanted: float, max_change: float, low: float, high: float) -> float:
+    """``wanted``, moved at most ``max_change`` away from ``before`` and kept inside [low, high].
+
+    Parameters
+    ----------
+    before : float
+        The lever's value now.
+    wanted : float
+        The value the rule would like.
+    max_change : float
+        Largest absolute change per decision.
+    low, high : float
+        Bounds of the lever.
+
+    Returns
+    -------
+    float
+        The value to set.
+    """
+    step = min(max(wanted - before, -max_change), max_change)
+    new = min(max(before + step, low), high)
+    if new == before:
+        return float(before)
+    # Rounded to 12 significant digits so that repeated steps do not pile up binary fractions (0.1 + 0.2).
+    return float(f"{new:.12g}")
+
+
+def shift_budget(split: Mapping[str, float], score: Mapping[str, float], step: float,
+                 higher_is_better: bool = False) -> dict[str, float]:
+    """Move up to ``step`` of the budget from the worst-scoring channel to the best-scoring one.
+
+    Parameters
+    ----------
+    split : mapping of str to float
+        Channel → share of the budget, summing to 1.
+    score : mapping of str to float
+        Channel → score, e.g. marginal CAC (lower is better) or LTV/CAC
+        (higher is better).  Channels without a finite score (no spend or no
+        acquisitions seen) keep their share.
+    step : float
+        Largest share of the whole budget moved in one decision.
+    higher_is_better : bool
+        True for LTV/CAC, False for CAC.
+
+    Returns
+    -------
+    dict of str to float
+        The new split: same keys, non-negative, summing to 1.
+    """
+    new = {k: float(v) for k, v in split.items()}
+    scored = {k: float(s) for k, s in score.items() if k in new and math.isfinite(s)}
+    if len(scored) < 2:
+        return new
+    sign = -1.0 if higher_is_better else 1.0
+    best = min(scored, key=lambda k: (sign * scored[k], k))
+    funded = {k: s for k, s in scored.items() if new[k] > 0 and k != best}
+    if not funded:
+        return new
+    worst = max(funded, key=lambda k: (sign * funded[k], k))
+    if sign * scored[worst] <= sign * scored[best]:
+        return new
+    moved = min(step, new[worst])
+    new[worst] -= moved
+    new[best] += moved
+    return new
+
+
+def markup_target(unit_cost: float, share: float, sensitivity: float) -> float:
+    """The logit Lerner price ``c + 1 / (b (1 − s))`` for own share ``s`` and price sensitivity ``b``.
+
+    Under logit demand the first-order condition of per-step profit
+    ``(p − c) N s(p)`` is ``p − c = 1 / (b (1 − s))`` (Anderson, de Palma &
+    Thisse 1992); iterating it is the best-response dynamics of the price game.
+    """
+    return unit_cost + 1.0 / (sensitivity * max(1.0 - share, 1e-9))
+
+
+def price_sensitivity(relative_prices: Sequence[float], shares: Sequence[float]) -> float | None:
+    """Least-squares slope b of ``logit(share) = a − b·(own price − rivals' mean price)``.
+
+    Returns None while the prices have not varied (nothing to learn from) or
+    the slope is not a positive sensitivity.
+    """
+    # Plain Python: the histories are a few dozen periods, and numpy's overhead would dominate.
+    x = [float(v) for v in relative_prices]
+    if len(x) < 2 or max(x) - min(x) < 1e-9:
+        return None
+    y = []
+    for share in shares:
+        s = min(max(float(share), 1e-6), 1 - 1e-6)
+        y.append(math.log(s / (1.0 - s)))
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    sxx = sum((a - mx) ** 2 for a in x)
+    slope = -sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / sxx
+    return slope if slope > 0 else None
+
+
+@dataclass
+class RothErev:
+    """Roth–Erev reinforcement learning over a discrete menu (Roth & Erev 1995; Erev & Roth 1998).
+
+    Each action ``j`` has a propensity ``q_j``; it is chosen with probability
+    ``q_j / Σ q``.  After its payoff ``x`` is seen, the reinforcement is
+    ``R = max(x − x_min, 0)`` with ``x_min`` the lowest payoff seen so far
+    (payoffs shifted to be non-negative), and every propensity is updated
+    ``q_j ← (1 − φ) q_j + E_j`` with ``E_j = (1 − ε) R`` for the chosen
+    action and ``ε R / (M − 1)`` for the others (recency φ, experimentation ε).
+
+    Parameters
+    ----------
+    actions : int
+        Size M of the menu.
+    recency : float
+        φ, share of every propensity forgotten per update.
+    experimentation : float
+        ε, share of a reinforcement spread over the other actions.
+    initial : float
+        Every propensity at the start.
+    """
+
+    actions: int
+    recency: float = 0.1
+    experimentation: float = 0.05
+    initial: float = 1.0
+    propensities: np.ndarray = field(init=False)
+    floor: float | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.propensities = np.full(self.actions, float(self.initial))
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Choice probabilities of the actions now."""
+        return self.propensities / self.propensities.sum()
+
+    def choose(self, rng: np.random.Generator) -> int:
+        """Draw an action by its probability."""
+        return int(rng.choice(self.actions, p=self.probabilities))
+
+    def reinforce(self, action: int, payoff: float) -> None:
+        """Learn from ``payoff`` of ``action``."""
+        if self.floor is None or payoff < self.floor:
+            self.floor = float(payoff)
+        reward = max(float(payoff) - self.floor, 0.0)
+        spill = self.experimentation * reward / (self.actions - 1) if self.actions > 1 else 0.0
+        gains = np.full(self.actions, spill)
+        gains[action] = (1.0 - self.experimentation) * reward if self.actions > 1 else reward
+        self.propensities = (1.0 - self.recency) * self.propensities + gains
+        # Propensities never reach zero (an action forgotten entirely could never be tried again).
+        np.maximum(self.propensities, 1e-12 * self.initial, out=self.propensities)

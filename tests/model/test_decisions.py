@@ -1,0 +1,223 @@
+"""Decisions in the model: fixed changes nothing, bounds hold, exit, partnerships' notice, take rates, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.cli import main
+from sim.model.model import ChannelModel
+from sim.scenario.loader import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+SMALL = {"population.size": 800, "time.steps": 12}
+
+
+def run_tables(scenario, seed: int = 5) -> dict[str, pd.DataFrame]:
+    model = ChannelModel(scenario, seed=seed)
+    model.run()
+    return model.tables()
+
+
+def every_institution(scenario, **policy) -> dict:
+    """Overrides setting ``policy`` on every bank, platform and insurer of ``scenario``."""
+    return {f"{group}.{iid}.policy.{key}": value for group in ("banks", "platforms", "insurers")
+            for iid in getattr(scenario, group) for key, value in policy.items()}
+
+
+def test_explicit_fixed_policy_gives_the_same_tables_as_none():
+    plain = load_scenario(BASELINE, SMALL)
+    fixed = load_scenario(BASELINE, {**SMALL, **every_institution(plain, kind="fixed")})
+    a, b = run_tables(plain), run_tables(fixed)
+    assert set(a) == set(b)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+    assert (a["decisions"]["source"] != "decision").all()
+
+
+def test_rule_policies_decide_every_period_inside_their_levers():
+    plain = load_scenario(BASELINE, SMALL)
+    scenario = load_scenario(BASELINE, {**SMALL, **every_institution(plain, kind="rule"), "decisions.every": 4})
+    decisions = run_tables(scenario)["decisions"]
+    made = decisions[decisions["source"] == "decision"]
+    assert not made.empty
+    assert set(made["step"]) <= {4, 8, 12}
+    assert made["lever"].str.match(r"^(offers\.\w+\.price|take_rate|referral\.bonus|active)$").all()
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(["rule", "learning"]), step=st.floats(0.01, 0.5),
+       low=st.floats(0.0, 1.0), width=st.floats(0.3, 4.0), bonus_step=st.floats(0.0, 30.0))
+def test_decisions_stay_inside_bounds_and_maximum_steps(kind, step, low, width, bonus_step):
+    high = low + width
+    base = load_scenario(BASELINE, {"population.size": 500, "time.steps": 15})
+    prices = {f"{g}.{iid}.offers.{k}.price": float(np.clip(o.price, low, high))
+              for g in ("banks", "platforms") for iid, spec in getattr(base, g).items() for k, o in spec.offers.items()}
+    scenario = load_scenario(BASELINE, {"population.size": 500, "time.steps": 15, **prices,
+                                        **every_institution(base, kind=kind, price_step=step, bonus_step=bonus_step,
+                                                            answer_threshold=0.0),
+                                        **{k.replace("kind", "price_bounds"): {"low": low, "high": high}
+                                           for k in every_institution(base, kind=kind)}})
+    decisions = run_tables(scenario, seed=1)["decisions"]
+    price = decisions[decisions["lever"].str.endswith(".price")]
+    assert price["after_value"].between(low - 1e-9, high + 1e-9).all()
+    assert ((price["after_value"] - price["before_value"]).abs() <= step + 1e-9).all()
+    bonus = decisions[decisions["lever"] == "referral.bonus"]
+    assert ((bonus["after_value"] - bonus["before_value"]).abs() <= bonus_step + 1e-9).all()
+
+
+def test_an_exited_bank_acquires_no_one_afterwards():
+    # citybank loses money on every customer; it exits after one losing period.
+    scenario = load_scenario(BASELINE, {"population.size": 1500, "time.steps": 18,
+                                        "banks.citybank.offers.payments.service_cost": 50.0,
+                                        "banks.citybank.policy.exit_after": 1})
+    model = ChannelModel(scenario, seed=3)
+    model.run()
+    tables = model.tables()
+    bank = model.institution("citybank")
+    assert bank.exited and bank.memory.exited_at == 3
+    inst = tables["institutions"].query("institution == 'citybank'").set_index("step")
+    assert inst.loc[1:3, "new_customers"].sum() > 0                 # it was acquiring before
+    assert (inst.loc[4:, "new_customers"] == 0).all()
+    assert inst.loc[18, "customers"] < inst.loc[3, "customers"]      # its customers leave over time
+    exits = tables["decisions"].query("source == 'decision' and step == 3")
+    assert "citybank" in " ".join(exits["reason"])
+    assert not any(p.levers.active for p in bank.partnerships)
+    assert (tables["channels"].query("institution == 'citybank' and step > 3")["touches"] == 0).all()
+
+
+def test_capital_below_minimum_exits():
+    scenario = load_scenario(BASELINE, {**SMALL, "banks.icbc.policy.capital_minimum": 1e12})
+    model = ChannelModel(scenario, seed=2)
+    model.run()
+    assert model.institution("icbc").memory.exited_at == 3
+    assert not model.institution("citic").exited
+
+
+def test_a_losing_partnership_is_ended_after_notice():
+    scenario = load_scenario(BASELINE, {"population.size": 800, "time.steps": 15,
+                                        "partnerships.citybank_finmarket.cost": 1e6,
+                                        "banks.citybank.policy.kind": "rule",
+                                        "banks.citybank.policy.partnership_patience": 2,
+                                        "banks.citybank.policy.notice": 1})
+    model = ChannelModel(scenario, seed=4)
+    model.run()
+    assert model.notices == [(6, "citybank", "citybank_finmarket", 9)]
+    ended = [c for c in model.levers.log if c.owner == "partnerships.citybank_finmarket" and c.path == "active"]
+    assert [(c.step, c.before, c.after, c.source) for c in ended] == [(9, True, False, "decision")]
+    spend = model.tables()["channels"].query("institution == 'citybank' and channel == 'platform:finmarket'")
+    assert (spend.query("step > 9")["spend"] == 0).all()
+    assert (spend.query("1 <= step <= 9")["spend"] > 0).all()
+
+
+def test_platforms_raise_take_rates_on_dependent_banks_within_their_cap():
+    scenario = load_scenario(BASELINE, {"population.size": 800, "time.steps": 30,
+                                        "platforms.shopmall.policy.kind": "rule",
+                                        "platforms.shopmall.policy.dependence_threshold": 0.0,
+                                        "platforms.shopmall.policy.take_rate_step": 0.02,
+                                        "regulation.take_rate_cap": 0.2})
+    start = scenario.partnerships["citic_shopmall"].take_rate
+    model = ChannelModel(scenario, seed=4)
+    model.run()
+    rates = [c.after for c in model.levers.log if c.owner == "partnerships.citic_shopmall"]
+    assert rates and rates[0] == pytest.approx(start + 0.02)
+    assert max(rates) <= 0.2 + 1e-12
+    assert np.all(np.diff([start, *rates]) <= 0.02 + 1e-12)
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ({"kind": "clever"}, ["banks.citic.policy.kind", "'fixed'", "'rule'", "'learning'"]),
+    ({"kind": "rule", "price_step": -1}, ["banks.citic.policy.price_step", "greater than or equal to 0"]),
+    ({"kind": "learning", "learning": {"experimentation": 1.5}},
+     ["banks.citic.policy.learning.experimentation", "less than 1"]),
+    ({"kind": "rule", "price_bounds": {"low": 5, "high": 2}}, ["banks.citic.policy.price_bounds", "low must be below"]),
+    ({"take_rate_bounds": {"low": 0, "high": 3}}, ["banks.citic.policy", "take_rate_bounds.high"]),
+    ({"kind": "rule", "colour": "red"}, ["banks.citic.policy.colour", "unknown key"]),
+])
+def test_bad_policies_exit_2_naming_file_and_key(tmp_path, capsys, policy, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"name": "bad", "extends": str(BASELINE), "banks": {"citic": {"policy": policy}}}))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "Traceback" not in err
+    for text in expected:
+        assert text in err
+    assert not out.exists()
+
+
+def test_decisions_every_must_be_positive(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"name": "bad", "extends": str(BASELINE), "decisions": {"every": 0}}))
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "decisions.every" in err and "greater than or equal to 1" in err
+
+
+def test_learning_moves_prices_by_whole_steps_and_is_reproducible():
+    scenario = load_scenario(BASELINE, {**SMALL, "time.steps": 30, "banks.citic.policy.kind": "learning",
+                                        "banks.citic.policy.price_step": 0.2})
+    runs = [run_tables(scenario, seed=9)["decisions"] for _ in range(2)]
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    moves = runs[0].query("owner == 'banks.citic' and lever.str.endswith('.price')")
+    assert not moves.empty and moves["reason"].str.startswith("learning:").all()
+    size = (moves["after_value"] - moves["before_value"]).abs()
+    at_bound = moves["after_value"].isin([0.0, 100.0])          # the default price bounds
+    assert np.allclose(size[~at_bound], 0.2) and (size[at_bound] <= 0.2 + 1e-9).all()
+    learner = ChannelModel(scenario, seed=9)
+    learner.run()
+    assert learner.institution("citic").memory.learner.probabilities.sum() == pytest.approx(1.0)
+
+
+def test_insurers_reprice_by_their_loss_ratio_within_the_step():
+    path = ROOT / "scenarios" / "credit_insurance.yaml"
+    plain = load_scenario(path, {"population.size": 1500, "time.steps": 45})
+    (insurer,) = list(plain.insurers)
+    scenario = load_scenario(path, {"population.size": 1500, "time.steps": 45,
+                                    f"insurers.{insurer}.policy.kind": "rule",
+                                    f"insurers.{insurer}.policy.premium_step": 0.1})
+    model = ChannelModel(scenario, seed=2)
+    model.run()
+    changes = [c for c in model.levers.log if c.owner == f"insurers.{insurer}"]
+    assert changes
+    for change in changes:
+        assert abs(change.after - change.before) <= 0.1 * change.before + 1e-12
+        assert change.reason.startswith("rule: loss ratio")
+    insurers = model.tables()["insurers"]
+    premiums = insurers.groupby("step")["premiums"].sum()
+    assert premiums.sum() > 0   # the rule had premiums to judge by
+
+
+def test_a_bank_losing_share_answers_a_rivals_price_cut_and_bonus():
+    from sim.model.decisions import answer_rivals
+    from sim.model.observation import observe
+
+    scenario = load_scenario(BASELINE, {**SMALL, "banks.citic.policy.kind": "rule",
+                                        "banks.citic.policy.answer_threshold": 0.01,
+                                        "banks.citic.policy.bonus_step": 15.0})
+    model = ChannelModel(scenario, seed=1)
+    model.run(3)
+    citic = model.institution("citic")
+    before = {k: o.price for k, o in citic.levers.offers.items()}
+    posted_before = {iid: {**t, "prices": dict(t.get("prices", {}))} for iid, t in model.posted.items()}
+    posted = {iid: {**t, "prices": dict(t.get("prices", {}))} for iid, t in model.posted.items()}
+    posted["icbc"]["prices"]["payments"] -= 0.5          # icbc cut its payments price …
+    posted["icbc"]["bonus"] = citic.levers.referral.bonus + 40.0   # … and raised its bonus
+    citic.memory.shares = [0.30, 0.25]                    # citic lost 5 points of share
+    obs = observe(model, citic, model.period, posted, posted_before)
+    with model.levers.batch():
+        answered = answer_rivals(citic, obs, citic.memory, citic.levers.policy)
+    assert answered == {"payments"}
+    assert citic.levers.offers["payments"].price == pytest.approx(before["payments"] - 0.1)
+    assert citic.levers.referral.bonus == pytest.approx(posted_before["citic"]["bonus"] + 15.0)
+    # Without a share fall beyond the threshold, nobody answers.
+    citic.memory.shares = [0.30, 0.295]
+    with model.levers.batch():
+        assert answer_rivals(citic, obs, citic.memory, citic.levers.policy) == set()
