@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from sim.model.observation import Observation, observe
 from sim.model.policies import RothErev, bounded, markup_target, price_sensitivity, shift_budget
 
@@ -92,10 +90,10 @@ def exit_market(agent, obs: Observation) -> None:
         _set(agent, "cutoff", 0.0, reason, step)
         return
     spec, policy = agent.levers, agent.levers.policy
-    changes = {"own_app.exposure_rate": 0.0, "live_stream.enabled": False, "referral.enabled": False}
+    changes = {"own_app.spend": 0.0, "live_stream.enabled": False, "referral.enabled": False}
     if agent.kind == "bank":
-        changes.update({"branch.exposure_rate": 0.0, "employee_media.employees": 0})
-    if hasattr(spec, "marketing"):
+        changes.update({"branch.spend": 0.0, "employee_media.staff_share": 0.0})
+    if spec.marketing.budget is not None:
         changes["marketing.budget"] = 0.0
     if spec.retention > policy.exit_retention:
         changes["retention"] = policy.exit_retention

@@ -311,7 +311,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._record(t, won, left, int(promoters[0].size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries},
                      switched=switched)
-        if t % self.decisions_every == 0:
+        if t > 0 and not self._burning_in and t % self.decisions_every == 0:
             self.decide()
 
     def decide(self) -> None:

@@ -38,7 +38,8 @@ def bounded(before: float, wanted: float, max_change: float, low: float, high: f
     if new == before:
         return float(before)
     # Rounded to 12 significant digits so that repeated steps do not pile up binary fractions (0.1 + 0.2).
-    return float(f"{new:.12g}")
+    rounded = float(f"{new:.12g}")
+    return min(max(rounded, min(before, new)), max(before, new))     # rounding never moves past either end
 
 
 def shift_budget(split: Mapping[str, float], score: Mapping[str, float], step: float,

@@ -103,7 +103,7 @@ def test_capital_below_minimum_exits():
 
 def test_a_losing_partnership_is_ended_after_notice():
     scenario = load_scenario(BASELINE, {"population.size": 800, "time.steps": 15,
-                                        "partnerships.citybank_finmarket.cost": 1e6,
+                                        "partnerships.citybank_finmarket.spend": 1e6,
                                         "banks.citybank.policy.kind": "rule",
                                         "banks.citybank.policy.partnership_patience": 2,
                                         "banks.citybank.policy.notice": 1})

@@ -4,7 +4,7 @@ Two banks sell one product; every customer knows both offers from the start
 (``initial_awareness: 1``) and re-chooses every step (``choice.switching: 1``,
 every application approved) by a multinomial logit whose only term is
 ``−α·price``.  Each bank's per-step profit is ``(p − c)·N·s`` (revenue =
-price, value-branch semantics; unit cost ``c`` = ``service_cost``).  The
+price, the fee paid; unit cost ``c`` = ``service_cost``).  The
 symmetric Nash equilibrium of this game is ``p* − c = 1/(α(1 − s))`` with
 ``s = 1/2``, i.e. ``p* = c + 2/α`` (Anderson, de Palma & Thisse 1992).
 
