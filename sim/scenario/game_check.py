@@ -100,7 +100,7 @@ def _check_strategy(base: dict, where: str, overrides: Mapping[str, Any]) -> lis
     try:
         Scenario.model_validate(state)
     except ValidationError as exc:
-        problems += validation_problems(exc, state, prefix=f"{where} ->")
+        problems += validation_problems(exc, state, prefix=f"{where}.set")
     return problems
 
 
