@@ -16,7 +16,7 @@ only ever played together with the others' strategies.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,7 +30,11 @@ from sim.scenario.schema import INSTITUTION_PAYOFFS, INSURER_PAYOFFS, LEVEL_PAYO
 FIXED_IN_GAME = (*FIXED_DURING_RUN, "game")
 
 
-def check_game(scenario: Scenario, data: Mapping[str, Any]) -> list[Problem]:
+#: Turns pydantic's errors on a mapping into Problems under a key prefix (the loader's ``validation_problems``).
+ProblemsOf = Callable[[ValidationError, dict, str], list[Problem]]
+
+
+def check_game(scenario: Scenario, data: Mapping[str, Any], problems_of: ProblemsOf) -> list[Problem]:
     """Every problem with ``scenario.game`` (an empty list without a game).
 
     Parameters
@@ -39,6 +43,9 @@ def check_game(scenario: Scenario, data: Mapping[str, Any]) -> list[Problem]:
         The validated scenario.
     data : mapping
         The raw mapping it was validated from (strategies are applied to a copy).
+    problems_of : callable
+        ``(error, data, prefix) -> problems``: how the loader reports a
+        validation error (passed in, so this module does not import the loader).
     """
     game = scenario.game
     if game is None:
@@ -48,7 +55,7 @@ def check_game(scenario: Scenario, data: Mapping[str, Any]) -> list[Problem]:
     base["game"] = None
     for player, spec in game.players.items():
         for name, strategy in spec.strategies.items():
-            problems += _check_strategy(base, f"game.players.{player}.strategies.{name}", strategy.set)
+            problems += _check_strategy(base, f"game.players.{player}.strategies.{name}", strategy.set, problems_of)
     problems += _check_overlaps(scenario)
     return problems
 
@@ -80,10 +87,8 @@ def _check_payoff(scenario: Scenario) -> list[Problem]:
     return problems
 
 
-def _check_strategy(base: dict, where: str, overrides: Mapping[str, Any]) -> list[Problem]:
+def _check_strategy(base: dict, where: str, overrides: Mapping[str, Any], problems_of: ProblemsOf) -> list[Problem]:
     """Apply one strategy to a copy of the scenario; its bad paths and values, named under ``where``."""
-    from sim.scenario.loader import validation_problems
-
     problems: list[Problem] = []
     state = copy.deepcopy(base)
     for path, value in overrides.items():
@@ -100,7 +105,7 @@ def _check_strategy(base: dict, where: str, overrides: Mapping[str, Any]) -> lis
     try:
         Scenario.model_validate(state)
     except ValidationError as exc:
-        problems += validation_problems(exc, state, prefix=f"{where}.set")
+        problems += problems_of(exc, state, f"{where}.set")
     return problems
 
 

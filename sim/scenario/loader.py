@@ -148,7 +148,7 @@ def validate_data(data: dict, source: str | Path | None, origins: Origins | None
         raise _error(source, validation_problems(exc, data), origins) from None
     problems = check_references(scenario)
     problems += _check_events(scenario, data)
-    problems += check_game(scenario, data)
+    problems += check_game(scenario, data, validation_problems)
     if not problems:
         problems = check_network(scenario, base_dir)
     if problems:

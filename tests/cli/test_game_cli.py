@@ -110,3 +110,15 @@ def test_events_cannot_set_the_game(tmp_path, capsys):
                     encoding="utf-8")
     assert main(["game", str(path), "--serial", "-q", "--out", str(tmp_path / "never")]) == 2
     assert "cannot change during a run" in capsys.readouterr().err
+
+
+def test_every_column_of_the_game_tables_is_documented_in_results_readme(tmp_path):
+    out = tmp_path / "g"
+    assert main(["game", str(TINY_GAME), "--serial", "-q", "--out", str(out)]) == 0
+    readme = (Path(__file__).resolve().parents[2] / "results" / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Game folders"):]
+    for name in ("payoffs", "deviations"):
+        for column in pd.read_parquet(out / f"{name}.parquet").columns:
+            documented = f"`{column}`" in section or (column.startswith("strategy.")
+                                                      and "`strategy.<player>`" in section)
+            assert documented, f"{name}.parquet column {column} is not documented in results/README.md"

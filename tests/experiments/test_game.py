@@ -86,7 +86,8 @@ def test_iterated_best_response_reuses_the_same_runs_and_reaches_an_equilibrium(
     assert searched.mode == "ibr" and searched.ibr.converged
     assert searched.ibr.equilibrium in full_game.equilibria()
     for profile in searched.evaluated():                 # common random numbers: the same payoffs, run by run
-        np.testing.assert_array_equal(searched.values[(slice(None), *profile)], full_game.values[(slice(None), *profile)])
+        runs = (slice(None), *profile)
+        np.testing.assert_array_equal(searched.values[runs], full_game.values[runs])
     record = searched.record()
     assert record["mode"] == "ibr" and record["search"]["converged"] and record["profiles"] == 4
 
