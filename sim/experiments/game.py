@@ -64,7 +64,7 @@ from sim.experiments.metrics import MetricSpec, metric_values
 from sim.experiments.stats import mean_ci
 from sim.experiments.sweep import RunFunction, run_sweep, scenario_hash
 from sim.scenario import Scenario, load_scenario, with_overrides
-from sim.scenario.schema import YEARS_PER_STEP, GameSpec
+from sim.scenario.schema import YEARS_PER_STEP, GameSpec, PlayerSpec, StrategySpec
 
 #: Name of the strategy that is the scenario's own choice (where iterated best response starts).
 CURRENT = "current"
@@ -125,6 +125,22 @@ def without_game(scenario: Scenario) -> Scenario:
     return base
 
 
+def runs_identity(scenario: Scenario) -> Scenario:
+    """What a game's runs depend on: the scenario and the players' menus, not the payoff or the search settings.
+
+    The sweeps of a game are identified by this scenario (its hash is in each
+    sweep's manifest), so a game resumed with another payoff metric, discount
+    rate, ``max_profiles``, ``max_rounds`` or strategy labels reuses every
+    finished run, while a strategy that sets something else is a different game.
+    """
+    players = {player: PlayerSpec(strategies={name: StrategySpec(set=strategy.set)
+                                              for name, strategy in spec.strategies.items()})
+               for player, spec in game_of(scenario).players.items()}
+    identity = scenario.model_copy(update={"game": GameSpec(players=players)})
+    identity._source = getattr(scenario, "_source", None)
+    return identity
+
+
 def profile_scenarios(scenario: Scenario, profiles: Sequence[Profile]) -> list[Scenario]:
     """The validated scenario of each profile, or one error naming every profile that is not a valid scenario."""
     game, base = game_of(scenario), without_game(scenario)
@@ -176,8 +192,8 @@ class Evaluator:
         design = points_design([{f"strategy.{p}": s for p, s in profile_names(game, profile).items()}
                                 for profile in profiles], source="game", kind="game")
         folder = self.out / "runs" / batch
-        swept = run_sweep(self.scenario, design, out=folder, replications=self.replications, seed=self.seed,
-                          backend=self.backend, progress=self.progress, gather_results=False,
+        swept = run_sweep(runs_identity(self.scenario), design, out=folder, replications=self.replications,
+                          seed=self.seed, backend=self.backend, progress=self.progress, gather_results=False,
                           run_function=self.run_function, scenarios=scenarios,
                           manifest_extra={"game": {"batch": batch, "players": players}})
         self.runs += swept.runs
@@ -389,8 +405,8 @@ def _num(value: Any) -> float | None:
 
 # --------------------------------------------------------------------------- the command's work
 def default_out(scenario: Scenario, seed: int, replications: int, root: str | Path = Path("results") / "games") -> Path:
-    """A folder the same game always gets, so re-running the command resumes it."""
-    key = json.dumps([scenario_hash(scenario), seed, replications], sort_keys=True)
+    """A folder the same game always gets (whatever its payoff), so re-running the command resumes it."""
+    key = json.dumps([scenario_hash(runs_identity(scenario)), seed, replications], sort_keys=True)
     return Path(root) / f"{scenario.name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
@@ -495,5 +511,5 @@ def write_game(result: GameResult) -> None:
 
 
 __all__ = ["CURRENT", "Evaluator", "GameResult", "default_out", "game_of", "menus", "payoff_metric",
-           "profile_label", "profile_names", "profile_overrides", "profile_scenarios", "run_game", "start_profile",
-           "write_game"]
+           "profile_label", "profile_names", "profile_overrides", "profile_scenarios", "run_game", "runs_identity",
+           "start_profile", "write_game"]

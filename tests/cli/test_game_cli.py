@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.scenario import load_scenario
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TINY = DATA / "tiny.yaml"
@@ -39,6 +40,29 @@ def test_game_command_writes_payoffs_equilibria_and_report_and_resumes(tmp_path,
     assert main([*argv, "--overwrite"]) == 0
     assert "8 run now" in capsys.readouterr().out
     assert (out / ".bpsim-results.json").is_file()
+
+
+def test_another_payoff_reuses_the_runs_and_another_strategy_is_a_different_game(tmp_path, capsys):
+    out = tmp_path / "game"
+    argv = ["game", str(TINY_GAME), "--serial", "-q", "--out", str(out)]
+    assert main(argv) == 0
+    discounted = pd.read_parquet(out / "payoffs.parquet")
+    capsys.readouterr()
+    assert main([*argv, "--set", "game.payoff.reduce=total"]) == 0
+    assert "0 run now, 8 already done" in capsys.readouterr().out
+    total = pd.read_parquet(out / "payoffs.parquet")
+    assert (total["mean"].abs() > discounted["mean"].abs()).all()    # undiscounted sums are larger
+    same = f"name: tiny_game\nextends: {TINY_GAME}\ndescription: {load_scenario(TINY_GAME).description}\n"
+    relabelled = tmp_path / "relabelled.yaml"
+    relabelled.write_text(f"{same}game:\n  players:\n    a:\n      strategies:\n"
+                          "        bonus: {label: generous}\n", encoding="utf-8")
+    assert main(["game", str(relabelled), *argv[2:]]) == 0
+    assert "0 run now, 8 already done" in capsys.readouterr().out
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(f"{same}game:\n  players:\n    a:\n      strategies:\n"
+                       "        bonus: {set: {banks.a.referral.bonus: 30}}\n", encoding="utf-8")
+    assert main(["game", str(changed), *argv[2:]]) == 2
+    assert "holds a different sweep" in capsys.readouterr().err
 
 
 def test_game_command_refuses_a_folder_of_other_files(tmp_path, capsys):
