@@ -26,7 +26,7 @@ Layout of a game folder::
     OUT/
       .bpsim-results.json    the marker (kind "game")
       runs/all/              the sweep of every profile (full enumeration), or
-      runs/ibr-0001/ ...     one sweep per step of iterated best response
+      runs/ibr-<hash>/ ...   one sweep per step of iterated best response (named by its profiles)
       payoffs.parquet        one row per (profile, player)
       deviations.parquet     one row per (profile, player, alternative strategy)
       equilibria.json        equilibria, ε per profile, best responses, the search
@@ -404,6 +404,17 @@ def _num(value: Any) -> float | None:
 
 
 # --------------------------------------------------------------------------- the command's work
+def batch_name(game: GameSpec, profiles: Sequence[Profile]) -> str:
+    """``ibr-<hash>``: a step of iterated best response is named by the profiles it evaluates.
+
+    So a search resumed along the same path finds its sweeps again, and one
+    that takes another path (another payoff, say) writes new ones instead of
+    colliding with sweeps of other profiles.
+    """
+    key = json.dumps([profile_names(game, p) for p in profiles], sort_keys=True)
+    return f"ibr-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
 def default_out(scenario: Scenario, seed: int, replications: int, root: str | Path = Path("results") / "games") -> Path:
     """A folder the same game always gets (whatever its payoff), so re-running the command resumes it."""
     key = json.dumps([scenario_hash(runs_identity(scenario)), seed, replications], sort_keys=True)
@@ -483,10 +494,8 @@ def run_game(
         if full:
             evaluator.evaluate(profiles, "all")
         else:
-            counter = iter(range(1, 1_000_000))
-
             def evaluate(batch: list[Profile]) -> list[np.ndarray]:
-                found = evaluator.evaluate(batch, f"ibr-{next(counter):04d}")
+                found = evaluator.evaluate(batch, batch_name(game, batch))
                 return [found[p].mean(axis=0) for p in batch]
 
             ibr = iterated_best_response(evaluate, sizes, start_profile(game), max_rounds=game.max_rounds)

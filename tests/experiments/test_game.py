@@ -116,3 +116,13 @@ def test_dask_local_cluster_gives_identical_payoffs(scenario, full_game, tmp_pat
         result = run_game(scenario, out=tmp_path / "dask", backend=dask, progress=False)
     pd.testing.assert_frame_equal(pd.read_parquet(result.out / "payoffs.parquet"),
                                   pd.read_parquet(full_game.out / "payoffs.parquet"))
+
+
+def test_a_search_resumed_with_another_payoff_takes_its_own_path_without_colliding(scenario, tmp_path):
+    searching = with_overrides(scenario, {"game.max_profiles": 3})
+    first = run_game(searching, out=tmp_path / "ibr", backend="serial", progress=False)
+    again = run_game(searching, out=tmp_path / "ibr", backend="serial", progress=False)
+    assert again.completed == 0 and again.skipped == first.runs
+    other = run_game(with_overrides(searching, {"game.payoff.reduce": "total"}), out=tmp_path / "ibr",
+                     backend="serial", progress=False)
+    assert other.mode == "ibr" and other.ibr.rounds >= 1
