@@ -126,3 +126,11 @@ def test_a_search_resumed_with_another_payoff_takes_its_own_path_without_collidi
     other = run_game(with_overrides(searching, {"game.payoff.reduce": "total"}), out=tmp_path / "ibr",
                      backend="serial", progress=False)
     assert other.mode == "ibr" and other.ibr.rounds >= 1
+
+
+def test_the_game_block_is_not_a_parameter_a_comparison_lists(scenario):
+    from sim.experiments.compare import parameter_differences
+
+    differs = parameter_differences([load_scenario(DATA / "tiny.yaml"), scenario])
+    assert not differs["parameter"].str.startswith("game").any()
+    assert "replications" in set(differs["parameter"])          # a real difference is still listed
