@@ -58,8 +58,9 @@ def check_comparable(scenarios: list[Scenario], sources: list[str]) -> None:
 #: Parts of a metric's name that mark a rate or share in [0, 1].
 RATE_MARKERS = ("market_share", "default_rate", "failed")
 
-#: Top-level scenario keys that describe rather than parameterise it (left out of "what differs").
-DESCRIPTIVE_KEYS = ("name", "description", "sources", "shows", "extends")
+#: Top-level scenario keys that describe rather than parameterise it (left out of "what differs");
+#: ``game`` is read by ``python -m sim game`` only, never by a run.
+DESCRIPTIVE_KEYS = ("name", "description", "sources", "shows", "extends", "game")
 
 
 def is_rate(metric: str) -> bool:

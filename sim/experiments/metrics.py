@@ -120,15 +120,21 @@ def lender_default_rates(credit: pd.DataFrame | None) -> pd.Series | None:
 class MetricSpec:
     """One scalar per run read from its tables: a market column, or a column of one institution's rows.
 
-    ``reduce`` says how: ``"final"`` (the level at the final step) or
-    ``"total"`` (a flow summed over steps ``1..T``).
+    ``reduce`` says how: ``"final"`` (the level at the final step),
+    ``"total"`` (a flow summed over steps ``1..T``) or ``"discounted"`` (a
+    flow summed over steps ``1..T`` with step ``t`` weighted by
+    ``(1 + discount)^-t``, ``discount`` being the rate per step).
+    ``id_column`` is the column that names ``institution`` (``insurer`` in
+    the insurers table).
     """
 
     text: str
     table: str
     column: str
     institution: str | None = None
-    reduce: Literal["final", "total"] = "final"
+    reduce: Literal["final", "total", "discounted"] = "final"
+    discount: float = 0.0
+    id_column: str = "institution"
 
 
 def parse_metric(metric: str, institution_ids: Sequence[str]) -> MetricSpec:
@@ -164,9 +170,14 @@ def metric_values(tables: Tables, metric: MetricSpec, by: Sequence[str] = ("poin
         raise ScenarioError.single("--metric", metric.text, f"no column {metric.column!r} in the {metric.table} table",
                                    ", ".join(columns))
     if metric.institution is not None:
-        table = table[table["institution"] == metric.institution]
+        table = table[table[metric.id_column] == metric.institution]
     if metric.reduce == "total":
         values = run_totals(table, [metric.column], by=list(by)).reset_index()
+    elif metric.reduce == "discounted":
+        rows = run_rows(table)
+        weight = (1.0 + metric.discount) ** -rows["step"].to_numpy(dtype=float)
+        weighted = rows[list(by)].assign(**{metric.column: rows[metric.column].to_numpy(dtype=float) * weight})
+        values = weighted.groupby(list(by))[[metric.column]].sum().reset_index()
     else:
         values = final_rows(table, by=list(by))[[*by, metric.column]]
     return values.rename(columns={metric.column: "value"}).reset_index(drop=True)

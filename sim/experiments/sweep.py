@@ -307,6 +307,7 @@ def run_sweep(
     gather_results: bool = True,
     run_function: RunFunction | None = None,
     manifest_extra: Mapping[str, Any] | None = None,
+    scenarios: Sequence[Scenario] | None = None,
 ) -> SweepResult:
     """Run every (design point, replication) of a sweep, writing each run as it finishes.
 
@@ -337,6 +338,12 @@ def run_sweep(
         (module level) for the pool and Dask backends.
     manifest_extra : mapping, optional
         Extra entries for the manifest (e.g. a sensitivity analysis's metric).
+    scenarios : sequence of Scenario, optional
+        The validated scenario of each design point, when the points are
+        labels rather than overrides of ``scenario`` (a game's strategy
+        profiles, see :mod:`sim.experiments.game`).  The manifest identifies
+        the sweep by ``scenario`` and the design, so ``scenario`` must
+        determine these.
 
     Returns
     -------
@@ -356,7 +363,11 @@ def run_sweep(
     seed = scenario.seed if seed is None else seed
     _check_counts(replications, seed)
     run_function = run_function or default_run_function()
-    point_scenarios = resolve_design(scenario, design)
+    if scenarios is None:
+        point_scenarios = resolve_design(scenario, design)
+    else:
+        point_scenarios = list(scenarios)
+        assert len(point_scenarios) == len(design), f"{len(point_scenarios)} scenarios for {len(design)} points"
     out = Path(out) if out is not None else default_out(scenario, design, seed, replications)
     manifest = build_manifest(scenario, design, seed, replications, run_function, manifest_extra)
     _check_folder(out, manifest)

@@ -23,6 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
+from sim.scenario.game_check import check_game
 from sim.scenario.network_check import check_network
 from sim.scenario.origins import Origins, merges
 from sim.scenario.paths import parse_value, set_path
@@ -147,6 +148,7 @@ def validate_data(data: dict, source: str | Path | None, origins: Origins | None
         raise _error(source, validation_problems(exc, data), origins) from None
     problems = check_references(scenario)
     problems += _check_events(scenario, data)
+    problems += check_game(scenario, data, validation_problems)
     if not problems:
         problems = check_network(scenario, base_dir)
     if problems:

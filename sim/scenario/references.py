@@ -6,7 +6,8 @@ from sim.errors import Problem
 from sim.scenario.schema import Scenario
 
 #: Top-level blocks an event cannot set: they shape the run before its first step.
-FIXED_DURING_RUN = ("population", "network", "time", "seed", "replications", "products", "name", "extends", "events")
+FIXED_DURING_RUN = ("population", "network", "time", "seed", "replications", "products", "name", "extends", "events",
+                    "game")
 
 
 def check_references(scenario: Scenario) -> list[Problem]:

@@ -806,6 +806,71 @@ class EventSpec(Strict):
     label: str | None = Field(None, description="Text shown for the event in plots and logs.")
 
 
+
+# --------------------------------------------------------------------------- game
+#: Payoff metrics of a bank or platform player: columns of the ``institutions`` table.
+INSTITUTION_PAYOFFS = ("profit", "revenue", "cost", "credit_profit", "platform_income", "acquisition_spend",
+                       "new_customers", "market_share", "customers", "capital")
+#: Payoff metrics of an insurer player: columns of the ``insurers`` table.
+INSURER_PAYOFFS = ("premiums", "claims", "new_guarantees", "capital")
+#: Payoff metrics that are levels (a state, not a flow): only ``reduce: final`` reads them.
+LEVEL_PAYOFFS = ("market_share", "customers", "capital")
+#: Years one step stands for, by ``time.unit`` (for discounting).
+YEARS_PER_STEP = {"day": 1 / 365, "week": 1 / 52, "month": 1 / 12, "quarter": 1 / 4, "year": 1.0}
+
+
+class StrategySpec(Strict):
+    """One strategy of a player's menu: the parameters it sets, by dotted path."""
+
+    label: str | None = Field(None, description="Text shown for the strategy in the report; null = its name.")
+    set: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted path → value, applied to the scenario when the player plays this strategy (the paths "
+                    "of this reference, as in events); empty = the scenario as it is.")
+
+
+StrategyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class PlayerSpec(Strict):
+    """A player of the game: an institution and its menu of strategies."""
+
+    strategies: dict[StrategyName, StrategySpec] = Field(
+        min_length=1, description="Named strategies; the one named `current`, else the first, is the scenario's own "
+                                  "choice (where iterated best response starts).")
+
+
+class PayoffSpec(Strict):
+    """What each player maximises: one number per run, read from its rows of the results tables."""
+
+    metric: Literal["profit", "revenue", "cost", "credit_profit", "platform_income", "acquisition_spend",
+                    "new_customers", "market_share", "customers", "capital", "premiums", "claims",
+                    "new_guarantees"] = Field(
+        "profit", description="Column of the player's rows: of the institutions table for banks and platforms, "
+                              "of the insurers table for insurers (premiums, claims, new_guarantees, capital).")
+    reduce: Literal["discounted", "total", "final"] = Field(
+        "discounted", description="discounted = sum over steps 1..T of the value / (1 + discount_rate)^(t in years); "
+                                  "total = plain sum over steps 1..T; final = the value at the last step "
+                                  "(the only choice for market_share, customers and capital).")
+    discount_rate: Real = Field(0.08, ge=0.0, le=1.0, description="Annual discount rate for reduce: discounted.")
+
+
+class GameSpec(Strict):
+    """A strategic game (python -m sim game): players, their menus, the payoff, replications."""
+
+    players: dict[str, PlayerSpec] = Field(
+        min_length=1, description="Institution id (a bank, platform or insurer) → its menu of strategies.")
+    payoff: PayoffSpec = Field(default_factory=PayoffSpec)
+    replications: Integer | None = Field(
+        None, ge=1, le=100_000, description="Replications of every profile (common random numbers); "
+                                            "null = the scenario's replications.")
+    max_profiles: Integer = Field(
+        256, ge=1, le=1_000_000, description="Largest number of profiles evaluated in full; above it the game is "
+                                             "searched by iterated best response from the scenario's own profile.")
+    max_rounds: Integer = Field(
+        20, ge=1, le=10_000, description="Rounds of iterated best response before it stops without converging.")
+
+
 # --------------------------------------------------------------------------- scenario
 class Scenario(Strict):
     """A whole scenario: who competes, on which network, for how long."""
@@ -840,6 +905,8 @@ class Scenario(Strict):
     regulation: RegulationSpec = Field(default_factory=RegulationSpec)
     events: list[EventSpec] = Field(default_factory=list)
     decisions: DecisionsSpec = Field(default_factory=DecisionsSpec, description="When institutions decide.")
+    game: GameSpec | None = Field(
+        None, description="A strategic game over this scenario (python -m sim game); ignored by run and sweep.")
 
     # The file the scenario was loaded from, so relative data paths resolve against it.
     _source: Any = PrivateAttr(None)
