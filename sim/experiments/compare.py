@@ -59,7 +59,7 @@ def check_comparable(scenarios: list[Scenario], sources: list[str]) -> None:
 RATE_MARKERS = ("market_share", "default_rate", "failed")
 
 #: Top-level scenario keys that describe rather than parameterise it (left out of "what differs").
-DESCRIPTIVE_KEYS = ("name", "description", "sources", "shows", "extends")
+DESCRIPTIVE_KEYS = ("name", "description", "sources", "shows", "extends", "levers", "claims")
 
 
 def is_rate(metric: str) -> bool:

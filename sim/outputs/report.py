@@ -298,12 +298,30 @@ def render_html(context: Mapping[str, Any], plots_dir: Path) -> str:
     return _environment().get_template("report.html.j2").render(title=context["title"], css=css, body=body)
 
 
-def write_report(comparison, out_dir: Path, level: float = 0.95) -> dict[str, Path]:
+def attribution_context(attribution, charts: Sequence[Path]) -> dict[str, Any]:
+    """The "What each change did" section: per charted metric, its parts, and the waterfall files."""
+    from sim.experiments.attribution import TOTAL
+    from sim.outputs.attribution_plots import chosen_metrics
+
+    metrics = chosen_metrics(attribution)
+    blocks = []
+    for metric, chart in zip(metrics, charts, strict=False):
+        rows = [{"part": r["part"], "paths": r["paths"], "value": _cell(f"{r['contribution']:,.4g}"),
+                 "interval": _cell(f"[{r['low']:,.4g}, {r['high']:,.4g}]"), "total": r["part"] == TOTAL}
+                for _, r in attribution.for_metric(metric).iterrows()]
+        blocks.append({"metric": metric, "rows": rows, "chart": chart.name})
+    return {"base": attribution.base, "target": attribution.target, "blocks": blocks,
+            "groups": {g: list(p) for g, p in attribution.groups.items()}}
+
+
+def write_report(comparison, out_dir: Path, level: float = 0.95, attribution=None) -> dict[str, Path]:
     """Write the comparison's tables, plots, ``report.md`` and ``report.html`` into ``out_dir``.
 
     Also ``metrics.csv`` (means and intervals per scenario), ``differences.csv``
     (paired differences), ``parameters.csv`` (what differs) and
-    ``comparison.json`` (seed, replications, version).
+    ``comparison.json`` (seed, replications, version).  With an
+    ``attribution`` (:func:`sim.experiments.attribution.attribute`), also
+    ``attribution.csv``, waterfall charts and the section "What each change did".
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -316,6 +334,13 @@ def write_report(comparison, out_dir: Path, level: float = 0.95) -> dict[str, Pa
             "version": comparison.results[0].version, "common_random_numbers": True}
     (out_dir / "comparison.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     context = report_context(comparison, charts, level)
+    context["attribution"] = None
+    if attribution is not None:
+        from sim.outputs.attribution_plots import write_waterfalls
+
+        attribution.table.to_csv(out_dir / "attribution.csv", index=False)
+        context["attribution"] = attribution_context(attribution, write_waterfalls(attribution, out_dir / "plots",
+                                                                                    names=names))
     (out_dir / "report.md").write_text(render_markdown(context), encoding="utf-8")
     (out_dir / "report.html").write_text(render_html(context, out_dir / "plots"), encoding="utf-8")
     return {"markdown": out_dir / "report.md", "html": out_dir / "report.html", "plots": out_dir / "plots"}
