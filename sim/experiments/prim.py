@@ -22,7 +22,9 @@ Python >= 3.12, and its 2.x line pulls in much more than this needs):
    the highest F-score ``2 c d / (c + d)`` of coverage ``c`` and density
    ``d`` (the harmonic mean: neither may be small).
 3. **Pasting.**  Widen that box's limits again, one at a time, by the
-   ``alpha`` share of its points, while a widening raises the F-score.
+   ``alpha`` share of its points, while a widening raises the F-score; then
+   lift the limits of parameters whose restriction adds less than 0.02 to
+   the F-score (edges nibbled by peeling, :func:`release`).
 4. **Covering.**  For a further box, the points of the boxes found are set
    aside and the search repeats, as long as a box's density is above the
    overall share of cases.
@@ -139,6 +141,32 @@ def paste(values: np.ndarray, y: np.ndarray, lows: np.ndarray, highs: np.ndarray
         current, lows, highs = best
 
 
+def release(values: np.ndarray, y: np.ndarray, lows: np.ndarray, highs: np.ndarray, total: float,
+            tolerance: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """Lift the limits of each parameter whose restriction adds less than ``tolerance`` to the F-score.
+
+    Peeling may nibble a few points off a parameter that does not matter;
+    such a limit says nothing and makes the box harder to read.  The least
+    useful restriction is lifted first, again until every one left matters.
+    """
+    lows, highs = lows.copy(), highs.copy()
+    data_lows, data_highs = values.min(axis=0), values.max(axis=0)
+    while True:
+        current = _score(y, _inside(values, lows, highs), total)[3]
+        best = None
+        for j in range(values.shape[1]):
+            if lows[j] <= data_lows[j] and highs[j] >= data_highs[j]:
+                continue
+            trial_lows, trial_highs = lows.copy(), highs.copy()
+            trial_lows[j], trial_highs[j] = data_lows[j], data_highs[j]
+            loss = current - _score(y, _inside(values, trial_lows, trial_highs), total)[3]
+            if loss < tolerance and (best is None or loss < best[0]):
+                best = (loss, trial_lows, trial_highs)
+        if best is None:
+            return lows, highs
+        _, lows, highs = best
+
+
 def find_box(x: pd.DataFrame, y: Sequence[float] | np.ndarray, alpha: float = 0.05,
              min_mass: float = 0.05) -> Box | None:
     """The best box (peel, choose by F-score, paste) for the cases ``y == 1``; None when there are none.
@@ -163,6 +191,7 @@ def find_box(x: pd.DataFrame, y: Sequence[float] | np.ndarray, alpha: float = 0.
     scores = [_score(target, _inside(values, lo, hi), total) for lo, hi in trajectory]
     best = int(np.argmax([s[3] for s in scores]))
     lows, highs = paste(values, target, *trajectory[best], alpha, total)
+    lows, highs = release(values, target, lows, highs, total)
     coverage, density, mass, _ = _score(target, _inside(values, lows, highs), total)
     bounds = {c: (float(values[:, j].min()), float(values[:, j].max())) for j, c in enumerate(x.columns)}
     limits = {c: (float(lows[j]), float(highs[j])) for j, c in enumerate(x.columns)}
@@ -205,4 +234,4 @@ def find_boxes(x: pd.DataFrame, y: Sequence[float] | np.ndarray, max_boxes: int 
     return boxes
 
 
-__all__ = ["Box", "find_box", "find_boxes", "paste", "peel"]
+__all__ = ["Box", "find_box", "find_boxes", "paste", "peel", "release"]

@@ -44,7 +44,7 @@ def test_prim_recovers_a_planted_box(seed):
 def test_no_cases_no_box_and_covering_finds_two_boxes():
     x, _ = planted(5)
     assert find_box(x, np.zeros(len(x))) is None
-    y = ((x["a"] < 0.2) & (x["b"] < 0.2) | (x["c"] > 0.8) & (x["d"] > 0.8)).astype(int).to_numpy()
+    y = ((x["a"] < 0.3) & (x["b"] < 0.3) | (x["c"] > 0.7) & (x["d"] > 0.7)).astype(int).to_numpy()
     boxes = find_boxes(x, y, max_boxes=2)
     assert len(boxes) == 2
     found = [set(b.restricted()) for b in boxes]
