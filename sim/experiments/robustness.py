@@ -133,7 +133,8 @@ def _check_sizes(sizes: Sequence[int], scenario: Scenario) -> list[int]:
 def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, sizes: Sequence[int] = DEFAULT_SIZES,
                    samples: int = DEFAULT_SAMPLES, replications: int | None = None, seed: int | None = None,
                    out: str | Path | None = None, backend=None, workers: int | None = None, progress: bool = False,
-                   overwrite: bool = False, level: float = 0.95, max_boxes: int = 2) -> RobustnessResult:
+                   overwrite: bool = False, level: float = 0.95, max_boxes: int = 2,
+                   uncertainty_file: str | None = None) -> RobustnessResult:
     """Evaluate every claim of ``scenario`` across sizes and a hypercube of ``ranges``; write the results.
 
     Parameters
@@ -154,6 +155,8 @@ def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, 
         Where the runs execute (see :func:`~sim.experiments.sweep.run_sweep`).
     overwrite : bool
         Replace an earlier analysis in ``out`` (kept until the new one is complete).
+    uncertainty_file : str, optional
+        Where ``ranges`` came from, recorded in the summary.
 
     Raises
     ------
@@ -172,7 +175,8 @@ def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, 
     out = Path(out) if out is not None else Path("results") / scenario.name / "robustness"
     store.check_out(out, "robustness", overwrite=overwrite, resumable=True)
     args = dict(sizes=sizes, samples=samples, replications=replications, seed=seed, backend=backend,
-                workers=workers, progress=progress, level=level, max_boxes=max_boxes)
+                workers=workers, progress=progress, level=level, max_boxes=max_boxes,
+                uncertainty_file=uncertainty_file)
     if overwrite and out.is_dir() and any(out.iterdir()):
         built: list[RobustnessResult] = []
         store.write_folder(out, lambda tmp: built.append(_run(scenario, plan, design, cells, tmp, **args)),
@@ -186,7 +190,7 @@ def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, 
 
 
 def _run(scenario: Scenario, plan: Plan, design: Design, cells: pd.DataFrame, out: Path, *, sizes, samples,
-         replications, seed, backend, workers, progress, level, max_boxes) -> RobustnessResult:
+         replications, seed, backend, workers, progress, level, max_boxes, uncertainty_file) -> RobustnessResult:
     swept = run_sweep(scenario, design, out=out / "runs", replications=replications, seed=seed, backend=backend,
                       workers=workers, progress=progress, gather_results=False,
                       manifest_extra={"robustness": {"sizes": sizes, "samples": samples,
@@ -198,6 +202,7 @@ def _run(scenario: Scenario, plan: Plan, design: Design, cells: pd.DataFrame, ou
     table = judge_cells(scenario, plan, cells, tables, level)
     summary = summarise(scenario, plan, table, sizes=sizes, samples=samples, replications=replications, seed=seed,
                         max_boxes=max_boxes)
+    summary["uncertainty_file"] = uncertainty_file
     store.write_parquet(out / "robustness.parquet", table, index=False)
     store.write_json(out / "summary.json", summary)
     return RobustnessResult(scenario.name, table, summary, out, plan.uncertain)
