@@ -67,6 +67,7 @@ def test_model_attribution_sums_to_the_total():
             assert rows.drop(TOTAL).sum() == pytest.approx(rows[TOTAL], rel=1e-9, abs=1e-9), metric
 
 
+@pytest.mark.slow
 def test_cli_compare_attribute_end_to_end(tmp_path, capsys):
     out = tmp_path / "cmp"
     code = main(["compare", str(DATA / "base.yaml"), str(DATA / "two_changes.yaml"), "--attribute",
