@@ -195,10 +195,35 @@ def evaluate_claims(scenario: Scenario, replications: int | None = None, seed: i
     return results
 
 
+def claims_in_comparison(comparison, level: float = 0.95) -> list[tuple[str, ClaimResult]]:
+    """Judge, from a comparison's runs, the claims of its scenarios that are made against its first scenario.
+
+    A claim is judged when its ``compare_to`` file is the first scenario's
+    file; the runs already share seeds, so nothing more is run.
+    """
+    first = comparison.results[0]
+    base_file = getattr(first.scenario, "_source", None)
+    if base_file is None:
+        return []
+    found = []
+    for result in comparison.results[1:]:
+        for claim in result.scenario.claims:
+            try:
+                against = comparison_path(result.scenario, claim).resolve()
+            except ScenarioError:
+                continue
+            if against != Path(base_file).resolve():
+                continue
+            treated = key_metrics(up_to(result.tables, claim.horizon))
+            control = key_metrics(up_to(first.tables, claim.horizon))
+            found.append((result.scenario.name, judge(claim, treated, control, level)))
+    return found
+
+
 def claims_table(results: Sequence[ClaimResult]) -> pd.DataFrame:
     """One row per claim result (:meth:`ClaimResult.row`)."""
     return pd.DataFrame([r.row() for r in results])
 
 
-__all__ = ["ClaimResult", "ablated", "claims_table", "comparison_path", "default_metrics", "evaluate_claims",
-           "holds", "judge", "lever_violations", "load_comparison", "paired_difference", "up_to", "vanishes"]
+__all__ = ["ClaimResult", "ablated", "claims_in_comparison", "claims_table", "comparison_path", "default_metrics",
+           "evaluate_claims", "holds", "judge", "lever_violations", "load_comparison", "paired_difference", "up_to", "vanishes"]

@@ -298,6 +298,23 @@ def render_html(context: Mapping[str, Any], plots_dir: Path) -> str:
     return _environment().get_template("report.html.j2").render(title=context["title"], css=css, body=body)
 
 
+def claims_context(comparison, level: float = 0.95) -> list[dict[str, Any]]:
+    """The claims of the compared scenarios made against the first one, judged on these runs."""
+    from sim.experiments.claims import claims_in_comparison
+
+    rows = []
+    for name, result in claims_in_comparison(comparison, level):
+        claim = result.claim
+        wanted = {"higher": "> 0", "lower": "< 0"}.get(claim.direction)
+        if wanted is None:
+            low, high = claim.bounds()
+            wanted = f"in [{low:g}, {high:g}]"
+        rows.append({"scenario": name, "metric": result.column, "direction": claim.direction,
+                     "claimed": wanted, "horizon": claim.horizon, "difference": result.difference,
+                     "low": result.low, "high": result.high, "holds": result.holds})
+    return rows
+
+
 def attribution_context(attribution, charts: Sequence[Path]) -> dict[str, Any]:
     """The "What each change did" section: per charted metric, its parts, and the waterfall files."""
     from sim.experiments.attribution import TOTAL
@@ -335,6 +352,9 @@ def write_report(comparison, out_dir: Path, level: float = 0.95, attribution=Non
     (out_dir / "comparison.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     context = report_context(comparison, charts, level)
     context["attribution"] = None
+    context["claims"] = claims_context(comparison, level)
+    if context["claims"]:
+        pd.DataFrame(context["claims"]).to_csv(out_dir / "claims.csv", index=False)
     if attribution is not None:
         from sim.outputs.attribution_plots import write_waterfalls
 

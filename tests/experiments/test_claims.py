@@ -75,3 +75,21 @@ def test_referral_claim_holds_and_vanishes_without_its_lever():
     [result] = evaluate_claims(scenario, replications=3)
     assert result.holds and result.low > 0
     assert result.vanishes and result.ablation == pytest.approx((0.0, 0.0, 0.0))
+
+
+def test_compare_judges_the_claims_made_against_its_first_scenario(tmp_path):
+    """The comparison report reads claims: same seeds, so the same verdict as evaluate_claims."""
+    from sim.experiments.claims import claims_in_comparison
+    from sim.experiments.compare import compare
+    from sim.outputs.report import write_report
+
+    base, scenario = load_scenario(DATA / "base.yaml"), load_scenario(DATA / "referral.yaml")
+    comparison = compare([base, scenario], replications=3)
+    [(name, result)] = claims_in_comparison(comparison)
+    [direct] = evaluate_claims(scenario, replications=3, ablate=False)
+    assert name == "claims_referral" and result.difference == pytest.approx(direct.difference)
+    assert result.holds == direct.holds
+    assert claims_in_comparison(compare([scenario, base], replications=1)) == []   # made against base only
+    write_report(comparison, tmp_path)
+    assert "## Claims" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert pd.read_csv(tmp_path / "claims.csv")["holds"].tolist() == [direct.holds]
