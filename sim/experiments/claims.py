@@ -226,4 +226,5 @@ def claims_table(results: Sequence[ClaimResult]) -> pd.DataFrame:
 
 
 __all__ = ["ClaimResult", "ablated", "claims_in_comparison", "claims_table", "comparison_path", "default_metrics",
-           "evaluate_claims", "holds", "judge", "lever_violations", "load_comparison", "paired_difference", "up_to", "vanishes"]
+           "evaluate_claims", "holds", "judge", "lever_violations", "load_comparison", "paired_difference", "up_to",
+           "vanishes"]
