@@ -279,6 +279,8 @@ def report_context(comparison, charts: Charts, level: float = 0.95) -> dict[str,
         "charts": [{"name": p.name, "caption": charts.captions.get(p.name, p.stem)} for p in charts.paths],
         "chart_notes": charts.notes,
         "rate_interval": any(is_rate(m) for m in table["metric"]),
+        "claims": [],          # filled in by write_report (claims_context)
+        "attribution": None,   # filled in by write_report when an attribution is given
     }
 
 
