@@ -16,6 +16,9 @@ def add_parser(subparsers) -> None:
     )
     compare.add_argument("--replications", "-r", type=int, help="replications per scenario (default: the first's)")
     compare.add_argument("--seed", "-s", type=int, help="seed (default: the first scenario's)")
+    compare.add_argument("--attribute", action="store_true",
+                         help="with two scenarios: split each difference into what each changed lever (or "
+                              "parameter) did alone, plus the interaction remainder (more runs)")
     add_out_options(compare, "results/compare_<names>/")
     compare.add_argument("--quiet", "-q", action="store_true")
     compare.set_defaults(handler=handle)
@@ -23,6 +26,7 @@ def add_parser(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Check ``--out``, run every scenario on the same seeds, write the report folder in one step, print the table."""
+    from sim.errors import ScenarioError
     from sim.experiments.compare import check_comparable, compare
     from sim.experiments.store import check_out, write_folder
     from sim.outputs.report import metric_table, write_report
@@ -32,10 +36,20 @@ def handle(args: argparse.Namespace) -> int:
     sources = [str(p) for p in args.scenarios]
     check_comparable(scenarios, sources)
     default = RESULTS / ("compare_" + "_vs_".join(s.name for s in scenarios[:3]))
+    if args.attribute and len(scenarios) != 2:
+        raise ScenarioError.single("--attribute", "", f"given with {len(scenarios)} scenarios",
+                                   "exactly two scenario files: A (the reference) and B")
     out = check_out(args.out or default, "compare", overwrite=args.overwrite)  # before the runs
     comparison = compare(scenarios, replications=args.replications, seed=args.seed, sources=sources,
                          progress=not args.quiet)
-    out = write_folder(out, lambda tmp: write_report(comparison, tmp), kind="compare", overwrite=args.overwrite)
+    attribution = None
+    if args.attribute:
+        from sim.experiments.attribution import attribute
+
+        attribution = attribute(scenarios[0], scenarios[1], replications=comparison.replications,
+                                seed=comparison.seed)
+    out = write_folder(out, lambda tmp: write_report(comparison, tmp, attribution=attribution), kind="compare",
+                       overwrite=args.overwrite)
     if not args.quiet:
         table = metric_table(comparison)
         print(table.to_string(max_colwidth=32))

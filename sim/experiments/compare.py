@@ -60,7 +60,7 @@ RATE_MARKERS = ("market_share", "default_rate", "failed")
 
 #: Top-level scenario keys that describe rather than parameterise it (left out of "what differs");
 #: ``game`` is read by ``python -m sim game`` only, never by a run.
-DESCRIPTIVE_KEYS = ("name", "description", "sources", "shows", "extends", "game")
+DESCRIPTIVE_KEYS = ("name", "description", "sources", "shows", "extends", "levers", "claims", "game")
 
 
 def is_rate(metric: str) -> bool:

@@ -63,6 +63,7 @@ KIND_FILES = {
                     "samples.csv", "sensitivity.json", ".*.tmp"),
     "game": ("runs/*", "payoffs.parquet", "deviations.parquet", "equilibria.json", "report.md", "report.html",
              ".*.tmp"),
+    "robustness": ("runs/*", "robustness.parquet", "summary.json", "report.md", "plots/*.png", ".*.tmp"),
 }
 
 
@@ -232,7 +233,8 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
         return out
     if not overwrite:
         what = {"run": "a run", "compare": "a comparison", "sweep": "a sweep",
-                "sensitivity": "a sensitivity analysis", "game": "a game"}.get(marker.get("kind"), "results")
+                "sensitivity": "a sensitivity analysis", "robustness": "a robustness analysis",
+                "game": "a game"}.get(marker.get("kind"), "results")
         replace = (f"{overwrite_option} to replace them (the old ones are kept until the new ones are complete), "
                    f"or {where}") if overwrite_option else where
         raise _refuse(out, f"holds the results of {what} written earlier", replace, option)

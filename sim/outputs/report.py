@@ -279,6 +279,8 @@ def report_context(comparison, charts: Charts, level: float = 0.95) -> dict[str,
         "charts": [{"name": p.name, "caption": charts.captions.get(p.name, p.stem)} for p in charts.paths],
         "chart_notes": charts.notes,
         "rate_interval": any(is_rate(m) for m in table["metric"]),
+        "claims": [],          # filled in by write_report (claims_context)
+        "attribution": None,   # filled in by write_report when an attribution is given
     }
 
 
@@ -298,12 +300,47 @@ def render_html(context: Mapping[str, Any], plots_dir: Path) -> str:
     return _environment().get_template("report.html.j2").render(title=context["title"], css=css, body=body)
 
 
-def write_report(comparison, out_dir: Path, level: float = 0.95) -> dict[str, Path]:
+def claims_context(comparison, level: float = 0.95) -> list[dict[str, Any]]:
+    """The claims of the compared scenarios made against the first one, judged on these runs."""
+    from sim.experiments.claims import claims_in_comparison
+
+    rows = []
+    for name, result in claims_in_comparison(comparison, level):
+        claim = result.claim
+        wanted = {"higher": "> 0", "lower": "< 0"}.get(claim.direction)
+        if wanted is None:
+            low, high = claim.bounds()
+            wanted = f"in [{low:g}, {high:g}]"
+        rows.append({"scenario": name, "metric": result.column, "direction": claim.direction,
+                     "claimed": wanted, "horizon": claim.horizon, "difference": result.difference,
+                     "low": result.low, "high": result.high, "holds": result.holds})
+    return rows
+
+
+def attribution_context(attribution, charts: Sequence[Path]) -> dict[str, Any]:
+    """The "What each change did" section: per charted metric, its parts, and the waterfall files."""
+    from sim.experiments.attribution import TOTAL
+    from sim.outputs.attribution_plots import chosen_metrics
+
+    metrics = chosen_metrics(attribution)
+    blocks = []
+    for metric, chart in zip(metrics, charts, strict=False):
+        rows = [{"part": r["part"], "paths": r["paths"], "value": _cell(f"{r['contribution']:,.4g}"),
+                 "interval": _cell(f"[{r['low']:,.4g}, {r['high']:,.4g}]"), "total": r["part"] == TOTAL}
+                for _, r in attribution.for_metric(metric).iterrows()]
+        blocks.append({"metric": metric, "rows": rows, "chart": chart.name})
+    return {"base": attribution.base, "target": attribution.target, "blocks": blocks,
+            "groups": {g: list(p) for g, p in attribution.groups.items()}}
+
+
+def write_report(comparison, out_dir: Path, level: float = 0.95, attribution=None) -> dict[str, Path]:
     """Write the comparison's tables, plots, ``report.md`` and ``report.html`` into ``out_dir``.
 
     Also ``metrics.csv`` (means and intervals per scenario), ``differences.csv``
     (paired differences), ``parameters.csv`` (what differs) and
-    ``comparison.json`` (seed, replications, version).
+    ``comparison.json`` (seed, replications, version).  With an
+    ``attribution`` (:func:`sim.experiments.attribution.attribute`), also
+    ``attribution.csv``, waterfall charts and the section "What each change did".
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -316,6 +353,16 @@ def write_report(comparison, out_dir: Path, level: float = 0.95) -> dict[str, Pa
             "version": comparison.results[0].version, "common_random_numbers": True}
     (out_dir / "comparison.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     context = report_context(comparison, charts, level)
+    context["attribution"] = None
+    context["claims"] = claims_context(comparison, level)
+    if context["claims"]:
+        pd.DataFrame(context["claims"]).to_csv(out_dir / "claims.csv", index=False)
+    if attribution is not None:
+        from sim.outputs.attribution_plots import write_waterfalls
+
+        attribution.table.to_csv(out_dir / "attribution.csv", index=False)
+        context["attribution"] = attribution_context(attribution, write_waterfalls(attribution, out_dir / "plots",
+                                                                                    names=names))
     (out_dir / "report.md").write_text(render_markdown(context), encoding="utf-8")
     (out_dir / "report.html").write_text(render_html(context, out_dir / "plots"), encoding="utf-8")
     return {"markdown": out_dir / "report.md", "html": out_dir / "report.html", "plots": out_dir / "plots"}

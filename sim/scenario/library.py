@@ -11,9 +11,18 @@ from pathlib import Path
 
 from sim.errors import ScenarioError
 from sim.scenario.loader import load_scenario
+from sim.scenario.uncertainty import UNCERTAINTY_FILE
 
 #: The repository's ``scenarios/`` folder, located from this file rather than the working directory.
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+#: Files of a scenario folder that are not scenarios (the library's uncertain ranges).
+NOT_SCENARIOS = (UNCERTAINTY_FILE,)
+
+
+def scenario_files(directory: Path = LIBRARY_DIR) -> list[Path]:
+    """The scenario files of a folder (``*.yaml`` except :data:`NOT_SCENARIOS`), in name order."""
+    return sorted(p for p in Path(directory).glob("*.yaml") if p.name not in NOT_SCENARIOS)
 
 
 def library_path(name: str) -> Path:
@@ -30,8 +39,8 @@ def library_path(name: str) -> Path:
     'baseline.yaml'
     """
     path = LIBRARY_DIR / f"{name.removesuffix('.yaml')}.yaml"
-    if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))) or "(none)"
+    if not path.is_file() or path.name in NOT_SCENARIOS:
+        names = ", ".join(p.stem for p in scenario_files()) or "(none)"
         raise ScenarioError.single(LIBRARY_DIR, name, "no such scenario in the library", names)
     return path
 
@@ -43,7 +52,7 @@ def list_scenarios(directory: Path) -> list[tuple[str, str]]:
     library is visible rather than silently shortened.
     """
     rows = []
-    for path in sorted(Path(directory).glob("*.yaml")):
+    for path in scenario_files(directory):
         try:
             scenario = load_scenario(path)
             description = scenario.description.strip().splitlines()[0] if scenario.description.strip() else ""

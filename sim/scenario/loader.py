@@ -23,6 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
+from sim.scenario.claims import check_claims, check_levers
 from sim.scenario.game_check import check_game
 from sim.scenario.network_check import check_network
 from sim.scenario.origins import Origins, merges
@@ -65,6 +66,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins]:
         raise ScenarioError.single(path, "extends", f"extends itself through {cycle}", "a chain without cycles")
     data = read_yaml(path)
     parent = data.get("extends")
+    _default_comparisons(data)
     if parent is None:
         return data, Origins.of(data, str(path))
     if not isinstance(parent, str):
@@ -78,9 +80,20 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins]:
     merged = deep_merge(base, data)
     origins = base_origins.merged(base, data, str(path))
     merged["extends"] = None
-    merged["description"] = data.get("description", "")
-    origins.children["description"] = Origins(str(path))
+    for key, empty in (("description", ""), ("levers", []), ("claims", [])):   # said of this file, not inherited
+        merged[key] = copy.deepcopy(data.get(key, empty))
+        origins.children[key] = Origins(str(path))
     return merged, origins
+
+
+def _default_comparisons(data: dict) -> None:
+    """Give each claim without ``compare_to`` the file's ``extends`` parent (relative to the same folder)."""
+    claims, parent = data.get("claims"), data.get("extends")
+    if not isinstance(claims, list) or not isinstance(parent, str):
+        return
+    for claim in claims:
+        if isinstance(claim, dict) and claim.get("compare_to") is None:
+            claim["compare_to"] = parent
 
 
 def _loc_to_path(loc: tuple) -> str:
@@ -147,6 +160,8 @@ def validate_data(data: dict, source: str | Path | None, origins: Origins | None
     except ValidationError as exc:
         raise _error(source, validation_problems(exc, data), origins) from None
     problems = check_references(scenario)
+    problems += check_levers(scenario)
+    problems += check_claims(scenario, base_dir)
     problems += _check_events(scenario, data)
     problems += check_game(scenario, data, validation_problems)
     if not problems:

@@ -806,6 +806,45 @@ class EventSpec(Strict):
     label: str | None = Field(None, description="Text shown for the event in plots and logs.")
 
 
+# --------------------------------------------------------------------------- claims
+class ClaimSpec(Strict):
+    """A machine-checkable claim: a key metric is higher, lower or within a range against another scenario.
+
+    The claim is evaluated on common random numbers (paired replications) by
+    :mod:`sim.experiments.claims`; see docs/claims.md.
+    """
+
+    metric: str = Field(min_length=1, description=(
+        "A key metric of a comparison (e.g. 'cac (run)', 'market_share', 'active'); names are listed in "
+        "docs/claims.md. With institution, that institution's metric."))
+    direction: Literal["higher", "lower", "within"] = Field(description=(
+        "higher / lower: the paired difference (this scenario - compare_to) is above / below zero with 95% "
+        "confidence; within: its 95% interval lies inside the 'within' range."))
+    compare_to: str | None = Field(None, description=(
+        "The scenario file the claim is against, relative to this file; null = the extends parent."))
+    horizon: Integer | None = Field(None, ge=1, le=MAX_STEPS, description=(
+        "Step at which the metric is read (levels at that step, flows summed up to it); null = the last step."))
+    within: NonNegative | tuple[Real, Real] | None = Field(None, description=(
+        "For direction within: a tolerance t (the difference lies in [-t, t]) or a range [low, high]."))
+    institution: str | None = Field(None, description="Id of the bank or platform whose metric it is; null = market.")
+
+    @model_validator(mode="after")
+    def _within_only_for_within(self):
+        if self.direction == "within" and self.within is None:
+            raise ValueError("direction 'within' needs a 'within' tolerance or [low, high] range")
+        if self.direction != "within" and self.within is not None:
+            raise ValueError(f"'within' is only read with direction 'within', not '{self.direction}'")
+        if isinstance(self.within, tuple) and not self.within[0] < self.within[1]:
+            raise ValueError(f"within range needs low < high, got [{self.within[0]:g}, {self.within[1]:g}]")
+        return self
+
+    def bounds(self) -> tuple[float, float] | None:
+        """The range the difference must lie in for direction within, as (low, high)."""
+        if self.within is None:
+            return None
+        if isinstance(self.within, tuple):
+            return float(self.within[0]), float(self.within[1])
+        return -float(self.within), float(self.within)
 
 # --------------------------------------------------------------------------- game
 #: Payoff metrics of a bank or platform player: columns of the ``institutions`` table.
@@ -880,6 +919,11 @@ class Scenario(Strict):
     sources: list[Annotated[str, Field(pattern=r"^SF\d+$")]] = Field(
         default_factory=list, description="Ids of the stylized facts the scenario rests on (docs/sources.md).")
     shows: str = Field("", description="What the scenario is meant to show.")
+    levers: list[str] = Field(default_factory=list, description=(
+        "Dotted paths of the strategy this scenario is about; relative to its extends parent it changes nothing "
+        "else (not inherited)."))
+    claims: list[ClaimSpec] = Field(default_factory=list, description=(
+        "Machine-checkable claims: metric, direction, comparison scenario (not inherited; see docs/claims.md)."))
     extends: str | None = Field(None, description="Another scenario file this one overrides (resolved at load).")
     seed: Integer = Field(20_241, ge=0, le=2**63 - 1, description="Root of the run's numpy SeedSequence.")
     replications: Integer = Field(5, ge=1, le=100_000,
