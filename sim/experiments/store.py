@@ -61,6 +61,9 @@ KIND_FILES = {
               LOCK_NAME, "summary.csv", "plots/*.png"),
     "sensitivity": ("runs/*", "indices.csv", "indices_second_order.csv", "indices.png", "samples.png",
                     "samples.csv", "sensitivity.json", ".*.tmp"),
+    "calibration": (MANIFEST_NAME, LOCK_NAME, "history.db", "history.db-journal", "posterior.parquet",
+                    "generations.csv", "parameters.csv", "fit.parquet", "fit.csv", "calibrated.yaml",
+                    "calibration.json", "report.md", "plots/*.png", ".*.tmp"),
 }
 
 
@@ -230,7 +233,7 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
         return out
     if not overwrite:
         what = {"run": "a run", "compare": "a comparison", "sweep": "a sweep",
-                "sensitivity": "a sensitivity analysis"}.get(marker.get("kind"), "results")
+                "sensitivity": "a sensitivity analysis", "calibration": "a calibration"}.get(marker.get("kind"), "results")
         replace = (f"{overwrite_option} to replace them (the old ones are kept until the new ones are complete), "
                    f"or {where}") if overwrite_option else where
         raise _refuse(out, f"holds the results of {what} written earlier", replace, option)
