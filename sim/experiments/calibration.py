@@ -454,7 +454,7 @@ def run_calibration(
         if overwrite and out.is_dir() and any(out.iterdir()):
             built: list[CalibrationResult] = []
             store.write_folder(out, lambda tmp: built.append(_calibrate_into(tmp, targets, evaluator, record,
-                                                                              **kwargs)),
+                                                                              locked=True, **kwargs)),
                                kind="calibration", overwrite=True)
             result = built[0]
             result.out = out
@@ -479,12 +479,14 @@ def _probe(evaluator: Evaluator, targets: Targets) -> None:
 
 
 def _calibrate_into(out: Path, targets: Targets, evaluator: Evaluator, record: Mapping[str, Any], *,
-                    populations: int, population_size: int, replications: int, seed: int,
+                    locked: bool = False, populations: int, population_size: int, replications: int, seed: int,
                     run_function: RunFunction, overrides: Mapping[str, Any], progress: bool,
                     fit_replications: int) -> CalibrationResult:
+    """Run or resume the ABC in ``out`` and write its results there (``locked``: the caller holds its lock)."""
     out.mkdir(parents=True, exist_ok=True)
     lock = store.FolderLock(out, what="another calibration")
-    lock.acquire()
+    if not locked:
+        lock.acquire()
     try:
         if store.read_marker(out) is None:
             store.write_marker(out, "calibration")

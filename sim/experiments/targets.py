@@ -218,9 +218,14 @@ def load_uncertainty(path: str | Path) -> list[tuple[str, float, float, str, boo
 
 
 # --------------------------------------------------------------------------- targets.yaml
-def _schema_problems(exc: ValidationError) -> list[Problem]:
-    from sim.scenario.loader import _loc_to_path
+def _loc_to_path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+    return text
 
+
+def _schema_problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
