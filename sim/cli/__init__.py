@@ -1,4 +1,4 @@
-"""The command line: ``python -m sim run | list | compare | sweep | sensitivity | calibrate | gather | dashboard | schema``.
+"""The command line: ``python -m sim run | list | compare | sweep | sensitivity | calibrate | gather | ...``.
 
 Each subcommand is a module of this package with ``add_parser(subparsers)``
 and ``handle(args)``, imported explicitly below: a subcommand whose module

@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -468,7 +468,7 @@ def run_calibration(
 
 
 def _probe(evaluator: Evaluator, targets: Targets) -> None:
-    """One replication at the priors' midpoints: a fitted metric the runs cannot give fails before anything is written."""
+    """One replication at the priors' midpoints, so a fitted metric the runs cannot give fails before any writing."""
     middle = {p.path: 0.5 * (p.low + p.high) for p in targets.priors}
     probe = evaluator.evaluate(middle, targets.fitted, replications=1)
     problems = [Problem(f"targets[{i}].metric", f"{t.metric} cannot be measured in {t.scenario}: "

@@ -232,8 +232,8 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
     if resumable and marker.get("kind") == kind and not overwrite:
         return out
     if not overwrite:
-        what = {"run": "a run", "compare": "a comparison", "sweep": "a sweep",
-                "sensitivity": "a sensitivity analysis", "calibration": "a calibration"}.get(marker.get("kind"), "results")
+        what = {"run": "a run", "compare": "a comparison", "sweep": "a sweep", "sensitivity": "a sensitivity analysis",
+                "calibration": "a calibration"}.get(marker.get("kind"), "results")
         replace = (f"{overwrite_option} to replace them (the old ones are kept until the new ones are complete), "
                    f"or {where}") if overwrite_option else where
         raise _refuse(out, f"holds the results of {what} written earlier", replace, option)

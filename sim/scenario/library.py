@@ -15,6 +15,14 @@ from sim.scenario.loader import load_scenario
 #: The repository's ``scenarios/`` folder, located from this file rather than the working directory.
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
+#: Files of the library folder that are not scenarios: calibration targets and the uncertain shared parameters.
+NOT_SCENARIOS = ("targets.yaml", "uncertainty.yaml")
+
+
+def scenario_files(directory: Path) -> list[Path]:
+    """The scenario files of a folder (``*.yaml`` but :data:`NOT_SCENARIOS`), in name order."""
+    return [p for p in sorted(Path(directory).glob("*.yaml")) if p.name not in NOT_SCENARIOS]
+
 
 def library_path(name: str) -> Path:
     """The file of the library scenario ``name`` (a file stem such as ``"baseline"``).
@@ -31,7 +39,7 @@ def library_path(name: str) -> Path:
     """
     path = LIBRARY_DIR / f"{name.removesuffix('.yaml')}.yaml"
     if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))) or "(none)"
+        names = ", ".join(p.stem for p in scenario_files(LIBRARY_DIR)) or "(none)"
         raise ScenarioError.single(LIBRARY_DIR, name, "no such scenario in the library", names)
     return path
 
@@ -43,7 +51,7 @@ def list_scenarios(directory: Path) -> list[tuple[str, str]]:
     library is visible rather than silently shortened.
     """
     rows = []
-    for path in sorted(Path(directory).glob("*.yaml")):
+    for path in scenario_files(directory):
         try:
             scenario = load_scenario(path)
             description = scenario.description.strip().splitlines()[0] if scenario.description.strip() else ""

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from sim.scenario import load_scenario
+from sim.scenario.library import scenario_files
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 #: The facts the project cites, in the project's own words (docs/sources.md).
 FACTS = ROOT / "docs" / "sources.md"
-FILES = sorted(SCENARIOS.glob("*.yaml"))
+FILES = scenario_files(SCENARIOS)
 #: The adoption-side strategies of issue 4 (the risk side's are checked the same way by the loop below).
 ADOPTION_SIDE = ("baseline", "bank_platform_alliance", "financial_supermarket", "live_streaming",
                  "referral_incentives", "employee_self_media", "city_bank_local", "own_app_only",
