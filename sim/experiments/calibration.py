@@ -142,11 +142,22 @@ class Evaluator:
         self.overrides = dict(overrides or {})
         self.evaluations = 0
         self.seconds = 0.0
+        self._integers: set[str] | None = None
+
+    def _values(self, params: Mapping[str, float], base: Scenario) -> dict[str, float | int]:
+        """The particle's values, integer parameters rounded (as sweeps and sensitivity designs do)."""
+        if self._integers is None:
+            from sim.experiments.design import integer_paths
+
+            self._integers = integer_paths(base, list(params), str(self.targets.path))
+        return {k: int(round(float(v))) if k in self._integers else float(v) for k, v in params.items()}
 
     def scenarios(self, params: Mapping[str, float], chosen: Sequence[TargetSpec]) -> list[tuple[Scenario, list]]:
         out = []
         for path, overrides, members in _groups(self.targets, chosen):
-            scenario = load_scenario(path, {**overrides, **self.overrides, **{k: float(v) for k, v in params.items()}})
+            if self._integers is None:
+                self._values(params, load_scenario(path, {**overrides, **self.overrides}))
+            scenario = load_scenario(path, {**overrides, **self.overrides, **self._values(params, None)})
             out.append((scenario, members))
         return out
 
