@@ -15,8 +15,8 @@ def add_parser(subparsers) -> None:
                     "ABC-SMC (pyabc); write the posterior, the fit table, the calibrated scenario fragment, "
                     "plots and a report. Running the same command again resumes.")
     cal.add_argument("targets", metavar="TARGETS.yaml", help="targets file (e.g. scenarios/targets.yaml)")
-    cal.add_argument("--budget", type=int, help="ABC-SMC generations in all (default 6)")
-    cal.add_argument("--population-size", type=int, help="accepted particles per generation (default 40)")
+    cal.add_argument("--budget", type=int, help="ABC-SMC generations in all (default 5)")
+    cal.add_argument("--population-size", type=int, help="accepted particles per generation (default 24)")
     cal.add_argument("--replications", "-r", type=int, help="replications per scenario and particle "
                                                             "(default: the targets file's)")
     cal.add_argument("--seed", "-s", type=int, help="seed of the runs and the sampler (default: the targets file's)")

@@ -66,8 +66,8 @@ from sim.scenario import Scenario, load_scenario
 #: Version of the calibration folder layout, checked on resume.
 FORMAT = "bankplatform-sim calibration v1"
 HISTORY = "history.db"
-DEFAULT_POPULATIONS = 6
-DEFAULT_POPULATION_SIZE = 40
+DEFAULT_POPULATIONS = 5
+DEFAULT_POPULATION_SIZE = 24
 #: A target is fitted "within uncertainty" when |simulated mean − value| ≤ this many sd.
 WITHIN_SD = 1.96
 #: Identity entries of the manifest: a folder with other values holds a different calibration.
@@ -212,6 +212,8 @@ class CalibrationResult:
     evaluations: int = 0
     seconds_per_evaluation: float = float("nan")
     resumed_from: int = 0
+    replications: int = 0
+    seed: int = 0
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -525,7 +527,7 @@ def _calibrate_into(out: Path, targets: Targets, evaluator: Evaluator, record: M
         fit = fit_table(targets, evaluator.evaluate(calibrated, targets.targets, replications=fit_replications))
         result = CalibrationResult(out, targets, posterior, generations, parameters, fit, calibrated,
                                    evaluations=evaluator.evaluations, seconds_per_evaluation=per_eval,
-                                   resumed_from=done)
+                                   resumed_from=done, replications=replications, seed=seed)
         write_results(result)
     finally:
         lock.release()

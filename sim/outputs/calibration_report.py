@@ -118,10 +118,11 @@ def report_markdown(result) -> str:
         f"# Calibration of {result.targets.path.name}",
         "",
         f"ABC-SMC (pyabc), {len(result.generations)} generations of {int(result.generations['particles'].iloc[-1])} "
-        f"particles; {int(result.generations['simulations'].sum())} parameter sets simulated in all; "
+        f"particles; {int(result.generations['simulations'].sum())} parameter sets simulated in generations "
+        f"0–{len(result.generations) - 1} (after a prior sample of as many as a generation has particles); "
         f"final epsilon {eps[-1]:.4g}. Distance: Σ ((simulated − value) / sd)² over the "
-        f"{len(fitted)} fitted targets. Each parameter set: {result.targets.replications} replications per "
-        f"scenario on common random numbers (seed {result.targets.seed}).",
+        f"{len(fitted)} fitted targets. Each parameter set: {result.replications} replications per "
+        f"scenario on common random numbers (seed {result.seed}).",
         "",
         "## Parameters (posterior mean and 95% interval)",
         "",
