@@ -1,4 +1,5 @@
-"""The command line, ``python -m sim``: run, list, compare, sweep, sensitivity, robustness, game, gather, dashboard, schema.
+"""The command line, ``python -m sim``: run, list, compare, sweep, sensitivity, robustness, calibrate, game,
+gather, dashboard, schema.
 
 Each subcommand is a module of this package with ``add_parser(subparsers)``
 and ``handle(args)``, imported explicitly below: a subcommand whose module
@@ -18,12 +19,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli import compare, dashboard, game, gather, listing, robustness, run, schema, sensitivity, sweep
+from sim.cli import calibrate, compare, dashboard, game, gather, listing, robustness, run, schema, sensitivity, sweep
 from sim.cli.common import check_number_options
 from sim.errors import EXIT_BAD_INPUT, ScenarioError
 
 #: The subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = (run, listing, compare, sweep, sensitivity, robustness, game, gather, dashboard, schema)
+SUBCOMMANDS = (run, listing, compare, sweep, sensitivity, robustness, calibrate, game, gather, dashboard, schema)
 
 EXIT_INTERRUPTED = 130
 

@@ -19,6 +19,8 @@ NUMBER_OPTIONS = {
     "seed": ("--seed", "seed"),
     "workers": ("--workers", {"low": 1}),
     "samples": ("--samples", {"low": 1}),
+    "budget": ("--budget", {"low": 1}),
+    "population_size": ("--population-size", {"low": 2}),
     "levels": ("--levels", {"low": 2}),
     "resamples": ("--resamples", {"low": 1}),
     "connect_timeout": ("--connect-timeout", {"low": 0, "low_open": True, "integer": False}),

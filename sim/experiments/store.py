@@ -64,6 +64,9 @@ KIND_FILES = {
     "game": ("runs/*", "payoffs.parquet", "deviations.parquet", "equilibria.json", "report.md", "report.html",
              ".*.tmp"),
     "robustness": ("runs/*", "robustness.parquet", "summary.json", "report.md", "plots/*.png", ".*.tmp"),
+    "calibration": (MANIFEST_NAME, LOCK_NAME, "history.db", "history.db-journal", "posterior.parquet",
+                    "generations.csv", "parameters.csv", "fit.parquet", "fit.csv", "calibrated.yaml",
+                    "calibration.json", "report.md", "plots/*.png", ".*.tmp"),
 }
 
 
@@ -234,7 +237,7 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
     if not overwrite:
         what = {"run": "a run", "compare": "a comparison", "sweep": "a sweep",
                 "sensitivity": "a sensitivity analysis", "robustness": "a robustness analysis",
-                "game": "a game"}.get(marker.get("kind"), "results")
+                "calibration": "a calibration", "game": "a game"}.get(marker.get("kind"), "results")
         replace = (f"{overwrite_option} to replace them (the old ones are kept until the new ones are complete), "
                    f"or {where}") if overwrite_option else where
         raise _refuse(out, f"holds the results of {what} written earlier", replace, option)

@@ -16,8 +16,8 @@ from sim.scenario.uncertainty import UNCERTAINTY_FILE
 #: The repository's ``scenarios/`` folder, located from this file rather than the working directory.
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
-#: Files of a scenario folder that are not scenarios (the library's uncertain ranges).
-NOT_SCENARIOS = (UNCERTAINTY_FILE,)
+#: Files of the library folder that are not scenarios: calibration targets and the uncertain shared parameters.
+NOT_SCENARIOS = ("targets.yaml", UNCERTAINTY_FILE)
 
 
 def scenario_files(directory: Path = LIBRARY_DIR) -> list[Path]:

@@ -27,7 +27,7 @@ def test_the_parser_has_every_subcommand_module():
     modules = sorted(p.stem for p in CLI.glob("*.py") if p.stem not in SHARED)
     assert sorted(m.__name__.rsplit(".", 1)[1] for m in SUBCOMMANDS) == modules
     assert _subcommand_names(build_parser()) == ["run", "list", "compare", "sweep", "sensitivity", "robustness",
-                                                  "game", "gather", "dashboard", "schema"]
+                                                  "calibrate", "game", "gather", "dashboard", "schema"]
     for module in SUBCOMMANDS:
         assert callable(module.add_parser) and callable(module.handle), module.__name__
 
