@@ -4,7 +4,8 @@ The report opens with a plain-language summary (who gains and loses what
 against the first scenario, with 95% intervals, in display names and units),
 then says what differs between the scenarios (every resolved parameter and
 the event timelines), then the key metrics grouped by market, institution and
-credit risk, then the charts and how to read the intervals.
+credit risk, then (when any policy changed a lever) the institutions'
+decisions, then the charts and how to read the intervals.
 
 ``report.md`` is the template rendered with images linked from ``plots/``;
 ``report.html`` is the same Markdown (images as base64 data URIs) converted by
@@ -37,6 +38,7 @@ from sim.outputs.formats import (
     format_interval,
     format_value,
 )
+from sim.outputs.report_decisions import decisions_context
 from sim.outputs.report_plots import Charts, plot_comparison
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -279,6 +281,7 @@ def report_context(comparison, charts: Charts, level: float = 0.95) -> dict[str,
         "charts": [{"name": p.name, "caption": charts.captions.get(p.name, p.stem)} for p in charts.paths],
         "chart_notes": charts.notes,
         "rate_interval": any(is_rate(m) for m in table["metric"]),
+        "decisions": decisions_context(comparison.results, names),
         "claims": [],          # filled in by write_report (claims_context)
         "attribution": None,   # filled in by write_report when an attribution is given
     }

@@ -16,7 +16,7 @@ import pytest
 
 from sim.experiments.compare import compare
 from sim.outputs.report import write_report
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, with_overrides
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,8 +28,9 @@ SMALL = {"population.size": 800, "time.steps": 30}
 
 
 def write_small_report(out: Path) -> Path:
-    """The report of baseline against city_bank_local (which has a timeline event), small and quick."""
+    """The report of baseline against city_bank_local (a timeline event; the city bank on a ``rule`` policy)."""
     scenarios = [load_scenario(ROOT / "scenarios" / name, SMALL) for name in ("baseline.yaml", "city_bank_local.yaml")]
+    scenarios[1] = with_overrides(scenarios[1], {"banks.citybank.policy": {"kind": "rule"}})
     comparison = compare(scenarios, replications=3, seed=7)
     return write_report(comparison, out)["html"]
 
@@ -62,6 +63,10 @@ def test_report_in_chromium(tmp_path):
             assert summary_items.bounding_box()["y"] < 900
             assert "Large state bank" in text or "City commercial bank" in text  # display names, not raw ids
             assert "**" not in text, "literal Markdown left in the page"
+            decisions = page.locator("h2", has_text="Decisions")
+            assert decisions.count() == 1
+            rows = page.locator("h2:has-text('Decisions') ~ table").first.locator("tbody tr")
+            assert rows.count() >= 1 and "City commercial bank" in rows.first.inner_text()
             images = page.eval_on_selector_all("img", "els => els.map(e => [e.naturalWidth, e.complete])")
             assert images and all(width > 0 and done for width, done in images), images
         finally:
