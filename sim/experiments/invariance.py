@@ -1,0 +1,173 @@
+"""Size invariance: the strategy quantities of a run, per replication, and their comparison between two sizes.
+
+A strategy team's answers must be properties of the strategy, not of the
+simulation's population size.  :func:`size_quantities` reads, per
+replication, the quantities the team asks for:
+
+- ``share <institution>``: market share at the final step;
+- ``cac <channel>``: acquisition spend over the run / customers acquired
+  over the run, all institutions, per channel (the channels table, steps 1..T);
+- ``default rate``: defaults over the run / borrower-steps at risk;
+- ``ltv per customer <channel>`` and ``payback <channel>``: of the cohorts
+  acquired during the run (cohort step ≥ 1), lifetime value to the end of the
+  run per customer acquired, and the mean months to payback of the customers
+  whose cohort paid back (``summary.json`` ``customer_value.by_channel``);
+- ``pooled payback <channel>``: the payback age of the channel's cohorts
+  pooled (:func:`pooled_payback`).
+
+:func:`compare_sizes` compares two sets of runs quantity by quantity: the
+difference of the replication means, its standard error
+``sqrt(se₁² + se₂²)``, whether it lies within the 95% interval
+(``|Δ| ≤ 1.96·se``), and a Welch t-test whose p-values are adjusted for the
+number of quantities compared by Holm's step-down procedure (Holm 1979),
+which controls the family-wise error rate like Bonferroni but rejects more.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.experiments.metrics import run_default_rate, run_rows
+from sim.experiments.summary import cohort_ends
+
+
+def _ratio(top: pd.Series, bottom: pd.Series) -> pd.Series:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (top / bottom.where(bottom > 0)).astype(float)
+
+
+def size_quantities(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The size-invariant quantities of a run, one row per replication, one column per quantity.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        A run's tables (``market``, ``institutions``, ``channels``, ``cohorts``).
+
+    Returns
+    -------
+    DataFrame
+        Index ``replication``; columns named as in the module docstring; NaN
+        where a replication leaves a quantity undefined (no customer acquired
+        through a channel, no cohort paid back).
+    """
+    institutions = tables["institutions"]
+    last = institutions[institutions["step"] == institutions["step"].max()]
+    columns: dict[str, pd.Series] = {}
+    for ident, rows in last.groupby("institution", sort=False):
+        columns[f"share {ident}"] = rows.set_index("replication")["market_share"].astype(float)
+    during = run_rows(tables["channels"])
+    totals = during.groupby(["channel", "replication"])[["spend", "new_customers"]].sum()
+    for channel, rows in totals.groupby(level="channel", sort=False):
+        rows = rows.droplevel("channel")
+        columns[f"cac {channel}"] = _ratio(rows["spend"], rows["new_customers"])
+    columns["default rate"] = run_default_rate(tables["market"]).astype(float)
+    ends = cohort_ends(tables["cohorts"])
+    paid = ends["payback_age"].notna()
+    value = pd.DataFrame({
+        "replication": ends["replication"].to_numpy(), "channel": ends["channel"].to_numpy(),
+        "acquired": ends["acquired"].to_numpy(float), "ltv": ends["ltv"].to_numpy(float),
+        "paid": np.where(paid, ends["acquired"], 0).astype(float),
+        "payback": np.where(paid, ends["payback_age"].astype("Float64").fillna(0).to_numpy(float)
+                            * ends["acquired"].to_numpy(float), 0.0),
+    }).groupby(["channel", "replication"]).sum()
+    for channel, rows in value.groupby(level="channel", sort=False):
+        rows = rows.droplevel("channel")
+        columns[f"ltv per customer {channel}"] = _ratio(rows["ltv"], rows["acquired"])
+        columns[f"payback {channel}"] = _ratio(rows["payback"], rows["paid"])
+    for channel, series in pooled_payback(tables["cohorts"]).items():
+        columns[f"pooled payback {channel}"] = series
+    frame = pd.DataFrame(columns)
+    frame.index.name = "replication"
+    return frame
+
+
+def pooled_payback(cohorts: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per channel and replication, the payback age of the channel's pooled cohorts.
+
+    The first age ``a`` at which the cumulative margin of all cohorts of the
+    channel (acquired in steps ≥ 1, all institutions and products) that the
+    run observed to age ``a`` (cohort step + a ≤ T) reaches their acquisition
+    cost; NaN if it never does.  Unlike the per-cohort ``payback_age``, whose
+    first passage of a small cohort's noisy margin comes earlier the smaller
+    the cohort, this is a first passage of a mean over the whole channel.
+    """
+    won = cohorts[cohorts["cohort"] >= 1]
+    out: dict[str, dict[int, float]] = {}
+    if won.empty:
+        return {}
+    horizon = int(cohorts["step"].max())
+    for (channel, replication), rows in won.groupby(["channel", "replication"], sort=False):
+        cells = ["cohort", "institution", "product"]
+        margin = rows.pivot_table(index=cells, columns="age", values="cumulative_margin", aggfunc="sum")
+        margin = margin.reindex(columns=range(horizon + 1)).ffill(axis=1).fillna(0.0)
+        cost = rows.groupby(cells)["acquisition_cost"].first().reindex(margin.index)
+        observed = (margin.index.get_level_values("cohort").to_numpy()[:, None]
+                    + np.arange(horizon + 1)[None, :]) <= horizon
+        total_margin = (margin.to_numpy() * observed).sum(axis=0)
+        total_cost = (cost.to_numpy()[:, None] * observed).sum(axis=0)
+        paid = np.flatnonzero((total_cost > 0) & (total_margin >= total_cost))
+        out.setdefault(str(channel), {})[int(replication)] = float(paid[0]) if paid.size else float("nan")
+    return {channel: pd.Series(values, dtype=float) for channel, values in out.items()}
+
+
+def holm_adjust(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN): ``max_{j≤k} (m − j + 1)·p_(j)``, capped at 1."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full_like(p, np.nan)
+    defined = np.flatnonzero(~np.isnan(p))
+    m = len(defined)
+    order = defined[np.argsort(p[defined], kind="stable")]
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def compare_sizes(small: pd.DataFrame, large: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Quantity by quantity, whether two sizes' replication means agree.
+
+    Parameters
+    ----------
+    small, large : DataFrame
+        :func:`size_quantities` of each size's runs.
+    alpha : float
+        Family-wise error rate of the Holm-adjusted Welch tests.
+
+    Returns
+    -------
+    DataFrame
+        One row per quantity defined in at least 2 replications of both:
+        ``quantity, mean_small, se_small, n_small, mean_large, se_large,
+        n_large, difference, se, within_95`` (``|difference| ≤ 1.96·se``),
+        ``p`` (Welch, two-sided), ``p_holm`` and ``agree`` (``p_holm ≥ alpha``).
+    """
+    rows = []
+    for quantity in [q for q in small.columns if q in large.columns]:
+        a, b = small[quantity].dropna().to_numpy(float), large[quantity].dropna().to_numpy(float)
+        if len(a) < 2 or len(b) < 2:
+            continue
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        difference, se = b.mean() - a.mean(), math.sqrt(va + vb)
+        if se > 0:
+            df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+            p = float(2 * stats.t.sf(abs(difference) / se, df))
+        else:
+            p = 1.0 if difference == 0 else 0.0
+        rows.append({"quantity": quantity, "mean_small": a.mean(), "se_small": math.sqrt(va), "n_small": len(a),
+                     "mean_large": b.mean(), "se_large": math.sqrt(vb), "n_large": len(b),
+                     "difference": difference, "se": se, "within_95": abs(difference) <= 1.96 * se, "p": p})
+    frame = pd.DataFrame(rows, columns=["quantity", "mean_small", "se_small", "n_small", "mean_large", "se_large",
+                                        "n_large", "difference", "se", "within_95", "p"])
+    frame["p_holm"] = holm_adjust(frame["p"].to_numpy(float))
+    frame["agree"] = frame["p_holm"] >= alpha
+    return frame
+
+
+__all__ = ["compare_sizes", "holm_adjust", "pooled_payback", "size_quantities"]
