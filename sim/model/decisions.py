@@ -210,7 +210,7 @@ def adapt_prices(agent, obs: Observation, memory: DecisionMemory, policy, skip: 
 
 
 def answer_rivals(agent, obs: Observation, memory: DecisionMemory, policy) -> set[str]:
-    """Answer a rival's price cut (cut by one step) or higher bonus (match it by one step) after losing share.
+    """Answer a rival's price cut (cut by one step) or higher bonus (move toward it by one step) after losing share.
 
     Returns the products whose price was answered (the price rule leaves them this period).
     """
@@ -232,9 +232,11 @@ def answer_rivals(agent, obs: Observation, memory: DecisionMemory, policy) -> se
                 set_price(agent, product, new, f"rule: answer {', '.join(cutters)}'s price cut "
                                                f"(share fell {fall:.3f})", obs.step)
             answered.add(product)
+    # A rival's bonus is answered while it stands above one's own, not only in the period it rose: a
+    # bonus posted from the start, or raised in a period when one's share held, is still there to match.
     bonuses = {iid: t["bonus"] for iid, t in obs.posted.items() if iid != me and "bonus" in t
-               and t["bonus"] > obs.posted_before.get(iid, {}).get("bonus", t["bonus"])}
-    if bonuses and max(bonuses.values()) > spec.referral.bonus:
+               and t["bonus"] > spec.referral.bonus}
+    if bonuses:
         leader = max(bonuses, key=bonuses.get)
         new = bounded(spec.referral.bonus, bonuses[leader], policy.bonus_step,
                       policy.bonus_bounds.low, policy.bonus_bounds.high)
