@@ -36,6 +36,7 @@ class DecisionMemory:
     losing_periods: int = 0
     negative_margin: dict[str, int] = field(default_factory=dict)
     notices: dict[str, int] = field(default_factory=dict)     # partnership id -> step it ends
+    notice_reasons: dict[str, str] = field(default_factory=dict)   # partnership id -> why notice was given
     learner: RothErev | None = None
     last_action: int | None = None
     exited_at: int | None = None
@@ -115,7 +116,9 @@ def end_noticed_partnerships(agent, obs: Observation) -> None:
         partnership = agent.model.partnerships[pid]
         if obs.step >= ends:
             if partnership.levers.active:
-                _set(partnership, "active", False, f"rule: notice by {agent.institution_id} ran out", obs.step)
+                why = agent.memory.notice_reasons.pop(pid, "")
+                _set(partnership, "active", False,
+                     f"rule: notice by {agent.institution_id} ran out{f' ({why})' if why else ''}", obs.step)
             del agent.memory.notices[pid]
 
 
@@ -277,14 +280,17 @@ def review_partnerships(agent, obs: Observation, memory: DecisionMemory, policy)
         if not partnership.levers.active or pid in memory.notices:
             continue
         if agent.kind == "bank":
-            negative = contribution_margin(model, pid, obs) < 0
-            memory.negative_margin[pid] = memory.negative_margin.get(pid, 0) + 1 if negative else 0
+            margin = contribution_margin(model, pid, obs)
+            memory.negative_margin[pid] = memory.negative_margin.get(pid, 0) + 1 if margin < 0 else 0
             give = memory.negative_margin[pid] >= policy.partnership_patience
+            why = f"contribution margin {margin:,.0f} a step, negative {memory.negative_margin[pid]} periods"
         else:
             give = model.institution(partnership.bank).memory.exited_at is not None
+            why = f"{partnership.bank} exited"
         if give:
             ends = obs.step + policy.notice * model.decisions_every
             memory.notices[pid] = ends
+            memory.notice_reasons[pid] = why
             model.notices.append((obs.step, agent.institution_id, pid, ends))
             if policy.notice == 0:
                 end_noticed_partnerships(agent, obs)
