@@ -6,11 +6,12 @@ notice after four quarters of negative contribution, end a quarter later.
 12 replications of 3,000 customers over 36 months.  Measured: 4.5 of 7
 partnerships survive on average [4.1, 4.9] (the city bank's two end in
 every replication, the state bank's supermarket launch in 5 of 12, its
-e-commerce launch in 1); every one that ends was left by its bank with a negative contribution margin in the decision's reason; the
-city bank's modest supermarket partnership (a baseline one, which pays on its
-own) ends in every replication because the city bank's own loud launch at the
-social platform reaches the same customers first: without that launch it
-survives in every replication.
+e-commerce launch in 1); every one that ends was left by its bank with a
+negative contribution margin in the decision's reason; the city bank's
+modest supermarket partnership (a baseline one, which pays on its own) ends
+in every replication because the city bank's own loud launch at the social
+platform reaches the same customers first: without that launch it survives
+in every replication.
 """
 
 from __future__ import annotations
