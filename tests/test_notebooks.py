@@ -33,6 +33,10 @@ SMALL = {
     "04_sweeps_and_sensitivity.ipynb": (
         "POPULATION = 600\nSTEPS = 8\nREPLICATIONS = 2\nSEED = 7\nWORKERS = 2\nMORRIS_TRAJECTORIES = 4"
     ),
+    "05_competition.ipynb": (
+        "POPULATION = 1500\nSTEPS = 24\nREPLICATIONS = 4\nGAME_POPULATION = 800\nGAME_STEPS = 12\n"
+        "GAME_REPLICATIONS = 3\nSEED = 7\nWORKERS = 2"
+    ),
 }
 
 

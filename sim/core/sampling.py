@@ -27,9 +27,11 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
         return np.flatnonzero(rng.random(n) < p)
     expected = n * p
     draws = int(expected + 6.0 * np.sqrt(expected) + 16)
-    positions = np.cumsum(rng.geometric(p, size=draws)) - 1
+    # A gap longer than n ends the search whatever its length: clipping gaps at n + 1 changes no position
+    # below n, and keeps the cumulative sum from overflowing int64 when p is tiny (a spend of 1e-17 yuan).
+    positions = np.cumsum(np.minimum(rng.geometric(p, size=draws), n + 1)) - 1
     while positions[-1] < n:
-        more = np.cumsum(rng.geometric(p, size=draws)) + positions[-1]
+        more = np.cumsum(np.minimum(rng.geometric(p, size=draws), n + 1)) + positions[-1]
         positions = np.concatenate([positions, more])
     return positions[positions < n]
 

@@ -36,6 +36,7 @@ class DecisionMemory:
     losing_periods: int = 0
     negative_margin: dict[str, int] = field(default_factory=dict)
     notices: dict[str, int] = field(default_factory=dict)     # partnership id -> step it ends
+    notice_reasons: dict[str, str] = field(default_factory=dict)   # partnership id -> why notice was given
     learner: RothErev | None = None
     last_action: int | None = None
     exited_at: int | None = None
@@ -115,7 +116,9 @@ def end_noticed_partnerships(agent, obs: Observation) -> None:
         partnership = agent.model.partnerships[pid]
         if obs.step >= ends:
             if partnership.levers.active:
-                _set(partnership, "active", False, f"rule: notice by {agent.institution_id} ran out", obs.step)
+                why = agent.memory.notice_reasons.pop(pid, "")
+                _set(partnership, "active", False,
+                     f"rule: notice by {agent.institution_id} ran out{f' ({why})' if why else ''}", obs.step)
             del agent.memory.notices[pid]
 
 
@@ -210,7 +213,7 @@ def adapt_prices(agent, obs: Observation, memory: DecisionMemory, policy, skip: 
 
 
 def answer_rivals(agent, obs: Observation, memory: DecisionMemory, policy) -> set[str]:
-    """Answer a rival's price cut (cut by one step) or higher bonus (match it by one step) after losing share.
+    """Answer a rival's price cut (cut by one step) or higher bonus (move toward it by one step) after losing share.
 
     Returns the products whose price was answered (the price rule leaves them this period).
     """
@@ -232,9 +235,11 @@ def answer_rivals(agent, obs: Observation, memory: DecisionMemory, policy) -> se
                 set_price(agent, product, new, f"rule: answer {', '.join(cutters)}'s price cut "
                                                f"(share fell {fall:.3f})", obs.step)
             answered.add(product)
+    # A rival's bonus is answered while it stands above one's own, not only in the period it rose: a
+    # bonus posted from the start, or raised in a period when one's share held, is still there to match.
     bonuses = {iid: t["bonus"] for iid, t in obs.posted.items() if iid != me and "bonus" in t
-               and t["bonus"] > obs.posted_before.get(iid, {}).get("bonus", t["bonus"])}
-    if bonuses and max(bonuses.values()) > spec.referral.bonus:
+               and t["bonus"] > spec.referral.bonus}
+    if bonuses:
         leader = max(bonuses, key=bonuses.get)
         new = bounded(spec.referral.bonus, bonuses[leader], policy.bonus_step,
                       policy.bonus_bounds.low, policy.bonus_bounds.high)
@@ -275,14 +280,17 @@ def review_partnerships(agent, obs: Observation, memory: DecisionMemory, policy)
         if not partnership.levers.active or pid in memory.notices:
             continue
         if agent.kind == "bank":
-            negative = contribution_margin(model, pid, obs) < 0
-            memory.negative_margin[pid] = memory.negative_margin.get(pid, 0) + 1 if negative else 0
+            margin = contribution_margin(model, pid, obs)
+            memory.negative_margin[pid] = memory.negative_margin.get(pid, 0) + 1 if margin < 0 else 0
             give = memory.negative_margin[pid] >= policy.partnership_patience
+            why = f"contribution margin {margin:,.0f} a step, negative {memory.negative_margin[pid]} periods"
         else:
             give = model.institution(partnership.bank).memory.exited_at is not None
+            why = f"{partnership.bank} exited"
         if give:
             ends = obs.step + policy.notice * model.decisions_every
             memory.notices[pid] = ends
+            memory.notice_reasons[pid] = why
             model.notices.append((obs.step, agent.institution_id, pid, ends))
             if policy.notice == 0:
                 end_noticed_partnerships(agent, obs)

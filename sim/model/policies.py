@@ -77,8 +77,10 @@ def shift_budget(split: Mapping[str, float], score: Mapping[str, float], step: f
     if sign * scored[worst] <= sign * scored[best]:
         return new
     moved = min(step, new[worst])
-    new[worst] -= moved
-    new[best] += moved
+    # Rounded to 12 decimals, so that repeated moves leave an emptied channel at 0, not at a binary residue
+    # such as 2.8e-17 (which would still buy a vanishing, but non-zero, exposure).
+    new[worst] = round(new[worst] - moved, 12)
+    new[best] = round(new[best] + moved, 12)
     return new
 
 

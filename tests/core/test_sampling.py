@@ -129,3 +129,24 @@ def test_gumbel_moments():
     assert x.mean() == pytest.approx(np.euler_gamma, abs=0.01)
     assert x.var() == pytest.approx(np.pi**2 / 6, rel=0.02)
     assert gumbel((3, 4), rng).shape == (3, 4)
+
+
+def test_bernoulli_positions_with_a_vanishing_probability_finds_nothing_and_does_not_overflow():
+    # p = 1e-20 draws geometric gaps near 1e20, past int64 once summed; the gaps are clipped at n + 1.
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        hits = sampling.bernoulli_positions(3000, 1e-20, rng)
+        assert hits.size == 0 or ((hits >= 0) & (hits < 3000)).all()
+
+
+def test_bernoulli_positions_clipping_changes_no_draw_at_ordinary_probabilities():
+    # Same generator state, same positions as the unclipped geometric-gap construction.
+    n, p = 10_000, 0.002
+    clipped = sampling.bernoulli_positions(n, p, np.random.default_rng(11))
+    rng = np.random.default_rng(11)
+    expected = n * p
+    draws = int(expected + 6.0 * np.sqrt(expected) + 16)
+    positions = np.cumsum(rng.geometric(p, size=draws)) - 1
+    while positions[-1] < n:
+        positions = np.concatenate([positions, np.cumsum(rng.geometric(p, size=draws)) + positions[-1]])
+    np.testing.assert_array_equal(clipped, positions[positions < n])

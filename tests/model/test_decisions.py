@@ -112,6 +112,9 @@ def test_a_losing_partnership_is_ended_after_notice():
     assert model.notices == [(6, "citybank", "citybank_finmarket", 9)]
     ended = [c for c in model.levers.log if c.owner == "partnerships.citybank_finmarket" and c.path == "active"]
     assert [(c.step, c.before, c.after, c.source) for c in ended] == [(9, True, False, "decision")]
+    # The ending says why notice was given: the contribution margin a step, negative for `patience` periods.
+    assert "notice by citybank ran out (contribution margin -" in ended[0].reason
+    assert ended[0].reason.endswith("a step, negative 2 periods)")
     spend = model.tables()["channels"].query("institution == 'citybank' and channel == 'platform:finmarket'")
     assert (spend.query("step > 9")["spend"] == 0).all()
     assert (spend.query("1 <= step <= 9")["spend"] > 0).all()
@@ -221,3 +224,30 @@ def test_a_bank_losing_share_answers_a_rivals_price_cut_and_bonus():
     citic.memory.shares = [0.30, 0.295]
     with model.levers.batch():
         assert answer_rivals(citic, obs, citic.memory, citic.levers.policy) == set()
+
+
+def test_a_standing_rival_bonus_is_answered_and_never_outbid():
+    """A bonus posted from the start never 'rose', yet stands above one's own: the answer moves toward it."""
+    from sim.model.decisions import answer_rivals
+    from sim.model.observation import observe
+
+    scenario = load_scenario(BASELINE, {**SMALL, "banks.citic.policy.kind": "rule",
+                                        "banks.citic.policy.answer_threshold": 0.01,
+                                        "banks.citic.policy.bonus_step": 15.0,
+                                        "banks.icbc.referral.bonus": 20.0})
+    model = ChannelModel(scenario, seed=1)
+    model.run(3)
+    citic = model.institution("citic")
+    posted = {iid: {**t, "prices": dict(t.get("prices", {}))} for iid, t in model.posted.items()}
+    assert posted["icbc"]["bonus"] == 20.0 and citic.levers.referral.bonus == 0.0
+    citic.memory.shares = [0.30, 0.25]
+    obs = observe(model, citic, model.period, posted, posted)     # the rival's bonus did not change
+    with model.levers.batch():
+        answer_rivals(citic, obs, citic.memory, citic.levers.policy)
+    assert citic.levers.referral.bonus == pytest.approx(15.0)
+    with model.levers.batch():
+        answer_rivals(citic, obs, citic.memory, citic.levers.policy)
+    assert citic.levers.referral.bonus == pytest.approx(20.0)    # up to the rival's bonus, not past it
+    with model.levers.batch():
+        answer_rivals(citic, obs, citic.memory, citic.levers.policy)
+    assert citic.levers.referral.bonus == pytest.approx(20.0)

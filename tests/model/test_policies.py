@@ -113,3 +113,11 @@ def test_roth_erev_learns_the_best_arm_of_a_stationary_bandit_with_sublinear_reg
     assert (late - early).mean() - 3 * se(late - early) > 0.3
     # … and regret grows sublinearly: regret(T) / regret(T/2) is 2 for linear growth.
     assert ratio.mean() + 3 * se(ratio) < 1.9
+
+
+def test_shift_budget_empties_a_channel_exactly_after_repeated_moves():
+    # 0.3 − 6 × 0.05 is 2.8e-17 in binary floating point; the split must reach 0, which buys no exposure.
+    split = {"branch": 0.3, "own_app": 0.7}
+    for _ in range(8):
+        split = shift_budget(split, {"branch": 100.0, "own_app": 10.0}, step=0.05)
+    assert split["branch"] == 0.0 and split["own_app"] == 1.0

@@ -1,0 +1,90 @@
+"""cut_direct_link_decisions (SF15, SF10): how a bank on ``rule`` re-allocates its budget after the cut.
+
+The joint-stock bank splits one marketing budget over its branches, its app
+and two data-sharing platform partnerships, and moves up to 5% of it a
+quarter toward the channel of lowest CAC.  Against the same bank keeping the
+direct link (``cut_direct_link_decisions_kept``), on common random numbers,
+10 replications of 3,000 customers.  Measured: at the end of the run the
+platforms hold 72.5% of its budget after the cut against 84.5% with the
+link, a paired difference of −12 points [−18, −6].  The ``learning`` policy
+(Roth–Erev over price moves, docs/ODD.md) does not move budgets: with it the
+split stays where the file puts it, cut or not.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from adoption_checks import channel_total, interval, load, per_replication, run_one
+
+REPLICATIONS = 10
+SIZE = 3000
+PLATFORMS = ("citic_shopmall", "citic_finmarket")
+LEARNING = {"banks.citic.policy.kind": "learning", "banks.citic.policy.price_step": 0.1}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    size = {"population.size": SIZE}
+    return {"kept": run_one(load("cut_direct_link_decisions_kept", **size), REPLICATIONS),
+            "cut": run_one(load("cut_direct_link_decisions", **size), REPLICATIONS),
+            "cut_learning": run_one(load("cut_direct_link_decisions", **size, **LEARNING), REPLICATIONS)}
+
+
+def split_moves(tables):
+    decisions = tables["decisions"]
+    return decisions[(decisions["owner"] == "banks.citic") & (decisions["lever"] == "marketing.split")]
+
+
+def platform_budget_share(start: dict, up_to: int | None = None):
+    """The platforms' share of citic's budget after its last split decision (up to step ``up_to``)."""
+    def measure(tables) -> float:
+        moves = split_moves(tables)
+        if up_to is not None:
+            moves = moves[moves["step"] <= up_to]
+        split = json.loads(moves.iloc[-1]["after"]) if len(moves) else start
+        return sum(split.get(pid, 0.0) for pid in PLATFORMS)
+    return measure
+
+
+def test_the_rule_moves_the_budget_within_its_step_and_keeps_it_whole(runs):
+    result = runs["cut"]
+    policy = result.scenario.banks["citic"].policy
+    moves = split_moves(result.tables)
+    assert not moves.empty and moves["reason"].eq("rule: budget toward the lowest CAC").all()
+    for before, after in moves[["before", "after"]].itertuples(index=False):
+        before, after = json.loads(before), json.loads(after)
+        assert sum(after.values()) == pytest.approx(1.0) and min(after.values()) >= 0.0
+        assert sum(abs(after[k] - before[k]) for k in after) <= 2 * policy.budget_step + 1e-9
+
+
+def test_after_the_cut_the_platforms_get_a_smaller_share_of_the_budget(runs):
+    start = dict(runs["cut"].scenario.banks["citic"].marketing.split)
+    cut_step = runs["cut"].scenario.events[0].at
+    measure = platform_budget_share(start)
+    cut, kept = per_replication(runs["cut"], measure), per_replication(runs["kept"], measure)
+    mean, low, high = interval(cut - kept)
+    assert high < 0, f"platforms' share of the budget, cut − kept: {mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+    # Before the cut both runs are the same market: the same split, replication by replication.
+    before = platform_budget_share(start, up_to=cut_step - 1)
+    np.testing.assert_array_equal(per_replication(runs["cut"], before), per_replication(runs["kept"], before))
+
+
+def test_the_cut_makes_the_platform_channels_acquire_less(runs):
+    after = (runs["cut"].scenario.events[0].at, runs["cut"].scenario.time.steps)
+    channels = tuple(f"platform:{p}" for p in ("shopmall", "finmarket"))
+    per_yuan = lambda t: (channel_total(t, "citic", channels, steps=after)     # noqa: E731
+                          / channel_total(t, "citic", channels, "spend", steps=after))
+    mean, low, high = interval(per_replication(runs["cut"], per_yuan) - per_replication(runs["kept"], per_yuan))
+    assert high < 0, f"platform acquisitions per yuan after the cut: {mean:+.5f} [{low:+.5f}, {high:+.5f}]"
+
+
+def test_the_learning_policy_moves_prices_not_budgets(runs):
+    result = runs["cut_learning"]
+    assert split_moves(result.tables).empty
+    decisions = result.tables["decisions"]
+    learned = decisions[(decisions["owner"] == "banks.citic") & (decisions["source"] == "decision")]
+    assert not learned.empty and learned["lever"].str.startswith("offers.").all()
+    assert learned["reason"].str.startswith("learning: price").all()
