@@ -64,6 +64,27 @@ def change_units(a: Scenario, b: Scenario) -> list[str]:
     return units
 
 
+def settable_paths(target: Scenario, paths: Iterable[str]) -> list[str]:
+    """Each path, or, where ``target`` lacks it, the nearest mapping above it that ``target`` has.
+
+    A lever that adds an entry (``partnerships.new_link``) cannot be set back to
+    a value the target does not have; the target's mapping that would hold it
+    (``partnerships``) is set whole instead, which removes the entry.  Paths
+    below one already listed are dropped.
+    """
+    data = dumped(target)
+    out: list[str] = []
+    for path in paths:
+        parts = path.split(".")
+        while len(parts) > 1 and value_at(data, ".".join(parts)) is _MISSING:
+            parts = parts[:-1]
+        unit = ".".join(parts)
+        if unit in out or any(unit.startswith(u + ".") for u in out):
+            continue
+        out = [u for u in out if not u.startswith(unit + ".")] + [unit]
+    return out
+
+
 def overrides_towards(target: Scenario, paths: Iterable[str]) -> dict[str, Any]:
     """``{path: target's value}`` for each path (a value that ``with_overrides`` accepts)."""
     data = dumped(target)
@@ -91,11 +112,14 @@ def group_by_levers(units: Sequence[str], levers: Sequence[str]) -> dict[str, li
     return {g: groups[g] for g in order}
 
 
-def apply_changes(base: Scenario, target: Scenario, paths: Iterable[str], name: str | None = None) -> Scenario:
-    """``base`` with ``paths`` set to ``target``'s values (renamed ``name`` if given)."""
+def apply_changes(base: Scenario, target: Scenario, paths: Iterable[str], name: str | None = None,
+                  levers: Sequence[str] | None = None) -> Scenario:
+    """``base`` with ``paths`` set to ``target``'s values (renamed ``name``, and its ``levers:`` replaced, if given)."""
     overrides = overrides_towards(target, paths)
     if name is not None:
         overrides["name"] = name
+    if levers is not None:
+        overrides["levers"] = list(levers)
     try:
         return with_overrides(base, overrides, source=f"{base.name} -> {target.name}")
     except ScenarioError as exc:
@@ -103,4 +127,5 @@ def apply_changes(base: Scenario, target: Scenario, paths: Iterable[str], name: 
             "", "these changes cannot be applied one at a time", "changes that are valid on their own")]) from None
 
 
-__all__ = ["apply_changes", "change_units", "dumped", "group_by_levers", "overrides_towards", "value_at"]
+__all__ = ["apply_changes", "change_units", "dumped", "group_by_levers", "overrides_towards", "settable_paths",
+           "value_at"]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
-from sim.experiments.changes import apply_changes
+from sim.experiments.changes import apply_changes, settable_paths
 from sim.experiments.compare import parameter_differences
 from sim.experiments.metrics import Tables, key_metrics
 from sim.experiments.stats import mean_ci
@@ -65,11 +65,18 @@ def load_comparison(scenario: Scenario, claim: ClaimSpec) -> Scenario:
 
 
 def ablated(scenario: Scenario, comparison: Scenario) -> Scenario:
-    """``scenario`` with every lever set to ``comparison``'s value, named ``<name>-ablated``."""
+    """``scenario`` with every lever set to ``comparison``'s value, named ``<name>-ablated``.
+
+    A lever the comparison lacks (an added partnership) is reset by setting
+    the comparison's mapping that would hold it (:func:`~sim.experiments.changes.settable_paths`).
+    """
     if not scenario.levers:
         raise ScenarioError.single(scenario.name, "levers", "declares no levers, so there is nothing to ablate",
                                    "the dotted paths of the strategy")
-    return apply_changes(scenario, comparison, scenario.levers, name=f"{scenario.name}-ablated")
+    # A lever the comparison lacks would lead nowhere in the ablated scenario: it keeps the others.
+    kept = [lever for lever in scenario.levers if settable_paths(comparison, [lever]) == [lever]]
+    return apply_changes(scenario, comparison, settable_paths(comparison, scenario.levers),
+                         name=f"{scenario.name}-ablated", levers=kept)
 
 
 def up_to(tables: Tables, horizon: int | None) -> dict[str, pd.DataFrame]:

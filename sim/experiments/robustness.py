@@ -37,7 +37,7 @@ import pandas as pd
 
 from sim.errors import Problem, ScenarioError
 from sim.experiments import store
-from sim.experiments.changes import change_units, overrides_towards
+from sim.experiments.changes import change_units, overrides_towards, settable_paths
 from sim.experiments.claims import judge, load_comparison, up_to
 from sim.experiments.design import Design, lhs_design, points_design, resolve_design
 from sim.experiments.gather import gather
@@ -85,7 +85,16 @@ def plan_arms(scenario: Scenario, ranges: Mapping[str, UncertainRange]) -> Plan:
     arms = [own]
     for c in comparisons:
         claim = next(cl for cl in scenario.claims if cl.compare_to == c)
-        arms.append({**own, **overrides_towards(load_comparison(scenario, claim), units[c])})
+        comparison = load_comparison(scenario, claim)
+        arm = {**own, **overrides_towards(comparison, units[c])}
+        # A lever that adds an entry the comparison lacks would lead nowhere in its arm: the arm keeps the others.
+        kept = [lever for lever in scenario.levers if settable_paths(comparison, [lever]) == [lever]]
+        if kept != list(scenario.levers):
+            arm["levers"] = kept
+        arms.append(arm)
+    if any("levers" in arm for arm in arms):     # every point of a sweep sets the same paths
+        for arm in arms:
+            arm.setdefault("levers", list(scenario.levers))
     covered = [p for p in ranges if any(p == q or p.startswith(q + ".") or q.startswith(p + ".") for q in paths)]
     uncertain = [p for p in ranges if p not in covered and p != SIZE_PATH]
     return Plan(paths, arms, comparisons, uncertain, covered)

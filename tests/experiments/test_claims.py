@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.experiments import metrics as reducer
+from sim.experiments.changes import settable_paths
 from sim.experiments.claims import ablated, evaluate_claims, holds, judge, lever_violations
 from sim.scenario import load_scenario
 from sim.scenario.claims import INSTITUTION_METRICS, MARKET_METRICS
@@ -46,6 +47,23 @@ def test_ablation_resets_levers_to_the_comparison():
     off = ablated(scenario, base)
     assert off.banks["a"].referral.rate == base.banks["a"].referral.rate
     assert lever_violations(off, base) == []
+
+
+def test_ablation_removes_an_added_partnership():
+    """A lever that adds an entry the comparison lacks is reset by setting the mapping that would hold it."""
+    library = Path(__file__).resolve().parents[2] / "scenarios"
+    scenario, base = load_scenario(library / "financial_supermarket.yaml"), load_scenario(library / "baseline.yaml")
+    assert "icbc_finmarket" in scenario.partnerships and "icbc_finmarket" not in base.partnerships
+    off = ablated(scenario, base)
+    assert off.partnerships == base.partnerships
+    assert lever_violations(off, base) == []
+
+
+def test_settable_paths_widen_only_what_the_target_lacks():
+    base = load_scenario(DATA / "base.yaml")
+    some_bank = next(iter(base.banks))
+    paths = ["partnerships.added.spend", f"banks.{some_bank}.referral.rate", "partnerships.other"]
+    assert settable_paths(base, paths) == ["partnerships", f"banks.{some_bank}.referral.rate"]
 
 
 @pytest.mark.parametrize(("direction", "low", "high", "within", "expected"), [

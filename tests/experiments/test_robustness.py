@@ -129,3 +129,18 @@ def test_negative_samples_are_refused_before_anything_is_written(tmp_path):
         run_robustness(scenario, read_uncertainty(DATA / "uncertainty.yaml"), sizes=[1000], samples=-1,
                        out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_arm_without_an_added_partnership_keeps_only_the_levers_that_lead_somewhere():
+    """financial_supermarket adds a partnership: the baseline arm drops that lever, and every arm still loads."""
+    from sim.scenario import with_overrides
+
+    library = Path(__file__).resolve().parents[2] / "scenarios"
+    scenario = load_scenario(library / "financial_supermarket.yaml")
+    plan = plan_arms(scenario, {})
+    own, base_arm = plan.arms
+    assert own["levers"] == scenario.levers
+    assert "partnerships.icbc_finmarket" not in base_arm["levers"]
+    assert set(base_arm["levers"]) == set(scenario.levers) - {"partnerships.icbc_finmarket"}
+    assert "icbc_finmarket" not in with_overrides(scenario, base_arm).partnerships
+    assert "icbc_finmarket" in with_overrides(scenario, own).partnerships

@@ -11,17 +11,20 @@ error, not by eye.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.experiments.claims import ClaimResult, evaluate_claims, up_to
 from sim.experiments.compare import Comparison, check_comparable, compare
+from sim.experiments.metrics import key_metrics
 from sim.experiments.replicate import RunResult, run
 from sim.experiments.stats import mean_ci
 from sim.scenario import load_scenario
+from sim.scenario.loader import with_overrides
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -47,9 +50,27 @@ def run_pair(reference, scenario, replications: int, seed: int = SEED) -> Compar
     return compare([reference, scenario], replications=replications, seed=seed)
 
 
-@functools.cache
+#: Labels that name or describe a scenario but do not enter its runs.
+LABELS = {"name", "description", "sources", "shows", "levers", "claims"}
+_RUNS: dict[tuple, RunResult] = {}
+
+
+def cached_run(scenario, replications: int, seed: int = SEED) -> RunResult:
+    """A run cached for the test session by the scenario's parameters (its labels aside), replications and seed.
+
+    Two scenarios with the same parameters run the same model from the same
+    seeds, so they share one run: the baseline runs once for every test file,
+    and so does the ablation of a scenario that changes nothing but its levers
+    (it has its parent's parameters, docs/claims.md).
+    """
+    key = (scenario.model_dump_json(exclude=LABELS), replications, seed)
+    if key not in _RUNS:
+        _RUNS[key] = run(scenario, replications=replications, seed=seed)
+    return dataclasses.replace(_RUNS[key], scenario=scenario, _summary=None)
+
+
 def _library_run(name: str, size: int, replications: int, seed: int) -> RunResult:
-    return run(small(name, size), replications=replications, seed=seed)
+    return cached_run(small(name, size), replications, seed)
 
 
 def library_pair(reference: str, name: str, replications: int = 8, size: int = 3000, seed: int = SEED) -> Comparison:
@@ -62,6 +83,41 @@ def library_pair(reference: str, name: str, replications: int = 8, size: int = 3
     results = [_library_run(reference, size, replications, seed), _library_run(name, size, replications, seed)]
     check_comparable([r.scenario for r in results], [reference, name])
     return Comparison(results, seed, replications)
+
+
+def _key_metrics(scenario, replications: int, seed: int, horizon: int | None) -> pd.DataFrame:
+    return key_metrics(up_to(cached_run(scenario, replications, seed).tables, horizon))
+
+
+def claim_results(name: str, size: int = 3000, replications: int = 8, seed: int = SEED) -> list[ClaimResult]:
+    """A library scenario's claims judged at ``size`` customers, with their ablation (common random numbers).
+
+    :func:`sim.experiments.claims.evaluate_claims` runs the scenario, each
+    comparison and the scenario with its levers reset to the comparison's
+    values; every one of them is resized to ``size`` here (the comparison
+    files are loaded at their own size).  Runs come from :func:`cached_run`.
+    """
+    def metrics(horizon):
+        def of(scenario, reps, sd):
+            resized = with_overrides(scenario, {"population.size": size})
+            return _key_metrics(resized, reps, sd, horizon)
+        return of
+    return evaluate_claims(small(name, size), replications, seed, metrics=metrics)
+
+
+def describe(result: ClaimResult) -> str:
+    """A claim's difference and its ablation's, for an assertion message."""
+    ab = result.ablation or (float("nan"),) * 3
+    return (f"{result.column} {result.claim.direction}: {result.difference:.4g} [{result.low:.4g}, {result.high:.4g}]"
+            f"; without the levers {ab[0]:.4g} [{ab[1]:.4g}, {ab[2]:.4g}]")
+
+
+def assert_claims_are_the_levers(results: list[ClaimResult]) -> None:
+    """Every claim holds with the levers (interval on its side of zero) and vanishes without (includes zero)."""
+    assert results, "the scenario makes no claims"
+    for result in results:
+        assert result.holds, describe(result)
+        assert result.vanishes, describe(result)
 
 
 def run_one(scenario, replications: int, seed: int = SEED) -> RunResult:

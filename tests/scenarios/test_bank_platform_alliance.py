@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from adoption_checks import key_difference, library_pair, paired, small, tier34
+from adoption_checks import (
+    assert_claims_are_the_levers,
+    claim_results,
+    key_difference,
+    library_pair,
+    paired,
+    small,
+    tier34,
+)
 
 from sim.core.params import compile_catalog
 
@@ -35,3 +43,13 @@ def test_the_data_alliance_improves_both_partners_credit_models():
     citic, channel = ids.index("citic"), base.channels.index("platform:shopmall")
     assert alliance.channel_targeting[citic, channel] == pytest.approx(0.5)
     assert base.channel_targeting.sum() == 0
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return claim_results("bank_platform_alliance", 3000, REPLICATIONS)
+
+
+def test_the_claims_hold_with_the_levers_and_vanish_without_them(claims):
+    """More customers at a lower CAC for the partner bank; nothing without the data links."""
+    assert_claims_are_the_levers(claims)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from adoption_checks import funnel_reached, interval, library_pair, paired, per_replication
+from adoption_checks import (
+    assert_claims_are_the_levers,
+    claim_results,
+    funnel_reached,
+    interval,
+    library_pair,
+    paired,
+    per_replication,
+)
 
 REPLICATIONS = 8
 #: SF9: about 1 million credit cards in H1 2019 for 100m+ users, i.e. about 1% of users per half-year.
@@ -49,3 +57,13 @@ def test_matching_converts_the_supermarkets_traffic_better_than_plain_rental(com
     mean, low, high = paired(comparison, conversion)
     assert low > 0, f"aware -> active on the supermarket: paired difference {mean:.3f} [{low:.3f}, {high:.3f}]"
     assert np.isfinite(mean)
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return claim_results("financial_supermarket", 3000, REPLICATIONS)
+
+
+def test_the_claims_hold_with_the_levers_and_vanish_without_them(claims):
+    """The newly connected bank wins customers, the market books more loans; nothing without the connections."""
+    assert_claims_are_the_levers(claims)

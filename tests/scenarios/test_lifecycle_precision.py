@@ -1,11 +1,25 @@
-"""lifecycle_precision (SF14, SF17): lower CAC; more creditworthy and fewer subprime approvals."""
+"""lifecycle_precision (SF14, SF17): the big-data model approves more prime, fewer subprime; fewer defaults.
+
+The file's one lever is the bank's credit-model data quality.  Its old free
++50% interest from life-stage targeting is gone, and with it the lower CAC
+(about -4 [-11, +4] yuan at 6,000 customers and 12 pairs): the test of it is
+removed, not loosened.  12 pairs at 6,000 customers resolve the prime
+approval rate (+0.010 [0.003, 0.017]); 6 did not.
+"""
 
 from __future__ import annotations
 
 import pytest
-from adoption_checks import approvals_by_segment, key_difference, library_pair, paired, subprime_share_of_approvals
+from adoption_checks import (
+    approvals_by_segment,
+    assert_claims_are_the_levers,
+    claim_results,
+    library_pair,
+    paired,
+    subprime_share_of_approvals,
+)
 
-REPLICATIONS = 6
+REPLICATIONS = 12
 #: Larger than the other scenario tests: the effects on CAC and on subprime approvals are a few percent.
 SIZE = 6000
 
@@ -13,11 +27,6 @@ SIZE = 6000
 @pytest.fixture(scope="module")
 def comparison():
     return library_pair("baseline", "lifecycle_precision", REPLICATIONS, SIZE)
-
-
-def test_life_stage_targeting_lowers_the_banks_acquisition_cost(comparison):
-    mean, low, high = key_difference(comparison, "citic: cac (run)")
-    assert high < 0, f"CAC: paired difference {mean:.1f} [{low:.1f}, {high:.1f}]"
 
 
 def test_a_big_data_model_approves_more_of_the_creditworthy(comparison):
@@ -32,3 +41,13 @@ def test_a_big_data_model_approves_more_of_the_creditworthy(comparison):
 def test_a_big_data_model_approves_fewer_subprime_applicants(comparison):
     mean, low, high = paired(comparison, lambda t: subprime_share_of_approvals(t, "citic"))
     assert high < 0, f"subprime share of approvals: paired difference {mean:.4f} [{low:.4f}, {high:.4f}]"
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return claim_results("lifecycle_precision", SIZE, REPLICATIONS)  # the pair's runs, cached
+
+
+def test_the_claims_hold_with_the_levers_and_vanish_without_them(claims):
+    """A lower default rate on the bank's loans with the big-data model; none without it."""
+    assert_claims_are_the_levers(claims)

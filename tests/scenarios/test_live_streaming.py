@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from adoption_checks import (
+    assert_claims_are_the_levers,
     channel_total,
+    claim_results,
     funnel_reached,
     interval,
     library_pair,
@@ -40,3 +42,13 @@ def test_streaming_wins_the_bank_more_customers_through_its_own_channels(compari
 def test_a_smaller_share_of_the_banks_new_customers_comes_through_platforms(comparison):
     mean, low, high = paired(comparison, lambda t: platform_share(t, "citic"))
     assert high < 0, f"platform share of new customers: paired difference {mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return claim_results("live_streaming", 3000, REPLICATIONS)
+
+
+def test_the_claims_hold_with_the_levers_and_vanish_without_them(claims):
+    """The bank wins more customers with the stream; no difference without it."""
+    assert_claims_are_the_levers(claims)

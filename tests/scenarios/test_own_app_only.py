@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from adoption_checks import institution_final, institution_total, key_difference, library_pair, paired
+from adoption_checks import (
+    assert_claims_are_the_levers,
+    claim_results,
+    institution_final,
+    institution_total,
+    key_difference,
+    library_pair,
+    paired,
+)
 
 REPLICATIONS = 8
 BANKS = ("icbc", "citic", "citybank")
@@ -34,3 +42,13 @@ def test_banks_lose_reach(comparison):
 def test_each_customer_costs_more_to_acquire(comparison, bank):
     mean, low, high = key_difference(comparison, f"{bank}: cac (run)")
     assert low > 0, f"{bank} CAC: paired difference {mean:.1f} [{low:.1f}, {high:.1f}]"
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return claim_results("own_app_only", 3000, REPLICATIONS)
+
+
+def test_the_claims_hold_with_the_levers_and_vanish_without_them(claims):
+    """Fewer customers for the joint-stock bank, dearer ones for every bank; nothing without the levers."""
+    assert_claims_are_the_levers(claims)
