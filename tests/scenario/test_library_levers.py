@@ -17,7 +17,7 @@ from sim.scenario.reading import read_yaml
 
 #: Library files that do not declare ``levers:`` yet (root scenarios, which extend nothing, need none).
 TO_CONVERT = frozenset({
-    "alliance_game", "bank_platform_alliance", "city_bank_local",
+    "alliance_game", "bank_platform_alliance",
     "employee_self_media", "financial_supermarket", "lifecycle_precision",
     "live_streaming", "own_app_only", "referral_incentives",
 })

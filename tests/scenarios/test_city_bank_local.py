@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from claim_checks import assert_claims_hold_and_vanish
 from adoption_checks import SEED, institution_final, interval, per_replication, run_one, small
+from claim_checks import assert_claims_hold_and_vanish
 
 from sim.experiments.replicate import replication_seed
 from sim.model.model import ChannelModel
