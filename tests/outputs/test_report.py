@@ -87,7 +87,7 @@ def test_city_bank_extends_baseline_and_its_differences_include_the_inherited_ev
     base = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     city = load_scenario(ROOT / "scenarios" / "city_bank_local.yaml")
     paths = set(parameter_differences([base, city])["parameter"])
-    assert {"network.kind", "banks.citybank.referral.rate", "events"} <= paths
+    assert {"network.kind", "banks.citybank.own_app.spend", "events"} <= paths
     assert "name" not in paths and "description" not in paths
     # an empty mapping in one scenario and entries in the other: only the entries are listed
     assert "banks.citybank.own_app.follower_communities" not in paths

@@ -17,8 +17,7 @@ from sim.scenario.reading import read_yaml
 
 #: Library files that do not declare ``levers:`` yet (root scenarios, which extend nothing, need none).
 TO_CONVERT = frozenset({
-    "alliance_game", "alumni_lending", "city_bank_local", "credit_insurance", "cut_direct_link_bureau",
-    "cut_direct_link_jump", "p2p_collapse", "platform_data_lending",
+    "alliance_game",
 })
 
 FILES = scenario_files(LIBRARY_DIR)

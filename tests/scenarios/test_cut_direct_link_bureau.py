@@ -6,11 +6,19 @@ partner bank's loans at risk from step 25 lies in between — above the
 reference's and below direct jump's, each paired difference with a 95%
 interval on the right side of zero — and the bank pays ``query_cost`` for
 every application it scores from the cut on, and nothing before it.
+
+The claim (``claims:``): the partner bank's realized default rate over the
+run is lower than in direct-jump mode (cut_direct_link_jump.yaml), paired 95%
+interval below zero, and vanishes when the lever (the event timeline) is
+reset to the comparison's.  (Its rise over the direct link is checked above
+on the expected rate after the cut; the realized run-level rate does not
+resolve it, so the file does not claim it.)
 """
 
 from __future__ import annotations
 
 import numpy as np
+from claim_checks import assert_claims_hold_and_vanish
 from risk_checks import AFTER_CUT as AFTER
 from risk_checks import DATA_LINK_REPLICATIONS as REPLICATIONS
 from risk_checks import DATA_LINK_RUNS as SMALL
@@ -40,3 +48,7 @@ def test_the_bank_pays_per_query_from_the_cut_on():
     assert np.allclose(after["bureau_cost"], cost * after["applications"])
     others = inst[inst["institution"] != "citic"]
     assert others["bureau_cost"].sum() == 0, "only the bank scoring with platform data queries the bureau"
+
+
+def test_the_claims_hold_with_the_lever_and_vanish_without_it():
+    assert_claims_hold_and_vanish("cut_direct_link_bureau", SMALL["population.size"], REPLICATIONS)
