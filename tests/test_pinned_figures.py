@@ -9,6 +9,12 @@ them.  A change that must move draws re-pins them in its own commit and says
 why.  Re-pinned once since: the network generators now draw the adjacency
 directly (linear in edges, tests/network/test_generators.py checks that the
 distributions are those of networkx's generators), so the graphs differ.
+Re-pinned a second time for the second round's economics and competition:
+spend per reachable customer on response curves, repeat exposures and one
+attribution rule (new draws), price as revenue with interest and capital
+ratios, a 24-month burn-in in the library, the cohorts, products, tiers and
+decisions tables, and the library's one-lever files (checked by their own
+statistical tests in tests/validation and tests/scenarios).
 """
 
 from __future__ import annotations
@@ -25,32 +31,32 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 PINNED = {
     "baseline": {
-        "market": {"aware": 2980, "active": 2048, "funnel_entries": 85, "loans": 440, "defaulted": 65},
-        "institutions": {"icbc": (1010, 27533.356918196594, 6347565.701855482),
-                         "citic": (487, 13376.608278388881, 2667753.828877655),
-                         "citybank": (296, 7958.9918527420905, 1412477.6941958435)},
-        "digest": "a47ce054b371371239ae9ff7e163aa5abef04d17a34a3a863e4081a3bd44b78c",
+        "market": {"aware": 2988, "active": 2279, "funnel_entries": 219, "loans": 568, "defaulted": 128},
+        "institutions": {"icbc": (1218, -6356.838767913177, 693882.1468540793),
+                         "citic": (637, 22601.58222240078, 406650.26352875243),
+                         "citybank": (363, -3452.689939338452, 204105.88354908145)},
+        "digest": "063e915f7ec118afd6eef4f016cc07d515800b7d7869e245708181f6c8f0d2dc",
     },
     "city_bank_local": {
-        "market": {"aware": 2986, "active": 2012, "funnel_entries": 80, "loans": 421, "defaulted": 55},
-        "institutions": {"icbc": (975, 17368.548683348235, 6292603.006652656),
-                         "citic": (505, 414.53320141386666, 2673042.8777861185),
-                         "citybank": (302, 8052.849312595614, 1366858.776468493)},
-        "digest": "12c831f09ccf6a0363cb7e44f7cb6a8da9d7ce374c069a35561cc57941a43d65",
-    },
-    "cut_direct_link_bureau": {
-        "market": {"aware": 2976, "active": 1986, "funnel_entries": 77, "loans": 314, "defaulted": 94},
-        "institutions": {"icbc": (892, 8878.687742642709, 5485534.659683955),
-                         "citic": (594, 15120.363481539596, 2932046.8285442633),
-                         "citybank": (238, 3984.376568174229, 1229828.859116728)},
-        "digest": "4bdc9e10e43a96903a0ce51ad18e3f21f32927f3a6112a6dee3edd82986c078e",
+        "market": {"aware": 2985, "active": 2340, "funnel_entries": 228, "loans": 640, "defaulted": 106},
+        "institutions": {"icbc": (1227, 12153.118758188539, 800460.3049652315),
+                         "citic": (680, 14144.885148151978, 394857.4085317801),
+                         "citybank": (416, -2417.041266553122, 200692.86102046625)},
+        "digest": "d9d7e494ef8ced5d7da68720315062f6db667a8082acab3842b197b6e3015428",
     },
     "credit_insurance": {
-        "market": {"aware": 2979, "active": 1997, "funnel_entries": 70, "loans": 356, "defaulted": 111},
-        "institutions": {"icbc": (941, -11813.483728508236, 5693856.006047354),
-                         "citic": (466, 10929.534437711678, 2532087.567178094),
-                         "citybank": (295, 6213.812874609681, 1132709.8387626207)},
-        "digest": "fb680b81b83acf4bfcdc02f31afd8a535f5fa592c9dc980d4322f58c5057c003",
+        "market": {"aware": 2991, "active": 2262, "funnel_entries": 213, "loans": 506, "defaulted": 174},
+        "institutions": {"icbc": (1149, 4647.838356057851, 633192.7813063622),
+                         "citic": (718, -10684.735277385415, 369995.65384964884),
+                         "citybank": (368, 7514.779994666744, 112266.00079159101)},
+        "digest": "c3bab645b654f20e918f21eaf7c727f93d3db502d00d814b259325a4b7d2a22b",
+    },
+    "cut_direct_link_bureau": {
+        "market": {"aware": 2989, "active": 2368, "funnel_entries": 215, "loans": 509, "defaulted": 162},
+        "institutions": {"icbc": (1111, 6567.155295367049, 496348.6841905296),
+                         "citic": (1003, 26389.811405298748, 613111.8113317074),
+                         "citybank": (337, 10311.613182410356, 173192.46708405804)},
+        "digest": "44e46decf780a19965f32700ba7c7d9d9b9349abb24f99366282597e1564cd01",
     },
 }
 
