@@ -51,4 +51,6 @@ def test_the_bank_pays_per_query_from_the_cut_on():
 
 
 def test_the_claims_hold_with_the_lever_and_vanish_without_it():
-    assert_claims_hold_and_vanish("cut_direct_link_bureau", SMALL["population.size"], REPLICATIONS)
+    # 12 pairs: with the library's shared data-targeting parameters the gap to direct jump is about
+    # -0.0005 a month, which 6 pairs at 6,000 customers do not resolve (interval [-0.0010, 0.0001]).
+    assert_claims_hold_and_vanish("cut_direct_link_bureau", SMALL["population.size"], 2 * REPLICATIONS)
