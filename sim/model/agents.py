@@ -175,15 +175,14 @@ class Customer(FixedAgent):
         return f"Customer({self.index}, {self.life_stage}, tier {self.city_tier})"
 
 
-class Institution(LeverHolder, mesa.Agent):
-    """A bank or platform; owns its levers (its scenario block, as now); its accounts are the last step's ledger.
+class Decider(LeverHolder, mesa.Agent):
+    """An agent that owns a lever record (``<group>.<id>``) and decides by its ``policy`` (docs/ODD.md Decisions).
 
-    ``levers`` is the institution's validated spec (offers, channels,
-    referral, credit cut-off …); change it with :meth:`set_lever`.
+    ``levers`` is the agent's validated spec; change it with :meth:`set_lever`.
     """
 
-    kind = "institution"
-    group = "institutions"
+    kind = "decider"
+    group = "deciders"
     _ids = MODEL_COUNTERS
 
     def __init__(self, model, index: int, institution_id: str, spec):
@@ -196,22 +195,33 @@ class Institution(LeverHolder, mesa.Agent):
 
     @property
     def spec(self):
-        """The institution's current levers (alias of ``levers``)."""
+        """The current levers (alias of ``levers``)."""
         return self.levers
 
     @property
     def policy(self) -> str:
-        """The kind of the institution's policy: fixed, rule or learning."""
+        """The kind of the policy: fixed, rule or learning."""
         return self.levers.policy.kind
 
     @property
     def exited(self) -> bool:
-        """Has left the market (exit rule, docs/ODD.md Decisions)."""
+        """Has left the market (an insurer: stopped writing guarantees) by the exit rule."""
         return self.memory.exited_at is not None
 
     def step(self) -> None:
-        """One decision by the institution's policy (run by the model every ``decisions.every`` steps)."""
+        """One decision by the policy (run by the model every ``decisions.every`` steps)."""
         decide(self, self.model.period, self.model.posted, self.model.posted_before)
+
+
+class Institution(Decider):
+    """A bank or platform; owns its levers (its scenario block, as now); its accounts are the last step's ledger.
+
+    ``levers`` is the institution's validated spec (offers, channels,
+    referral, credit cut-off …); change it with :meth:`set_lever`.
+    """
+
+    kind = "institution"
+    group = "institutions"
 
     @property
     def partnerships(self) -> list:
@@ -284,41 +294,14 @@ class Platform(Institution):
     group = "platforms"
 
 
-class Insurer(LeverHolder, mesa.Agent):
+class Insurer(Decider):
     """A credit-guarantee insurer (SF12): guarantees loans its partner lenders would refuse.
 
     Its balance sheet lives in the model's credit state; the agent reads it.
     """
 
     kind = "insurer"
-    _ids = MODEL_COUNTERS
-
-    def __init__(self, model, index: int, insurer_id: str, spec):
-        super().__init__(model)
-        self.index = index
-        self.institution_id = insurer_id
-        self.lever_key = f"insurers.{insurer_id}"
-        self.levers = spec
-        self.memory = DecisionMemory()
-
-    @property
-    def spec(self):
-        """The insurer's current levers (alias of ``levers``)."""
-        return self.levers
-
-    @property
-    def policy(self) -> str:
-        """The kind of the insurer's policy: fixed, rule or learning."""
-        return self.levers.policy.kind
-
-    @property
-    def exited(self) -> bool:
-        """Has stopped writing guarantees by the exit rule (docs/ODD.md Decisions)."""
-        return self.memory.exited_at is not None
-
-    def step(self) -> None:
-        """One decision by the insurer's policy (run by the model every ``decisions.every`` steps)."""
-        decide(self, self.model.period, self.model.posted, self.model.posted_before)
+    group = "insurers"
 
     @property
     def capital(self) -> float:
