@@ -18,7 +18,14 @@ from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
 from sim.core.adoption.cohorts import CohortBook, step_discount_rate
-from sim.core.adoption.economics import Ledger, RelationshipMargins, account, relationship_counts, relationship_margin
+from sim.core.adoption.economics import (
+    Ledger,
+    RelationshipMargins,
+    account,
+    holdings,
+    relationship_counts,
+    relationship_margin,
+)
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
 from sim.core.adoption.frequency import counting_touches, credited
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
@@ -323,6 +330,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the round.
         """
         self.posted_before, self.posted = self.posted, posted_terms(self.current_scenario())
+        # Relationships by entry channel at the end of the step just recorded, counted only when deciding.
+        self._via = relationship_counts(self.state.provider, self.state.channel, self._tier,
+                                        self.catalog.n_institutions, self.catalog.n_channels)[1]
         self.period = period_view(self.recorder, self.catalog, self.decisions_every)
         with self.levers.batch():
             self.institutions.shuffle_do("step")
@@ -519,8 +529,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the state at step 0, which earns and spends nothing.  During a burn-in
         the accounts move capital as in a run but nothing is recorded.
         """
-        held, self._via = relationship_counts(self.state.provider, self.state.channel, self._tier,
-                                              self.catalog.n_institutions, self.catalog.n_channels)
+        held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
         self.margins = relationship_margin(self.state, self.catalog,
                                            self.credit.book if self.credit is not None else None)
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
