@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import Problem, ScenarioError
+from sim.scenario.uncertainty import read_uncertainty
 
 #: Ids of facts: stylized facts of the source articles, and external facts.
 SOURCE_ID = re.compile(r"^(?:SF|EF)\d+$")
@@ -164,59 +165,6 @@ def find_sources(start: Path) -> Path | None:
     return None
 
 
-# --------------------------------------------------------------------------- uncertainty.yaml
-def load_uncertainty(path: str | Path) -> list[tuple[str, float, float, str, bool]]:
-    """The uncertain shared parameters of an ``uncertainty.yaml``: ``(path, low, high, source, calibrate)``.
-
-    Expected format (a minimal reader; the claims machinery owns the full schema)::
-
-        parameters:
-          - path: credit.peer_effect     # dotted scenario path
-            low: 0.0
-            high: 2.0
-            source: EF2                  # an SF/EF id or "assumption: ..."
-            calibrate: true              # optional: fitted by `sim calibrate` (default false)
-
-    A mapping ``{path: {low, high, source, calibrate}}`` under ``parameters``
-    is read the same way.  Keys other than these are ignored (the claims
-    machinery may add its own).
-
-    Raises
-    ------
-    ScenarioError
-        Naming the file and the key path: missing file, missing or
-        non-numeric bounds, ``low >= high``.
-    """
-    from sim.scenario.reading import read_yaml
-
-    path = Path(path)
-    data = read_yaml(path)
-    entries = data.get("parameters") if isinstance(data, dict) else None
-    if isinstance(entries, Mapping):
-        entries = [{"path": key, **(value if isinstance(value, Mapping) else {})} for key, value in entries.items()]
-    if not isinstance(entries, list):
-        raise ScenarioError.single(path, "parameters", "is missing or not a list",
-                                   "a list of {path, low, high, source}")
-    out, problems = [], []
-    for i, entry in enumerate(entries):
-        where = f"parameters[{i}]"
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
-            problems.append(Problem(where, "needs a dotted 'path'", "{path, low, high, source}"))
-            continue
-        low, high = entry.get("low"), entry.get("high")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
-            problems.append(Problem(f"{where}.low/high", f"got {low!r}, {high!r}", "two numbers"))
-            continue
-        if not low < high:
-            problems.append(Problem(f"{where}.low", f"low {low} is not below high {high}", "low < high"))
-            continue
-        out.append((entry["path"], float(low), float(high), str(entry.get("source", "assumption")),
-                    bool(entry.get("calibrate", False))))
-    if problems:
-        raise ScenarioError(path, problems)
-    return out
-
-
 # --------------------------------------------------------------------------- targets.yaml
 def _loc_to_path(loc: tuple) -> str:
     text = ""
@@ -249,16 +197,15 @@ def _priors(spec: ParametersSpec, base: Path, source: Path) -> tuple[list[Prior]
             problems.append(Problem("parameters.uncertainty", f"file {spec.uncertainty} not found",
                                     "a path relative to the targets file"))
         else:
-            listed = {p: (lo, hi, src, cal) for p, lo, hi, src, cal in load_uncertainty(file)}
-            wanted = list(spec.calibrate) + [p for p, (_, _, _, cal) in listed.items() if cal]
+            listed = read_uncertainty(file)
+            wanted = list(spec.calibrate) + [p for p, entry in listed.items() if entry.calibrate]
             for i, p in enumerate(spec.calibrate):
                 if p not in listed:
                     problems.append(Problem(f"parameters.calibrate[{i}]", f"{p!r} is not in {spec.uncertainty}",
                                             ", ".join(listed) or "none listed"))
             for p in wanted:
                 if p in listed:
-                    lo, hi, src, _ = listed[p]
-                    priors[p] = Prior(p, lo, hi, src)
+                    priors[p] = Prior(p, listed[p].low, listed[p].high, listed[p].source)
     elif spec.calibrate:
         problems.append(Problem("parameters.calibrate", "needs parameters.uncertainty (the file with the ranges)"))
     for p, prior in spec.priors.items():
@@ -345,5 +292,5 @@ def target_overrides(target: TargetSpec) -> dict[str, Any]:
     return overrides
 
 
-__all__ = ["Prior", "Targets", "TargetSpec", "find_sources", "load_targets", "load_uncertainty", "source_ids",
+__all__ = ["Prior", "Targets", "TargetSpec", "find_sources", "load_targets", "source_ids",
            "target_overrides"]

@@ -6,12 +6,15 @@ Each entry gives a dotted path of the scenario schema, the plausible range
 
     ranges:
       choice.trust: {low: 1.0, high: 3.0, source: assumption}
+      credit.peer_effect: {low: 0.0, high: 3.0, source: EF2, calibrate: true}
 
 The file is checked when read: the path must exist in the schema, ``low <
 high``, and both ends must be values the schema accepts for that key (its own
 field constraints, e.g. a probability in [0, 1]).  Any problem is one
 :class:`~sim.errors.ScenarioError` naming the file and the key path.
-``python -m sim robustness`` draws a Latin hypercube over these ranges.
+``python -m sim robustness`` draws a Latin hypercube over these ranges;
+``python -m sim calibrate`` fits the entries marked ``calibrate: true`` (the
+ranges are its uniform priors).
 """
 
 from __future__ import annotations
@@ -32,16 +35,19 @@ from sim.scenario.tree import block, is_model, walk
 UNCERTAINTY_FILE = "uncertainty.yaml"
 
 ENTRY_KEYS = ("low", "high", "source")
+OPTIONAL_KEYS = ("calibrate",)
 
 
 @dataclass(frozen=True)
 class UncertainRange:
-    """A shared parameter's plausible range and its source."""
+    """A shared parameter's plausible range, its source, and whether ``sim calibrate`` fits it."""
 
     path: str
     low: float
     high: float
     source: str
+    calibrate: bool = False
+    calibrate: bool = False
 
 
 def _number(value) -> bool:
@@ -68,11 +74,13 @@ def check_entry(path: str, entry) -> list[Problem]:
     where = f"ranges.{path}"
     if not isinstance(entry, dict):
         return [Problem(where, f"got {entry!r}", "a mapping with low, high and source")]
-    problems = [Problem(f"{where}.{key}", f"unknown key '{key}'", ", ".join(ENTRY_KEYS))
-                for key in entry if key not in ENTRY_KEYS]
+    problems = [Problem(f"{where}.{key}", f"unknown key '{key}'", ", ".join(ENTRY_KEYS + OPTIONAL_KEYS))
+                for key in entry if key not in ENTRY_KEYS + OPTIONAL_KEYS]
     problems += [Problem(f"{where}.{key}", "is required", None) for key in ENTRY_KEYS if key not in entry]
     if problems:
         return problems
+    if not isinstance(entry.get("calibrate", False), bool):
+        problems.append(Problem(f"{where}.calibrate", f"got {entry['calibrate']!r}", "true or false"))
     if not isinstance(entry["source"], str) or not entry["source"].strip():
         problems.append(Problem(f"{where}.source", f"got {entry['source']!r}",
                                 "the range's source (e.g. SF4, a paper) or 'assumption'"))
@@ -115,7 +123,8 @@ def read_uncertainty(path: str | Path) -> dict[str, UncertainRange]:
         problems += check_entry(str(key), entry)
     if problems:
         raise ScenarioError(path, problems)
-    return {str(k): UncertainRange(str(k), float(e["low"]), float(e["high"]), e["source"].strip())
+    return {str(k): UncertainRange(str(k), float(e["low"]), float(e["high"]), e["source"].strip(),
+                                   bool(e.get("calibrate", False)))
             for k, e in data["ranges"].items()}
 
 

@@ -8,6 +8,7 @@ backend, pyabc, posterior, fit table, output folder — runs in seconds.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ from sim.errors import ScenarioError
 from sim.experiments import target_metrics
 from sim.experiments.calibration import distance, run_calibration, weighted_quantile
 from sim.experiments.target_metrics import TargetMetric
-from sim.experiments.targets import load_targets, load_uncertainty
+from sim.experiments.targets import load_targets
+from sim.scenario.uncertainty import UncertainRange, read_uncertainty
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
@@ -143,13 +145,21 @@ def test_bad_targets_files_name_the_key_path(tmp_path, toy_metrics, change, matc
 
 
 def test_uncertainty_file_gives_priors_and_rejects_empty_ranges(tmp_path, toy_metrics):
-    (tmp_path / "uncertainty.yaml").write_text(yaml.safe_dump({"parameters": [
-        {"path": A, "low": 0.0, "high": 0.2, "source": "EF2", "calibrate": True},
-        {"path": B, "low": 0.0, "high": 0.3, "source": "assumption"}]}))
-    assert load_uncertainty(tmp_path / "uncertainty.yaml")[0] == (A, 0.0, 0.2, "EF2", True)
+    (tmp_path / "uncertainty.yaml").write_text(yaml.safe_dump({"ranges": {
+        A: {"low": 0.0, "high": 0.2, "source": "EF2", "calibrate": True},
+        B: {"low": 0.0, "high": 0.3, "source": "assumption"}}}))
+    assert read_uncertainty(tmp_path / "uncertainty.yaml")[A] == UncertainRange(A, 0.0, 0.2, "EF2", True)
     targets = load_targets(write_targets(tmp_path, parameters={"uncertainty": "uncertainty.yaml",
                                                                "calibrate": [B]}), sources=SOURCES)
     assert sorted(p.path for p in targets.priors) == sorted([A, B])
-    (tmp_path / "uncertainty.yaml").write_text(yaml.safe_dump({"parameters": [{"path": A, "low": 1, "high": 1}]}))
-    with pytest.raises(ScenarioError, match=r"parameters\[0\]\.low"):
-        load_uncertainty(tmp_path / "uncertainty.yaml")
+    only_flagged = load_targets(write_targets(tmp_path, parameters={"uncertainty": "uncertainty.yaml"}),
+                                sources=SOURCES)
+    assert [p.path for p in only_flagged.priors] == [A]
+    (tmp_path / "uncertainty.yaml").write_text(yaml.safe_dump({"ranges": {A: {"low": 1, "high": 1,
+                                                                              "source": "EF2"}}}))
+    with pytest.raises(ScenarioError, match=rf"ranges\.{re.escape(A)}"):
+        read_uncertainty(tmp_path / "uncertainty.yaml")
+    (tmp_path / "uncertainty.yaml").write_text(yaml.safe_dump({"ranges": {A: {"low": 0, "high": 1, "source": "EF2",
+                                                                              "calibrate": "yes"}}}))
+    with pytest.raises(ScenarioError, match=r"calibrate"):
+        read_uncertainty(tmp_path / "uncertainty.yaml")
