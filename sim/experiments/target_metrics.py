@@ -75,7 +75,7 @@ def _employee(tables: Tables, institution: str, column: str) -> float:
 
 
 def clicks_per_employee(tables: Tables, scenario, institution: str) -> float:
-    employees = scenario.banks[institution].employee_media.employees
+    employees = round(scenario.banks[institution].employee_media.staff_share * scenario.population.size)
     return _employee(tables, institution, "touches") / employees if employees else float("nan")
 
 

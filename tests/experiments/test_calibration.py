@@ -163,3 +163,16 @@ def test_uncertainty_file_gives_priors_and_rejects_empty_ranges(tmp_path, toy_me
                                                                               "calibrate": "yes"}}}))
     with pytest.raises(ScenarioError, match=r"calibrate"):
         read_uncertainty(tmp_path / "uncertainty.yaml")
+
+
+def test_every_library_target_measures_on_a_real_run_of_its_scenario():
+    """The library's targets file against the library as it is: one replication at the priors' midpoints."""
+    from sim.experiments.backends import SerialBackend
+    from sim.experiments.calibration import Evaluator
+
+    library = load_targets(Path(__file__).resolve().parents[2] / "scenarios" / "targets.yaml")
+    evaluator = Evaluator(library, SerialBackend(), replications=1, seed=library.seed)
+    evaluation = evaluator.evaluate({p.path: (p.low + p.high) / 2 for p in library.priors}, library.targets)
+    assert evaluation.missing == {}
+    assert {t.id for t in library.targets} == set(evaluation.values)
+    assert all(np.isfinite(v).all() for v in evaluation.values.values()), evaluation.means()
