@@ -16,9 +16,7 @@ from sim.scenario.library import LIBRARY_DIR, scenario_files
 from sim.scenario.reading import read_yaml
 
 #: Library files that do not declare ``levers:`` yet (root scenarios, which extend nothing, need none).
-TO_CONVERT = frozenset({
-    "alliance_game",
-})
+TO_CONVERT: frozenset[str] = frozenset()
 
 FILES = scenario_files(LIBRARY_DIR)
 
