@@ -12,7 +12,7 @@ from sim.experiments.target_metrics import METRICS, MetricUnavailable, check_met
 
 def scenario(**extra):
     base = dict(time=SimpleNamespace(unit="month", steps=12),
-                banks={"citic": SimpleNamespace(employee_media=SimpleNamespace(employees=10))},
+                banks={"citic": SimpleNamespace(employee_media=SimpleNamespace(staff_share=0.01))},
                 products={"card": SimpleNamespace(kind="credit", loan=SimpleNamespace(term=12)),
                           "pay": SimpleNamespace(kind="payments", loan=None)},
                 platforms={"fm": SimpleNamespace(users=0.1)}, population=SimpleNamespace(size=1000),
