@@ -24,15 +24,16 @@ def add_parser(subparsers) -> None:
     listing.add_argument("--directory", default="scenarios", help="folder of scenario files")
     listing.add_argument("--results", default="results",
                          help="results folder holding <scenario>/robustness/summary.json (default results)")
-    listing.add_argument("--record", default=str(RECORD_DIR),
-                         help=f"the committed robustness record, <scenario>.json (default {RECORD_DIR})")
+    listing.add_argument("--record", type=Path,
+                         help=f"the committed robustness record, <scenario>.json (default {RECORD_DIR} in the "
+                              "folder above --directory)")
     listing.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Print one line per scenario file: name and description."""
     from sim.errors import ScenarioError
-    from sim.experiments.robustness_record import record_path
+    from sim.experiments.robustness_record import default_record_dir, record_path
     from sim.scenario.library import list_scenarios
 
     directory = Path(args.directory)
@@ -44,14 +45,15 @@ def handle(args: argparse.Namespace) -> int:
         raise ScenarioError.single("--directory", str(directory), "holds no scenario files (*.yaml)",
                                    "a folder of scenario .yaml files")
     width = max((len(name) for name, _ in rows), default=4)
+    record = args.record if args.record is not None else default_record_dir(directory)
     shares = {name: robustness_text(directory / f"{name}.yaml", Path(args.results) / name / "robustness",
-                                    record_path(args.record, name)) for name, _ in rows}
+                                    record_path(record, name)) for name, _ in rows}
     share_width = max(len(text) for text in shares.values())
     for name, description in rows:
         print(f"{name:<{width}}  {shares[name]:<{share_width}}  {description}")
     print("\nRobustness: share of the space (sizes x uncertain parameters) where all the scenario's claims hold, "
           "with its 95% interval: (local) from python -m sim robustness in results/, (recorded) from the record "
-          f"in {args.record}/ (python -m sim robustness --library); stale = the scenario, a file it extends or "
+          f"in {record}/ (python -m sim robustness --library); stale = the scenario, a file it extends or "
           "compares to, or the uncertainty ranges changed since.")
     print("The SF and EF ids the scenarios cite are explained, with their sources, in docs/sources.md.")
     return 0

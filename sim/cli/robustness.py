@@ -57,8 +57,9 @@ def add_parser(subparsers) -> None:
                               f"risk; default {risk}, or --sizes when given)")
     library.add_argument("--directory", type=Path, help="folder of scenario files (default scenarios)")
     library.add_argument("--record", type=Path,
-                         help=f"record folder (default {RECORD_DIR}; the table is written beside it as "
-                              "<folder>.md); --overwrite replaces a record of other settings or content")
+                         help=f"record folder (default {RECORD_DIR} in the folder above --directory; the table "
+                              "is written beside it as <folder>.md); --overwrite replaces a record of other "
+                              "settings or content")
     add_backend_options(rob)
     rob.set_defaults(handler=handle)
 
@@ -103,8 +104,6 @@ def handle(args: argparse.Namespace) -> int:
 
     check_mode(args)
     if args.library:
-        from sim.cli.robustness_library import handle_library
-
         return handle_library(args)
     scenario = load_scenario(args.scenario, assignments(args.set))
     source = uncertainty_file(args)
@@ -129,3 +128,49 @@ def print_shares(summary) -> None:
               f"{verdict}")
         for box in entry["failure_boxes"]:
             print(f"  fails where {box['text']}")
+
+
+def handle_library(args: argparse.Namespace) -> int:
+    """Assess the library's scenarios with claims, write each record and the table; print one line each."""
+    import time
+
+    from sim.errors import ScenarioError
+    from sim.experiments.robustness import run_robustness
+    from sim.experiments.robustness_library import plan_jobs, record_result, write_table_of
+    from sim.experiments.robustness_record import default_record_dir, table_path
+    from sim.outputs.robustness_report import write_robustness_report
+    from sim.scenario.uncertainty import UNCERTAINTY_FILE, read_uncertainty
+
+    directory = args.directory if args.directory is not None else Path("scenarios")
+    record_dir = args.record if args.record is not None else default_record_dir(directory)
+    if record_dir.exists() and not record_dir.is_dir():
+        raise ScenarioError.single("--record", str(record_dir), "exists and is not a folder", "a folder")
+    if not directory.is_dir():
+        raise ScenarioError.single("--directory", str(directory), "does not exist" if not directory.exists()
+                                   else "is not a folder", "a folder of scenario .yaml files")
+    source = args.uncertainty if args.uncertainty is not None else directory / UNCERTAINTY_FILE
+    ranges = read_uncertainty(source)
+    jobs = plan_jobs(directory, record_dir, ranges, only=args.only, sizes=args.sizes, risk_sizes=args.risk_sizes,
+                     samples=args.samples, replications=args.replications, seed=args.seed,
+                     overwrite=args.overwrite)
+    run_on = backend(args)
+    started = time.monotonic()
+    for job in jobs:
+        if job.action == "same":
+            print(f"{job.name}: record up to date ({job.record}), not run")
+            continue
+        t0 = time.monotonic()
+        result = run_robustness(job.scenario, ranges, uncertainty_file=str(source), sizes=job.sizes,
+                                samples=job.samples, replications=job.identity["replications"],
+                                seed=job.identity["seed"], out=job.out, backend=run_on, progress=not args.quiet,
+                                overwrite=job.replace_results)
+        write_robustness_report(result)
+        record_result(job, result.summary, record_dir, directory, ranges)
+        every = result.summary["all_claims"]
+        print(f"{job.name}: all claims hold in {every['holds']} of {every['cells']} cells ({every['share']:.0%}, "
+              f"95% [{every['low']:.0%}, {every['high']:.0%}]), {time.monotonic() - t0:.0f} s; "
+              f"record {job.record}")
+    if all(job.action == "same" for job in jobs) and not table_path(record_dir).exists():
+        write_table_of(record_dir, directory, ranges)
+    print(f"{len(jobs)} scenarios, {time.monotonic() - started:.0f} s; table {table_path(record_dir)}")
+    return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -14,6 +13,7 @@ from sim.experiments.robustness_record import (
     RECORD_FORMAT,
     TABLE_HEADER,
     read_record,
+    read_records,
     scenario_content_hash,
     side,
     uncertainty_hash,
@@ -94,7 +94,12 @@ def test_list_shows_the_record_in_a_fresh_copy_and_the_local_result_when_there_i
     line = listed(capsys)
     assert expected in line and "(recorded)" in line and "stale" not in line
     assert "no claims" in listed(capsys, "base")
-    shutil.rmtree("rec")
+    Path("docs").mkdir()
+    shutil.move("rec", "docs/robustness")               # the default: docs/robustness in the folder above lib/
+    capsys.readouterr()
+    assert main(["list", "--directory", "lib"]) == 0
+    assert "(recorded)" in next(x for x in capsys.readouterr().out.splitlines() if x.startswith("referral "))
+    shutil.rmtree("docs")
     assert "not assessed" in listed(capsys)
     local = tmp_path / "local"
     local.mkdir()
@@ -189,20 +194,17 @@ def test_a_bad_option_exits_2_with_a_clear_message_and_writes_nothing(tmp_path, 
 
 def test_sides_and_their_sizes(tmp_path, monkeypatch):
     """A scenario whose claims are all about credit risk is on the risk side; its sizes follow --risk-sizes."""
-    from sim.cli.robustness_library import plan_jobs
+    from sim.experiments.robustness_library import plan_jobs
 
     monkeypatch.chdir(tmp_path)                  # no results folder to compare with
-
     assert side(load_scenario(LIBRARY / "lifecycle_precision.yaml")) == "risk"
     assert side(load_scenario(LIBRARY / "financial_supermarket.yaml")) == "adoption"     # customers and loans
     assert side(load_scenario(LIBRARY / "referral_incentives.yaml")) == "adoption"
     ranges = read_uncertainty(LIBRARY / "uncertainty.yaml")
 
     def sizes(**given):
-        args = argparse.Namespace(**{"only": ["lifecycle_precision", "referral_incentives"], "sizes": None,
-                                     "risk_sizes": None, "samples": None, "seed": None, "replications": None,
-                                     "overwrite": False, **given})
-        jobs = plan_jobs(args, LIBRARY, Path("nowhere-record"), ranges, LIBRARY / "uncertainty.yaml")
+        jobs = plan_jobs(LIBRARY, Path("nowhere-record"), ranges,
+                         only=["lifecycle_precision", "referral_incentives"], **given)
         return {job.name: (job.sizes, job.samples) for job in jobs}
 
     assert sizes() == {"lifecycle_precision": ([3000], 4), "referral_incentives": ([3000, 10000], 4)}
@@ -219,3 +221,17 @@ def test_the_content_hash_ignores_prose_and_follows_parameters():
     changed = scenario.model_copy(update={"seed": scenario.seed + 1})
     changed._source = scenario._source
     assert scenario_content_hash(changed) != scenario_content_hash(scenario)
+
+
+def test_the_committed_record_is_of_library_scenarios_and_in_the_table():
+    """Every record in docs/robustness/ is one the command wrote, of a library scenario with claims, in the table."""
+    root = LIBRARY.parent
+    records = read_records(root / "docs" / "robustness")
+    assert records, "no committed record: run python -m sim robustness --library"
+    table = (root / "docs" / "robustness.md").read_text(encoding="utf-8")
+    assert table.startswith(TABLE_HEADER)
+    for record in records:
+        scenario = load_scenario(LIBRARY / record["source"])
+        assert scenario.claims and scenario.name == record["scenario"]
+        assert f"`{record['scenario']}`" in table
+        assert record["sizes"] and record["all_claims"]["cells"] == len(record["sizes"]) * record["samples"]

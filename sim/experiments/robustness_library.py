@@ -1,4 +1,4 @@
-"""``python -m sim robustness --library``: assess every library scenario with claims and record the summaries.
+"""The library's robustness run: which scenarios, with what settings, and their records (``--library``).
 
 Everything is checked before anything runs: each scenario loads and makes
 claims, its design is valid, its record may be written (a record of other
@@ -13,13 +13,10 @@ up to date and is not run again.
 
 from __future__ import annotations
 
-import argparse
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import backend
 from sim.errors import ScenarioError
 
 
@@ -62,8 +59,33 @@ def library_scenarios(directory: Path, only: list[str] | None) -> list[tuple[Pat
     return claiming
 
 
-def plan_jobs(args: argparse.Namespace, directory: Path, record_dir: Path, ranges, source: Path) -> list[Job]:
-    """Check every scenario, its design, its record and its results folder; a ScenarioError before any run."""
+def plan_jobs(directory: Path, record_dir: Path, ranges, *, only: list[str] | None = None,
+              sizes: list[int] | None = None, risk_sizes: list[int] | None = None, samples: int | None = None,
+              replications: int | None = None, seed: int | None = None, overwrite: bool = False) -> list[Job]:
+    """Check every scenario, its design, its record and its results folder; a ScenarioError before any run.
+
+    Parameters
+    ----------
+    directory : Path
+        The scenario folder; its files that make claims are assessed (``only``: these file stems).
+    record_dir : Path
+        The record folder.
+    ranges : mapping
+        The uncertain ranges (:func:`sim.scenario.uncertainty.read_uncertainty`).
+    sizes, risk_sizes : list of int, optional
+        Population sizes of every scenario, and of the risk side's
+        (default :data:`~sim.experiments.robustness_record.LIBRARY_SIZES`).
+    samples, replications, seed : int, optional
+        Hypercube points (default :data:`~sim.experiments.robustness_record.LIBRARY_SAMPLES`),
+        and the scenario's replications and seed unless given.
+    overwrite : bool
+        Allow replacing a record, or a results folder, of other settings or content.
+
+    Returns
+    -------
+    list of Job
+        One per scenario, with what its record needs (``new``, ``same``: up to date, ``replace``).
+    """
     from sim.experiments.robustness import check_robustness, read_summary
     from sim.experiments.robustness_record import (
         LIBRARY_SAMPLES,
@@ -76,22 +98,22 @@ def plan_jobs(args: argparse.Namespace, directory: Path, record_dir: Path, range
     )
 
     jobs = []
-    for path, scenario in library_scenarios(directory, args.only):
+    for path, scenario in library_scenarios(directory, only):
         where = side(scenario)
-        if where == "risk" and args.risk_sizes is not None:
-            sizes = args.risk_sizes
-        elif args.sizes is not None:
-            sizes = args.sizes
+        if where == "risk" and risk_sizes is not None:
+            chosen = risk_sizes
+        elif sizes is not None:
+            chosen = sizes
         else:
-            sizes = list(LIBRARY_SIZES[where])
-        samples = args.samples if args.samples is not None else LIBRARY_SAMPLES
-        seed = scenario.seed if args.seed is None else args.seed
-        replications = scenario.replications if args.replications is None else args.replications
-        sizes, *_ = check_robustness(scenario, ranges, sizes, samples, seed)
-        identity = {"sizes": sizes, "samples": samples, "replications": replications, "seed": seed,
+            chosen = list(LIBRARY_SIZES[where])
+        points = samples if samples is not None else LIBRARY_SAMPLES
+        its_seed = scenario.seed if seed is None else seed
+        its_replications = scenario.replications if replications is None else replications
+        chosen, *_ = check_robustness(scenario, ranges, chosen, points, its_seed)
+        identity = {"sizes": chosen, "samples": points, "replications": its_replications, "seed": its_seed,
                     **content_hashes(scenario, ranges)}
         record = record_path(record_dir, path.stem)
-        action = check_record_target(record, identity, overwrite=args.overwrite)
+        action = check_record_target(record, identity, overwrite=overwrite)
         out = Path("results") / scenario.name / "robustness"
         replace = False
         summary = read_summary(out)
@@ -100,11 +122,11 @@ def plan_jobs(args: argparse.Namespace, directory: Path, record_dir: Path, range
             checkable = "scenario_hash" in summary
             if not (same_assessment(summary, identity) if checkable
                     else all(summary.get(k) == identity[k] for k in settings)):
-                if not args.overwrite:
+                if not overwrite:
                     raise ScenarioError.single(out, "", "holds a robustness analysis of other settings or content",
                                                "--overwrite to replace it, or delete the folder")
                 replace = True
-        jobs.append(Job(path.stem, path, scenario, sizes, samples, identity, record, action, out, replace))
+        jobs.append(Job(path.stem, path, scenario, chosen, points, identity, record, action, out, replace))
     return jobs
 
 
@@ -126,52 +148,19 @@ def table_status(records, directory: Path, ranges) -> dict[str, str]:
     return status
 
 
-def handle_library(args: argparse.Namespace) -> int:
-    """Assess the library's scenarios with claims, write each record and the table; print one line each."""
-    from sim.experiments.robustness import run_robustness
-    from sim.experiments.robustness_record import (
-        RECORD_DIR,
-        build_record,
-        read_records,
-        write_record,
-        write_table,
-    )
-    from sim.outputs.robustness_report import write_robustness_report
-    from sim.scenario.uncertainty import UNCERTAINTY_FILE, read_uncertainty
+def record_result(job: Job, summary: dict[str, Any], record_dir: Path, directory: Path, ranges) -> Path:
+    """Write the record of a finished assessment and regenerate the table from every record; return the record."""
+    from sim.experiments.robustness_record import build_record, write_record
     from sim.version import __version__
 
-    directory = args.directory if args.directory is not None else Path("scenarios")
-    record_dir = args.record if args.record is not None else RECORD_DIR
-    table = record_dir.with_suffix(".md")
-    if record_dir.exists() and not record_dir.is_dir():
-        raise ScenarioError.single("--record", str(record_dir), "exists and is not a folder", "a folder")
-    if not directory.is_dir():
-        raise ScenarioError.single("--directory", str(directory), "does not exist" if not directory.exists()
-                                   else "is not a folder", "a folder of scenario .yaml files")
-    source = args.uncertainty if args.uncertainty is not None else directory / UNCERTAINTY_FILE
-    ranges = read_uncertainty(source)
-    jobs = plan_jobs(args, directory, record_dir, ranges, source)
-    run_on = backend(args)
-    started = time.monotonic()
-    for job in jobs:
-        if job.action == "same":
-            print(f"{job.name}: record up to date ({job.record}), not run")
-            continue
-        t0 = time.monotonic()
-        result = run_robustness(job.scenario, ranges, uncertainty_file=str(source), sizes=job.sizes,
-                                samples=job.samples, replications=job.identity["replications"],
-                                seed=job.identity["seed"], out=job.out, backend=run_on, progress=not args.quiet,
-                                overwrite=job.replace_results)
-        write_robustness_report(result)
-        write_record(job.record, build_record(result.summary, version=__version__))
-        records = read_records(record_dir)
-        write_table(table, records, table_status(records, directory, ranges))
-        every = result.summary["all_claims"]
-        print(f"{job.name}: all claims hold in {every['holds']} of {every['cells']} cells ({every['share']:.0%}, "
-              f"95% [{every['low']:.0%}, {every['high']:.0%}]), {time.monotonic() - t0:.0f} s; "
-              f"record {job.record}")
-    if all(job.action == "same" for job in jobs) and not table.exists():
-        records = read_records(record_dir)
-        write_table(table, records, table_status(records, directory, ranges))
-    print(f"{len(jobs)} scenarios, {time.monotonic() - started:.0f} s; table {table}")
-    return 0
+    write_record(job.record, build_record(summary, version=__version__))
+    write_table_of(record_dir, directory, ranges)
+    return job.record
+
+
+def write_table_of(record_dir: Path, directory: Path, ranges) -> Path:
+    """Regenerate ``<record_dir>.md`` from every record in ``record_dir``, marking the stale ones."""
+    from sim.experiments.robustness_record import read_records, table_path, write_table
+
+    records = read_records(record_dir)
+    return write_table(table_path(record_dir), records, table_status(records, directory, ranges))
