@@ -205,6 +205,17 @@ def _claim_text(claim: Mapping[str, Any]) -> str:
     return f"{claim['metric']} {claim['direction']} than {against}{horizon}"
 
 
+def _box_text(box: Mapping[str, Any]) -> str:
+    """A PRIM box as dotted-path ranges, population sizes as whole numbers."""
+    def number(path: str, value: float) -> str:
+        return f"{value:,.0f}" if path == "population.size" else f"{value:.3g}"
+
+    limits = box.get("limits") or {}
+    if not limits:
+        return box.get("text", "")
+    return " and ".join(f"{path} in [{number(path, lo)}, {number(path, hi)}]" for path, (lo, hi) in limits.items())
+
+
 def render_table(records: Sequence[Mapping[str, Any]], status: Mapping[str, str] | None = None) -> str:
     """The Markdown page of the records: one row per claim, with the share of the space where it holds.
 
@@ -229,7 +240,7 @@ def render_table(records: Sequence[Mapping[str, Any]], status: Mapping[str, str]
         for i, claim in enumerate(record["claims"]):
             share = ("**fragile** " if claim["fragile"] else "") + _percent(claim)
             share += f" ({claim['holds']} of {claim['cells']})"
-            fails = "; ".join(box["text"] for box in claim.get("failure_boxes", [])) or "—"
+            fails = "; ".join(_box_text(box) for box in claim.get("failure_boxes", [])) or "—"
             first = i == 0
             lines.append(f"| {f'`{name}`{note}' if first else ''} | {(record.get('side') or '') if first else ''} | "
                          f"{cells if first else ''} | {_claim_text(claim)} | {share} | "
