@@ -43,6 +43,7 @@ from sim.experiments.design import Design, lhs_design, points_design, resolve_de
 from sim.experiments.gather import gather
 from sim.experiments.metrics import key_metrics
 from sim.experiments.prim import find_boxes
+from sim.experiments.robustness_record import content_hashes, side
 from sim.experiments.stats import wilson_interval
 from sim.experiments.sweep import run_sweep
 from sim.scenario import Scenario
@@ -139,6 +140,30 @@ def _check_sizes(sizes: Sequence[int], scenario: Scenario) -> list[int]:
     return [int(s) for s in sizes]
 
 
+def check_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], sizes: Sequence[int], samples: int,
+                     seed: int | None = None) -> tuple[list[int], Plan, Design, pd.DataFrame]:
+    """Check a robustness analysis before anything runs: the sizes, samples, arms and every point of the design.
+
+    Returns
+    -------
+    tuple
+        The sizes as integers, the :class:`Plan`, the design and the table of cells.
+
+    Raises
+    ------
+    ScenarioError
+        For a scenario without claims, a bad size or sample count, or a point the schema refuses.
+    """
+    seed = scenario.seed if seed is None else seed
+    sizes = _check_sizes(list(sizes), scenario)
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
+        raise ScenarioError.single("--samples", "", f"got {samples!r}", "an integer >= 0")
+    plan = plan_arms(scenario, ranges)
+    design, cells = robustness_design(scenario, plan, ranges, sizes, samples, seed)
+    resolve_design(scenario, design)        # every problem before anything is written
+    return sizes, plan, design, cells
+
+
 def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, sizes: Sequence[int] = DEFAULT_SIZES,
                    samples: int = DEFAULT_SAMPLES, replications: int | None = None, seed: int | None = None,
                    out: str | Path | None = None, backend=None, workers: int | None = None, progress: bool = False,
@@ -165,7 +190,11 @@ def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, 
     overwrite : bool
         Replace an earlier analysis in ``out`` (kept until the new one is complete).
     uncertainty_file : str, optional
-        Where ``ranges`` came from, recorded in the summary.
+        Where ``ranges`` came from, recorded in the summary.  The summary
+        also records the scenario's side and the content hashes of the
+        scenario and of ``ranges``
+        (:func:`sim.experiments.robustness_record.content_hashes`), by which
+        ``python -m sim list`` tells a stale one.
 
     Raises
     ------
@@ -175,17 +204,13 @@ def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, 
     """
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
-    sizes = _check_sizes(list(sizes), scenario)
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
-        raise ScenarioError.single("--samples", "", f"got {samples!r}", "an integer >= 0")
-    plan = plan_arms(scenario, ranges)
-    design, cells = robustness_design(scenario, plan, ranges, sizes, samples, seed)
-    resolve_design(scenario, design)        # every problem before anything is written
+    sizes, plan, design, cells = check_robustness(scenario, ranges, sizes, samples, seed)
     out = Path(out) if out is not None else Path("results") / scenario.name / "robustness"
     store.check_out(out, "robustness", overwrite=overwrite, resumable=True)
     args = dict(sizes=sizes, samples=samples, replications=replications, seed=seed, backend=backend,
                 workers=workers, progress=progress, level=level, max_boxes=max_boxes,
-                uncertainty_file=uncertainty_file)
+                uncertainty_file=uncertainty_file,
+                identity={"side": side(scenario), **content_hashes(scenario, ranges)})
     if overwrite and out.is_dir() and any(out.iterdir()):
         built: list[RobustnessResult] = []
         store.write_folder(out, lambda tmp: built.append(_run(scenario, plan, design, cells, tmp, **args)),
@@ -199,7 +224,8 @@ def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, 
 
 
 def _run(scenario: Scenario, plan: Plan, design: Design, cells: pd.DataFrame, out: Path, *, sizes, samples,
-         replications, seed, backend, workers, progress, level, max_boxes, uncertainty_file) -> RobustnessResult:
+         replications, seed, backend, workers, progress, level, max_boxes, uncertainty_file,
+         identity) -> RobustnessResult:
     swept = run_sweep(scenario, design, out=out / "runs", replications=replications, seed=seed, backend=backend,
                       workers=workers, progress=progress, gather_results=False,
                       manifest_extra={"robustness": {"sizes": sizes, "samples": samples,
@@ -212,6 +238,7 @@ def _run(scenario: Scenario, plan: Plan, design: Design, cells: pd.DataFrame, ou
     summary = summarise(scenario, plan, table, sizes=sizes, samples=samples, replications=replications, seed=seed,
                         max_boxes=max_boxes)
     summary["uncertainty_file"] = uncertainty_file
+    summary.update(identity)         # side and content hashes: list tells a stale summary by them
     store.write_parquet(out / "robustness.parquet", table, index=False)
     store.write_json(out / "summary.json", summary)
     return RobustnessResult(scenario.name, table, summary, out, plan.uncertain)
@@ -283,5 +310,5 @@ def read_summary(folder: str | Path) -> dict[str, Any] | None:
         return None
 
 
-__all__ = ["DEFAULT_SAMPLES", "DEFAULT_SIZES", "FRAGILE_SHARE", "Plan", "RobustnessResult", "judge_cells",
-           "plan_arms", "read_summary", "robustness_design", "run_robustness", "share", "summarise"]
+__all__ = ["DEFAULT_SAMPLES", "DEFAULT_SIZES", "FRAGILE_SHARE", "Plan", "RobustnessResult", "check_robustness",
+           "judge_cells", "plan_arms", "read_summary", "robustness_design", "run_robustness", "share", "summarise"]
