@@ -9,7 +9,8 @@ calls :func:`decide`, which builds the institution's
   profit negative for ``exit_after`` periods);
 - ``fixed``: nothing more (the scenario's levers and events);
 - ``rule``: the heuristics of :func:`apply_rules`;
-- ``learning``: Roth–Erev reinforcement over price moves (:class:`~sim.model.policies.RothErev`).
+- ``learning``: Roth–Erev reinforcement (:class:`~sim.model.policies.RothErev`) over each lever's
+  menu of moves (:func:`learning_menus`: prices, budget, split, take rates, premium).
 
 Every change goes through ``agent.set_lever`` with ``source="decision"``,
 inside the policy's bounds and maximum change per decision.
@@ -19,11 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.model.observation import Observation, observe
-from sim.model.policies import RothErev, bounded, markup_target, price_sensitivity, shift_budget
+import numpy as np
 
-#: Learning's menu: lower every price by one step, hold, raise by one step.
-PRICE_MOVES = (-1, 0, 1)
+from sim.model.observation import Observation, observe
+from sim.model.policies import RothErev, bounded, markup_target, price_sensitivity, shift_budget, shift_toward
+
+#: Learning's menu for a price, budget, take rate or premium: one step down, hold, one step up.
+MOVES = (-1, 0, 1)
+#: The learning rule, named in the reason of every change it makes.
+LEARNING_RULE = "Roth–Erev"
 
 
 @dataclass
@@ -37,8 +42,10 @@ class DecisionMemory:
     negative_margin: dict[str, int] = field(default_factory=dict)
     notices: dict[str, int] = field(default_factory=dict)     # partnership id -> step it ends
     notice_reasons: dict[str, str] = field(default_factory=dict)   # partnership id -> why notice was given
-    learner: RothErev | None = None
-    last_action: int | None = None
+    learners: dict[str, RothErev] = field(default_factory=dict)     # lever -> its learner
+    menus: dict[str, tuple] = field(default_factory=dict)           # lever -> the menu its learner learns over
+    last_actions: dict[str, int] = field(default_factory=dict)      # lever -> index of the action last chosen
+    rng: np.random.Generator | None = None                          # the institution's learning stream
     exited_at: int | None = None
     exit_reason: str = ""
 
@@ -60,7 +67,7 @@ def decide(agent, view, posted: dict, posted_before: dict) -> None:
     if policy.kind == "rule":
         apply_rules(agent, obs, memory, policy)
     elif policy.kind == "learning":
-        learn_prices(agent, obs, memory, policy)
+        learn(agent, obs, memory, policy)
 
 
 def _set(agent, path: str, value, reason: str, step: int) -> None:
@@ -135,13 +142,13 @@ def contribution_margin(model, pid: str, obs: Observation) -> float:
     The margin is the last step's relationship margins
     (:attr:`sim.model.ChannelModel.margins`: fees and interest, net of funding,
     unit cost and the platform's take) of the bank's relationships that came
-    through the platform; the spend is the period's mean traffic spend and fees.
+    through the platform, summed once a round for every institution and
+    channel (:attr:`~sim.model.observation.PeriodView.channel_margin`); the
+    spend is the period's mean traffic spend and fees.
     """
     j, bank, channel = partnership_channel(model, pid)
-    margins = model.margins
-    brought = (margins.institution == bank) & (margins.channel == channel)
     spend = obs.spend_by_channel[model.catalog.channels[channel]] / obs.period
-    return float(margins.margin[brought].sum()) - spend
+    return float(obs.view.channel_margin[bank, channel]) - spend
 
 
 # ------------------------------------------------------------------ rule
@@ -354,22 +361,131 @@ def adjust_premium(agent, obs: Observation, policy) -> None:
 
 
 # ------------------------------------------------------------------ learning
-def learn_prices(agent, obs: Observation, memory: DecisionMemory, policy) -> None:
-    """Roth–Erev over {price −step, hold, +step}, reinforced by the period's own profit."""
+def learning_menus(agent) -> dict[str, tuple]:
+    """The action menu of each lever ``agent`` learns over (docs/ODD.md, Decisions, ``learning``).
+
+    Returns
+    -------
+    dict of str to tuple
+        ``price``: every offer's price one ``price_step`` down, held, up
+        (banks and platforms with offers); ``budget``: the marketing budget
+        × (1 − ``budget_change``), held, × (1 + ``budget_change``) (with a
+        marketing budget); ``split``: hold (None), or move ``budget_step`` of
+        the budget toward one channel of the split (with a budget split over
+        two channels or more); ``take_rate``: every take rate the platform
+        sets one ``take_rate_step`` down, held, up; ``premium``: an insurer's
+        premium rate × (1 − ``premium_step``), held, × (1 + ``premium_step``).
+    """
+    if agent.kind == "insurer":
+        return {"premium": MOVES}
+    spec, menus = agent.levers, {}
+    if spec.offers:
+        menus["price"] = MOVES
+    if spec.marketing.budget is not None:
+        menus["budget"] = MOVES
+        if len(spec.marketing.split) >= 2:
+            menus["split"] = (None, *spec.marketing.split)
+    if agent.kind == "platform" and any(p.platform == agent.institution_id for p in agent.partnerships):
+        menus["take_rate"] = MOVES
+    return menus
+
+
+def learn(agent, obs: Observation, memory: DecisionMemory, policy) -> None:
+    """Roth–Erev over each lever's menu (:func:`learning_menus`), every learner reinforced by the period's own profit.
+
+    Each lever has its own learner (propensities over its menu); all of them
+    are reinforced by the same payoff, the institution's profit over the
+    period (an insurer's premiums less claims) divided by ``payoff_scale``,
+    then each draws its next action from the institution's own stream
+    (:meth:`~sim.model.model.ChannelModel.learning_rng`), in the order of the
+    menus.  A learner whose menu changed (an event replaced the split's
+    channels) starts again.
+    """
     spec = policy.learning
-    if memory.learner is None:
-        memory.learner = RothErev(len(PRICE_MOVES), spec.recency, spec.experimentation, spec.initial_propensity)
-    if memory.last_action is not None:
-        memory.learner.reinforce(memory.last_action, obs.profit / spec.payoff_scale)
-    action = memory.learner.choose(agent.model.decision_rng)
-    memory.last_action = action
-    move = PRICE_MOVES[action] * policy.price_step
-    if move == 0:
+    if memory.rng is None:
+        memory.rng = agent.model.learning_rng(agent.lever_key)
+    payoff = (obs.premiums - obs.claims if agent.kind == "insurer" else obs.profit) / spec.payoff_scale
+    for name, menu in learning_menus(agent).items():
+        learner = memory.learners.get(name)
+        if learner is None or memory.menus.get(name) != menu:
+            learner = memory.learners[name] = RothErev(len(menu), spec.recency, spec.experimentation,
+                                                       spec.initial_propensity)
+            memory.menus[name] = menu
+            memory.last_actions.pop(name, None)
+        if name in memory.last_actions:
+            learner.reinforce(memory.last_actions[name], payoff)
+        action = learner.choose(memory.rng)
+        memory.last_actions[name] = action
+        LEARNED_MOVES[name](agent, menu[action], policy, obs.step)
+
+
+def _signed(move: int, size: str) -> str:
+    return f"{'+' if move > 0 else '-'}{size}"
+
+
+def learn_price(agent, move: int, policy, step: int) -> None:
+    """Every offer's price ``move`` × ``price_step``, within ``price_bounds``."""
+    if move == 0 or policy.price_step == 0:
         return
     for product, offer in agent.levers.offers.items():
-        new = bounded(offer.price, offer.price + move, policy.price_step,
+        new = bounded(offer.price, offer.price + move * policy.price_step, policy.price_step,
                       policy.price_bounds.low, policy.price_bounds.high)
         if new != offer.price:
-            set_price(agent, product, new, f"learning: price {'+' if move > 0 else '-'}{policy.price_step:g}",
-                      obs.step)
+            set_price(agent, product, new, f"learning: price {_signed(move, f'{policy.price_step:g}')} "
+                                           f"({LEARNING_RULE})", step)
 
+
+def learn_budget(agent, move: int, policy, step: int) -> None:
+    """The marketing budget × (1 + ``move`` × ``budget_change``), within ``budget_bounds``."""
+    budget = agent.levers.marketing.budget
+    if move == 0 or budget is None:
+        return
+    change = budget * policy.budget_change
+    new = bounded(budget, budget + move * change, change, policy.budget_bounds.low, policy.budget_bounds.high)
+    if new != budget:
+        _set(agent, "marketing.budget", new, f"learning: budget {_signed(move, f'{policy.budget_change:.0%}')} "
+                                             f"({LEARNING_RULE})", step)
+
+
+def learn_split(agent, channel: str | None, policy, step: int) -> None:
+    """Move ``budget_step`` of the budget toward ``channel`` (None: hold), from the others in proportion."""
+    split = agent.levers.marketing.split
+    if channel is None or channel not in split:
+        return
+    moved = shift_toward(split, channel, policy.budget_step)
+    if moved != dict(split):
+        _set(agent, "marketing.split", moved, f"learning: budget toward {channel} ({LEARNING_RULE})", step)
+
+
+def learn_take_rate(agent, move: int, policy, step: int) -> None:
+    """Every take rate the platform sets ``move`` × ``take_rate_step``, within its bounds and the regulator's cap."""
+    if move == 0:
+        return
+    cap = agent.model.levers.holders["regulation"].levers.take_rate_cap
+    low = policy.take_rate_bounds.low
+    high = policy.take_rate_bounds.high if cap is None else max(min(policy.take_rate_bounds.high, cap), low)
+    for partnership in agent.partnerships:
+        if partnership.platform != agent.institution_id or not partnership.levers.active:
+            continue
+        take = partnership.levers.take_rate
+        new = bounded(take, take + move * policy.take_rate_step, policy.take_rate_step, low, high)
+        if new != take:
+            _set(partnership, "take_rate", new, f"learning: take rate {_signed(move, f'{policy.take_rate_step:g}')} "
+                                                f"({LEARNING_RULE})", step)
+
+
+def learn_premium(agent, move: int, policy, step: int) -> None:
+    """An insurer's premium rate × (1 + ``move`` × ``premium_step``), within ``premium_bounds``."""
+    rate = agent.levers.premium_rate
+    if move == 0:
+        return
+    change = rate * policy.premium_step
+    new = bounded(rate, rate + move * change, change, policy.premium_bounds.low, policy.premium_bounds.high)
+    if new != rate:
+        _set(agent, "premium_rate", new, f"learning: premium {_signed(move, f'{policy.premium_step:.0%}')} "
+                                         f"({LEARNING_RULE})", step)
+
+
+#: How each lever's learner applies its chosen action.
+LEARNED_MOVES = {"price": learn_price, "budget": learn_budget, "split": learn_split,
+                 "take_rate": learn_take_rate, "premium": learn_premium}

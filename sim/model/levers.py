@@ -43,9 +43,12 @@ FEEDS: dict[str, tuple[str, ...]] = {
     "products": ("adoption", "risk"),
 }
 #: Levers of a bank or platform that feed only the adoption arrays (``institutions``), not the credit side:
-#: prices, revenue and service cost of offers, and the referral programme (tests/model/test_levers.py checks
-#: that a change of each derives the catalog a full compile would).
-ADOPTION_ONLY = re.compile(r"^(offers\.[^.]+\.(price|service_cost|brand)|referral\.\w+)$")
+#: prices, revenue and service cost of offers, the referral programme and the marketing budget and its split
+#: (tests/model/test_levers.py checks that a change of each derives the catalog a full compile would).
+ADOPTION_ONLY = re.compile(r"^(offers\.[^.]+\.(price|service_cost|brand)|referral\.\w+|marketing\.(budget|split))$")
+#: Levers of a partnership that feed only its own arrays (``partnerships``), not the credit side: its take rate,
+#: traffic spend and fee per customer (the credit side reads only whether it is active and shares data).
+PARTNERSHIP_TERMS = re.compile(r"^(take_rate|spend|fee_per_customer)$")
 #: Blocks whose entries are records of their own (``banks.<id>``), against single blocks (``regulation``).
 KEYED = ("banks", "platforms", "insurers", "partnerships", "products")
 
@@ -248,6 +251,8 @@ def feeds(key: str, path: str) -> tuple[str, ...]:
     head = key.split(".")[0]
     if head in ("banks", "platforms") and ADOPTION_ONLY.match(path):
         return ("institutions",)
+    if head == "partnerships" and PARTNERSHIP_TERMS.match(path):
+        return ("partnerships",)
     return FEEDS[head]
 
 

@@ -8,6 +8,8 @@ each a vectorised kernel from :mod:`sim.core`.
 
 from __future__ import annotations
 
+import zlib
+from functools import partial
 from pathlib import Path
 
 import mesa
@@ -54,8 +56,10 @@ from sim.scenario.schema import Scenario
 
 #: Spawn-key entry of the credit side's random stream (a child of the run's seed sequence).
 RISK_STREAM = 0x5249534B
-#: Spawn-key entry of the decisions' random stream (learning policies draw their actions from it).
+#: Spawn-key entry of the decisions' random stream (the rule's exploration; learners have children of it).
 DECISION_STREAM = 0x44454349
+#: Spawn-key entry, under the decision stream, of each institution's learning stream (``learning_rng``).
+LEARNING_STREAM = 0x4C524E47
 
 
 class ChannelModel(MarketSetUp, mesa.Model):
@@ -177,13 +181,12 @@ class ChannelModel(MarketSetUp, mesa.Model):
         # Banks, then platforms, then insurers: the first of them with an id is the one named by it.
         self._institution_ids = {a.institution_id: a for a in reversed([*self.banks, *self.platforms,
                                                                          *self.insurers])}
-        self.decision_rng = np.random.default_rng(
-            np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, DECISION_STREAM)))
+        self._decision_seed = np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, DECISION_STREAM))
+        self.decision_rng = np.random.default_rng(self._decision_seed)
         self.posted: dict = {}
         self.period: PeriodView | None = None
         self.posted_before: dict = {}
         self.notices: list[tuple[int, str, str, int]] = []
-        self._via = np.zeros((cat.n_institutions, cat.n_channels, len(cat.products)), dtype=np.int64)
 
         self.ledger: Ledger | None = None
         self.margins: RelationshipMargins | None = None
@@ -330,12 +333,45 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the round.
         """
         self.posted_before, self.posted = self.posted, posted_terms(self.current_scenario())
-        # Relationships by entry channel at the end of the step just recorded, counted only when deciding.
-        self._via = relationship_counts(self.state.provider, self.state.channel, self._tier,
-                                        self.catalog.n_institutions, self.catalog.n_channels)[1]
-        self.period = period_view(self.recorder, self.catalog, self.decisions_every)
+        # Relationships by entry channel at the end of the step just recorded: counted only if a rule reads them.
+        self.period = period_view(self.recorder, self.catalog, self.decisions_every,
+                                  count_via=partial(self._count_via, self.steps),
+                                  sum_margins=partial(self._channel_margins, self.steps))
         with self.levers.batch():
             self.institutions.shuffle_do("step")
+
+    def _still_at(self, step: int) -> None:
+        if self.steps != step:
+            raise RuntimeError(f"the decision view of step {step} is read at step {self.steps}: "
+                               "what it counts lazily is no longer there")
+
+    def _count_via(self, step: int) -> np.ndarray:
+        """(I, C, K) relationships by institution, entry channel and product now (the round of ``step``)."""
+        self._still_at(step)
+        return relationship_counts(self.state.provider, self.state.channel, self._tier,
+                                   self.catalog.n_institutions, self.catalog.n_channels)[1]
+
+    def _channel_margins(self, step: int) -> np.ndarray:
+        """(I, C) last step's relationship margins summed by institution and entry channel, in one pass."""
+        self._still_at(step)
+        cat, margins = self.catalog, self.margins
+        width = cat.n_channels + 1
+        code = margins.institution.astype(np.int64) * width + margins.channel + 1
+        sums = np.bincount(code, weights=margins.margin, minlength=cat.n_institutions * width)
+        return sums.reshape(cat.n_institutions, width)[:, 1:]
+
+    def learning_rng(self, lever_key: str) -> np.random.Generator:
+        """The random stream of one institution's learning policy (``lever_key`` e.g. ``banks.citic``).
+
+        A child of the decision stream keyed by the institution's own key, so
+        that a learner's draws depend on the run's seed and on who learns,
+        never on the order or number of other learners (or on the workers
+        running the replications).
+        """
+        seed = self._decision_seed
+        key = zlib.crc32(lever_key.encode())
+        return np.random.default_rng(np.random.SeedSequence(entropy=seed.entropy,
+                                                            spawn_key=(*seed.spawn_key, LEARNING_STREAM, key)))
 
     def apply_events(self, step: int) -> None:
         """Timeline (mechanism 8): set the levers the events at this step name, each event as one change."""

@@ -10,6 +10,7 @@ a one-period lag.  Nothing here reads customer arrays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,8 +36,11 @@ class Observation:
         Own share of each product's relationships, mean over the period.
     new_by_channel, spend_by_channel : dict of str to float
         Own acquisitions and acquisition spend by channel, summed over the period.
+    view : PeriodView
+        The round's view every institution's observation is read from (shared).
     via : numpy.ndarray
-        (I, C, K) relationships by institution, entry channel and product, last step.
+        (I, C, K) relationships by institution, entry channel and product, last step
+        (counted over the customers on first use in a round, then shared; :attr:`PeriodView.via`).
     posted, posted_before : dict
         Every institution's posted terms (:func:`posted_terms`) now and at the previous decision.
     premiums, claims : float
@@ -51,7 +55,7 @@ class Observation:
     share_by_product: dict[str, float]
     new_by_channel: dict[str, float]
     spend_by_channel: dict[str, float]
-    via: np.ndarray
+    view: PeriodView = field(repr=False)
     posted: dict[str, dict]
     posted_before: dict[str, dict]
     premiums: float = 0.0
@@ -61,6 +65,11 @@ class Observation:
     @property
     def new_customers(self) -> float:
         return float(sum(self.new_by_channel.values()))
+
+    @property
+    def via(self) -> np.ndarray:
+        """(I, C, K) relationships by institution, entry channel and product at the end of the last step."""
+        return self.view.via
 
 
 def posted_terms(scenario) -> dict[str, dict]:
@@ -88,6 +97,10 @@ class PeriodView:
     """The recorded steps since the last decision, summed or averaged once per round for every institution.
 
     Arrays over institutions (I), products (K), channels (C) and insurers (J).
+    What needs a pass over the customers or their relationships
+    (:attr:`via`, :attr:`channel_margin`) is computed on first use in the
+    round and then shared by every institution, so a round where no rule
+    reads it pays nothing.
     """
 
     period: int
@@ -98,10 +111,47 @@ class PeriodView:
     spend: np.ndarray               # (I, C) summed
     premiums: np.ndarray            # (J,) summed
     claims: np.ndarray              # (J,) summed
+    count_via: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    sum_margins: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _lazy(self, name: str, compute: Callable[[], np.ndarray] | None) -> np.ndarray:
+        if name not in self._cache:
+            if compute is None:
+                raise ValueError(f"this view was built without what {name} needs")
+            self._cache[name] = compute()
+        return self._cache[name]
+
+    @property
+    def via(self) -> np.ndarray:
+        """(I, C, K) relationships by institution, entry channel and product at the end of the last step."""
+        return self._lazy("via", self.count_via)
+
+    @property
+    def channel_margin(self) -> np.ndarray:
+        """(I, C) last step's margin of the relationships by institution and the channel they came through."""
+        return self._lazy("channel_margin", self.sum_margins)
 
 
-def period_view(recorder, catalog, period: int) -> PeriodView:
-    """The :class:`PeriodView` of the last ``period`` recorded steps."""
+def period_view(recorder, catalog, period: int, count_via: Callable[[], np.ndarray] | None = None,
+                sum_margins: Callable[[], np.ndarray] | None = None) -> PeriodView:
+    """The :class:`PeriodView` of the last ``period`` recorded steps.
+
+    Parameters
+    ----------
+    recorder : Recorder
+        The run's history.
+    catalog : Catalog
+        The catalog in force.
+    period : int
+        Steps the view covers.
+    count_via : callable, optional
+        Counts the relationships by institution, entry channel and product
+        now (called at most once, on first use of :attr:`PeriodView.via`).
+    sum_margins : callable, optional
+        Sums the last step's relationship margins by institution and entry
+        channel (called at most once, on first use of :attr:`PeriodView.channel_margin`).
+    """
     rows = recorder.institution_rows[-period:]
     insurer_rows = recorder.insurer_rows[-period:]
     J = len(catalog.risk.insurer_ids) if catalog.risk is not None else 0
@@ -115,6 +165,7 @@ def period_view(recorder, catalog, period: int) -> PeriodView:
         spend=np.sum(recorder.channel_spend[-period:], axis=0),
         premiums=np.sum([r["premiums"] for r in insurer_rows], axis=0) if insurer_rows else np.zeros(J),
         claims=np.sum([r["claims"] for r in insurer_rows], axis=0) if insurer_rows else np.zeros(J),
+        count_via=count_via, sum_margins=sum_margins,
     )
 
 
@@ -125,7 +176,7 @@ def observe(model, agent, view: PeriodView, posted: dict, posted_before: dict) -
         j = agent.index
         return Observation(
             step=model.steps, period=view.period, profit=0.0, capital=agent.capital, share=0.0,
-            share_by_product={}, new_by_channel={}, spend_by_channel={}, via=model._via, posted=posted,
+            share_by_product={}, new_by_channel={}, spend_by_channel={}, view=view, posted=posted,
             posted_before=posted_before, premiums=float(view.premiums[j]), claims=float(view.claims[j]))
     i = agent.index
     return Observation(
@@ -136,4 +187,4 @@ def observe(model, agent, view: PeriodView, posted: dict, posted_before: dict) -
         share_by_product=dict(zip(cat.products, view.share_by_product[i].tolist(), strict=True)),
         new_by_channel=dict(zip(cat.channels, view.new[i].tolist(), strict=True)),
         spend_by_channel=dict(zip(cat.channels, view.spend[i].tolist(), strict=True)),
-        via=model._via, posted=posted, posted_before=posted_before)
+        view=view, posted=posted, posted_before=posted_before)

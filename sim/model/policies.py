@@ -1,4 +1,4 @@
-"""Pure decision rules: bounded moves, the budget shift, the markup estimate and Roth–Erev learning.
+"""Pure decision rules: bounded moves, the budget shifts, the markup estimate and Roth–Erev learning.
 
 Nothing here reads the model: each function maps numbers an institution has
 observed to the numbers it would set, so each rule is tested on its own
@@ -81,6 +81,37 @@ def shift_budget(split: Mapping[str, float], score: Mapping[str, float], step: f
     # such as 2.8e-17 (which would still buy a vanishing, but non-zero, exposure).
     new[worst] = round(new[worst] - moved, 12)
     new[best] = round(new[best] + moved, 12)
+    return new
+
+
+def shift_toward(split: Mapping[str, float], channel: str, step: float) -> dict[str, float]:
+    """Move up to ``step`` of the budget to ``channel``, taken from the other channels in proportion to their shares.
+
+    Parameters
+    ----------
+    split : mapping of str to float
+        Channel → share of the budget, summing to 1.
+    channel : str
+        The channel that gains (a key of ``split``).
+    step : float
+        Largest share of the whole budget moved in one decision.
+
+    Returns
+    -------
+    dict of str to float
+        The new split: same keys, non-negative, summing to 1; the other
+        channels keep their proportions to one another.  Shares are rounded
+        to 12 decimals, so a channel emptied by repeated moves is at 0.
+    """
+    new = {k: float(v) for k, v in split.items()}
+    others = sum(v for k, v in new.items() if k != channel)
+    moved = min(step, others)
+    if moved <= 0:
+        return new
+    for k in new:
+        if k != channel:
+            new[k] = round(new[k] * (1.0 - moved / others), 12)
+    new[channel] = round(1.0 - sum(v for k, v in new.items() if k != channel), 12)
     return new
 
 

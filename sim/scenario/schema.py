@@ -310,14 +310,20 @@ class BoundsSpec(Strict):
 
 
 class LearningSpec(Strict):
-    """Roth–Erev reinforcement learning over price moves (Roth & Erev 1995; Erev & Roth 1998).
+    """Roth–Erev reinforcement learning over each lever's action menu (Roth & Erev 1995; Erev & Roth 1998).
 
-    The actions are: lower each offer's price by ``price_step``, hold it,
-    raise it by ``price_step``.  Each action has a propensity; after a
-    decision period the chosen action's propensity grows by the period's
-    profit (scaled by ``payoff_scale`` and shifted to be non-negative), all
-    propensities decay by the recency factor ``recency`` (φ), and a share
-    ``experimentation`` (ε) of the reinforcement spills to the other actions.
+    One learner per lever the institution has (docs/ODD.md, Decisions):
+    prices (every offer −``price_step``, hold, +``price_step``); with a
+    marketing budget, the budget (× (1 − ``budget_change``), hold,
+    × (1 + ``budget_change``)) and its split (hold, or move ``budget_step``
+    of the budget toward one channel); a platform's take rates
+    (−``take_rate_step``, hold, +``take_rate_step``); an insurer's premium
+    rate (× (1 ∓ ``premium_step``), hold).  Each action has a propensity;
+    after a decision period the chosen action's propensity grows by the
+    period's own profit (scaled by ``payoff_scale`` and shifted to be
+    non-negative), all propensities decay by the recency factor ``recency``
+    (φ), and a share ``experimentation`` (ε) of the reinforcement spills to
+    the other actions.
     """
 
     recency: Probability = Field(0.1, description="phi: share of every propensity forgotten per decision period.")
@@ -332,8 +338,8 @@ class PolicySpec(Strict):
     """How an institution moves its own levers each decision period (docs/ODD.md, Decisions).
 
     ``fixed`` leaves the levers to the scenario and its events; ``rule``
-    applies the documented heuristics below; ``learning`` chooses price moves
-    by Roth–Erev reinforcement.  Every policy obeys the exit rule
+    applies the documented heuristics below; ``learning`` chooses moves of
+    its prices, budget, split, take rates or premium by Roth–Erev reinforcement.  Every policy obeys the exit rule
     (``capital_minimum``, ``exit_after``).  Bounds and maximum changes apply
     to every decision.
     """
@@ -381,11 +387,18 @@ class PolicySpec(Strict):
         default_factory=lambda: BoundsSpec(low=0.0, high=1.0), description="Premium rates a decision may set.")
     budget_step: Probability = Field(
         0.1, description="Largest share of the marketing budget moved between channels per decision.")
+    budget_change: Probability = Field(
+        0.1, description="Largest relative change of the marketing budget per decision (learning moves it by "
+                         "this share of itself, up or down).")
+    budget_bounds: BoundsSpec = Field(
+        default_factory=lambda: BoundsSpec(low=0.0, high=100000.0),
+        description="Marketing budgets a decision may set (yuan per step per 1,000 customers).")
     learning: LearningSpec = Field(default_factory=LearningSpec, description="Parameters of the learning policy.")
 
     @model_validator(mode="after")
     def _bounds_in_range(self):
-        for name, low in (("bonus_bounds", 0.0), ("take_rate_bounds", 0.0), ("premium_bounds", 0.0)):
+        for name, low in (("bonus_bounds", 0.0), ("take_rate_bounds", 0.0), ("premium_bounds", 0.0),
+                          ("budget_bounds", 0.0)):
             bounds = getattr(self, name)
             if bounds.low < low:
                 raise ValueError(f"{name}.low must be at least {low:g}, got {bounds.low:g}")
