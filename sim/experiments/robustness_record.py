@@ -12,10 +12,13 @@ from.  ``docs/robustness.md`` is a table generated from every record.
 Two hashes tell whether a record still describes the library
 (:func:`content_hashes`):
 
-- ``scenario_hash``: the scenario and every scenario it claims against,
-  resolved (after ``extends`` and defaults), without their prose
+- ``scenario_hash``: the scenario and every scenario it claims against, as
+  written (the values set in the file and the files it extends, after
+  ``extends``, not the schema's defaults), without their prose
   (``description``, ``shows``, ``sources``) and comments.  A changed
-  parameter, lever or claim, in the file or in a file it extends, changes it.
+  parameter, lever or claim, in the file or in a file it extends, changes it;
+  a new schema field with a default does not (the code's version is recorded
+  apart, in ``package_version``).
 - ``uncertainty_hash``: the uncertainty file's ranges (path, low, high, in
   order), not their sources or ``calibrate`` flags, which do not change the
   hypercube.
@@ -76,7 +79,7 @@ def _digest(data: Any) -> str:
 
 
 def _content(scenario: Scenario) -> dict[str, Any]:
-    data = scenario.model_dump(mode="json")
+    data = scenario.model_dump(mode="json", exclude_unset=True)
     return {k: v for k, v in data.items() if k not in PROSE}
 
 
