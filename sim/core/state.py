@@ -110,6 +110,8 @@ class CustomerState:
         so each institution's domain costs two passes over the customers.
         """
         n_institutions = self.follower.shape[1]
+        if len(institutions) == 0:
+            return {}
         if n_institutions + 1 > 64:
             held = self.customer_of(n_institutions) | self.follower
             return {int(i): np.flatnonzero(held[:, i]) for i in institutions}

@@ -29,11 +29,12 @@ from sim.core.adoption.economics import (
     relationship_margin,
 )
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
-from sim.core.adoption.frequency import counting_touches, credited
+from sim.core.adoption.frequency import Counted, count, credited
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
 from sim.core.adoption.referral import spread
 from sim.core.codes import Channel
+from sim.core.indexing import KeyTable, put
 from sim.core.loans import LoanBook
 from sim.core.params import Catalog, compile_catalog, rederive
 from sim.core.population import Population, draw_population
@@ -156,6 +157,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
             self.capital = starting_capital(cat, no_book, no_book, n)[0]
         self.initial_capital = self.capital.copy()
         self.approve_fns = self._approval_functions()
+        self._keys = KeyTable()      # reusable tables for the step's deduplications (O(touches) each)
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
         # The Mesa side of the customers (the Network space, one Customer per node) is built on first access.
@@ -311,9 +313,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
         promoters = self.promoters(t)
         touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
         self._touch_counts = self.count_touches(touches)
-        touches = counting_touches(touches, self.state, self.catalog, t, self.rng)
-        self.become_aware(touches)
-        won, entries = self.funnel(touches, t)
+        counted = count(touches, self.state, self.catalog, t, self.rng, self._keys)
+        self.become_aware(counted)
+        won, entries = self.funnel(counted, t)
         activations = Activations.concat([won, switched])
         if self.credit is not None:
             book_activations(self.credit, self.catalog, self.state, activations, t)
@@ -424,9 +426,12 @@ class ChannelModel(MarketSetUp, mesa.Model):
     def churn_and_switch(self, step: int) -> tuple[int, np.ndarray, Activations]:
         """Mechanism 6: leavers, the institutions they left, and switchers' new relationships."""
         churned, left, switched = 0, [], []
-        state = self.state
-        for k in range(len(self.catalog.products)):
-            holders = np.flatnonzero(state.provider[:, k] >= 0)       # one scan per product, shared
+        state, cat = self.state, self.catalog
+        churning = bool(cat.churn.size) and float(cat.churn.max()) > 0.0
+        for k in range(len(cat.products)):
+            switching = cat.switching > 0.0 and cat.offers_of_product(k).size >= 2
+            # One scan per product, shared; none when neither mechanism can act (both would return at once).
+            holders = np.flatnonzero(state.provider[:, k] >= 0) if churning or switching else None
             customers, providers = churn_mechanism.churn(k, state, self.catalog, self.rng, holders)
             if self.credit is not None:
                 prepay(self.credit, self.catalog, state, customers, k, step)
@@ -497,7 +502,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         """Mechanism 2: promoters' neighbours reached with probability 1 - (1 - r)^m."""
         customer, offer = promoters
         cat, parts = self.catalog, []
-        for o in np.unique(offer):
+        for o in np.flatnonzero(np.bincount(offer, minlength=cat.n_offers)):      # the offers promoted, sorted
             i, k = cat.offer_institution[o], cat.offer_product[o]
             parts.append(spread(self.network.adjacency, customer[offer == o], o, Channel.REFERRAL,
                                 cat.referral_rate[i], self.state.provider[:, k], i, self.rng))
@@ -529,29 +534,38 @@ class ChannelModel(MarketSetUp, mesa.Model):
             cat.n_institutions, cat.n_channels
         )
 
-    def become_aware(self, touches: Touches) -> None:
+    def become_aware(self, counted: Counted | Touches) -> None:
         """Touched customers know the offer; each pair is credited to its first counting touch in the step's order.
 
-        ``touches`` are the step's counting touches in their random
-        attribution order (:func:`sim.core.adoption.frequency.counting_touches`),
-        so the channel kept is drawn uniformly among the pair's touches, and
-        each pair is written once (no repeated-index writes).
+        ``counted`` holds the step's counting touches in their random
+        attribution order (:func:`sim.core.adoption.frequency.count`; or
+        the touches alone), so the channel kept is drawn uniformly among the
+        pair's touches, and each pair is written once (no repeated-index
+        writes).
         """
-        first = credited(touches, self.catalog.n_offers)
-        self.state.aware[first.customer, first.offer] = True
-        self.state.aware_channel[first.customer, first.offer] = first.channel
+        if isinstance(counted, Touches):
+            first = credited(counted, self.catalog.n_offers, table=self._keys)
+        else:
+            first = credited(counted.touches, self.catalog.n_offers, counted.keys, self._keys)
+        put(self.state.aware, first.customer, first.offer, True)
+        put(self.state.aware_channel, first.customer, first.offer, first.channel)
         self._aware_any[first.customer] = True
 
-    def funnel(self, touches: Touches, step: int) -> tuple[Activations, int]:
+    def funnel(self, counted: Counted | Touches, step: int) -> tuple[Activations, int]:
         """Mechanism 3: per product, touched customers go through the funnel."""
         cat = self.catalog
         self._funnel_counts[:] = 0
         parts, entries = [], 0
+        touches, entering = (counted, None) if isinstance(counted, Touches) else (counted.touches, counted.entering)
         touched_product = cat.offer_product[touches.offer]
         for k in range(len(cat.products)):
-            mine = touches if len(cat.products) == 1 else touches.select(touched_product == k)
+            if len(cat.products) == 1:
+                mine, free = touches, entering
+            else:
+                chosen = touched_product == k
+                mine, free = touches.select(chosen), (entering[chosen] if entering is not None else None)
             activations, _ = run_funnel(k, mine, self.state, self.population, cat, step,
-                                        self.approve_fns[k], self.rng, self._funnel_counts[k])
+                                        self.approve_fns[k], self.rng, self._funnel_counts[k], free, self._keys)
             entries += int(self._funnel_counts[k, :, :, 0].sum())
             parts.append(activations)
         return Activations.concat(parts), entries
@@ -565,9 +579,11 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the state at step 0, which earns and spends nothing.  During a burn-in
         the accounts move capital as in a run but nothing is recorded.
         """
-        held = holdings(self.state.provider, self._tier, self.catalog.n_institutions)
+        provider = self.state.provider
+        holders = [np.flatnonzero(provider[:, k] >= 0) for k in range(provider.shape[1])]   # one scan, shared
+        held = holdings(provider, self._tier, self.catalog.n_institutions, holders)
         self.margins = relationship_margin(self.state, self.catalog,
-                                           self.credit.book if self.credit is not None else None)
+                                           self.credit.book if self.credit is not None else None, holders)
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
                               tier=self._tier, margins=self.margins,
                               marketing_spend=None if initial else self._marketing_spend, switched=switched)
@@ -583,7 +599,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 self.capital -= self.dividends
         if self._burning_in:
             return
-        self._observe_cohorts(step, activations, switched, initial)
+        self._observe_cohorts(step, activations, switched, initial, holders)
         state = self.state
         referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL)
                        + np.count_nonzero(switched.channel == Channel.REFERRAL))
@@ -602,11 +618,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
                              dividends=self.dividends,
                              touches=self._touch_counts, tiers=held.sum(axis=1))
 
-    def _observe_cohorts(self, step: int, activations: Activations, switched: Activations, initial: bool) -> None:
-        """Add the step's relationships, their margins (:attr:`margins`) and acquisitions to the cohort book."""
+    def _observe_cohorts(self, step: int, activations: Activations, switched: Activations, initial: bool,
+                         holders: list[np.ndarray]) -> None:
+        """Add the step's relationships, their margins (:attr:`margins`) and acquisitions to the cohort book.
+
+        ``holders`` are, per product, the customers holding it (the entries
+        of :attr:`margins`, which are ordered by product, in the same order).
+        """
         cat, state, margins = self.catalog, self.state, self.margins
-        holders = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(len(cat.products))]
-        per_product = None if initial else [margins.margin[margins.product == k] for k in range(len(cat.products))]
+        bounds = np.cumsum([0, *(h.size for h in holders)])
+        per_product = None if initial else [margins.margin[bounds[k]:bounds[k + 1]] for k in range(len(holders))]
         self.cohorts.observe(step, state, holders, per_product)
         if not initial:
             won = Activations.concat([activations, switched])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.codes import NO_CHANNEL, Channel
+from sim.core.indexing import block_t
 from sim.core.sampling import gumbel
 
 NO_CHOICE = -1
@@ -31,29 +32,41 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
 
     ``channels`` is (len(customers), len(offers)): the channel each customer
     met each offer through (-1 if unaware; those entries are masked by the caller).
+
+    The terms are added offer by offer over all customers (the arrays are
+    built as (offers, customers) and the result is their transpose, a
+    column-major view): numpy's loops then run over the customers, not over
+    a few offers at a time.  Pass ``channels`` column-major (the transpose
+    of a C-contiguous (offers, customers) array, see
+    :func:`sim.core.indexing.block_t`) for the fastest reads.
     """
     inst = catalog.offer_institution[offers]
+    by_offer = channels.T
     # Summed in the order of the formula; a term whose weight is 0 adds exactly 0.0 and is skipped,
     # so the utilities are the same numbers as with every term.
-    value = np.zeros(channels.shape)
+    value = np.zeros(by_offer.shape)
     if catalog.choice_price:
-        value += catalog.choice_price * catalog.price[offers][None, :]
+        value += catalog.choice_price * catalog.price[offers][:, None]
     if catalog.choice_loan_rate:
         rate = np.where(catalog.risk.is_credit[catalog.offer_product[offers]], catalog.risk.offer_rate[offers], 0.0)
-        value += catalog.choice_loan_rate * rate[None, :]
+        value += catalog.choice_loan_rate * rate[:, None]
     if catalog.choice_convenience:
-        aff = affinity[customers][:, None]
-        value += catalog.choice_convenience * np.where(channels == Channel.BRANCH, 1.0 - aff,
-                                                       np.where(channels == NO_CHANNEL, 0.5, aff))
+        aff = affinity[customers][None, :]
+        value += catalog.choice_convenience * np.where(by_offer == Channel.BRANCH, 1.0 - aff,
+                                                       np.where(by_offer == NO_CHANNEL, 0.5, aff))
     if catalog.choice_trust:
-        value += catalog.choice_trust * trust[customers[:, None], inst[None, :]]
-    value += catalog.brand[offers][None, :]
+        value += catalog.choice_trust * block_t(trust, customers, inst)
+    value += catalog.brand[offers][:, None]
     if catalog.choice_incentive:
-        welcome = catalog.referral_welcome[inst][None, :] / 100.0
-        value += catalog.choice_incentive * welcome * (channels == Channel.REFERRAL)
+        welcome = catalog.referral_welcome[inst][:, None] / 100.0
+        value += catalog.choice_incentive * welcome * (by_offer == Channel.REFERRAL)
     if catalog.choice_live:
-        value += catalog.choice_live * (channels == Channel.LIVE_STREAM)
-    return value
+        value += catalog.choice_live * (by_offer == Channel.LIVE_STREAM)
+    return value.T
+
+
+#: Up to this many offers, :func:`choose` compares them offer by offer instead of calling ``np.argmax`` by row.
+FEW_OFFERS = 8
 
 
 def choose(value: np.ndarray, available: np.ndarray, outside_utility: float | None,
@@ -62,14 +75,34 @@ def choose(value: np.ndarray, available: np.ndarray, outside_utility: float | No
     rows, cols = value.shape
     if rows == 0:
         return np.zeros(0, dtype=np.int64)
-    noisy = np.where(available, value + gumbel((rows, cols), rng), -np.inf)
-    best = np.argmax(noisy, axis=1)
-    best_value = noisy[np.arange(rows), best]
+    noise = gumbel((rows, cols), rng)
+    if cols <= FEW_OFFERS:
+        best, best_value = _best_of_few(value.T, available.T, np.ascontiguousarray(noise.T))
+    else:
+        noisy = np.where(available, value + noise, -np.inf)
+        best = np.argmax(noisy, axis=1)
+        best_value = noisy[np.arange(rows), best]
     chosen = np.where(np.isfinite(best_value), best, NO_CHOICE)
     if outside_utility is not None:
         outside = outside_utility + gumbel(rows, rng)
         chosen = np.where(best_value > outside, chosen, NO_CHOICE)
     return chosen
+
+
+def _best_of_few(value: np.ndarray, available: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.argmax`` over the offers (rows here) of the noisy utilities, and the maximum, offer by offer.
+
+    Arrays are (offers, customers).  As ``np.argmax``: the first maximum
+    wins, and a NaN counts as larger than any number (the first NaN wins).
+    """
+    best = np.zeros(value.shape[1], dtype=np.int64)
+    best_value = np.where(available[0], value[0] + noise[0], -np.inf)
+    for j in range(1, value.shape[0]):
+        candidate = np.where(available[j], value[j] + noise[j], -np.inf)
+        better = (candidate > best_value) | (np.isnan(candidate) & ~np.isnan(best_value))
+        best[better] = j
+        best_value = np.where(better, candidate, best_value)
+    return best, best_value
 
 
 def logit_probabilities(value: np.ndarray, available: np.ndarray, outside_utility: float | None = None) -> np.ndarray:

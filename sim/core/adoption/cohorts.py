@@ -76,8 +76,8 @@ class CohortBook:
     def _codes(self, state, customers: np.ndarray, product: int) -> np.ndarray:
         """Cell of each customer's current relationship for ``product`` (-1 where none)."""
         k = product
-        provider = state.provider[customers, k]
-        code = self.cell_of(np.maximum(state.since[customers, k], 0), k, provider, state.channel[customers, k])
+        provider = state.provider[:, k][customers]
+        code = self.cell_of(np.maximum(state.since[:, k][customers], 0), k, provider, state.channel[:, k][customers])
         code[provider < 0] = -1
         return code
 

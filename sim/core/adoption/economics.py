@@ -81,9 +81,24 @@ def _small_codes(cells: int):
     return np.int16 if cells <= np.iinfo(np.int16).max else np.int64
 
 
-def holdings(provider: np.ndarray, tier: np.ndarray, n_institutions: int) -> np.ndarray:
-    """(I, K, 4) relationships per institution, product and the customer's city tier, one pass per product."""
+def holdings(provider: np.ndarray, tier: np.ndarray, n_institutions: int,
+             holders: list[np.ndarray] | None = None) -> np.ndarray:
+    """(I, K, 4) relationships per institution, product and the customer's city tier, one pass per product.
+
+    ``holders`` (per product, the customers holding it, when already known)
+    makes each pass one over the holders instead of over every customer.
+    """
     n, K = provider.shape
+    if holders is not None:
+        held = np.zeros((n_institutions, K, 4), dtype=np.int64)
+        tier = np.asarray(tier)
+        for k in range(K):
+            who = holders[k]
+            code = provider[:, k][who].astype(np.int64)
+            code *= 4
+            code += tier[who]
+            held[:, k] = np.bincount(code, minlength=n_institutions * 4).reshape(n_institutions, 4)
+        return held
     cells = (n_institutions + 1) * 4
     dtype = _small_codes(cells)
     tier_code = np.asarray(tier).astype(dtype)
@@ -200,7 +215,7 @@ def partner_take(catalog) -> tuple[np.ndarray, np.ndarray]:
     return take, payee
 
 
-def relationship_margin(state, catalog, book=None) -> RelationshipMargins:
+def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | None = None) -> RelationshipMargins:
     """Every active relationship's margin this step: fee and interest less funding, unit cost and revenue share.
 
     The ledger's revenue, funding cost, service cost and revenue share are
@@ -224,6 +239,8 @@ def relationship_margin(state, catalog, book=None) -> RelationshipMargins:
         The loan book (credit on): the performing loan of each credit
         relationship earns interest.  None = no interest (credit off: credit
         products earn their fee like any other).
+    holders : list of int arrays, optional
+        Per product, the customers holding it (sorted), when already known.
 
     Returns
     -------
@@ -235,7 +252,7 @@ def relationship_margin(state, catalog, book=None) -> RelationshipMargins:
     take, payee = partner_take(catalog)
     with_loans = book is not None and state.loan is not None
     spy = catalog.steps_per_year
-    held = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
+    held = holders if holders is not None else [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
     bounds = np.concatenate([[0], np.cumsum([h.size for h in held])])
     m = int(bounds[-1])
     customer = np.concatenate(held) if K else np.zeros(0, np.int64)

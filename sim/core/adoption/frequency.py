@@ -23,9 +23,12 @@ Semantics (docs/ODD.md, "Exposure", "Frequency" and "Attribution"):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.core.codes import Channel, Stage
+from sim.core.indexing import KeyTable, flat, position, take
 from sim.core.touches import Touches
 
 #: The counter of earlier exposures saturates here (its dtype's largest value).
@@ -37,12 +40,37 @@ def is_advertising(channel: np.ndarray) -> np.ndarray:
     return (channel != Channel.REFERRAL) & (channel != Channel.EMPLOYEE)
 
 
-def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray, step: int) -> np.ndarray:
-    """Bool per (customer, product): holds no relationship for it and is past any rejection's cool-down."""
-    free = state.provider[customers, products] < 0
-    cooling = (state.stage[customers, products] == Stage.REJECTED) & (
-        step - state.rejected_at[customers, products] < catalog.reapply_after[products])
-    return free & ~cooling
+def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int, step: int) -> np.ndarray:
+    """Bool per (customer, product): holds no relationship for it and is past any rejection's cool-down.
+
+    ``products`` is one product index or one per customer.  Only customers
+    whose stage is ``rejected`` can be in a cool-down, so ``rejected_at`` is
+    read for them alone.
+    """
+    if np.ndim(products) == 0:
+        k = int(products)
+        free = state.provider[:, k][customers] < 0
+        rejected = np.flatnonzero(state.stage[:, k][customers] == Stage.REJECTED)
+        if rejected.size:
+            cooling = step - state.rejected_at[:, k][customers[rejected]] < catalog.reapply_after[k]
+            free[rejected[cooling]] = False
+        return free
+    provider, stage = state.provider, state.stage
+    same = provider.shape == stage.shape and (
+        (provider.flags.f_contiguous and stage.flags.f_contiguous)
+        or (provider.flags.c_contiguous and stage.flags.c_contiguous))
+    at = position(provider, customers, products) if same else None      # one position for both arrays
+    if at is not None:
+        free = flat(provider)[at] < 0
+        rejected = np.flatnonzero(flat(stage)[at] == Stage.REJECTED)
+    else:
+        free = take(provider, customers, products) < 0
+        rejected = np.flatnonzero(take(stage, customers, products) == Stage.REJECTED)
+    if rejected.size:
+        c, p = customers[rejected], products[rejected]
+        cooling = step - take(state.rejected_at, c, p) < catalog.reapply_after[p]
+        free[rejected[cooling]] = False
+    return free
 
 
 def pair_keys(touches: Touches, n_offers: int) -> np.ndarray:
@@ -54,16 +82,19 @@ def pair_keys(touches: Touches, n_offers: int) -> np.ndarray:
 SCATTER_SPAN = 1 << 21
 
 
-def first_of_each(keys: np.ndarray) -> np.ndarray:
+def first_of_each(keys: np.ndarray, table: KeyTable | None = None, span: int | None = None) -> np.ndarray:
     """Positions of the first occurrence of each distinct non-negative key (in the order given), ascending.
 
-    With a small key span, a table of the smallest position per key
-    (``np.minimum.at``, exact whatever the order of repeated indices) costs
-    O(span + len); otherwise a stable sort costs O(len log len).  Both give
-    the same positions.
+    With a :class:`~sim.core.indexing.KeyTable` (kept between calls) the cost
+    is O(len).  Without one: with a small key span, a table of the smallest
+    position per key (``np.minimum.at``, exact whatever the order of repeated
+    indices) costs O(span + len); otherwise a stable sort costs
+    O(len log len).  All give the same positions.
     """
     if keys.size == 0:
         return np.zeros(0, dtype=np.int64)
+    if table is not None:
+        return table.first_of_each(keys, span)
     position = np.arange(keys.size)
     span = int(keys.max()) + 1
     if span <= max(4 * keys.size, SCATTER_SPAN):
@@ -75,6 +106,26 @@ def first_of_each(keys: np.ndarray) -> np.ndarray:
     first = np.ones(keys.size, dtype=bool)
     np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
     return np.sort(order[first])
+
+
+@dataclass
+class Counted:
+    """The step's counting touches (:func:`count`) with what the funnel and attribution read of them.
+
+    Attributes
+    ----------
+    touches : Touches
+        The touches that count, in the step's random attribution order.
+    entering : bool array
+        Per touch: its customer may enter the funnel for the offer's product
+        (:func:`may_enter` when the touches were counted).
+    keys : int64 array
+        Per touch: its (customer, offer) pair key (:func:`pair_keys`).
+    """
+
+    touches: Touches
+    entering: np.ndarray
+    keys: np.ndarray
 
 
 def counting_touches(touches: Touches, state, catalog, step: int, rng: np.random.Generator) -> Touches:
@@ -96,25 +147,57 @@ def counting_touches(touches: Touches, state, catalog, step: int, rng: np.random
     Touches
         The touches that count, in the step's random attribution order.
     """
+    return count(touches, state, catalog, step, rng).touches
+
+
+def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
+          table: KeyTable | None = None) -> Counted:
+    """:func:`counting_touches`, keeping who may enter the funnel and the pair keys of the touches that count.
+
+    The same draws and the same result as :func:`counting_touches`;
+    ``table`` (kept between calls) makes the counters' update O(touches).
+    """
+    n_offers = state.exposures.shape[1]
     if len(touches) == 0:
-        return touches
+        return Counted(touches, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
     touches = touches.select(rng.permutation(len(touches)))
     product = catalog.offer_product[touches.offer]
-    ad = is_advertising(touches.channel)
-    ad &= may_enter(state, catalog, touches.customer, product, step)
-    earlier = state.exposures[touches.customer[ad], touches.offer[ad]]
+    entering = may_enter(state, catalog, touches.customer, product, step)
+    ad = np.flatnonzero(is_advertising(touches.channel) & entering)
+    keys = pair_keys(touches, n_offers)
+    ad_keys = keys[ad]
+    exposures = flat(state.exposures) if state.exposures.flags.c_contiguous else None
+    earlier = (exposures[ad_keys] if exposures is not None
+               else state.exposures[touches.customer[ad], touches.offer[ad]])
     decay = catalog.repeat_decay[product[ad]]
     counts = rng.random(earlier.size) < decay ** earlier          # d^0 = 1: a first exposure always counts
     keep = np.ones(len(touches), dtype=bool)
-    keep[np.flatnonzero(ad)] = counts
+    keep[ad] = counts
     # Counters: + number of this step's advertising exposures of the pair, saturating at MAX_EXPOSURES.
-    keys = pair_keys(touches.select(ad), state.exposures.shape[1])
-    unique, seen = np.unique(keys, return_counts=True)
-    c, o = np.divmod(unique, state.exposures.shape[1])
-    state.exposures[c, o] = np.minimum(state.exposures[c, o].astype(np.int64) + seen, MAX_EXPOSURES)
-    return touches.select(keep)
+    if ad_keys.size:
+        table = table if table is not None else KeyTable()
+        span = state.exposures.size
+        seen = table.counts_at(ad_keys, np.arange(ad_keys.size), span)
+        if int(seen.max()) == 1:              # no pair exposed twice this step (the usual case): all are firsts
+            first = np.arange(ad_keys.size)
+        else:
+            first = table.first_of_each(ad_keys, span)
+            seen = seen[first]
+        raised = np.minimum(earlier[first].astype(np.int64) + seen, MAX_EXPOSURES)
+        if exposures is not None:
+            exposures[ad_keys[first]] = raised
+        else:
+            c, o = np.divmod(ad_keys[first], n_offers)
+            state.exposures[c, o] = raised
+    return Counted(touches.select(keep), entering[keep], keys[keep])
 
 
-def credited(touches: Touches, n_offers: int) -> Touches:
-    """One touch per (customer, offer) pair: its first in the (random) order of ``touches``."""
-    return touches.select(first_of_each(pair_keys(touches, n_offers)))
+def credited(touches: Touches, n_offers: int, keys: np.ndarray | None = None,
+             table: KeyTable | None = None) -> Touches:
+    """One touch per (customer, offer) pair: its first in the (random) order of ``touches``.
+
+    ``keys`` (the touches' :func:`pair_keys`, when already computed) and a
+    ``table`` kept between calls save work, not change the result.
+    """
+    keys = pair_keys(touches, n_offers) if keys is None else keys
+    return touches.select(first_of_each(keys, table))

@@ -39,6 +39,7 @@ import numpy as np
 from sim.core.adoption.choice import NO_CHOICE, choose, utilities
 from sim.core.adoption.frequency import first_of_each, may_enter
 from sim.core.codes import Channel, Stage
+from sim.core.indexing import KeyTable, block_t, put_block, take
 from sim.core.touches import Touches
 
 # Stage -> column of the funnel count array.
@@ -78,7 +79,8 @@ def binomial_approval(probability: float) -> ApproveFn:
 
 def run_funnel(product: int, touches: Touches, state, population, catalog, step: int,
                approve_fn: ApproveFn, rng: np.random.Generator,
-               counts: np.ndarray) -> tuple[Activations, np.ndarray]:
+               counts: np.ndarray, entering: np.ndarray | None = None,
+               table: KeyTable | None = None) -> tuple[Activations, np.ndarray]:
     """Move this step's touched customers for one product through the funnel.
 
     Parameters
@@ -93,6 +95,11 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     approve_fn : callable(customers, offers, rng) -> bool array
     counts : int array (I, C, 6)
         Funnel counts for this product, incremented in place by trigger institution and channel.
+    entering : bool array, optional
+        Per touch, :func:`~sim.core.adoption.frequency.may_enter` for this
+        product when already known (:attr:`~sim.core.adoption.frequency.Counted.entering`).
+    table : KeyTable, optional
+        Kept between calls: finds each customer's first touch in O(touches).
 
     Returns
     -------
@@ -100,8 +107,10 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     rejected : int array of customers refused at approval
     """
     k = product
-    fresh = np.flatnonzero(may_enter(state, catalog, touches.customer, np.full(len(touches), k), step))
-    trigger = touches.select(fresh[first_of_each(touches.customer[fresh])])
+    if entering is None:
+        entering = may_enter(state, catalog, touches.customer, k, step)
+    fresh = np.flatnonzero(entering)
+    trigger = touches.select(fresh[first_of_each(touches.customer[fresh], table, state.provider.shape[0])])
     c = trigger.customer
     inst = catalog.offer_institution[trigger.offer].astype(np.int64)
     ch = trigger.channel.astype(np.int64)
@@ -112,43 +121,47 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         reached = np.bincount(inst * n_channels + ch, minlength=n_inst * n_channels)
         counts[:, :, FUNNEL_COLUMNS[stage]] += reached.reshape(n_inst, n_channels)
 
+    stage = state.stage[:, k]
+
     def advance(probability: np.ndarray | float, failed_stage: int) -> np.ndarray:
         ok = rng.random(c.size) < probability
-        state.stage[c[~ok], k] = failed_stage
+        stage[c[~ok]] = failed_stage
         return ok
 
     record(Stage.AWARE)
-    uplift = catalog.targeting[inst] + catalog.channel_targeting[inst, ch]
-    p_interest = catalog.interest[k] * catalog.need[k, population.life_stage[c]] * (1.0 + uplift)
-    ok = advance(np.minimum(p_interest, 1.0), Stage.AWARE)
+    uplift = catalog.targeting[inst] + take(catalog.channel_targeting, inst, ch)
+    p_interest = catalog.interest[k] * catalog.need[k][population.life_stage[c]] * (1.0 + uplift)
+    ok = np.flatnonzero(advance(np.minimum(p_interest, 1.0), Stage.AWARE))
     c, inst, ch = c[ok], inst[ok], ch[ok]
     record(Stage.INTERESTED)
 
     p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == Channel.LIVE_STREAM))
-    ok = advance(np.minimum(p_compare, 1.0), Stage.INTERESTED)
+    ok = np.flatnonzero(advance(np.minimum(p_compare, 1.0), Stage.INTERESTED))
     c, inst, ch = c[ok], inst[ok], ch[ok]
     record(Stage.COMPARING)
 
     offers_k = catalog.offers_of_product(k)
     chosen_col = choose(
-        utilities(c, offers_k, state.aware_channel[c][:, offers_k], population.digital_affinity, state.trust, catalog),
-        state.aware[c][:, offers_k], catalog.outside_utility, rng)
+        utilities(c, offers_k, block_t(state.aware_channel, c, offers_k).T, population.digital_affinity, state.trust,
+                  catalog),
+        block_t(state.aware, c, offers_k).T, catalog.outside_utility, rng)
     ok = chosen_col != NO_CHOICE
-    state.stage[c[~ok], k] = Stage.COMPARING
+    stage[c[~ok]] = Stage.COMPARING
     c = c[ok]
     offer = offers_k[chosen_col[ok]]
     # From here on the chosen offer, met through its credited channel, is what is counted.
     inst = catalog.offer_institution[offer].astype(np.int64)
-    ch = state.aware_channel[c, offer].astype(np.int64)
+    ch = take(state.aware_channel, c, offer).astype(np.int64)
 
-    ok = advance(catalog.apply[k], Stage.COMPARING)
+    ok = np.flatnonzero(advance(catalog.apply[k], Stage.COMPARING))
     c, inst, ch, offer = c[ok], inst[ok], ch[ok], offer[ok]
     record(Stage.APPLIED)
 
     approved = approve_fn(c, offer, rng)
-    state.stage[c[~approved], k] = Stage.REJECTED
     rejected = c[~approved]
-    state.rejected_at[rejected, k] = step
+    stage[rejected] = Stage.REJECTED
+    state.rejected_at[:, k][rejected] = step
+    approved = np.flatnonzero(approved)
     c, inst, ch, offer = c[approved], inst[approved], ch[approved], offer[approved]
     record(Stage.APPROVED)
     record(Stage.ACTIVE)
@@ -162,10 +175,11 @@ def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, ste
     The customers' exposure counters for the product's offers start again
     from zero (they count only while the customer is not a customer).
     """
-    channel = state.aware_channel[customers, offers]
-    state.exposures[customers[:, None], catalog.offers_of_product(product)[None, :]] = 0
-    state.stage[customers, product] = Stage.ACTIVE
-    state.provider[customers, product] = catalog.offer_institution[offers]
-    state.channel[customers, product] = channel
-    state.since[customers, product] = step
+    k = product
+    channel = take(state.aware_channel, customers, offers)
+    put_block(state.exposures, customers, catalog.offers_of_product(k), 0)
+    state.stage[:, k][customers] = Stage.ACTIVE
+    state.provider[:, k][customers] = catalog.offer_institution[offers]
+    state.channel[:, k][customers] = channel
+    state.since[:, k][customers] = step
     return Activations(customers, offers.astype(np.int32), channel.astype(np.int8))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from sim.core.indexing import take
 from sim.core.sampling import bernoulli_positions
 from sim.core.touches import Touches
 
@@ -28,20 +29,17 @@ def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: 
     run are not in it, so they never promote.  Cost is proportional to the
     logged activations within the window, not to the population.
     """
-    parts_c, parts_o = [], []
-    for began, customers, offers in log:
-        age = step - began
-        keep = (age >= 1) & (age <= window[offers])
-        if not keep.any():
-            continue
-        c, o = customers[keep], offers[keep]
-        k = offer_product[o]
-        lasting = (provider[c, k] == offer_institution[o]) & (since[c, k] == began)
-        parts_c.append(c[lasting])
-        parts_o.append(o[lasting])
-    if not parts_c:
+    if not log:
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    return np.concatenate(parts_c), np.concatenate(parts_o)
+    began = np.concatenate([np.full(customers.size, s, dtype=np.int64) for s, customers, _ in log])
+    customers = np.concatenate([entry[1] for entry in log])
+    offers = np.concatenate([entry[2] for entry in log])
+    age = step - began
+    keep = np.flatnonzero((age >= 1) & (age <= window[offers]))
+    c, o, began = customers[keep], offers[keep], began[keep]
+    k = offer_product[o]
+    lasting = (take(provider, c, k) == offer_institution[o]) & (take(since, c, k) == began)
+    return c[lasting].astype(np.int64, copy=False), o[lasting]
 
 
 def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: int, rate: float,
@@ -81,7 +79,10 @@ def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: in
         return Touches.empty()
     edges = bernoulli_positions(int(ends[-1]), rate, rng)
     sharer = np.searchsorted(ends, edges, side="right")
-    reached = np.sort(indices[starts[sharer] + edges - (ends[sharer] - lengths[sharer])])
+    # Edge j of the concatenated lists is entry starts[s] + j - (ends[s] - lengths[s]) of ``indices``.
+    offset = starts - ends
+    offset += lengths
+    reached = np.sort(indices[offset[sharer] + edges])
     first = np.ones(reached.size, dtype=bool)
     np.not_equal(reached[1:], reached[:-1], out=first[1:])
     reached = reached[first]                       # as np.unique, without its overhead

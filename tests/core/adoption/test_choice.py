@@ -121,3 +121,40 @@ def test_utilities_follow_the_documented_formula(make_scenario):
     # Digital channels: the own app is as convenient as the customer's affinity.
     own = utilities(np.array([0]), offers[:1], np.array([[Channel.OWN_APP]]), affinity, trust, catalog)
     assert own[0, 0] == pytest.approx(expected(0, offers[0], Channel.OWN_APP), rel=1e-6)
+
+
+def test_offer_by_offer_comparison_is_numpys_argmax_with_ties_nan_and_nothing_available():
+    from sim.core.adoption.choice import _best_of_few
+
+    rng = np.random.default_rng(11)
+    value = rng.integers(0, 3, (4, 2_000)).astype(float)          # many exact ties
+    value[1, ::97] = np.nan
+    value[3, ::89] = np.inf
+    available = rng.random((4, 2_000)) < 0.7
+    available[:, :5] = False                                       # rows with nothing available
+    noise = np.zeros_like(value)
+    best, best_value = _best_of_few(value, available, noise)
+    noisy = np.where(available, value + noise, -np.inf).T
+    assert np.array_equal(best, np.argmax(noisy, axis=1))
+    assert np.array_equal(best_value, noisy[np.arange(noisy.shape[0]), best], equal_nan=True)
+
+
+@pytest.mark.parametrize("cols", [1, 3, 8, 12])                   # offer by offer up to FEW_OFFERS, argmax above
+@pytest.mark.parametrize("outside", [None, 0.3])
+def test_choose_draws_what_a_row_argmax_of_the_noisy_utilities_draws(cols, outside):
+    from sim.core.sampling import gumbel
+
+    rng = np.random.default_rng(5)
+    value = rng.normal(size=(3_000, cols))
+    available = rng.random((3_000, cols)) < 0.6
+    # Layout of the utilities (column-major from utilities(), or C) does not change the choice.
+    for values in (value, np.asfortranarray(value)):
+        got = choose(values, available, outside, np.random.default_rng(9))
+        draws = np.random.default_rng(9)
+        noisy = np.where(available, value + gumbel(value.shape, draws), -np.inf)
+        best = np.argmax(noisy, axis=1)
+        top = noisy[np.arange(noisy.shape[0]), best]
+        expected = np.where(np.isfinite(top), best, NO_CHOICE)
+        if outside is not None:
+            expected = np.where(top > outside + gumbel(value.shape[0], draws), expected, NO_CHOICE)
+        assert np.array_equal(got, expected)

@@ -1,0 +1,144 @@
+"""Fast element access to the (customers x offers) and (customers x products) state arrays.
+
+Gathering ``a[rows, cols]`` with two index arrays goes through numpy's
+general multi-index machinery; computing the element's position in the
+array's memory and indexing a flat view of it is several times faster and
+reads the same elements.  Row blocks of a few columns (``a[rows][:, cols]``)
+are gathered column-major for the same reason: numpy's inner loops then run
+over the rows, not over three or four columns at a time.
+
+:class:`KeyTable` finds the first occurrence (and the count) of each key of
+a batch in O(batch) with a table kept between calls, instead of a sort or a
+table of the whole key span built for every batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def flat(a: np.ndarray) -> np.ndarray | None:
+    """A 1-D view of a contiguous 2-D array in its memory order (None if it is not contiguous)."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    if a.flags.f_contiguous:
+        return a.T.reshape(-1)
+    return None
+
+
+def position(a: np.ndarray, rows: np.ndarray, cols: np.ndarray | int) -> np.ndarray:
+    """Index of element ``a[rows, cols]`` in :func:`flat` ``(a)`` (``a`` contiguous)."""
+    n, m = a.shape
+    rows = np.asarray(rows, dtype=np.int64)
+    if a.flags.c_contiguous:
+        return rows * m + cols
+    return rows + np.asarray(cols, dtype=np.int64) * n
+
+
+def take(a: np.ndarray, rows: np.ndarray, cols: np.ndarray | int) -> np.ndarray:
+    """``a[rows, cols]``, read through a flat view when ``a`` is contiguous."""
+    view = flat(a)
+    if view is None:
+        return a[rows, cols]
+    return view[position(a, rows, cols)]
+
+
+def put(a: np.ndarray, rows: np.ndarray, cols: np.ndarray | int, values) -> None:
+    """``a[rows, cols] = values``, written through a flat view when ``a`` is contiguous."""
+    view = flat(a)
+    if view is None:
+        a[rows, cols] = values
+    else:
+        view[position(a, rows, cols)] = values
+
+
+def block_t(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``a[rows][:, cols].T``: shape (len(cols), len(rows)), C-contiguous, gathered column by column."""
+    view = flat(a)
+    cols = np.asarray(cols, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    if view is None:
+        return np.ascontiguousarray(a[rows][:, cols].T)
+    n, m = a.shape
+    if a.flags.c_contiguous:
+        index = cols[:, None] + (rows * m)[None, :]
+    else:
+        index = (cols * n)[:, None] + rows[None, :]
+    return view[index]
+
+
+def put_block(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, value) -> None:
+    """``a[rows[:, None], cols[None, :]] = value`` (one value for the whole block), column by column."""
+    view = flat(a)
+    if view is None:
+        a[np.asarray(rows)[:, None], np.asarray(cols)[None, :]] = value
+        return
+    cols = np.asarray(cols, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    n, m = a.shape
+    if a.flags.c_contiguous:
+        view[cols[:, None] + (rows * m)[None, :]] = value
+    else:
+        view[(cols * n)[:, None] + rows[None, :]] = value
+
+
+class KeyTable:
+    """Reusable tables over non-negative integer keys: first occurrence and count of each key of a batch.
+
+    The tables grow to the largest key seen and are put back to their
+    resting value after every call, so a call costs O(len(keys)), not
+    O(largest key).  Results are those of a fresh table (or of a stable
+    sort) for any batch.
+    """
+
+    def __init__(self):
+        self._smallest = np.zeros(0, dtype=np.int64)     # resting value: the largest int64
+        self._count = np.zeros(0, dtype=np.int64)        # resting value: 0
+
+    def _reserve(self, span: int) -> None:
+        if span > self._smallest.size:
+            size = max(span, 2 * self._smallest.size)
+            self._smallest = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+            self._count = np.zeros(size, dtype=np.int64)
+
+    def first_of_each(self, keys: np.ndarray, span: int | None = None) -> np.ndarray:
+        """Positions of the first occurrence of each distinct key (in the order given), ascending.
+
+        Keys seen once are counted (``np.add.at``); only the repeated ones go
+        through the table of smallest positions (``np.minimum.at``, exact
+        whatever the order of repeated indices).
+
+        Parameters
+        ----------
+        keys : int array
+            Non-negative keys.
+        span : int, optional
+            An upper bound (exclusive) of the keys; ``keys.max() + 1`` when not given.
+        """
+        if keys.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        self._reserve(int(keys.max()) + 1 if span is None else span)
+        seen = self.counts_at(keys, np.arange(keys.size), span)
+        first = seen == 1
+        repeated = np.flatnonzero(~first)
+        if repeated.size == 0:
+            return np.arange(keys.size)
+        table, again = self._smallest, keys[repeated]
+        try:
+            np.minimum.at(table, again, repeated)
+            first[repeated[table[again] == repeated]] = True
+        finally:
+            table[again] = np.iinfo(np.int64).max
+        return np.flatnonzero(first)
+
+    def counts_at(self, keys: np.ndarray, at: np.ndarray, span: int | None = None) -> np.ndarray:
+        """How many times each of ``keys[at]`` occurs in ``keys``."""
+        if keys.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        self._reserve(int(keys.max()) + 1 if span is None else span)
+        table = self._count
+        try:
+            np.add.at(table, keys, 1)
+            return table[keys[at]]
+        finally:
+            table[keys] = 0
