@@ -16,8 +16,9 @@ from sim.scenario.uncertainty import UNCERTAINTY_FILE
 #: The repository's ``scenarios/`` folder, located from this file rather than the working directory.
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
-#: Files of the library folder that are not scenarios: calibration targets and the uncertain shared parameters.
-NOT_SCENARIOS = ("targets.yaml", UNCERTAINTY_FILE)
+#: Files of the library folder that are not scenarios: calibration targets, the uncertain shared parameters
+#: and the calibrated fragment the root scenarios extend.
+NOT_SCENARIOS = ("targets.yaml", UNCERTAINTY_FILE, "calibrated.yaml")
 
 
 def scenario_files(directory: Path = LIBRARY_DIR) -> list[Path]:

@@ -176,3 +176,22 @@ def test_every_library_target_measures_on_a_real_run_of_its_scenario():
     assert evaluation.missing == {}
     assert {t.id for t in library.targets} == set(evaluation.values)
     assert all(np.isfinite(v).all() for v in evaluation.values.values()), evaluation.means()
+
+
+def test_the_committed_calibration_is_a_fragment_a_scenario_extends_with_the_recorded_posterior_means(tmp_path):
+    """scenarios/calibrated.yaml holds the posterior means of docs/calibration/parameters.csv, and extends cleanly."""
+    from functools import reduce
+
+    from sim.scenario import load_scenario
+    from sim.scenario.library import LIBRARY_DIR, scenario_files
+
+    record = pd.read_csv(LIBRARY_DIR.parent / "docs" / "calibration" / "parameters.csv")
+    assert "calibrated.yaml" not in {p.name for p in scenario_files(LIBRARY_DIR)}
+    child = tmp_path / "calibrated_baseline.yaml"
+    child.write_text(yaml.safe_dump({"extends": str(LIBRARY_DIR / "baseline.yaml")}))
+    fragment = yaml.safe_load((LIBRARY_DIR / "calibrated.yaml").read_text())
+    both = tmp_path / "both.yaml"
+    both.write_text(yaml.safe_dump({**fragment, "extends": str(child)}))
+    scenario = load_scenario(both)
+    for row in record.itertuples():
+        assert reduce(getattr, row.parameter.split("."), scenario) == pytest.approx(row.mean, rel=1e-5), row.parameter
