@@ -395,8 +395,11 @@ def learn(agent, obs: Observation, memory: DecisionMemory, policy) -> None:
 
     Each lever has its own learner (propensities over its menu); all of them
     are reinforced by the same payoff, the institution's profit over the
-    period (an insurer's premiums less claims) divided by ``payoff_scale``,
-    then each draws its next action from the institution's own stream
+    period (an insurer's premiums less claims), against initial propensities
+    scaled to that profit (``q_j(1) = s(1) · X / M``, X the absolute value of
+    the first non-zero profit the learner sees, :class:`RothErev`), so the
+    learning is the same at any market size or currency unit; then each
+    draws its next action from the institution's own stream
     (:meth:`~sim.model.model.ChannelModel.learning_rng`), in the order of the
     menus.  A learner whose menu changed (an event replaced the split's
     channels) starts again.
@@ -404,16 +407,17 @@ def learn(agent, obs: Observation, memory: DecisionMemory, policy) -> None:
     spec = policy.learning
     if memory.rng is None:
         memory.rng = agent.model.learning_rng(agent.lever_key)
-    payoff = (obs.premiums - obs.claims if agent.kind == "insurer" else obs.profit) / spec.payoff_scale
+    payoff = float(obs.premiums - obs.claims if agent.kind == "insurer" else obs.profit)
     for name, menu in learning_menus(agent).items():
         learner = memory.learners.get(name)
         if learner is None or memory.menus.get(name) != menu:
             learner = memory.learners[name] = RothErev(len(menu), spec.recency, spec.experimentation,
-                                                       spec.initial_propensity)
+                                                       spec.initial_strength)
             memory.menus[name] = menu
             memory.last_actions.pop(name, None)
         if name in memory.last_actions:
             learner.reinforce(memory.last_actions[name], payoff)
+        learner.scale_to(payoff)        # the first profit seen sets X (a no-op once set)
         action = learner.choose(memory.rng)
         memory.last_actions[name] = action
         LEARNED_MOVES[name](agent, menu[action], policy, obs.step)

@@ -150,11 +150,18 @@ class RothErev:
     """Roth–Erev reinforcement learning over a discrete menu (Roth & Erev 1995; Erev & Roth 1998).
 
     Each action ``j`` has a propensity ``q_j``; it is chosen with probability
-    ``q_j / Σ q``.  After its payoff ``x`` is seen, the reinforcement is
+    ``q_j / Σ q``.  The initial propensities are scaled to the payoffs, as in
+    Erev & Roth (1998): ``q_j(1) = s(1) · X / M`` with ``s(1)`` the strength
+    of the initial propensities, ``M`` the menu's size and ``X`` the payoff
+    scale, here the absolute value of the first non-zero payoff the learner
+    sees (:meth:`scale_to`; until then every action is equally likely,
+    whatever the scale).  After its payoff ``x`` is seen, the reinforcement is
     ``R = max(x − x_min, 0)`` with ``x_min`` the lowest payoff seen so far
     (payoffs shifted to be non-negative), and every propensity is updated
     ``q_j ← (1 − φ) q_j + E_j`` with ``E_j = (1 − ε) R`` for the chosen
     action and ``ε R / (M − 1)`` for the others (recency φ, experimentation ε).
+    Multiplying every payoff by a constant ``c > 0`` multiplies every
+    propensity by ``c`` and leaves the choice probabilities unchanged.
 
     Parameters
     ----------
@@ -164,19 +171,22 @@ class RothErev:
         φ, share of every propensity forgotten per update.
     experimentation : float
         ε, share of a reinforcement spread over the other actions.
-    initial : float
-        Every propensity at the start.
+    strength : float
+        s(1), the initial propensities' total in units of the payoff scale X
+        (Erev & Roth 1998 estimate 9).
     """
 
     actions: int
     recency: float = 0.1
     experimentation: float = 0.05
-    initial: float = 1.0
+    strength: float = 9.0
     propensities: np.ndarray = field(init=False)
     floor: float | None = field(init=False, default=None)
+    scale: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.propensities = np.full(self.actions, float(self.initial))
+        # In units of the payoff scale X until it is known (equal propensities: the probabilities need no X).
+        self.propensities = np.full(self.actions, float(self.strength) / self.actions)
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -187,8 +197,19 @@ class RothErev:
         """Draw an action by its probability."""
         return int(rng.choice(self.actions, p=self.probabilities))
 
+    def scale_to(self, payoff: float) -> None:
+        """Take ``X = |payoff|`` as the payoff scale, if none is set yet and ``payoff`` is not zero.
+
+        The propensities, kept in units of X until then, are multiplied by
+        X, so the initial ones are ``s(1) · X / M``.
+        """
+        if self.scale is None and payoff != 0.0 and math.isfinite(payoff):
+            self.scale = abs(float(payoff))
+            self.propensities = self.propensities * self.scale
+
     def reinforce(self, action: int, payoff: float) -> None:
-        """Learn from ``payoff`` of ``action``."""
+        """Learn from ``payoff`` of ``action`` (setting the payoff scale from it if none is set yet)."""
+        self.scale_to(payoff)
         if self.floor is None or payoff < self.floor:
             self.floor = float(payoff)
         reward = max(float(payoff) - self.floor, 0.0)
@@ -197,4 +218,5 @@ class RothErev:
         gains[action] = (1.0 - self.experimentation) * reward if self.actions > 1 else reward
         self.propensities = (1.0 - self.recency) * self.propensities + gains
         # Propensities never reach zero (an action forgotten entirely could never be tried again).
-        np.maximum(self.propensities, 1e-12 * self.initial, out=self.propensities)
+        lowest = 1e-12 * self.strength / self.actions * (1.0 if self.scale is None else self.scale)
+        np.maximum(self.propensities, lowest, out=self.propensities)

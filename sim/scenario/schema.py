@@ -320,18 +320,21 @@ class LearningSpec(Strict):
     (−``take_rate_step``, hold, +``take_rate_step``); an insurer's premium
     rate (× (1 ∓ ``premium_step``), hold).  Each action has a propensity;
     after a decision period the chosen action's propensity grows by the
-    period's own profit (scaled by ``payoff_scale`` and shifted to be
-    non-negative), all propensities decay by the recency factor ``recency``
-    (φ), and a share ``experimentation`` (ε) of the reinforcement spills to
-    the other actions.
+    period's own profit (shifted to be non-negative), all propensities decay
+    by the recency factor ``recency`` (φ), and a share ``experimentation``
+    (ε) of the reinforcement spills to the other actions.  The initial
+    propensities are scaled to the payoffs (Erev & Roth 1998):
+    ``q_j(1) = s(1) · X / M``, ``s(1)`` = ``initial_strength``, X the
+    absolute value of the first non-zero profit the learner sees and M the
+    menu's size, so the learning is the same at any market size or currency.
     """
 
     recency: Probability = Field(0.1, description="phi: share of every propensity forgotten per decision period.")
     experimentation: Annotated[Real, Field(ge=0.0, lt=1.0)] = Field(
         0.05, description="epsilon: share of a reinforcement spread evenly over the other actions.")
-    initial_propensity: Real = Field(1.0, gt=0.0, description="Propensity of every action before any payoff.")
-    payoff_scale: Real = Field(
-        1.0, gt=0.0, description="Yuan of period profit per unit of reinforcement (profit is divided by it).")
+    initial_strength: Real = Field(
+        9.0, gt=0.0, description="s(1): the initial propensities' total, in units of the first period's absolute "
+                                 "profit (Erev & Roth 1998 estimate 9).")
 
 
 class PolicySpec(Strict):

@@ -241,6 +241,12 @@ def test_top_level_must_be_a_mapping(tmp_path):
             ["unknown key 'bonnus'", "bonus", "rate", "window", "welcome"],
         ),
         ({"colour": "red"}, "colour", ["unknown key", "banks", "population"]),
+        # learning's propensities scale to the profits now: the old payoff_scale is refused, naming what is allowed
+        (
+            {"banks": {"alpha": {"policy": {"kind": "learning", "learning": {"payoff_scale": 10000}}}}},
+            "banks.alpha.policy.learning.payoff_scale",
+            ["unknown key 'payoff_scale'", "experimentation", "initial_strength", "recency"],
+        ),
         ({"network": {"kind": "erdos_renyi", "mean_degree": 6, "beta": 0.1}}, "network.beta", ["mean_degree"]),
         # wrong type
         ({"population": {"size": "many"}}, "population.size", ["integer", "'many'"]),
