@@ -1,0 +1,147 @@
+"""Payback age of pooled cohorts: the user-facing months to pay back an acquisition cost.
+
+The **pooled payback age** of a group of cohorts (a channel, or an
+institution's channel) in one replication is the age at which the
+cumulative margin of all the group's cohorts acquired during the run
+(cohort step ≥ 1, every product) that the run observed to age ``a`` (cohort
+step + a ≤ T) first reaches their acquisition cost::
+
+    R(a) = Σ_c M_c(a) / Σ_c K_c   over the cohorts c observed to age a
+    a₁ = min { a : R(a) ≥ 1 },    payback = a₁ − 1 + (1 − R(a₁−1)) / (R(a₁) − R(a₁−1))
+
+with ``M_c(a)`` cohort cell ``c``'s cumulative (undiscounted) margin at age
+``a`` and ``K_c`` its acquisition cost: the first age at which the pooled
+margin covers the pooled cost, linearly interpolated between the whole ages
+around the crossing (0 if the margin of age 0 covers it); undefined (NaN) if
+it never does within the run, or if the group cost nothing.  It is the
+payback of the group's mean margin curve, so it does not depend on how
+finely the population is cut into cohorts; interpolated, it does not jump by
+whole steps either (a whole-age first passage of a noisy curve moves with
+the noise, hence with the size, when the crossing falls between two ages).
+
+The per-cohort ``payback_age`` of ``cohorts.parquet`` (each cohort cell's own
+first passage) is kept as a secondary figure: a first passage of a small
+cohort's noisy margin comes earlier the noisier, i.e. the smaller, the
+cohort, and only cohorts that paid back count, so its mean over cohorts
+falls with the population size (tests/validation/test_size_invariance.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Columns naming one cohort cell of ``cohorts.parquet`` within a replication.
+CELL = ("cohort", "institution", "channel", "product")
+
+
+def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",)) -> pd.DataFrame:
+    """Per replication and group, the payback age of the group's pooled cohorts (module docstring).
+
+    Parameters
+    ----------
+    cohorts : DataFrame
+        ``cohorts.parquet`` rows: ``replication``, ``cohort``, ``institution``,
+        ``channel``, ``product``, ``age``, ``step``, ``cumulative_margin``,
+        ``acquisition_cost``.  The horizon ``T`` is the largest ``step``.
+    by : sequence of str
+        Cell columns defining a group (default: the channel, all institutions).
+
+    Returns
+    -------
+    DataFrame
+        ``replication``, the ``by`` columns and ``payback_age`` (float, NaN
+        where undefined), one row per (replication, group) with a cohort
+        acquired during the run.
+    """
+    by = list(by)
+    unknown = [c for c in by if c not in CELL]
+    if unknown:
+        raise ValueError(f"pooled_payback: cannot group by {unknown}; allowed: {', '.join(CELL)}")
+    columns = ["replication", *by, "payback_age"]
+    if cohorts.empty:
+        return pd.DataFrame(columns=columns)
+    horizon = int(cohorts["step"].max())
+    won = cohorts["cohort"].to_numpy() >= 1
+    if not won.any():
+        return pd.DataFrame(columns=columns)
+    # Plain arrays from here: taking rows of the whole frame (object columns) would dominate the cost.
+    values = {c: cohorts[c].to_numpy()[won] for c in ("cohort", "age", "cumulative_margin", "acquisition_cost")}
+    codes = {}
+    for c in ["replication", *CELL]:
+        column_codes, uniques = pd.factorize(cohorts[c], sort=True)
+        codes[c] = (column_codes[won], uniques)
+    cell_codes = _combine([codes[c] for c in ["replication", *CELL]])
+    order = np.lexsort((values["age"], cell_codes))
+    cell_codes = cell_codes[order]
+    keys = ["replication", *by]
+    # Groups in the order of their values (the factorize codes are sorted).
+    _, first_of_group, group_codes = np.unique(_combine([codes[c] for c in keys])[order], return_index=True,
+                                               return_inverse=True)
+    age = values["age"][order].astype(np.int64)
+    cohort = values["cohort"][order].astype(np.int64)
+    margin = values["cumulative_margin"][order].astype(float)
+    last_age = horizon - cohort                                  # the oldest age the run observed
+    width = horizon + 2
+    # The cumulative margin of a cell's row holds from its age until the cell's next row (or past its last
+    # observed age): a difference array over ages per group, summed by cumsum.
+    next_same = np.r_[cell_codes[1:] == cell_codes[:-1], False]
+    until = np.where(next_same, np.r_[age[1:], 0], last_age + 1)
+    until = np.minimum(until, last_age + 1)
+    n_groups = first_of_group.size
+    size = n_groups * width
+    base = group_codes * width
+    first_row = np.r_[True, ~next_same[:-1]]
+    cost = values["acquisition_cost"][order].astype(float)[first_row]
+    starts = base[first_row]
+    totals = np.stack([
+        np.bincount(base + age, margin, size) - np.bincount(base + until, margin, size),
+        np.bincount(starts, cost, size) - np.bincount(starts + last_age[first_row] + 1, cost, size)])
+    pooled_margin, pooled_cost = np.cumsum(totals.reshape(2, n_groups, width), axis=2)[:, :, : horizon + 1]
+    payback = crossing_age(pooled_margin, pooled_cost)
+    first = order[first_of_group]
+    frame = pd.DataFrame({c: np.asarray(codes[c][1])[codes[c][0][first]] for c in keys})
+    frame["payback_age"] = payback
+    return frame
+
+
+def crossing_age(margin: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Per row, the age at which ``margin / cost`` first reaches 1, linearly interpolated between ages.
+
+    Parameters
+    ----------
+    margin, cost : numpy.ndarray
+        (groups, ages) pooled cumulative margin and acquisition cost at each age.
+
+    Returns
+    -------
+    numpy.ndarray
+        (groups,) float: ``a − 1 + (1 − R(a−1)) / (R(a) − R(a−1))`` with ``R = margin / cost`` and ``a``
+        the first age at which ``R ≥ 1`` (0 if at age 0); NaN where it never is or the cost is 0.
+    """
+    tolerance = 1e-9 * np.maximum(np.abs(cost), 1.0)          # the sums' rounding, not a yuan
+    paid = (cost > tolerance) & (margin >= cost - tolerance)
+    ever = paid.any(axis=1)
+    first = paid.argmax(axis=1)
+    rows = np.arange(margin.shape[0])
+    before = np.maximum(first - 1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = margin / np.where(cost > tolerance, cost, np.nan)
+        low, high = ratio[rows, before], ratio[rows, first]
+        # Paid at a > 0 means R(a − 1) < 1 <= R(a) (up to the tolerance): the fraction lies in (0, 1].
+        fraction = np.clip(np.where(high > low, (1.0 - low) / (high - low), 1.0), 0.0, 1.0)
+    age = np.where(first > 0, before + fraction, 0.0)
+    return np.where(ever, age, np.nan)
+
+
+def _combine(factorized: list[tuple[np.ndarray, pd.Index]]) -> np.ndarray:
+    """One int64 code per row from per-column factorize codes (mixed radix)."""
+    combined = np.zeros(factorized[0][0].size, dtype=np.int64)
+    for codes, uniques in factorized:
+        combined = combined * max(len(uniques), 1) + codes
+    return combined
+
+
+__all__ = ["CELL", "crossing_age", "pooled_payback"]
