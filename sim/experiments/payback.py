@@ -1,23 +1,32 @@
 """Payback age of pooled cohorts: the user-facing months to pay back an acquisition cost.
 
 The **pooled payback age** of a group of cohorts (a channel, or an
-institution's channel) in one replication is the age at which the
-cumulative margin of all the group's cohorts acquired during the run
-(cohort step ≥ 1, every product) that the run observed to age ``a`` (cohort
-step + a ≤ T) first reaches their acquisition cost::
+institution's channel) in one replication is the age at which the margin
+earned per customer acquired by the group's cohorts of the run (cohort step
+≥ 1, every institution and product of the group) first covers the group's
+acquisition cost per customer, with each age's margin read from every cohort
+the run observed to that age (cohort step + a ≤ T), like an actuarial
+life table::
 
-    R(a) = Σ_c M_c(a) / Σ_c K_c   over the cohorts c observed to age a
-    a₁ = min { a : R(a) ≥ 1 },    payback = a₁ − 1 + (1 − R(a₁−1)) / (R(a₁) − R(a₁−1))
+    m(a)  = Σ_c ΔM_c(a) / Σ_c n_c      over the cohorts c observed to age a
+    V(a)  = m(0) + m(1) + … + m(a)     margin per customer acquired, to age a
+    CAC   = Σ_c K_c / Σ_c n_c          over all the group's cohorts of the run
+    a₁    = min { a : V(a) ≥ CAC },    payback = a₁ − 1 + (CAC − V(a₁−1)) / (V(a₁) − V(a₁−1))
 
-with ``M_c(a)`` cohort cell ``c``'s cumulative (undiscounted) margin at age
-``a`` and ``K_c`` its acquisition cost: the first age at which the pooled
-margin covers the pooled cost, linearly interpolated between the whole ages
-around the crossing (0 if the margin of age 0 covers it); undefined (NaN) if
-it never does within the run, or if the group cost nothing.  It is the
-payback of the group's mean margin curve, so it does not depend on how
-finely the population is cut into cohorts; interpolated, it does not jump by
-whole steps either (a whole-age first passage of a noisy curve moves with
-the noise, hence with the size, when the crossing falls between two ages).
+with ``ΔM_c(a)`` cohort cell ``c``'s (undiscounted) margin at age ``a``,
+``n_c`` its customers acquired and ``K_c`` its acquisition cost; linearly
+interpolated between the whole ages around the crossing (0 if the margin of
+age 0 covers it); undefined (NaN) if it never does within the run, or if the
+group cost nothing.
+
+Why this definition: a first passage of a noisy curve comes earlier the
+noisier the curve.  Each ``m(a)`` is a mean over all the group's customers
+of that age, so ``V`` is smooth and rises whenever margins are positive, and
+its crossing does not move with the population size; interpolated, it does
+not jump by whole steps either.  Pooling cumulative margins over the cohorts
+observed to each age instead (``Σ_c M_c(a) / Σ_c K_c``) gives a jagged curve
+(a cohort leaves the sum at each age), whose first passage through the
+branch came a month earlier at 5,000 customers than at 50,000.
 
 The per-cohort ``payback_age`` of ``cohorts.parquet`` (each cohort cell's own
 first passage) is kept as a secondary figure: a first passage of a small
@@ -44,8 +53,9 @@ def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",)) -> p
     ----------
     cohorts : DataFrame
         ``cohorts.parquet`` rows: ``replication``, ``cohort``, ``institution``,
-        ``channel``, ``product``, ``age``, ``step``, ``cumulative_margin``,
-        ``acquisition_cost``.  The horizon ``T`` is the largest ``step``.
+        ``channel``, ``product``, ``age``, ``step``, ``acquired``,
+        ``cumulative_margin``, ``acquisition_cost``.  The horizon ``T`` is the
+        largest ``step``.
     by : sequence of str
         Cell columns defining a group (default: the channel, all institutions).
 
@@ -68,7 +78,8 @@ def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",)) -> p
     if not won.any():
         return pd.DataFrame(columns=columns)
     # Plain arrays from here: taking rows of the whole frame (object columns) would dominate the cost.
-    values = {c: cohorts[c].to_numpy()[won] for c in ("cohort", "age", "cumulative_margin", "acquisition_cost")}
+    values = {c: cohorts[c].to_numpy()[won] for c in ("cohort", "age", "cumulative_margin", "acquisition_cost",
+                                                      "acquired")}
     codes = {}
     for c in ["replication", *CELL]:
         column_codes, uniques = pd.factorize(cohorts[c], sort=True)
@@ -80,27 +91,28 @@ def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",)) -> p
     # Groups in the order of their values (the factorize codes are sorted).
     _, first_of_group, group_codes = np.unique(_combine([codes[c] for c in keys])[order], return_index=True,
                                                return_inverse=True)
-    age = values["age"][order].astype(np.int64)
-    cohort = values["cohort"][order].astype(np.int64)
-    margin = values["cumulative_margin"][order].astype(float)
-    last_age = horizon - cohort                                  # the oldest age the run observed
-    width = horizon + 2
-    # The cumulative margin of a cell's row holds from its age until the cell's next row (or past its last
-    # observed age): a difference array over ages per group, summed by cumsum.
-    next_same = np.r_[cell_codes[1:] == cell_codes[:-1], False]
-    until = np.where(next_same, np.r_[age[1:], 0], last_age + 1)
-    until = np.minimum(until, last_age + 1)
-    n_groups = first_of_group.size
+    n_groups, width = first_of_group.size, horizon + 2
     size = n_groups * width
+    age = values["age"][order].astype(np.int64)
+    margin = values["cumulative_margin"][order].astype(float)
+    first_row = np.r_[True, cell_codes[1:] != cell_codes[:-1]]
+    # Each row's margin since the cell's previous row (a cell without a row at an age earned nothing then).
+    increment = margin - np.where(first_row, 0.0, np.r_[0.0, margin[:-1]])
     base = group_codes * width
-    first_row = np.r_[True, ~next_same[:-1]]
+    earned = np.bincount(base + age, increment, size).reshape(n_groups, width)
+    # Customers acquired by the cells observed to each age: from age 0 to the cell's last observed age.
+    cell_group = group_codes[first_row]
+    acquired = values["acquired"][order].astype(float)[first_row]
     cost = values["acquisition_cost"][order].astype(float)[first_row]
+    last_age = horizon - values["cohort"][order].astype(np.int64)[first_row]
     starts = base[first_row]
-    totals = np.stack([
-        np.bincount(base + age, margin, size) - np.bincount(base + until, margin, size),
-        np.bincount(starts, cost, size) - np.bincount(starts + last_age[first_row] + 1, cost, size)])
-    pooled_margin, pooled_cost = np.cumsum(totals.reshape(2, n_groups, width), axis=2)[:, :, : horizon + 1]
-    payback = crossing_age(pooled_margin, pooled_cost)
+    observed = np.cumsum((np.bincount(starts, acquired, size) - np.bincount(starts + last_age + 1, acquired, size))
+                         .reshape(n_groups, width), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_customer = np.where(observed > 0, earned / observed, 0.0)[:, : horizon + 1]
+        cac = np.bincount(cell_group, cost, n_groups) / np.bincount(cell_group, acquired, n_groups)
+    value = np.cumsum(per_customer, axis=1)
+    payback = crossing_age(value, np.broadcast_to(np.nan_to_num(cac, nan=0.0)[:, None], value.shape))
     first = order[first_of_group]
     frame = pd.DataFrame({c: np.asarray(codes[c][1])[codes[c][0][first]] for c in keys})
     frame["payback_age"] = payback

@@ -233,11 +233,10 @@ def plot_payback_by_channel(tables: Tables, path: Path | None = None, *, ax: Axe
                             title: str | None = None, level: float = 0.95, time_unit: str = "month") -> Axes:
     """Steps until a channel's new customers pay back their acquisition cost: the pooled payback age.
 
-    Per replication and channel, the first age at which the cumulative
-    margin of all the channel's cohorts (every institution and product)
-    observed to that age covers their acquisition cost
-    (:func:`sim.experiments.payback.pooled_payback`, ``summary.json``
-    ``payback_age``); bars are its mean over the replications in which it
+    Per replication and channel, the age at which the margin per customer
+    acquired by the channel's cohorts (every institution and product) first
+    covers the channel's CAC (:func:`sim.experiments.payback.pooled_payback`,
+    ``summary.json`` ``payback_age``); bars are its mean over the replications in which it
     happened within the run, each labelled with how many did.
     """
     title = title or f"{time_unit.capitalize()}s to pay back the acquisition cost, by channel"
@@ -245,7 +244,7 @@ def plot_payback_by_channel(tables: Tables, path: Path | None = None, *, ax: Axe
         ax = axes_for(ax)
         won = _won(tables)
         reps = replications_of(tables)
-        ages = pooled_payback(won) if won is not None else None
+        ages = pooled_payback(tables["cohorts"]) if won is not None else None
         if ages is None or not ages["payback_age"].notna().any():
             no_data(ax, title, "No channel paid back its acquisition cost within the run")
             save_png(ax, path)
@@ -265,7 +264,7 @@ def plot_payback_by_channel(tables: Tables, path: Path | None = None, *, ax: Axe
         never = channel_order(set(ages["channel"]) - set(channels))
         if never:
             _corner_note(ax, f"Never paid back (or no cost): {', '.join(channel_label(c) for c in never)}")
-        titles(ax, title, "first age at which the margin of all the channel's cohorts covers their cost; "
+        titles(ax, title, "age at which the margin per customer acquired covers the CAC; "
                           f"{replication_note(len(reps), 'error bars', level)}")
         save_png(ax, path)
     return ax

@@ -12,12 +12,12 @@ from sim.experiments.summary import summarize
 HORIZON = 4
 
 
-def cohort_rows(replication, cohort, institution, channel, cost, margins, ages=None):
+def cohort_rows(replication, cohort, institution, channel, cost, margins, ages=None, acquired=2):
     """Rows of one cohort cell: cumulative margins at the given ages (default 0, 1, ...)."""
     ages = list(range(len(margins))) if ages is None else ages
     return pd.DataFrame({"replication": replication, "cohort": cohort, "institution": institution,
                          "channel": channel, "product": "p", "age": ages, "step": [cohort + a for a in ages],
-                         "cumulative_margin": margins, "acquisition_cost": cost})
+                         "cumulative_margin": margins, "acquisition_cost": cost, "acquired": acquired})
 
 
 @pytest.fixture
@@ -38,12 +38,13 @@ def cohorts():
 
 def test_pooled_payback_by_hand(cohorts):
     ages = pooled_payback(cohorts).set_index(["replication", "channel"])["payback_age"]
-    # Replication 0, branch: age 0: 2 + 4 = 6 < 20; age 1: 5 + 8 = 13 < 20; age 2: 8 + 8 = 16 < 20
-    # (R = 0.8); age 3: only the cohort of step 1 was observed (2 + 3 > T): 12 >= 10 (R = 1.2), so the
-    # crossing is 2 + (1 - 0.8) / (1.2 - 0.8) = 2.5.
+    # Replication 0, branch, 2 customers per cohort, CAC = 20 / 4 = 5.  Margin per customer observed:
+    # age 0: (2 + 4) / 4 = 1.5; age 1: (3 + 4) / 4 = 1.75; age 2: (3 + 0) / 4 = 0.75 (the cohort of step 2
+    # earned nothing, still counted); age 3: only the cohort of step 1 was observed (2 + 3 > T): 4 / 2 = 2.
+    # V = 1.5, 3.25, 4, 6: the crossing of 5 is 2 + (5 - 4) / (6 - 4) = 2.5.
     assert ages[(0, "branch")] == pytest.approx(2.5)
     assert np.isnan(ages[(0, "referral")])
-    assert ages[(1, "branch")] == pytest.approx(1.0), "R = 0.3 then exactly 1"
+    assert ages[(1, "branch")] == pytest.approx(1.0), "V = 1.5 then exactly 5"
     assert len(ages) == 3
 
 
@@ -51,7 +52,7 @@ def test_pooled_payback_by_institution_and_channel(cohorts):
     ages = pooled_payback(cohorts, by=("institution", "channel")).set_index(
         ["replication", "institution", "channel"])["payback_age"]
     assert ages[(0, "a", "branch")] == pytest.approx(2.5)
-    assert np.isnan(ages[(0, "b", "branch")]), "8 never reaches 10"
+    assert np.isnan(ages[(0, "b", "branch")]), "V = 2, 4, 4 never reaches 5"
 
 
 def test_crossing_age_interpolates_and_is_zero_when_age_0_pays_back():
