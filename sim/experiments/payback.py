@@ -125,7 +125,8 @@ def crossing_age(margin: np.ndarray, cost: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     margin, cost : numpy.ndarray
-        (groups, ages) pooled cumulative margin and acquisition cost at each age.
+        (groups, ages): the value earned to each age and the cost it must cover
+        (:func:`pooled_payback`: margin per customer acquired, and the CAC).
 
     Returns
     -------
