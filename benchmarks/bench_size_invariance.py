@@ -4,8 +4,8 @@ For each size (default 5,000, 50,000 and 500,000 customers) it runs
 ``scenarios/baseline.yaml`` with ``population.size`` overridden (its full
 horizon unless ``--steps``), computes per replication the quantities of
 :func:`sim.experiments.invariance.size_quantities` (market share at the
-final step, CAC by channel over the run, default rate, LTV per customer and
-payback by channel, pooled payback by channel), and prints one table: each
+final step, CAC by channel over the run, default rate, LTV per customer,
+pooled payback and per-cohort payback by channel), and prints one table: each
 quantity's mean ± standard error at every size, and for each size after the
 first the Holm-adjusted p-value (Welch) of its difference from the first
 size (the smallest).  Quantities zero at every size are left out.

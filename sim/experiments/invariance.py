@@ -8,12 +8,16 @@ replication, the quantities the team asks for:
 - ``cac <channel>``: acquisition spend over the run / customers acquired
   over the run, all institutions, per channel (the channels table, steps 1..T);
 - ``default rate``: defaults over the run / borrower-steps at risk;
-- ``ltv per customer <channel>`` and ``payback <channel>``: of the cohorts
-  acquired during the run (cohort step ≥ 1), lifetime value to the end of the
-  run per customer acquired, and the mean months to payback of the customers
-  whose cohort paid back (``summary.json`` ``customer_value.by_channel``);
-- ``pooled payback <channel>``: the payback age of the channel's cohorts
-  pooled (:func:`pooled_payback`).
+- ``ltv per customer <channel>``: of the cohorts acquired during the run
+  (cohort step ≥ 1), lifetime value to the end of the run per customer
+  acquired (``summary.json`` ``customer_value.by_channel``);
+- ``payback <channel>``: the payback age of the channel's pooled cohorts
+  (:func:`sim.experiments.payback.pooled_payback`, ``summary.json``
+  ``payback_age``);
+- ``cohort payback <channel>``: the secondary per-cohort figure, the mean
+  months to payback of the customers whose cohort paid back
+  (``summary.json`` ``cohort_payback_age``), which falls with the size of the
+  cohorts and so with the population (:mod:`sim.experiments.payback`).
 
 :func:`compare_sizes` compares two sets of runs quantity by quantity: the
 difference of the replication means, its standard error
@@ -33,6 +37,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiments.metrics import run_default_rate, run_rows
+from sim.experiments.payback import pooled_payback
 from sim.experiments.summary import cohort_ends
 
 
@@ -79,41 +84,13 @@ def size_quantities(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     for channel, rows in value.groupby(level="channel", sort=False):
         rows = rows.droplevel("channel")
         columns[f"ltv per customer {channel}"] = _ratio(rows["ltv"], rows["acquired"])
-        columns[f"payback {channel}"] = _ratio(rows["payback"], rows["paid"])
-    for channel, series in pooled_payback(tables["cohorts"]).items():
-        columns[f"pooled payback {channel}"] = series
+        columns[f"cohort payback {channel}"] = _ratio(rows["payback"], rows["paid"])
+    pooled = pooled_payback(tables["cohorts"])
+    for channel, rows in pooled.groupby("channel", sort=False):
+        columns[f"payback {channel}"] = rows.set_index("replication")["payback_age"].astype(float)
     frame = pd.DataFrame(columns)
     frame.index.name = "replication"
     return frame
-
-
-def pooled_payback(cohorts: pd.DataFrame) -> dict[str, pd.Series]:
-    """Per channel and replication, the payback age of the channel's pooled cohorts.
-
-    The first age ``a`` at which the cumulative margin of all cohorts of the
-    channel (acquired in steps ≥ 1, all institutions and products) that the
-    run observed to age ``a`` (cohort step + a ≤ T) reaches their acquisition
-    cost; NaN if it never does.  Unlike the per-cohort ``payback_age``, whose
-    first passage of a small cohort's noisy margin comes earlier the smaller
-    the cohort, this is a first passage of a mean over the whole channel.
-    """
-    won = cohorts[cohorts["cohort"] >= 1]
-    out: dict[str, dict[int, float]] = {}
-    if won.empty:
-        return {}
-    horizon = int(cohorts["step"].max())
-    for (channel, replication), rows in won.groupby(["channel", "replication"], sort=False):
-        cells = ["cohort", "institution", "product"]
-        margin = rows.pivot_table(index=cells, columns="age", values="cumulative_margin", aggfunc="sum")
-        margin = margin.reindex(columns=range(horizon + 1)).ffill(axis=1).fillna(0.0)
-        cost = rows.groupby(cells)["acquisition_cost"].first().reindex(margin.index)
-        observed = (margin.index.get_level_values("cohort").to_numpy()[:, None]
-                    + np.arange(horizon + 1)[None, :]) <= horizon
-        total_margin = (margin.to_numpy() * observed).sum(axis=0)
-        total_cost = (cost.to_numpy()[:, None] * observed).sum(axis=0)
-        paid = np.flatnonzero((total_cost > 0) & (total_margin >= total_cost))
-        out.setdefault(str(channel), {})[int(replication)] = float(paid[0]) if paid.size else float("nan")
-    return {channel: pd.Series(values, dtype=float) for channel, values in out.items()}
 
 
 def holm_adjust(p_values: np.ndarray) -> np.ndarray:
@@ -170,4 +147,4 @@ def compare_sizes(small: pd.DataFrame, large: pd.DataFrame, alpha: float = 0.05)
     return frame
 
 
-__all__ = ["compare_sizes", "holm_adjust", "pooled_payback", "size_quantities"]
+__all__ = ["compare_sizes", "holm_adjust", "size_quantities"]

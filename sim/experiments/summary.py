@@ -27,6 +27,7 @@ from sim.experiments.metrics import (
     run_rows,
     run_totals,
 )
+from sim.experiments.payback import pooled_payback
 from sim.experiments.schema import KEYS, MARKET_FLOWS, channel_order, check_columns
 from sim.experiments.stats import check_level, ratio, stat
 
@@ -169,8 +170,14 @@ def cohort_ends(cohorts: pd.DataFrame) -> pd.DataFrame:
     return won.sort_values([*keys, "age"]).groupby(keys, sort=False).tail(1)
 
 
-def _value_stats(ends: pd.DataFrame, reps: list[int], level: float) -> dict[str, Any]:
-    """Customer value of some cohorts' ends, one figure per replication, then over replications."""
+def _value_stats(ends: pd.DataFrame, payback: pd.Series, reps: list[int], level: float) -> dict[str, Any]:
+    """Customer value of some cohorts' ends and their pooled payback age, one figure per replication.
+
+    ``payback`` is the pooled payback age per replication
+    (:func:`sim.experiments.payback.pooled_payback`); ``cohort_payback_age``
+    and ``paid_back_share`` are the per-cohort figures (secondary: biased by
+    the size of the cohorts, see :mod:`sim.experiments.payback`).
+    """
     paid = ends["payback_age"].notna()
     frame = pd.DataFrame({
         "replication": ends["replication"].to_numpy(),
@@ -187,24 +194,39 @@ def _value_stats(ends: pd.DataFrame, reps: list[int], level: float) -> dict[str,
         "cac": stat(ratio(per_rep["cost"], per_rep["acquired"]), level),
         "ltv_per_customer": stat(ratio(per_rep["ltv"], per_rep["acquired"]), level),
         "ltv_to_cac": stat(ratio(per_rep["ltv"], per_rep["cost"]), level),
+        "payback_age": stat(payback.reindex(reps).astype(float), level),
         "paid_back_share": stat(ratio(per_rep["paid"], per_rep["acquired"]), level),
-        "payback_age": stat(ratio(per_rep["payback_weighted"], per_rep["paid"]), level),
+        "cohort_payback_age": stat(ratio(per_rep["payback_weighted"], per_rep["paid"]), level),
     }
 
 
 def _cohort_section(cohorts: pd.DataFrame, reps: list[int], level: float) -> dict[str, Any]:
     """Customer value by channel (all institutions) and by institution and channel, cohorts of steps 1..T."""
     ends = cohort_ends(cohorts)
+    by_channel = pooled_payback(cohorts, by=("channel",)).set_index(
+        ["channel", "replication"]).sort_index()["payback_age"]
+    by_institution = pooled_payback(cohorts, by=("institution", "channel")).set_index(
+        ["institution", "channel", "replication"]).sort_index()["payback_age"]
     section: dict[str, Any] = {"by_channel": {}, "by_institution": {}}
     for channel in channel_order(pd.unique(ends["channel"])):
-        section["by_channel"][channel] = _value_stats(ends[ends["channel"] == channel], reps, level)
+        section["by_channel"][channel] = _value_stats(ends[ends["channel"] == channel],
+                                                      _select(by_channel, (channel,)), reps, level)
     for ident in pd.unique(ends["institution"]):
         mine = ends[ends["institution"] == ident]
         section["by_institution"][str(ident)] = {
-            channel: _value_stats(mine[mine["channel"] == channel], reps, level)
+            channel: _value_stats(mine[mine["channel"] == channel], _select(by_institution, (ident, channel)),
+                                  reps, level)
             for channel in channel_order(pd.unique(mine["channel"]))
         }
     return section
+
+
+def _select(series: pd.Series, key: tuple) -> pd.Series:
+    """The rows of ``series`` under the leading index values ``key``, indexed by replication (empty if none)."""
+    try:
+        return series.loc[key]
+    except KeyError:
+        return pd.Series(dtype=float)
 
 
 # --------------------------------------------------------------------------- public API
@@ -242,7 +264,9 @@ def summarize(
 
         where ``value`` (cohorts acquired in steps 1..T, valued to the end of
         the run) is ``{acquired, cac, ltv_per_customer, ltv_to_cac,
-        paid_back_share, payback_age}``, and each ``stat`` is ``{mean, low, high, n}`` and ``n`` counts the
+        payback_age, paid_back_share, cohort_payback_age}`` (``payback_age`` the
+        pooled payback age, :mod:`sim.experiments.payback`; the last two
+        per cohort), and each ``stat`` is ``{mean, low, high, n}`` and ``n`` counts the
         replications in which the quantity is defined. Whole-run figures sum
         steps ``1..T`` per replication; CAC is a ratio of those sums, computed
         per replication before averaging.

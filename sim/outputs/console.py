@@ -135,7 +135,7 @@ def _value_table(summary: Mapping[str, Any]) -> Table | None:
     table = Table(title="Customer value by channel (cohorts of the run, valued to its end)", title_justify="left",
                   expand=False)
     table.add_column("Channel", no_wrap=True, max_width=22)
-    for name in ("CAC", "LTV", "LTV/CAC", "Paid back", "Payback (steps)"):
+    for name in ("CAC", "LTV", "LTV/CAC", "Payback (steps)"):
         table.add_column(name, justify="right", no_wrap=True)
     for channel, entry in by_channel.items():
         table.add_row(
@@ -143,7 +143,6 @@ def _value_table(summary: Mapping[str, Any]) -> Table | None:
             format_stat(entry.get("cac"), _money),
             format_stat(entry.get("ltv_per_customer"), _money),
             format_stat(entry.get("ltv_to_cac"), _ratio),
-            format_stat(entry.get("paid_back_share"), _percent),
             format_stat(entry.get("payback_age"), _ratio),
         )
     return table
@@ -206,8 +205,8 @@ def render_summary(summary: Mapping[str, Any], scenario_name: str, width: int = 
     str
         Institutions (customers and share at the final step, whole-run CAC
         and profit), customer value by channel (CAC, lifetime
-        value per customer to date, LTV/CAC, share of customers in cohorts
-        that paid back and their payback age in steps), whole-run margin, CAC
+        value per customer to date, LTV/CAC and the pooled payback age in
+        steps, :mod:`sim.experiments.payback`), whole-run margin, CAC
         and profit by product and by city tier (when the run has those
         tables) and market (active customers, conversions, r_eff, and
         defaults when present), each cell ``mean ± half-width``.

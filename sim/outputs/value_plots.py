@@ -4,7 +4,8 @@ Cohorts acquired during the run (cohort step >= 1), pooled over
 institutions and products per channel; each figure is computed per
 replication and then averaged, with the interval over replications.
 Lifetime value is the discounted margin to the end of the run (a lower
-bound for cohorts still active then).
+bound for cohorts still active then); payback is the pooled payback age
+(:mod:`sim.experiments.payback`), the figure ``summary.json`` reports.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from sim.experiments.metrics import replications_of
+from sim.experiments.payback import pooled_payback
 from sim.experiments.schema import channel_order
 from sim.experiments.stats import group_mean_ci
 from sim.experiments.summary import cohort_ends
@@ -157,15 +159,12 @@ def plot_retention_by_channel(tables: Tables, path: Path | None = None, *, ax: A
 
 
 def _per_replication(won: pd.DataFrame, reps: list[int]) -> pd.DataFrame:
-    """Per (replication, channel): acquisitions, cost, LTV, customers in cohorts that paid back, weighted payback."""
+    """Per (replication, channel): acquisitions, acquisition cost and LTV of the channel's cohorts."""
     ends = cohort_ends(won)
-    paid = ends["payback_age"].notna().to_numpy()
-    acquired = ends["acquired"].to_numpy(float)
     frame = pd.DataFrame({
         "replication": ends["replication"].to_numpy(), "channel": ends["channel"].to_numpy(),
-        "acquired": acquired, "cost": ends["acquisition_cost"].to_numpy(float), "ltv": ends["ltv"].to_numpy(float),
-        "paid": np.where(paid, acquired, 0.0),
-        "payback": np.where(paid, ends["payback_age"].astype("Float64").fillna(0).to_numpy(float) * acquired, 0.0),
+        "acquired": ends["acquired"].to_numpy(float), "cost": ends["acquisition_cost"].to_numpy(float),
+        "ltv": ends["ltv"].to_numpy(float),
     })
     totals = frame.groupby(["replication", "channel"]).sum()
     full = pd.MultiIndex.from_product([reps, sorted(set(frame["channel"]))], names=["replication", "channel"])
@@ -232,37 +231,40 @@ def plot_ltv_cac_by_channel(tables: Tables, path: Path | None = None, *, ax: Axe
 
 def plot_payback_by_channel(tables: Tables, path: Path | None = None, *, ax: Axes | None = None,
                             title: str | None = None, level: float = 0.95, time_unit: str = "month") -> Axes:
-    """Steps until a cohort's margin covers its acquisition cost, by channel (cohorts that paid back).
+    """Steps until a channel's new customers pay back their acquisition cost: the pooled payback age.
 
-    Bars are the acquisition-weighted mean payback age of the cohorts that
-    paid back within the run; each is labelled with the share of the
-    channel's new customers whose cohort did.
+    Per replication and channel, the age at which the margin per customer
+    acquired by the channel's cohorts (every institution and product) first
+    covers the channel's CAC (:func:`sim.experiments.payback.pooled_payback`,
+    ``summary.json`` ``payback_age``); bars are its mean over the replications in which it
+    happened within the run, each labelled with how many did.
     """
     title = title or f"{time_unit.capitalize()}s to pay back the acquisition cost, by channel"
     with deck_style():
         ax = axes_for(ax)
         won = _won(tables)
-        totals = _per_replication(won, replications_of(tables)) if won is not None else None
-        if totals is None or not (totals["paid"] > 0).any():
-            no_data(ax, title, "No cohort paid back its acquisition cost within the run")
+        reps = replications_of(tables)
+        ages = pooled_payback(tables["cohorts"]) if won is not None else None
+        if ages is None or not ages["payback_age"].notna().any():
+            no_data(ax, title, "No channel paid back its acquisition cost within the run")
             save_png(ax, path)
             return ax
-        reps = replications_of(tables)
-        totals = totals.assign(value=_ratio_column(totals, "payback", "paid"),
-                               share=_ratio_column(totals, "paid", "acquired"))
-        ci = group_mean_ci(totals, "channel", "value", level)
+        full = pd.MultiIndex.from_product([reps, sorted(set(ages["channel"]))], names=["replication", "channel"])
+        ages = ages.set_index(["replication", "channel"]).reindex(full).reset_index()
+        ci = group_mean_ci(ages, "channel", "payback_age", level)
         ci = ci[ci["n"] > 0]
-        channels = _bars(ax, ci, _channel_colors(channel_order(totals["channel"])))
-        share = totals.groupby("channel")["share"].mean()
+        channels = _bars(ax, ci, _channel_colors(channel_order(ages["channel"])))
+        runs = ci.set_index("channel")["n"]
         top = ci.set_index("channel")["high"].fillna(ci.set_index("channel")["mean"])
         for x, channel in enumerate(channels):
-            ax.text(x, float(top[channel]), f"{share[channel]:.0%} paid back", ha="center", va="bottom", fontsize=11)
+            ax.text(x, float(top[channel]), f"{int(runs[channel])} of {len(reps)} runs", ha="center", va="bottom",
+                    fontsize=11)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"Age at payback ({time_unit}s)")
-        never = channel_order(set(totals["channel"]) - set(channels))
+        never = channel_order(set(ages["channel"]) - set(channels))
         if never:
-            _corner_note(ax, f"No cohort paid back: {', '.join(channel_label(c) for c in never)}")
-        titles(ax, title, "first age at which a cohort's margin covers its cost (cohorts that did); "
+            _corner_note(ax, f"Never paid back (or no cost): {', '.join(channel_label(c) for c in never)}")
+        titles(ax, title, "age at which the margin per customer acquired covers the CAC; "
                           f"{replication_note(len(reps), 'error bars', level)}")
         save_png(ax, path)
     return ax
