@@ -111,7 +111,7 @@ def shift_toward(split: Mapping[str, float], channel: str, step: float) -> dict[
     for k in new:
         if k != channel:
             new[k] = round(new[k] * (1.0 - moved / others), 12)
-    new[channel] = round(1.0 - sum(v for k, v in new.items() if k != channel), 12)
+    new[channel] = max(split[channel], round(1.0 - sum(v for k, v in new.items() if k != channel), 12))
     return new
 
 
