@@ -31,7 +31,8 @@ from sim.experiments.payback import pooled_payback
 from sim.experiments.schema import KEYS, MARKET_FLOWS, channel_order, check_columns
 from sim.experiments.stats import check_level, ratio, stat
 
-SUMMARY_SCHEMA = "bankplatform-sim summary v1"
+#: v2: ``payback_age`` is the pooled payback; the per-cohort one is ``cohort_payback_age``.
+SUMMARY_SCHEMA = "bankplatform-sim summary v2"
 
 
 def _market_section(
