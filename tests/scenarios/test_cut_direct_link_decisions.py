@@ -59,15 +59,20 @@ def platform_budget_share(start: dict, up_to: int | None = None):
     return measure
 
 
+def assert_whole_splits_within_step(moves, budget_step: float) -> None:
+    """Every split move leaves a whole, non-negative split and moves at most ``budget_step`` of the budget."""
+    for before, after in moves[["before", "after"]].itertuples(index=False):
+        before, after = json.loads(before), json.loads(after)
+        assert sum(after.values()) == pytest.approx(1.0) and min(after.values()) >= 0.0
+        assert sum(abs(after[k] - before[k]) for k in after) <= 2 * budget_step + 1e-9
+
+
 def test_the_rule_moves_the_budget_within_its_step_and_keeps_it_whole(runs):
     result = runs["cut"]
     policy = result.scenario.banks["citic"].policy
     moves = split_moves(result.tables)
     assert not moves.empty and moves["reason"].eq("rule: budget toward the lowest CAC").all()
-    for before, after in moves[["before", "after"]].itertuples(index=False):
-        before, after = json.loads(before), json.loads(after)
-        assert sum(after.values()) == pytest.approx(1.0) and min(after.values()) >= 0.0
-        assert sum(abs(after[k] - before[k]) for k in after) <= 2 * policy.budget_step + 1e-9
+    assert_whole_splits_within_step(moves, policy.budget_step)
 
 
 def test_after_the_cut_the_platforms_get_a_smaller_share_of_the_budget(runs):
@@ -103,10 +108,7 @@ def test_the_learning_policy_moves_budget_and_split_within_its_steps(runs):
     assert set(budget["replication"]) == set(moves["replication"]) == set(range(REPLICATIONS))
     ratio = budget["after_value"] / budget["before_value"]
     assert (ratio.sub(1).abs() <= policy.budget_change + 1e-9).all()
-    for before, after in moves[["before", "after"]].itertuples(index=False):
-        before, after = json.loads(before), json.loads(after)
-        assert sum(after.values()) == pytest.approx(1.0) and min(after.values()) >= 0.0
-        assert sum(abs(after[k] - before[k]) for k in after) <= 2 * policy.budget_step + 1e-9
+    assert_whole_splits_within_step(moves, policy.budget_step)
 
 
 def test_learning_bank_the_cut_leaves_no_detectable_mark_on_its_split(runs):
