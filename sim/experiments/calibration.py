@@ -278,7 +278,8 @@ def calibrated_yaml(result: CalibrationResult) -> str:
     lines = ["# Shared parameters calibrated jointly to the targets of "
              f"{result.targets.path.name} by ABC-SMC (python -m sim calibrate).",
              "# Posterior means; 95% intervals in parameters.csv and report.md of the calibration folder.",
-             "# A library scenario uses them with `extends: calibrated.yaml` (its own values win)."]
+             "# A scenario uses them with `extends: calibrated.yaml` (its own values win); the library's",
+             "# baseline.yaml extends the committed copy, so every library scenario runs at these values."]
     for row in result.parameters.itertuples():
         lines.append(f"#   {row.parameter}: {row.mean:.6g}  [{row.q025:.6g}, {row.q975:.6g}]  prior "
                      f"[{row.low:g}, {row.high:g}] ({row.source})")

@@ -143,8 +143,8 @@ class ClaimResult:
         ab = self.ablation or (np.nan, np.nan, np.nan)
         return {"metric": self.column, "direction": self.claim.direction, "compare_to": self.claim.compare_to,
                 "horizon": self.claim.horizon, "difference": self.difference, "low": self.low, "high": self.high,
-                "pairs": self.pairs, "holds": self.holds, "ablation_difference": ab[0], "ablation_low": ab[1],
-                "ablation_high": ab[2], "vanishes": self.vanishes}
+                "pairs": self.pairs, "holds": self.holds, "reproduced": self.claim.reproduced,
+                "ablation_difference": ab[0], "ablation_low": ab[1], "ablation_high": ab[2], "vanishes": self.vanishes}
 
 
 def judge(claim: ClaimSpec, treated: pd.DataFrame, control: pd.DataFrame, level: float = 0.95,

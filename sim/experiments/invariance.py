@@ -8,6 +8,10 @@ replication, the quantities the team asks for:
 - ``cac <channel>``: acquisition spend over the run / customers acquired
   over the run, all institutions, per channel (the channels table, steps 1..T);
 - ``default rate``: defaults over the run / borrower-steps at risk;
+- ``expected default rate``: expected defaults / loans at risk over the run
+  (the credit table's ``expected_defaults``: the rate without the draws'
+  Bernoulli noise, so far fewer replications resolve a difference); only
+  with credit on;
 - ``ltv per customer <channel>``: of the cohorts acquired during the run
   (cohort step ≥ 1), lifetime value to the end of the run per customer
   acquired (``summary.json`` ``customer_value.by_channel``);
@@ -52,7 +56,7 @@ def size_quantities(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     Parameters
     ----------
     tables : mapping of str to DataFrame
-        A run's tables (``market``, ``institutions``, ``channels``, ``cohorts``).
+        A run's tables (``market``, ``institutions``, ``channels``, ``cohorts``; ``credit`` when credit is on).
 
     Returns
     -------
@@ -72,6 +76,10 @@ def size_quantities(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         rows = rows.droplevel("channel")
         columns[f"cac {channel}"] = _ratio(rows["spend"], rows["new_customers"])
     columns["default rate"] = run_default_rate(tables["market"]).astype(float)
+    credit = tables.get("credit")
+    if credit is not None and "expected_defaults" in credit and not credit.empty:
+        sums = run_rows(credit).groupby("replication")[["expected_defaults", "loans_at_risk"]].sum()
+        columns["expected default rate"] = _ratio(sums["expected_defaults"], sums["loans_at_risk"])
     ends = cohort_ends(tables["cohorts"])
     paid = ends["payback_age"].notna()
     value = pd.DataFrame({

@@ -107,12 +107,17 @@ def run_default_rate(market: pd.DataFrame) -> pd.Series:
     return pd.Series(rates)
 
 
-def lender_default_rates(credit: pd.DataFrame | None) -> pd.Series | None:
-    """Per (replication, institution): defaults over loans at risk; None without credit."""
-    if credit is None or credit.empty or credit["loans_at_risk"].sum() <= 0:
-        return None
-    by_lender = credit.groupby(["replication", "institution"])[["defaults", "loans_at_risk"]].sum()
-    return by_lender["defaults"] / by_lender["loans_at_risk"].where(by_lender["loans_at_risk"] > 0)
+def lender_default_rates(credit: pd.DataFrame | None, defaults: str = "defaults") -> pd.Series | None:
+    """Per (replication, institution): ``defaults`` over loans at risk; None without credit.
+
+    ``defaults="expected_defaults"`` gives the expected rate: the same
+    quantity without the Bernoulli noise of the draws (the credit table's
+    ``expected_defaults``, docs/ODD.md), resolved by far fewer replications.
+    """
+    if credit is None or credit.empty or defaults not in credit or credit["loans_at_risk"].sum() <= 0:
+        return None        # no credit, or tables written before the column existed
+    by_lender = credit.groupby(["replication", "institution"])[[defaults, "loans_at_risk"]].sum()
+    return by_lender[defaults] / by_lender["loans_at_risk"].where(by_lender["loans_at_risk"] > 0)
 
 
 # --------------------------------------------------------------------------- one named metric
@@ -225,6 +230,7 @@ def _institution_metrics(frame: pd.DataFrame, tables: Tables) -> None:
     totals_all = run_totals(inst, ["acquisition_spend", "new_customers", "profit", *risk_flows],
                             by=["replication", "institution"])
     lender_rates = lender_default_rates(tables.get("credit"))
+    expected_rates = lender_default_rates(tables.get("credit"), "expected_defaults")
     p2p = set(last.loc[last["type"] == "p2p", "institution"]) if "type" in last else set()
     for institution in inst["institution"].unique():
         if institution in p2p:
@@ -239,6 +245,9 @@ def _institution_metrics(frame: pd.DataFrame, tables: Tables) -> None:
         frame[f"{institution}: profit (run)"] = totals["profit"]
         if lender_rates is not None and institution in lender_rates.index.get_level_values("institution"):
             frame[f"{institution}: default_rate (run)"] = lender_rates.xs(institution, level="institution")
+            if expected_rates is not None:
+                frame[f"{institution}: expected_default_rate (run)"] = expected_rates.xs(institution,
+                                                                                         level="institution")
             for column in ("defaults", "losses"):
                 if column in totals:
                     frame[f"{institution}: {column} (run)"] = totals[column]

@@ -59,7 +59,8 @@ LIBRARY_SAMPLES = 4
 #: Claim metrics about credit risk: a scenario whose claims all use one of these is on the risk side.
 RISK_METRICS = frozenset({
     "new_loans (run)", "new_defaults (run)", "contagion_defaults (run)", "credit_losses (run)",
-    "insured_losses (run)", "default_rate (run)", "p2p platforms failed (share)", "defaults (run)", "losses (run)",
+    "insured_losses (run)", "default_rate (run)", "expected_default_rate (run)", "p2p platforms failed (share)",
+    "defaults (run)", "losses (run)",
 })
 #: Prose fields, left out of the content hash.
 PROSE = ("description", "shows", "sources")

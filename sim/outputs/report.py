@@ -316,7 +316,8 @@ def claims_context(comparison, level: float = 0.95) -> list[dict[str, Any]]:
             wanted = f"in [{low:g}, {high:g}]"
         rows.append({"scenario": name, "metric": result.column, "direction": claim.direction,
                      "claimed": wanted, "horizon": claim.horizon, "difference": result.difference,
-                     "low": result.low, "high": result.high, "holds": result.holds})
+                     "low": result.low, "high": result.high, "holds": result.holds,
+                     "reproduced": claim.reproduced})
     return rows
 
 

@@ -25,8 +25,8 @@ MARKET_METRICS: tuple[str, ...] = (
 
 #: Per-institution key metrics a claim may name (with ``institution``); the column is ``"<id>: <metric>"``.
 INSTITUTION_METRICS: tuple[str, ...] = (
-    "market_share", "customers", "cac (run)", "profit (run)", "default_rate (run)", "defaults (run)",
-    "losses (run)",
+    "market_share", "customers", "cac (run)", "profit (run)", "default_rate (run)", "expected_default_rate (run)",
+    "defaults (run)", "losses (run)",
 )
 
 

@@ -843,6 +843,10 @@ class ClaimSpec(Strict):
     within: NonNegative | tuple[Real, Real] | None = Field(None, description=(
         "For direction within: a tolerance t (the difference lies in [-t, t]) or a range [low, high]."))
     institution: str | None = Field(None, description="Id of the bank or platform whose metric it is; null = market.")
+    reproduced: bool = Field(True, description=(
+        "false: the source argues the claim but the calibrated library does not reproduce it (docs/claims.md, "
+        "'Claims the library does not reproduce'); it is still judged and reported, and the library's tests "
+        "check that it still fails, so a change that makes it hold is noticed."))
 
     @model_validator(mode="after")
     def _within_only_for_within(self):

@@ -113,7 +113,7 @@ def test_a_reduced_calibration_of_the_model_runs_end_to_end(tmp_path, capsys):
     child = tmp_path / "child.yaml"
     child.write_text(yaml.safe_dump({"name": "child", "extends": str(out / "calibrated.yaml"),
                                      **{k: v for k, v in yaml.safe_load(BASELINE.read_text()).items()
-                                        if k not in ("name", "choice")}}))
+                                        if k not in ("name", "choice", "extends")}}))
     from sim.scenario import load_scenario
 
     switching = yaml.safe_load((out / "calibrated.yaml").read_text())["choice"]["switching"]

@@ -44,7 +44,9 @@ def test_run_writes_every_output(tmp_path):
     assert run["seed"] == 3 and run["replications"] == 2 and run["version"]
     resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
     assert resolved["population"]["size"] == 600
-    assert resolved["funnel"]["interest"] == 0.5      # defaults and inherited values filled in
+    # Defaults and inherited values filled in: the baseline's own, and the calibrated ones it extends.
+    calibrated = yaml.safe_load((ROOT / "scenarios" / "calibrated.yaml").read_text())
+    assert resolved["funnel"]["compare"] == 0.8 and resolved["funnel"]["interest"] == calibrated["funnel"]["interest"]
     assert len(list((out / "plots").glob("*.png"))) >= 4
     assert json.loads((out / "summary.json").read_text())
 

@@ -23,7 +23,7 @@ def test_every_claim_metric_is_one_the_reducer_makes():
             *(f"{c} (run)" for c in (*reducer.KEY_MARKET_FLOWS, *reducer.KEY_MARKET_RISK_FLOWS))}
     assert set(MARKET_METRICS) <= made
     per_institution = {"market_share", "customers", "cac (run)", "profit (run)", "default_rate (run)",
-                       *(f"{c} (run)" for c in ("defaults", "losses"))}
+                       "expected_default_rate (run)", *(f"{c} (run)" for c in ("defaults", "losses"))}
     assert set(INSTITUTION_METRICS) <= per_institution
 
 

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def credit_tables():
-    """A small baseline run: credit on, no insurer, no contagion."""
-    scenario = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml", {"population.size": 1500, "time.steps": 24})
+    """A small baseline run: credit on, no insurer, no contagion (the calibrated peer effect set to 0)."""
+    scenario = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml",
+                                 {"population.size": 1500, "time.steps": 24, "credit.peer_effect": 0.0})
     return sim.run(scenario, replications=3, seed=11).tables
 
 

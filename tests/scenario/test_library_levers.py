@@ -12,18 +12,19 @@ from pathlib import Path
 
 from sim.experiments.claims import lever_violations
 from sim.scenario import load_scenario
-from sim.scenario.library import LIBRARY_DIR, scenario_files
+from sim.scenario.library import LIBRARY_DIR, NOT_SCENARIOS, scenario_files
 from sim.scenario.reading import read_yaml
 
-#: Library files that do not declare ``levers:`` yet (root scenarios, which extend nothing, need none).
+#: Library files that do not declare ``levers:`` yet (root scenarios, which extend no other scenario, need none).
 TO_CONVERT: frozenset[str] = frozenset()
 
 FILES = scenario_files(LIBRARY_DIR)
 
 
 def parent_of(path: Path) -> Path | None:
+    """The scenario ``path`` extends; None for a root (extending nothing, or only the calibrated fragment)."""
     parent = read_yaml(path).get("extends")
-    return path.parent / parent if parent else None
+    return path.parent / parent if parent and parent not in NOT_SCENARIOS else None
 
 
 def test_scenarios_change_only_their_levers():

@@ -123,37 +123,23 @@ def pooled_counts(result: Replications, institution: str, start: int = 1) -> tup
 
 
 def expected_rate(result: Replications, institution: str | None, start: int = 1) -> np.ndarray:
-    """Per replication: the expected per-step default probability of loans at risk from step ``start``.
+    """Per replication: expected defaults / loans at risk from step ``start`` (``institution`` None: every lender).
 
-    Σ over loan-steps at risk of the loan's default probability — the
-    borrower's latent hazard, × ``credit.social_collateral`` for loans inside
-    a sanctioning community (SF1) — divided by the loan-steps: what the
-    realized default rate estimates, without its Poisson noise.  Only for
-    scenarios where nothing else moves the probability (no macro path or
-    shock, peer effect, threshold mode or P2P platforms; asserted).  A loan
-    is at risk at step t when it started before t and was performing at the
-    start of t (closed at t or later, or still performing).  ``institution``
-    None: every lender's loans.
+    The credit table's ``expected_defaults`` is, per step, the sum over the
+    loans at risk of each one's default probability given the state before
+    the draw (hazard, macro level, social collateral, peer effect, threshold
+    tipping, strategic default): what the realized default rate estimates,
+    without its Bernoulli noise.  What contagion and the macro path add
+    between steps stays in it, so replications still differ.  Seeded
+    defaults are not in it (asserted absent).
     """
-    scenario = result.scenario
-    macro_events = [key for event in scenario.events for key in event.set if key.startswith("macro")]
-    assert scenario.macro.path is None and scenario.macro.level == 1.0 and not macro_events, \
-        "expected_rate ignores the macro path"
-    assert scenario.credit.peer_effect == 0 and scenario.credit.threshold is None, "expected_rate ignores contagion"
-    assert not any(p.type == "p2p" for p in scenario.platforms.values()), "expected_rate ignores strategic default"
-    horizon = scenario.time.steps
-    out = []
-    for book in result.loans:
-        if institution is not None:
-            book = book[book["lender"] == result.institution_ids.index(institution)]
-        closed = np.where(book["status"].to_numpy() == "performing", horizon, book["closed"].to_numpy())
-        first = np.maximum(book["start"].to_numpy() + 1, start)
-        steps = np.clip(closed - first + 1, 0, None)
-        probability = book["hazard"].to_numpy() * np.where(
-            book["inside"].to_numpy(), scenario.credit.social_collateral, 1.0
-        )
-        out.append(float((probability * steps).sum() / steps.sum()))
-    return np.asarray(out)
+    assert not result.scenario.credit.seed_defaults, "expected_rate leaves out seeded defaults"
+    credit = result.table("credit")
+    rows = credit[credit["step"] >= start]
+    if institution is not None:
+        rows = rows[rows["institution"] == institution]
+    sums = rows.groupby("replication")[["expected_defaults", "loans_at_risk"]].sum().reindex(range(result.replications))
+    return (sums["expected_defaults"] / sums["loans_at_risk"]).to_numpy(dtype=float)
 
 
 def poisson_interval(count: float, level: float = 0.95) -> tuple[float, float]:

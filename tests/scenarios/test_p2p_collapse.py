@@ -20,11 +20,13 @@ population (the scenario sizes it for 10,000), 16 replications:
 - runs come with rising defaults: the share of platform-steps under a run is
   higher from the shock (month 30) on than before it (paired 95% interval
   above zero), and nearly all failures come after the shock begins;
-- strategic default after failures: no contagion defaults before the first
-  failure (the scenario has no peer effect), and after it the borrowers of
+- strategic default after failures: after the first failure the borrowers of
   failed platforms default at a higher rate per loan-step than those of
-  platforms still standing (one-sided 95% bound of the pooled rate ratio,
-  exact conditional binomial interval, above 1).
+  platforms still standing at the same time (one-sided 95% bound of the
+  pooled rate ratio, exact conditional binomial interval, above 1).  The
+  comparison is over the same period, so the macro shock and the peer effect
+  (the calibrated library's, which adds contagion defaults before any
+  platform fails) weigh on both sides alike.
 """
 
 from __future__ import annotations
@@ -79,13 +81,8 @@ def test_runs_and_failures_follow_rising_defaults():
 
 def test_borrowers_of_failed_platforms_default_strategically():
     result = collapse()
-    market = result.table("market")
     rows = p2p_rows(result)
     first = rows[rows["failed"]].groupby("replication")["step"].min()
-    before = market[market["step"] < market["replication"].map(first)]
-    assert before["contagion_defaults"].sum() == 0
-    assert market["contagion_defaults"].sum() > 0
-
     # Loans at risk and defaults after the first failure, by whether the lender had failed by the step before.
     failed_at = rows[rows["failed"]].groupby(["replication", "institution"])["step"].min().rename("failed_at")
     credit = result.table("credit")

@@ -7,8 +7,12 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 #: Measures of the ``credit`` table, per (product, lender, channel, segment) and step.
-CREDIT_MEASURES = ("applications", "approvals", "rejections", "insured", "loans_at_risk", "defaults", "losses")
-APPLICATIONS, APPROVALS, REJECTIONS, INSURED, AT_RISK, DEFAULTS, LOSSES = range(len(CREDIT_MEASURES))
+#: ``expected_defaults`` is the sum over the loans at risk of the probability that each defaults
+#: this step, given the state before the draw (seeded defaults excluded): ``defaults`` without
+#: its Bernoulli noise, so expected_defaults / loans_at_risk estimates the default rate unbiasedly.
+CREDIT_MEASURES = ("applications", "approvals", "rejections", "insured", "loans_at_risk", "defaults", "losses",
+                   "expected_defaults")
+APPLICATIONS, APPROVALS, REJECTIONS, INSURED, AT_RISK, DEFAULTS, LOSSES, EXPECTED_DEFAULTS = range(len(CREDIT_MEASURES))
 #: Segments: subprime (2) × life stage (3) × loan inside a sanctioning community (2).
 N_SEGMENTS = 12
 

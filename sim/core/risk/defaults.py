@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from sim.core.adoption.churn import leave
 from sim.core.codes import NO_LOAN, LoanStatus
 from sim.core.risk import contagion, credit, insurance
-from sim.core.risk.accounts import AT_RISK, CREDIT_MEASURES, DEFAULTS, LOSSES
+from sim.core.risk.accounts import AT_RISK, CREDIT_MEASURES, DEFAULTS, EXPECTED_DEFAULTS, LOSSES
 from sim.core.risk.credit_state import CreditState, book_sums, borrowers, count
 
 
@@ -63,14 +63,18 @@ def draw_defaults(credit_state: CreditState, risk, ids: np.ndarray, c: np.ndarra
         # The peer term of default_probability, applied to the exposed loans only.
         total = total.copy()
         total[exposed] *= 1.0 + risk.peer_effect * exposed_share
+    tipped = None
+    if risk.threshold and exposed is not None:
+        tipped = exposed[exposed_count >= threshold_need(cs, risk)[ce]]
+    single = cs.single_product      # then each customer has at most one loan: no de-duplication
+    count_expected_defaults(cs, ids, c, total, tipped, single)
     default, contagious = contagion.draw_defaults(base, total, rng)
     threshold = np.zeros(ids.size, dtype=bool)
-    if risk.threshold and exposed is not None:
-        threshold[exposed] = (exposed_count >= threshold_need(cs, risk)[ce]) & ~default[exposed]
+    if tipped is not None:
+        threshold[tipped] = ~default[tipped]
     default |= threshold
     drawn = np.flatnonzero(default)
     cd = c[drawn]
-    single = cs.single_product      # then each customer has at most one loan: no de-duplication
     defaulting = cd if single else np.unique(cd)
     seeded = np.zeros(0, dtype=np.int64)
     for at, number in risk.seed_defaults:
@@ -87,6 +91,27 @@ def draw_defaults(credit_state: CreditState, risk, ids: np.ndarray, c: np.ndarra
         by_threshold = np.setdiff1d(by_contagion, np.unique(cd[~threshold[drawn]]), assume_unique=True)
     customers = np.concatenate([defaulting, seeded]) if seeded.size else defaulting
     return {"customers": customers, "contagion": by_contagion, "threshold": by_threshold, "seeded": seeded}
+
+
+def count_expected_defaults(credit_state: CreditState, ids: np.ndarray, c: np.ndarray, total: np.ndarray,
+                            tipped: np.ndarray | None, single: bool) -> None:
+    """Add each at-risk loan's probability of defaulting this step to the ``expected_defaults`` measure.
+
+    A loan defaults when its borrower does: with probability ``total`` of
+    its own draw for a borrower with one loan, ``1 - prod(1 - total)`` over
+    the borrower's loans otherwise, and 1 for a loan whose borrower the
+    threshold tips (``tipped``, positions in ``ids``).  Seeded defaults are
+    not counted.
+    """
+    loan = np.minimum(total, 1.0)
+    if tipped is not None and tipped.size:
+        loan = loan.copy()
+        loan[tipped] = 1.0
+    if not single:
+        with np.errstate(divide="ignore"):
+            survive = np.exp(np.bincount(c, weights=np.log1p(-loan), minlength=int(c.max(initial=-1)) + 1))
+        loan = 1.0 - survive[c]
+    count(credit_state, EXPECTED_DEFAULTS, credit_state.book.cell[ids], weights=loan)
 
 
 def defaults(credit_state: CreditState, catalog, state, adjacency: sp.csr_array, step: int,
