@@ -104,9 +104,9 @@ class KeyTable:
     def first_of_each(self, keys: np.ndarray, span: int | None = None) -> np.ndarray:
         """Positions of the first occurrence of each distinct key (in the order given), ascending.
 
-        Keys seen once are counted (``np.add.at``); only the repeated ones go
-        through the table of smallest positions (``np.minimum.at``, exact
-        whatever the order of repeated indices).
+        One pass of ``np.minimum.at`` of the positions into the table of
+        smallest positions (exact whatever the order of repeated indices):
+        a position is a first occurrence when it is its key's smallest.
 
         Parameters
         ----------
@@ -118,27 +118,21 @@ class KeyTable:
         if keys.size == 0:
             return np.zeros(0, dtype=np.int64)
         self._reserve(int(keys.max()) + 1 if span is None else span)
-        seen = self.counts_at(keys, np.arange(keys.size), span)
-        first = seen == 1
-        repeated = np.flatnonzero(~first)
-        if repeated.size == 0:
-            return np.arange(keys.size)
-        table, again = self._smallest, keys[repeated]
+        table, position = self._smallest, np.arange(keys.size)
         try:
-            np.minimum.at(table, again, repeated)
-            first[repeated[table[again] == repeated]] = True
+            np.minimum.at(table, keys, position)
+            return np.flatnonzero(table[keys] == position)
         finally:
-            table[again] = np.iinfo(np.int64).max
-        return np.flatnonzero(first)
+            table[keys] = np.iinfo(np.int64).max
 
-    def counts_at(self, keys: np.ndarray, at: np.ndarray, span: int | None = None) -> np.ndarray:
-        """How many times each of ``keys[at]`` occurs in ``keys``."""
+    def counts_at(self, keys: np.ndarray, at: np.ndarray | None = None, span: int | None = None) -> np.ndarray:
+        """How many times each of ``keys[at]`` (every key when ``at`` is None) occurs in ``keys``."""
         if keys.size == 0:
             return np.zeros(0, dtype=np.int64)
         self._reserve(int(keys.max()) + 1 if span is None else span)
         table = self._count
         try:
             np.add.at(table, keys, 1)
-            return table[keys[at]]
+            return table[keys if at is None else keys[at]]
         finally:
             table[keys] = 0

@@ -81,6 +81,12 @@ class CohortBook:
         code[provider < 0] = -1
         return code
 
+    def _holder_codes(self, state, holders: np.ndarray, product: int) -> np.ndarray:
+        """:meth:`_codes` of customers who all hold ``product`` (no -1 to mark)."""
+        k = product
+        return self.cell_of(np.maximum(state.since[:, k][holders], 0), k, state.provider[:, k][holders],
+                            state.channel[:, k][holders])
+
     def decode(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(cohort step, product, institution, channel) of cell codes."""
         rest, channel = np.divmod(cells, self.C1)
@@ -98,7 +104,7 @@ class CohortBook:
         state : CustomerState
             After the step.
         holders : list of int arrays
-            Per product, the customers holding it.
+            Per product, the customers holding it, ascending.
         margins : list of float arrays or None
             Per product, each holder's margin this step (aligned with
             ``holders``); None at step 0, which earns nothing.
@@ -107,10 +113,10 @@ class CohortBook:
         top = (max(step, 0) + 1) * self.cells_per_step()
         for k in range(self.K):
             who = holders[k]
-            code = self._codes(state, who, k)
+            code = self._holder_codes(state, who, k)
             # The previous step's relationships that are not held now under the same cell ended in this step.
             before_who, before_code = self._held[k]
-            gone = before_code[self._codes(state, before_who, k) != before_code]
+            gone = before_code[_codes_now(before_who, who, code) != before_code]
             self._held[k] = (who, code)
             counts = np.bincount(code, minlength=top)
             lost = np.bincount(gone, minlength=top)
@@ -154,6 +160,15 @@ class CohortBook:
         cells = self.cell_of(np.full(i.size, step), 0, i, c)          # product added below
         cells += k * I * C1
         self.acquisitions.append((step, cells, new[i, c, k], cac[i, c] * bought[i, c, k]))
+
+
+def _codes_now(customers: np.ndarray, holders: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each of ``customers``' code in ``codes`` (aligned with the ascending ``holders``), -1 if not a holder."""
+    if holders.size == 0:
+        return np.full(customers.size, -1, dtype=np.int64)
+    at = np.searchsorted(holders, customers)
+    np.minimum(at, holders.size - 1, out=at)
+    return np.where(holders[at] == customers, codes[at], -1)
 
 
 def cohort_rows(book: CohortBook) -> dict[str, np.ndarray]:

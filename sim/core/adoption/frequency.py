@@ -177,7 +177,7 @@ def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
     if ad_keys.size:
         table = table if table is not None else KeyTable()
         span = state.exposures.size
-        seen = table.counts_at(ad_keys, np.arange(ad_keys.size), span)
+        seen = table.counts_at(ad_keys, None, span)
         if int(seen.max()) == 1:              # no pair exposed twice this step (the usual case): all are firsts
             first = np.arange(ad_keys.size)
         else:
