@@ -50,12 +50,22 @@ class CohortBook:
     Cell code of a cohort: ``((s·K + k)·I + i)·(C + 1) + c + 1`` with cohort
     step s (0 for the initial cohorts), product k, institution i and
     channel c (-1 none).
+
+    A relationship keeps its cell while it lasts: it ends (churn, switching
+    away, a loan not renewed, a default) or a new one begins, in the cohort
+    of the step it begins in.  So from one step to the next a cell of an
+    earlier cohort only loses relationships, and those that ended in a step
+    are the cell's count before less its count after (no pass over the
+    previous holders).  When the observations are not of consecutive steps,
+    the previous holders' cells are compared one by one instead.
     """
 
     def __init__(self, n_institutions: int, n_channels: int, n_products: int):
         self.I, self.C1, self.K = n_institutions, n_channels + 1, n_products
         empty = np.zeros(0, np.int64)
         self._held = [(empty, empty)] * n_products          # per product: last observed holders and their cells
+        self._counts = [empty] * n_products                  # per product: relationships per cell then
+        self._step: int | None = None                        # the step last observed
         self.entries: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.acquisitions: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -82,7 +92,7 @@ class CohortBook:
         return code
 
     def _holder_codes(self, state, holders: np.ndarray, product: int) -> np.ndarray:
-        """:meth:`_codes` of customers who all hold ``product`` (no -1 to mark)."""
+        """:meth:`_codes` of customers who all hold ``product`` (none to mark -1)."""
         k = product
         return self.cell_of(np.maximum(state.since[:, k][holders], 0), k, state.provider[:, k][holders],
                             state.channel[:, k][holders])
@@ -104,22 +114,30 @@ class CohortBook:
         state : CustomerState
             After the step.
         holders : list of int arrays
-            Per product, the customers holding it, ascending.
+            Per product, the customers holding it.
         margins : list of float arrays or None
             Per product, each holder's margin this step (aligned with
             ``holders``); None at step 0, which earns nothing.
         """
         cells, held, earned, ended = [], [], [], []
         top = (max(step, 0) + 1) * self.cells_per_step()
+        following = self._step is not None and step == self._step + 1
         for k in range(self.K):
             who = holders[k]
             code = self._holder_codes(state, who, k)
-            # The previous step's relationships that are not held now under the same cell ended in this step.
-            before_who, before_code = self._held[k]
-            gone = before_code[_codes_now(before_who, who, code) != before_code]
-            self._held[k] = (who, code)
             counts = np.bincount(code, minlength=top)
-            lost = np.bincount(gone, minlength=top)
+            before_who, before_code = self._held[k]
+            if following:
+                # A cell only loses relationships after its cohort step: what it held then and not now ended.
+                before = self._counts[k]
+                lost = np.zeros(top, np.int64)
+                np.subtract(before, counts[:before.size], out=lost[:before.size])
+            else:
+                # The previous relationships that are not held now under the same cell ended in this step.
+                gone = before_code[self._codes(state, before_who, k) != before_code]
+                lost = np.bincount(gone, minlength=top)
+            self._held[k] = (who, code)
+            self._counts[k] = counts
             margin = (np.bincount(code, weights=margins[k], minlength=top) if margins is not None
                       else np.zeros(top))
             nonzero = np.flatnonzero((counts > 0) | (lost > 0))
@@ -127,6 +145,7 @@ class CohortBook:
             held.append(counts[nonzero])
             ended.append(lost[nonzero])
             earned.append(margin[nonzero])
+        self._step = step
         self.entries.append((step, np.concatenate(cells), np.concatenate(held), np.concatenate(ended),
                              np.concatenate(earned)))
 
@@ -160,15 +179,6 @@ class CohortBook:
         cells = self.cell_of(np.full(i.size, step), 0, i, c)          # product added below
         cells += k * I * C1
         self.acquisitions.append((step, cells, new[i, c, k], cac[i, c] * bought[i, c, k]))
-
-
-def _codes_now(customers: np.ndarray, holders: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Each of ``customers``' code in ``codes`` (aligned with the ascending ``holders``), -1 if not a holder."""
-    if holders.size == 0:
-        return np.full(customers.size, -1, dtype=np.int64)
-    at = np.searchsorted(holders, customers)
-    np.minimum(at, holders.size - 1, out=at)
-    return np.where(holders[at] == customers, codes[at], -1)
 
 
 def cohort_rows(book: CohortBook) -> dict[str, np.ndarray]:
