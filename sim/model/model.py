@@ -24,7 +24,6 @@ from sim.core.adoption.economics import (
     Ledger,
     RelationshipMargins,
     account,
-    holdings,
     relationship_counts,
     relationship_margin,
 )
@@ -580,12 +579,20 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the accounts move capital as in a run but nothing is recorded.
         """
         provider = self.state.provider
-        holders = [np.flatnonzero(provider[:, k] >= 0) for k in range(provider.shape[1])]   # one scan, shared
-        held = holdings(provider, self._tier, self.catalog.n_institutions, holders)
-        self.margins = relationship_margin(self.state, self.catalog,
-                                           self.credit.book if self.credit is not None else None, holders)
+        I, K = self.catalog.n_institutions, provider.shape[1]
+        holders = [np.flatnonzero(provider[:, k] >= 0) for k in range(K)]   # one scan, shared
+        self.margins = margins = relationship_margin(self.state, self.catalog,
+                                                     self.credit.book if self.credit is not None else None, holders)
+        # Relationships by (institution, city tier), shared by the holdings and the ledger's margin by tier.
+        tier_cell = margins.institution * 4 + self._tier[margins.customer]
+        held = np.zeros((I, K, 4), dtype=np.int64)
+        lo = 0
+        for k in range(K):
+            hi = lo + holders[k].size
+            held[:, k] = np.bincount(tier_cell[lo:hi], minlength=I * 4).reshape(I, 4)
+            lo = hi
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
-                              tier=self._tier, margins=self.margins,
+                              tier=self._tier, margins=margins, tier_cell=tier_cell,
                               marketing_spend=None if initial else self._marketing_spend, switched=switched)
         credit = self.credit_observation(step)
         self.dividends = np.zeros(self.catalog.n_institutions)
@@ -628,7 +635,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
         cat, state, margins = self.catalog, self.state, self.margins
         bounds = np.cumsum([0, *(h.size for h in holders)])
         per_product = None if initial else [margins.margin[bounds[k]:bounds[k + 1]] for k in range(len(holders))]
-        self.cohorts.observe(step, state, holders, per_product)
+        relationships = [(margins.institution[bounds[k]:bounds[k + 1]], margins.channel[bounds[k]:bounds[k + 1]])
+                         for k in range(len(holders))]
+        self.cohorts.observe(step, state, holders, per_product, relationships)
         if not initial:
             won = Activations.concat([activations, switched])
             paid = np.concatenate([np.ones(activations.customer.size, bool), np.zeros(switched.customer.size, bool)])

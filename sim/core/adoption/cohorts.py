@@ -91,11 +91,13 @@ class CohortBook:
         code[provider < 0] = -1
         return code
 
-    def _holder_codes(self, state, holders: np.ndarray, product: int) -> np.ndarray:
-        """:meth:`_codes` of customers who all hold ``product`` (none to mark -1)."""
+    def _holder_codes(self, state, holders: np.ndarray, product: int,
+                      relationships: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """:meth:`_codes` of customers who all hold ``product`` (none to mark -1), given their (provider, channel)."""
         k = product
-        return self.cell_of(np.maximum(state.since[:, k][holders], 0), k, state.provider[:, k][holders],
-                            state.channel[:, k][holders])
+        provider, channel = (relationships if relationships is not None
+                             else (state.provider[:, k][holders], state.channel[:, k][holders]))
+        return self.cell_of(np.maximum(state.since[:, k][holders], 0), k, provider, channel)
 
     def decode(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(cohort step, product, institution, channel) of cell codes."""
@@ -104,7 +106,8 @@ class CohortBook:
         cohort, product = np.divmod(rest, self.K)
         return cohort, product, institution, channel - 1
 
-    def observe(self, step: int, state, holders: list[np.ndarray], margins: list[np.ndarray] | None) -> None:
+    def observe(self, step: int, state, holders: list[np.ndarray], margins: list[np.ndarray] | None,
+                relationships: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Add one step's relationships at its end: held, ended in the step, and their margin.
 
         Parameters
@@ -118,13 +121,16 @@ class CohortBook:
         margins : list of float arrays or None
             Per product, each holder's margin this step (aligned with
             ``holders``); None at step 0, which earns nothing.
+        relationships : list of (int array, int array), optional
+            Per product, the holders' providers and channels (aligned with
+            ``holders``) when already read from ``state``.
         """
         cells, held, earned, ended = [], [], [], []
         top = (max(step, 0) + 1) * self.cells_per_step()
         following = self._step is not None and step == self._step + 1
         for k in range(self.K):
             who = holders[k]
-            code = self._holder_codes(state, who, k)
+            code = self._holder_codes(state, who, k, None if relationships is None else relationships[k])
             counts = np.bincount(code, minlength=top)
             before_who, before_code = self._held[k]
             if following:
@@ -168,11 +174,9 @@ class CohortBook:
         I, C1, K = self.I, self.C1, self.K
         C = C1 - 1
         paid = np.ones(institution.size, bool) if paid is None else np.asarray(paid, bool)
-        index = (institution.astype(np.int64), channel.astype(np.int64), product.astype(np.int64))
-        new = np.zeros((I, C, K), dtype=np.int64)
-        np.add.at(new, index, 1)
-        bought = np.zeros((I, C, K), dtype=np.int64)
-        np.add.at(bought, tuple(a[paid] for a in index), 1)
+        code = (institution.astype(np.int64) * C + channel) * K + product
+        new = np.bincount(code, minlength=I * C * K).reshape(I, C, K)
+        bought = np.bincount(code[paid], minlength=I * C * K).reshape(I, C, K)
         by_channel = bought.sum(axis=2)
         cac = np.divide(spend, by_channel, out=np.zeros_like(spend, dtype=float), where=by_channel > 0)
         i, c, k = np.nonzero(new)
