@@ -67,6 +67,21 @@ def block_t(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return view[index]
 
 
+def block_pair_t(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`block_t` of two arrays of the same shape and memory order, with the positions computed once."""
+    view_a, view_b = flat(a), flat(b)
+    if view_a is None or view_b is None or a.shape != b.shape or a.flags.c_contiguous != b.flags.c_contiguous:
+        return block_t(a, rows, cols), block_t(b, rows, cols)
+    cols = np.asarray(cols, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    n, m = a.shape
+    if a.flags.c_contiguous:
+        index = cols[:, None] + (rows * m)[None, :]
+    else:
+        index = (cols * n)[:, None] + rows[None, :]
+    return view_a[index], view_b[index]
+
+
 def put_block(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, value) -> None:
     """``a[rows[:, None], cols[None, :]] = value`` (one value for the whole block), column by column."""
     view = flat(a)

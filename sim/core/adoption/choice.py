@@ -97,9 +97,13 @@ def _best_of_few(value: np.ndarray, available: np.ndarray, noise: np.ndarray) ->
     """
     best = np.zeros(value.shape[1], dtype=np.int64)
     best_value = np.where(available[0], value[0] + noise[0], -np.inf)
+    # Finite utilities plus Gumbel noise (finite, or -inf for a draw of exactly 0) are never NaN.
+    maybe_nan = value.shape[0] > 1 and not np.isfinite(value).all()
     for j in range(1, value.shape[0]):
         candidate = np.where(available[j], value[j] + noise[j], -np.inf)
-        better = (candidate > best_value) | (np.isnan(candidate) & ~np.isnan(best_value))
+        better = candidate > best_value
+        if maybe_nan:
+            better |= np.isnan(candidate) & ~np.isnan(best_value)
         best[better] = j
         best_value = np.where(better, candidate, best_value)
     return best, best_value

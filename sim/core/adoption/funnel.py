@@ -39,7 +39,7 @@ import numpy as np
 from sim.core.adoption.choice import NO_CHOICE, choose, utilities
 from sim.core.adoption.frequency import first_of_each, may_enter
 from sim.core.codes import Channel, Stage
-from sim.core.indexing import KeyTable, block_t, put_block, take
+from sim.core.indexing import KeyTable, block_pair_t, put_block, take
 from sim.core.touches import Touches
 
 # Stage -> column of the funnel count array.
@@ -129,22 +129,27 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         return ok
 
     record(Stage.AWARE)
-    uplift = catalog.targeting[inst] + take(catalog.channel_targeting, inst, ch)
-    p_interest = catalog.interest[k] * catalog.need[k][population.life_stage[c]] * (1.0 + uplift)
+    p_interest = catalog.interest[k] * catalog.need[k][population.life_stage[c]]
+    # Without targeting the uplift is 0.0 for everyone, and x * (1.0 + 0.0) is x: the factor is skipped.
+    if catalog.targeting.any() or catalog.channel_targeting.any():
+        p_interest = p_interest * (1.0 + (catalog.targeting[inst] + take(catalog.channel_targeting, inst, ch)))
     ok = np.flatnonzero(advance(np.minimum(p_interest, 1.0), Stage.AWARE))
     c, inst, ch = c[ok], inst[ok], ch[ok]
     record(Stage.INTERESTED)
 
-    p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == Channel.LIVE_STREAM))
+    if catalog.live_uplift.any():
+        p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == Channel.LIVE_STREAM))
+    else:       # no live-stream uplift: everyone's factor is 1.0 + 0.0, the same probability
+        p_compare = catalog.compare[k]
     ok = np.flatnonzero(advance(np.minimum(p_compare, 1.0), Stage.INTERESTED))
     c, inst, ch = c[ok], inst[ok], ch[ok]
     record(Stage.COMPARING)
 
     offers_k = catalog.offers_of_product(k)
+    aware_channel, aware = block_pair_t(state.aware_channel, state.aware, c, offers_k)
     chosen_col = choose(
-        utilities(c, offers_k, block_t(state.aware_channel, c, offers_k).T, population.digital_affinity, state.trust,
-                  catalog),
-        block_t(state.aware, c, offers_k).T, catalog.outside_utility, rng)
+        utilities(c, offers_k, aware_channel.T, population.digital_affinity, state.trust, catalog),
+        aware.T, catalog.outside_utility, rng)
     ok = chosen_col != NO_CHOICE
     stage[c[~ok]] = Stage.COMPARING
     c = c[ok]
@@ -163,20 +168,23 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     state.rejected_at[:, k][rejected] = step
     approved = np.flatnonzero(approved)
     c, inst, ch, offer = c[approved], inst[approved], ch[approved], offer[approved]
-    record(Stage.APPROVED)
-    record(Stage.ACTIVE)
+    reached = np.bincount(inst * n_channels + ch, minlength=n_inst * n_channels).reshape(n_inst, n_channels)
+    counts[:, :, FUNNEL_COLUMNS[Stage.APPROVED]] += reached       # the approved all become active
+    counts[:, :, FUNNEL_COLUMNS[Stage.ACTIVE]] += reached
 
-    return activate(state, c, offer, k, step, catalog), rejected
+    return activate(state, c, offer, k, step, catalog, channel=ch), rejected
 
 
-def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, step: int, catalog) -> Activations:
+def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, step: int, catalog,
+             channel: np.ndarray | None = None) -> Activations:
     """Record new relationships: provider, channel the offer was met through, start step.
 
     The customers' exposure counters for the product's offers start again
     from zero (they count only while the customer is not a customer).
+    ``channel``: the customers' ``aware_channel`` for their offers, when already read.
     """
     k = product
-    channel = take(state.aware_channel, customers, offers)
+    channel = take(state.aware_channel, customers, offers) if channel is None else channel
     put_block(state.exposures, customers, catalog.offers_of_product(k), 0)
     state.stage[:, k][customers] = Stage.ACTIVE
     state.provider[:, k][customers] = catalog.offer_institution[offers]
