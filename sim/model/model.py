@@ -28,7 +28,7 @@ from sim.core.adoption.economics import (
     relationship_margin,
 )
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
-from sim.core.adoption.frequency import Counted, count, credited
+from sim.core.adoption.frequency import Counted, count, credited, first_of_each
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
 from sim.core.adoption.referral import spread
@@ -157,6 +157,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.initial_capital = self.capital.copy()
         self.approve_fns = self._approval_functions()
         self._keys = KeyTable()      # reusable tables for the step's deduplications (O(touches) each)
+        self._distinct_ads = False   # this step's advertising exposed no (customer, offer) pair twice
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
         # The Mesa side of the customers (the Network space, one Customer per node) is built on first access.
@@ -312,7 +313,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         promoters = self.promoters(t)
         touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
         self._touch_counts = self.count_touches(touches)
-        counted = count(touches, self.state, self.catalog, t, self.rng, self._keys)
+        counted = count(touches, self.state, self.catalog, t, self.rng, self._keys, self._distinct_ads)
         self.become_aware(counted)
         won, entries = self.funnel(counted, t)
         activations = Activations.concat([won, switched])
@@ -472,6 +473,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         live_on = cat.live_enabled & ((cat.live_spend > 0) | (budgeted & (cat.budget_split[:, 2] > 0)))
         advertised = np.array([o.size > 0 for o in offers_of], dtype=bool)
         private = state.private_domains(np.flatnonzero(advertised & (app_on | live_on)))
+        batches = [0] * cat.n_institutions       # exposure batches of each institution's offers this step
 
         def buy(i: int, audience: np.ndarray, offers: np.ndarray, channel: int, own: float, share: float,
                 kind: int) -> None:
@@ -481,6 +483,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
             p = float(response(per_thousand, cat.response_pmax[kind], cat.response_s0[kind]))
             spent[i, channel] += per_thousand * audience.size / 1000.0
             parts.append(expose(audience, offers, channel, p, rng))
+            batches[i] += 1
 
         for i in np.flatnonzero(advertised):
             offers = offers_of[i]
@@ -495,6 +498,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 buy(bank, self._platform_audience[platform], offers_of[bank], cat.platform_channel(platform),
                     cat.partner_spend[j], cat.partner_budget_share[j], 3)
         self._marketing_spend = spent
+        # One batch per institution: every (customer, offer) pair is exposed at most once this step.
+        self._distinct_ads = max(batches, default=0) <= 1
         return Touches.concat(parts)
 
     def referrals(self, promoters: tuple[np.ndarray, np.ndarray]) -> Touches:
@@ -542,13 +547,21 @@ class ChannelModel(MarketSetUp, mesa.Model):
         pair's touches, and each pair is written once (no repeated-index
         writes).
         """
-        if isinstance(counted, Touches):
-            first = credited(counted, self.catalog.n_offers, table=self._keys)
-        else:
-            first = credited(counted.touches, self.catalog.n_offers, counted.keys, self._keys)
-        put(self.state.aware, first.customer, first.offer, True)
-        put(self.state.aware_channel, first.customer, first.offer, first.channel)
-        self._aware_any[first.customer] = True
+        state = self.state
+        if isinstance(counted, Touches) or not (state.aware.flags.c_contiguous
+                                                and state.aware_channel.flags.c_contiguous):
+            touches = counted if isinstance(counted, Touches) else counted.touches
+            first = credited(touches, self.catalog.n_offers, table=self._keys)
+            put(state.aware, first.customer, first.offer, True)
+            put(state.aware_channel, first.customer, first.offer, first.channel)
+            self._aware_any[first.customer] = True
+            return
+        # The pair keys (customer x offers + offer) are the pairs' positions in the row-major (n, offers) arrays.
+        at = first_of_each(counted.keys, self._keys)
+        keys, touches = counted.keys[at], counted.touches
+        state.aware.reshape(-1)[keys] = True
+        state.aware_channel.reshape(-1)[keys] = touches.channel[at]
+        self._aware_any[touches.customer[at]] = True
 
     def funnel(self, counted: Counted | Touches, step: int) -> tuple[Activations, int]:
         """Mechanism 3: per product, touched customers go through the funnel."""

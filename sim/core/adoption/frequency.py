@@ -151,11 +151,14 @@ def counting_touches(touches: Touches, state, catalog, step: int, rng: np.random
 
 
 def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
-          table: KeyTable | None = None) -> Counted:
+          table: KeyTable | None = None, distinct_ads: bool = False) -> Counted:
     """:func:`counting_touches`, keeping who may enter the funnel and the pair keys of the touches that count.
 
     The same draws and the same result as :func:`counting_touches`;
     ``table`` (kept between calls) makes the counters' update O(touches).
+    ``distinct_ads``: the caller knows that no (customer, offer) pair has
+    two advertising touches this step (e.g. each offer advertised through
+    one channel), so the pairs need not be counted.
     """
     n_offers = state.exposures.shape[1]
     if len(touches) == 0:
@@ -175,19 +178,23 @@ def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
     keep[ad] = counts
     # Counters: + number of this step's advertising exposures of the pair, saturating at MAX_EXPOSURES.
     if ad_keys.size:
-        table = table if table is not None else KeyTable()
-        span = state.exposures.size
-        seen = table.counts_at(ad_keys, None, span)
-        if int(seen.max()) == 1:              # no pair exposed twice this step (the usual case): all are firsts
-            first = np.arange(ad_keys.size)
+        if distinct_ads:
+            first, raised = ad_keys, np.minimum(earlier.astype(np.int64) + 1, MAX_EXPOSURES)
         else:
-            first = table.first_of_each(ad_keys, span)
-            seen = seen[first]
-        raised = np.minimum(earlier[first].astype(np.int64) + seen, MAX_EXPOSURES)
+            table = table if table is not None else KeyTable()
+            span = state.exposures.size
+            seen = table.counts_at(ad_keys, None, span)
+            if int(seen.max()) == 1:              # no pair exposed twice this step (the usual case): all are firsts
+                first = ad_keys
+            else:
+                at = table.first_of_each(ad_keys, span)
+                first, seen = ad_keys[at], seen[at]
+                earlier = earlier[at]
+            raised = np.minimum(earlier.astype(np.int64) + seen, MAX_EXPOSURES)
         if exposures is not None:
-            exposures[ad_keys[first]] = raised
+            exposures[first] = raised
         else:
-            c, o = np.divmod(ad_keys[first], n_offers)
+            c, o = np.divmod(first, n_offers)
             state.exposures[c, o] = raised
     return Counted(touches.select(keep), entering[keep], keys[keep])
 
