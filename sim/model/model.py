@@ -31,7 +31,7 @@ from sim.core.adoption.exposure import expose, per_reachable_spend, response
 from sim.core.adoption.frequency import Counted, count, credited, first_of_each
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
-from sim.core.adoption.referral import spread
+from sim.core.adoption.referral import spread, spread_offers
 from sim.core.codes import Channel
 from sim.core.indexing import KeyTable, put
 from sim.core.loans import LoanBook
@@ -505,12 +505,11 @@ class ChannelModel(MarketSetUp, mesa.Model):
     def referrals(self, promoters: tuple[np.ndarray, np.ndarray]) -> Touches:
         """Mechanism 2: promoters' neighbours reached with probability 1 - (1 - r)^m."""
         customer, offer = promoters
-        cat, parts = self.catalog, []
-        for o in np.flatnonzero(np.bincount(offer, minlength=cat.n_offers)):      # the offers promoted, sorted
-            i, k = cat.offer_institution[o], cat.offer_product[o]
-            parts.append(spread(self.network.adjacency, customer[offer == o], o, Channel.REFERRAL,
-                                cat.referral_rate[i], self.state.provider[:, k], i, self.rng))
-        return Touches.concat(parts)
+        cat = self.catalog
+        promoted = np.flatnonzero(np.bincount(offer, minlength=cat.n_offers))      # the offers promoted, sorted
+        return spread_offers(self.network.adjacency, customer, offer, promoted, Channel.REFERRAL,
+                             cat.referral_rate[cat.offer_institution[promoted]], self.state.provider,
+                             cat.offer_institution, cat.offer_product, self.rng)
 
     def employee_shares(self) -> Touches:
         """Employee self-media (SF3): employees share their bank's offer with their neighbours."""

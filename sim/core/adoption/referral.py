@@ -88,3 +88,74 @@ def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: in
     reached = reached[first]                       # as np.unique, without its overhead
     reached = reached[holder[reached] != institution]
     return Touches.of(reached, offer, channel)
+
+
+def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np.ndarray, offers: np.ndarray,
+                  channel: int, rates: np.ndarray, provider: np.ndarray, offer_institution: np.ndarray,
+                  offer_product: np.ndarray, rng: np.random.Generator) -> Touches:
+    """:func:`spread` for several offers in one pass: the same touches, in the same order, from the same draws.
+
+    Offer ``offers[g]``'s sharers are ``sources[source_offer == offers[g]]``
+    (in their order) with rate ``rates[g]``; its touches come after those of
+    ``offers[g - 1]``, as ``Touches.concat`` of one :func:`spread` per offer
+    would give.  Only the random draws are made offer by offer (each offer's
+    own draw, in the order of ``offers``); the neighbour lists, the lookup of
+    the reached neighbours, their deduplication and the filter of the
+    offer's customers are done once for all offers.
+
+    Parameters
+    ----------
+    adjacency : CSR adjacency of the social network.
+    sources, source_offer : int arrays
+        The sharers and the offer each shares (a customer may share several).
+    offers : int array
+        The offers to spread, in the order of their touches.
+    channel : int
+        Recorded on the touches.
+    rates : float array
+        Per offer of ``offers``, the per-neighbour chance of each sharer.
+    provider : int array (n, K)
+        Each customer's provider of each product (-1 none): an offer's
+        institution's customers for its product are not touched.
+    offer_institution, offer_product : int arrays
+        Per offer (of the catalog), its institution and product.
+    rng : numpy.random.Generator
+    """
+    mine = [np.flatnonzero(source_offer == o) for o, rate in zip(offers, rates) if rate > 0.0]
+    offers = np.asarray([o for o, rate in zip(offers, rates) if rate > 0.0], dtype=np.int64)
+    rates = [float(rate) for rate in rates if rate > 0.0]
+    if not mine:
+        return Touches.empty()
+    sharers = sources[np.concatenate(mine)]
+    indptr, indices = adjacency.indptr, adjacency.indices
+    starts = indptr[sharers]
+    lengths = indptr[sharers + 1] - starts
+    ends = np.cumsum(lengths)
+    last = np.cumsum([m.size for m in mine]) - 1          # each offer's last sharer
+    parts, groups = [], []
+    below = 0
+    for g, rate in enumerate(rates):
+        top = int(ends[last[g]])
+        if top > below:
+            edges = bernoulli_positions(top - below, rate, rng)
+            parts.append(edges + below if below else edges)
+            groups.append(np.full(edges.size, g, dtype=np.int64))
+        below = top
+    if not parts:
+        return Touches.empty()
+    edges = np.concatenate(parts)
+    sharer = np.searchsorted(ends, edges, side="right")
+    # Edge j of the concatenated lists is entry starts[s] + j - (ends[s] - lengths[s]) of ``indices``.
+    offset = starts - ends
+    offset += lengths
+    n = provider.shape[0]
+    group = np.concatenate(groups)
+    key = np.sort(group * n + indices[offset[sharer] + edges])      # by offer, then customer
+    first = np.ones(key.size, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    key = key[first]
+    group, reached = np.divmod(key, n)
+    offer = offers[group]
+    outside = take(provider, reached, offer_product[offer]) != offer_institution[offer]
+    return Touches(reached[outside], offer[outside].astype(np.int32), np.full(int(np.count_nonzero(outside)),
+                                                                              channel, dtype=np.int8))
