@@ -620,15 +620,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
             return
         self._observe_cohorts(step, activations, switched, initial, holders)
         state = self.state
-        referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL)
-                       + np.count_nonzero(switched.channel == Channel.REFERRAL))
+        referral_code, employee_code = int(Channel.REFERRAL), int(Channel.EMPLOYEE)
+        referral = int(np.count_nonzero(activations.channel == referral_code)
+                       + np.count_nonzero(switched.channel == referral_code))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
             "active": int(held.sum()) if held.shape[1] == 1 else state.holder_count(),
             "new_active": int(activations.customer.size),
             "referral_conversions": referral,
-            "employee_conversions": int(np.count_nonzero(activations.channel == Channel.EMPLOYEE)
-                                        + np.count_nonzero(switched.channel == Channel.EMPLOYEE)),
+            "employee_conversions": int(np.count_nonzero(activations.channel == employee_code)
+                                        + np.count_nonzero(switched.channel == employee_code)),
             "promoters": promoters,
             "r_eff": referral / promoters if promoters else float("nan"),
             **extra,

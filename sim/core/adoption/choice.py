@@ -24,6 +24,8 @@ from sim.core.indexing import block_t
 from sim.core.sampling import gumbel
 
 NO_CHOICE = -1
+# Plain ints for numpy operations: numpy probes an IntEnum member for its array protocols on every use.
+_BRANCH, _REFERRAL, _LIVE_STREAM = int(Channel.BRANCH), int(Channel.REFERRAL), int(Channel.LIVE_STREAM)
 
 
 def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, affinity: np.ndarray,
@@ -52,16 +54,16 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
         value += catalog.choice_loan_rate * rate[:, None]
     if catalog.choice_convenience:
         aff = affinity[customers][None, :]
-        value += catalog.choice_convenience * np.where(by_offer == Channel.BRANCH, 1.0 - aff,
+        value += catalog.choice_convenience * np.where(by_offer == _BRANCH, 1.0 - aff,
                                                        np.where(by_offer == NO_CHANNEL, 0.5, aff))
     if catalog.choice_trust:
         value += catalog.choice_trust * block_t(trust, customers, inst)
     value += catalog.brand[offers][:, None]
     if catalog.choice_incentive:
         welcome = catalog.referral_welcome[inst][:, None] / 100.0
-        value += catalog.choice_incentive * welcome * (by_offer == Channel.REFERRAL)
+        value += catalog.choice_incentive * welcome * (by_offer == _REFERRAL)
     if catalog.choice_live:
-        value += catalog.choice_live * (by_offer == Channel.LIVE_STREAM)
+        value += catalog.choice_live * (by_offer == _LIVE_STREAM)
     return value.T
 
 

@@ -94,7 +94,7 @@ def expose(reachable: np.ndarray, offers: np.ndarray, channel: int, exposure_rat
     hit = bernoulli_positions(reachable.size * offers.size, exposure_rate, rng)
     which, position = np.divmod(hit, reachable.size)
     return Touches(reachable[position].astype(np.int64, copy=False), offers[which],
-                   np.full(hit.size, channel, dtype=np.int8))
+                   np.full(hit.size, int(channel), dtype=np.int8))
 
 
 def branch_reach(city_tier: np.ndarray, coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:

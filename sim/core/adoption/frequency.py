@@ -33,11 +33,13 @@ from sim.core.touches import Touches
 
 #: The counter of earlier exposures saturates here (its dtype's largest value).
 MAX_EXPOSURES = np.iinfo(np.uint8).max
+# Plain ints for numpy operations: numpy probes an IntEnum member for its array protocols on every use.
+_REFERRAL, _EMPLOYEE, _REJECTED = int(Channel.REFERRAL), int(Channel.EMPLOYEE), int(Stage.REJECTED)
 
 
 def is_advertising(channel: np.ndarray) -> np.ndarray:
     """Bool per touch: the channel is paid advertising (not referral or employee word of mouth)."""
-    return (channel != Channel.REFERRAL) & (channel != Channel.EMPLOYEE)
+    return (channel != _REFERRAL) & (channel != _EMPLOYEE)
 
 
 def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int, step: int) -> np.ndarray:
@@ -50,7 +52,7 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
     if np.ndim(products) == 0:
         k = int(products)
         free = state.provider[:, k][customers] < 0
-        rejected = np.flatnonzero(state.stage[:, k][customers] == Stage.REJECTED)
+        rejected = np.flatnonzero(state.stage[:, k][customers] == _REJECTED)
         if rejected.size:
             cooling = step - state.rejected_at[:, k][customers[rejected]] < catalog.reapply_after[k]
             free[rejected[cooling]] = False
@@ -62,10 +64,10 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
     at = position(provider, customers, products) if same else None      # one position for both arrays
     if at is not None:
         free = flat(provider)[at] < 0
-        rejected = np.flatnonzero(flat(stage)[at] == Stage.REJECTED)
+        rejected = np.flatnonzero(flat(stage)[at] == _REJECTED)
     else:
         free = take(provider, customers, products) < 0
-        rejected = np.flatnonzero(take(stage, customers, products) == Stage.REJECTED)
+        rejected = np.flatnonzero(take(stage, customers, products) == _REJECTED)
     if rejected.size:
         c, p = customers[rejected], products[rejected]
         cooling = step - take(state.rejected_at, c, p) < catalog.reapply_after[p]

@@ -54,6 +54,11 @@ FUNNEL_COLUMNS = {
 
 ApproveFn = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
+# Plain ints for numpy operations: numpy probes an IntEnum member for its array protocols on every use.
+_AWARE, _INTERESTED, _COMPARING, _REJECTED, _ACTIVE = (int(s) for s in (
+    Stage.AWARE, Stage.INTERESTED, Stage.COMPARING, Stage.REJECTED, Stage.ACTIVE))
+_LIVE_STREAM = int(Channel.LIVE_STREAM)
+
 
 @dataclass
 class Activations:
@@ -133,15 +138,15 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     # Without targeting the uplift is 0.0 for everyone, and x * (1.0 + 0.0) is x: the factor is skipped.
     if catalog.targeting.any() or catalog.channel_targeting.any():
         p_interest = p_interest * (1.0 + (catalog.targeting[inst] + take(catalog.channel_targeting, inst, ch)))
-    ok = np.flatnonzero(advance(np.minimum(p_interest, 1.0), Stage.AWARE))
+    ok = np.flatnonzero(advance(np.minimum(p_interest, 1.0), _AWARE))
     c, inst, ch = c[ok], inst[ok], ch[ok]
     record(Stage.INTERESTED)
 
     if catalog.live_uplift.any():
-        p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == Channel.LIVE_STREAM))
+        p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == _LIVE_STREAM))
     else:       # no live-stream uplift: everyone's factor is 1.0 + 0.0, the same probability
         p_compare = catalog.compare[k]
-    ok = np.flatnonzero(advance(np.minimum(p_compare, 1.0), Stage.INTERESTED))
+    ok = np.flatnonzero(advance(np.minimum(p_compare, 1.0), _INTERESTED))
     c, inst, ch = c[ok], inst[ok], ch[ok]
     record(Stage.COMPARING)
 
@@ -151,20 +156,20 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         utilities(c, offers_k, aware_channel.T, population.digital_affinity, state.trust, catalog),
         aware.T, catalog.outside_utility, rng)
     ok = chosen_col != NO_CHOICE
-    stage[c[~ok]] = Stage.COMPARING
+    stage[c[~ok]] = _COMPARING
     c = c[ok]
     offer = offers_k[chosen_col[ok]]
     # From here on the chosen offer, met through its credited channel, is what is counted.
     inst = catalog.offer_institution[offer].astype(np.int64)
     ch = take(state.aware_channel, c, offer).astype(np.int64)
 
-    ok = np.flatnonzero(advance(catalog.apply[k], Stage.COMPARING))
+    ok = np.flatnonzero(advance(catalog.apply[k], _COMPARING))
     c, inst, ch, offer = c[ok], inst[ok], ch[ok], offer[ok]
     record(Stage.APPLIED)
 
     approved = approve_fn(c, offer, rng)
     rejected = c[~approved]
-    stage[rejected] = Stage.REJECTED
+    stage[rejected] = _REJECTED
     state.rejected_at[:, k][rejected] = step
     approved = np.flatnonzero(approved)
     c, inst, ch, offer = c[approved], inst[approved], ch[approved], offer[approved]
@@ -186,7 +191,7 @@ def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, ste
     k = product
     channel = take(state.aware_channel, customers, offers) if channel is None else channel
     put_block(state.exposures, customers, catalog.offers_of_product(k), 0)
-    state.stage[:, k][customers] = Stage.ACTIVE
+    state.stage[:, k][customers] = _ACTIVE
     state.provider[:, k][customers] = catalog.offer_institution[offers]
     state.channel[:, k][customers] = channel
     state.since[:, k][customers] = step

@@ -121,9 +121,12 @@ def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np
         Per offer (of the catalog), its institution and product.
     rng : numpy.random.Generator
     """
-    mine = [np.flatnonzero(source_offer == o) for o, rate in zip(offers, rates) if rate > 0.0]
-    offers = np.asarray([o for o, rate in zip(offers, rates) if rate > 0.0], dtype=np.int64)
-    rates = [float(rate) for rate in rates if rate > 0.0]
+    if len(offers) != len(rates):
+        raise ValueError(f"spread_offers: {len(offers)} offers but {len(rates)} rates")
+    spreading = [(int(o), float(rate)) for o, rate in zip(offers, rates, strict=True) if rate > 0.0]
+    mine = [np.flatnonzero(source_offer == o) for o, _ in spreading]
+    offers = np.asarray([o for o, _ in spreading], dtype=np.int64)
+    rates = [rate for _, rate in spreading]
     if not mine:
         return Touches.empty()
     sharers = sources[np.concatenate(mine)]
@@ -158,4 +161,4 @@ def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np
     offer = offers[group]
     outside = take(provider, reached, offer_product[offer]) != offer_institution[offer]
     return Touches(reached[outside], offer[outside].astype(np.int32), np.full(int(np.count_nonzero(outside)),
-                                                                              channel, dtype=np.int8))
+                                                                              int(channel), dtype=np.int8))

@@ -13,8 +13,8 @@ import pytest
 import scipy.sparse as sp
 
 from sim.core.adoption.referral import spread, spread_offers
-from sim.core.touches import Touches
 from sim.core.codes import Channel
+from sim.core.touches import Touches
 from sim.model import ChannelModel
 
 
@@ -211,7 +211,7 @@ def test_spreading_several_offers_at_once_gives_the_touches_and_draws_of_one_spr
     expected = Touches.concat([
         spread(adjacency, sources[source_offer == o], o, Channel.REFERRAL, rate,
                provider[:, offer_product[o]], offer_institution[o], one)
-        for o, rate in zip(promoted, rates)])
+        for o, rate in zip(promoted, rates, strict=True)])
     got = spread_offers(adjacency, sources, source_offer, promoted, Channel.REFERRAL, rates, provider,
                         offer_institution, offer_product, together)
     for field in ("customer", "offer", "channel"):
