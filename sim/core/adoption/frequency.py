@@ -61,7 +61,10 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
     same = provider.shape == stage.shape and (
         (provider.flags.f_contiguous and stage.flags.f_contiguous)
         or (provider.flags.c_contiguous and stage.flags.c_contiguous))
-    at = position(provider, customers, products) if same else None      # one position for both arrays
+    if same:        # one position for both arrays (a single product's column is the customer index)
+        at = customers if provider.shape[1] == 1 else position(provider, customers, products)
+    else:
+        at = None
     if at is not None:
         free = flat(provider)[at] < 0
         rejected = np.flatnonzero(flat(stage)[at] == _REJECTED)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sim.core.indexing import take
+from sim.core.indexing import flat, position, take
 from sim.core.sampling import bernoulli_positions
 from sim.core.touches import Touches
 
@@ -31,14 +31,23 @@ def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: 
     """
     if not log:
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    began = np.concatenate([np.full(customers.size, s, dtype=np.int64) for s, customers, _ in log])
+    began = np.repeat(np.array([entry[0] for entry in log], dtype=np.int64), [entry[1].size for entry in log])
     customers = np.concatenate([entry[1] for entry in log])
     offers = np.concatenate([entry[2] for entry in log])
-    age = step - began
-    keep = np.flatnonzero((age >= 1) & (age <= window[offers]))
-    c, o, began = customers[keep], offers[keep], began[keep]
+    ages = [step - entry[0] for entry in log]
+    if window.size and 1 <= min(ages) and max(ages) <= int(window.min()):
+        c, o = customers, offers                   # every logged relationship is within its window
+    else:
+        age = step - began
+        keep = np.flatnonzero((age >= 1) & (age <= window[offers]))
+        c, o, began = customers[keep], offers[keep], began[keep]
     k = offer_product[o]
-    lasting = (take(provider, c, k) == offer_institution[o]) & (take(since, c, k) == began)
+    if provider.shape == since.shape and (flat(provider) is not None and flat(since) is not None
+                                          and provider.flags.f_contiguous == since.flags.f_contiguous):
+        at = c if provider.shape[1] == 1 else position(provider, c, k)      # one position for both arrays
+        lasting = (flat(provider)[at] == offer_institution[o]) & (flat(since)[at] == began)
+    else:
+        lasting = (take(provider, c, k) == offer_institution[o]) & (take(since, c, k) == began)
     return c[lasting].astype(np.int64, copy=False), o[lasting]
 
 
