@@ -59,7 +59,9 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
     if catalog.choice_trust:
         value += catalog.choice_trust * block_t(trust, customers, inst)
     value += catalog.brand[offers][:, None]
-    if catalog.choice_incentive:
+    # No welcome packet on these offers: the incentive term is (finite) x 0.0, and value + 0.0 is value
+    # (value is never -0.0: it starts at +0.0 and IEEE sums of zeros of both signs are +0.0).
+    if catalog.choice_incentive and (not np.isfinite(catalog.choice_incentive) or catalog.referral_welcome[inst].any()):
         welcome = catalog.referral_welcome[inst][:, None] / 100.0
         value += catalog.choice_incentive * welcome * (by_offer == _REFERRAL)
     if catalog.choice_live:

@@ -92,8 +92,12 @@ def expose(reachable: np.ndarray, offers: np.ndarray, channel: int, exposure_rat
     if exposure_rate <= 0.0 or reachable.size == 0 or offers.size == 0:
         return Touches.empty()
     hit = bernoulli_positions(reachable.size * offers.size, exposure_rate, rng)
-    which, position = np.divmod(hit, reachable.size)
-    return Touches(reachable[position].astype(np.int64, copy=False), offers[which],
+    if offers.size == 1:
+        position, offer = hit, np.full(hit.size, offers[0], dtype=np.int32)
+    else:
+        which, position = np.divmod(hit, reachable.size)
+        offer = offers[which]
+    return Touches(reachable[position].astype(np.int64, copy=False), offer,
                    np.full(hit.size, int(channel), dtype=np.int8))
 
 
