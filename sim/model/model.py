@@ -652,7 +652,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
                          for k in range(len(holders))]
         self.cohorts.observe(step, state, holders, per_product, relationships)
         if not initial:
-            won = Activations.concat([activations, switched])
+            won = Activations.concat([activations, switched]) if switched.customer.size else activations
             paid = np.concatenate([np.ones(activations.customer.size, bool), np.zeros(switched.customer.size, bool)])
             self.cohorts.acquire(step, cat.offer_institution[won.offer], won.channel, cat.offer_product[won.offer],
                                  self.ledger.spend_by_channel, paid=paid)

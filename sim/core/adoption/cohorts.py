@@ -152,8 +152,11 @@ class CohortBook:
             ended.append(lost[nonzero])
             earned.append(margin[nonzero])
         self._step = step
-        self.entries.append((step, np.concatenate(cells), np.concatenate(held), np.concatenate(ended),
-                             np.concatenate(earned)))
+        if self.K == 1:
+            self.entries.append((step, cells[0], held[0], ended[0], earned[0]))
+        else:
+            self.entries.append((step, np.concatenate(cells), np.concatenate(held), np.concatenate(ended),
+                                 np.concatenate(earned)))
 
     def acquire(self, step: int, institution: np.ndarray, channel: np.ndarray, product: np.ndarray,
                 spend: np.ndarray, paid: np.ndarray | None = None) -> None:

@@ -406,9 +406,9 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
 def _by_channel(activations: Activations, catalog) -> np.ndarray:
     """(I, C) activations counted by the offer's institution and the channel credited."""
     assert (activations.channel >= 0).all(), "an activation has no channel"
-    counts = np.zeros((catalog.n_institutions, catalog.n_channels), dtype=np.int64)
-    np.add.at(counts, (catalog.offer_institution[activations.offer], activations.channel.astype(np.int64)), 1)
-    return counts
+    I, C = catalog.n_institutions, catalog.n_channels
+    cell = catalog.offer_institution[activations.offer].astype(np.int64) * C + activations.channel
+    return np.bincount(cell, minlength=I * C).reshape(I, C)
 
 
 def allocate_spend(spend: np.ndarray, new: np.ndarray, fallback: np.ndarray) -> np.ndarray:
