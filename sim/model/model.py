@@ -193,6 +193,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.ledger: Ledger | None = None
         self.margins: RelationshipMargins | None = None
         self._tier = self.population.city_tier.astype(np.int64)
+        # The record's (institution, tier) cells of the holders, in the provider's int16: the int8 tiers (a small
+        # gather) when the cells fit.
+        self._tier_small = (self.population.city_tier if 4 * cat.n_institutions <= np.iinfo(np.int16).max
+                            else self._tier)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
         self._marketing_spend = np.zeros((cat.n_institutions, cat.n_channels))
         self.cohorts = CohortBook(cat.n_institutions, cat.n_channels, len(cat.products))
@@ -482,7 +486,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 return
             p = float(response(per_thousand, cat.response_pmax[kind], cat.response_s0[kind]))
             spent[i, channel] += per_thousand * audience.size / 1000.0
-            parts.append(expose(audience, offers, channel, p, rng))
+            # Every audience is a sorted set of distinct customers (flatnonzero): all n of them is arange(n).
+            parts.append(expose(audience, offers, channel, p, rng, everyone=audience.size == n))
             batches[i] += 1
 
         for i in np.flatnonzero(advertised):
@@ -596,7 +601,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.margins = margins = relationship_margin(self.state, self.catalog,
                                                      self.credit.book if self.credit is not None else None, holders)
         # Relationships by (institution, city tier), shared by the holdings and the ledger's margin by tier.
-        tier_cell = margins.institution * 4 + self._tier[margins.customer]
+        tier_cell = margins.institution * 4 + self._tier_small[margins.customer]
         held = np.zeros((I, K, 4), dtype=np.int64)
         lo = 0
         for k in range(K):
