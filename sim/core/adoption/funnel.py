@@ -115,7 +115,11 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     if entering is None:
         entering = may_enter(state, catalog, touches.customer, k, step)
     fresh = np.flatnonzero(entering)
-    trigger = touches.select(fresh[first_of_each(touches.customer[fresh], table, state.provider.shape[0])])
+    # Keyed by the customer's first (customer, offer) pair key: the table entries the step's awareness
+    # deduplication has just used (kept in cache), the same first touches as keying by customer.
+    n_offers = state.aware.shape[1]
+    keys = touches.customer[fresh] * n_offers
+    trigger = touches.select(fresh[first_of_each(keys, table, state.provider.shape[0] * n_offers)])
     c = trigger.customer
     inst = catalog.offer_institution[trigger.offer].astype(np.int64)
     ch = trigger.channel.astype(np.int64)
