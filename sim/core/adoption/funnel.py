@@ -121,13 +121,12 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     keys = touches.customer[fresh] * n_offers
     trigger = touches.select(fresh[first_of_each(keys, table, state.provider.shape[0] * n_offers)])
     c = trigger.customer
-    inst = catalog.offer_institution[trigger.offer].astype(np.int64)
-    ch = trigger.channel.astype(np.int64)
-
     n_inst, n_channels = counts.shape[:2]
+    # Each entrant's (institution, channel) counting cell, carried through the stages with the customer.
+    cell = catalog.offer_institution[trigger.offer].astype(np.int64) * n_channels + trigger.channel
 
     def record(stage: int):
-        reached = np.bincount(inst * n_channels + ch, minlength=n_inst * n_channels)
+        reached = np.bincount(cell, minlength=n_inst * n_channels)
         counts[:, :, FUNNEL_COLUMNS[stage]] += reached.reshape(n_inst, n_channels)
 
     stage = state.stage[:, k]
@@ -141,17 +140,20 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     p_interest = catalog.interest[k] * catalog.need[k][population.life_stage[c]]
     # Without targeting the uplift is 0.0 for everyone, and x * (1.0 + 0.0) is x: the factor is skipped.
     if catalog.targeting.any() or catalog.channel_targeting.any():
+        inst, ch = np.divmod(cell, n_channels)
         p_interest = p_interest * (1.0 + (catalog.targeting[inst] + take(catalog.channel_targeting, inst, ch)))
     ok = np.flatnonzero(advance(np.minimum(p_interest, 1.0), _AWARE))
-    c, inst, ch = c[ok], inst[ok], ch[ok]
+    c, cell = c[ok], cell[ok]
     record(Stage.INTERESTED)
 
     if catalog.live_uplift.any():
-        p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == _LIVE_STREAM))
+        # live_uplift[institution] x (channel is live stream), per (institution, channel) cell
+        live = (catalog.live_uplift[:, None] * (np.arange(n_channels) == _LIVE_STREAM)[None, :]).reshape(-1)
+        p_compare = catalog.compare[k] * (1.0 + live[cell])
     else:       # no live-stream uplift: everyone's factor is 1.0 + 0.0, the same probability
         p_compare = catalog.compare[k]
     ok = np.flatnonzero(advance(np.minimum(p_compare, 1.0), _INTERESTED))
-    c, inst, ch = c[ok], inst[ok], ch[ok]
+    c, cell = c[ok], cell[ok]
     record(Stage.COMPARING)
 
     offers_k = catalog.offers_of_product(k)
@@ -164,11 +166,11 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     c = c[ok]
     offer = offers_k[chosen_col[ok]]
     # From here on the chosen offer, met through its credited channel, is what is counted.
-    inst = catalog.offer_institution[offer].astype(np.int64)
     ch = take(state.aware_channel, c, offer).astype(np.int64)
+    cell = catalog.offer_institution[offer].astype(np.int64) * n_channels + ch
 
     ok = np.flatnonzero(advance(catalog.apply[k], _COMPARING))
-    c, inst, ch, offer = c[ok], inst[ok], ch[ok], offer[ok]
+    c, cell, ch, offer = c[ok], cell[ok], ch[ok], offer[ok]
     record(Stage.APPLIED)
 
     approved = approve_fn(c, offer, rng)
@@ -176,8 +178,8 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     stage[rejected] = _REJECTED
     state.rejected_at[:, k][rejected] = step
     approved = np.flatnonzero(approved)
-    c, inst, ch, offer = c[approved], inst[approved], ch[approved], offer[approved]
-    reached = np.bincount(inst * n_channels + ch, minlength=n_inst * n_channels).reshape(n_inst, n_channels)
+    c, cell, ch, offer = c[approved], cell[approved], ch[approved], offer[approved]
+    reached = np.bincount(cell, minlength=n_inst * n_channels).reshape(n_inst, n_channels)
     counts[:, :, FUNNEL_COLUMNS[Stage.APPROVED]] += reached       # the approved all become active
     counts[:, :, FUNNEL_COLUMNS[Stage.ACTIVE]] += reached
 
