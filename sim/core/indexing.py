@@ -30,6 +30,8 @@ def position(a: np.ndarray, rows: np.ndarray, cols: np.ndarray | int) -> np.ndar
     """Index of element ``a[rows, cols]`` in :func:`flat` ``(a)`` (``a`` contiguous)."""
     n, m = a.shape
     rows = np.asarray(rows, dtype=np.int64)
+    if m == 1 and np.shape(cols) in ((), rows.shape):      # one column: row r's element is element r
+        return rows
     if a.flags.c_contiguous:
         return rows * m + cols
     return rows + np.asarray(cols, dtype=np.int64) * n
