@@ -30,6 +30,8 @@ def position(a: np.ndarray, rows: np.ndarray, cols: np.ndarray | int) -> np.ndar
     """Index of element ``a[rows, cols]`` in :func:`flat` ``(a)`` (``a`` contiguous)."""
     n, m = a.shape
     rows = np.asarray(rows, dtype=np.int64)
+    if m == 1 and np.shape(cols) in ((), rows.shape):      # one column: row r's element is element r
+        return rows
     if a.flags.c_contiguous:
         return rows * m + cols
     return rows + np.asarray(cols, dtype=np.int64) * n
@@ -67,6 +69,21 @@ def block_t(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return view[index]
 
 
+def block_pair_t(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`block_t` of two arrays of the same shape and memory order, with the positions computed once."""
+    view_a, view_b = flat(a), flat(b)
+    if view_a is None or view_b is None or a.shape != b.shape or a.flags.c_contiguous != b.flags.c_contiguous:
+        return block_t(a, rows, cols), block_t(b, rows, cols)
+    cols = np.asarray(cols, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    n, m = a.shape
+    if a.flags.c_contiguous:
+        index = cols[:, None] + (rows * m)[None, :]
+    else:
+        index = (cols * n)[:, None] + rows[None, :]
+    return view_a[index], view_b[index]
+
+
 def put_block(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, value) -> None:
     """``a[rows[:, None], cols[None, :]] = value`` (one value for the whole block), column by column."""
     view = flat(a)
@@ -85,28 +102,38 @@ def put_block(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, value) -> None:
 class KeyTable:
     """Reusable tables over non-negative integer keys: first occurrence and count of each key of a batch.
 
-    The tables grow to the largest key seen and are put back to their
-    resting value after every call, so a call costs O(len(keys)), not
-    O(largest key).  Results are those of a fresh table (or of a stable
-    sort) for any batch.
+    The tables grow to the largest key seen and are never cleared in full,
+    so a call costs O(len(keys)), not O(largest key).  Results are those of
+    a fresh table (or of a stable sort) for any batch.
+
+    Notes
+    -----
+    The first occurrences are found with one ``np.maximum.at`` (exact
+    whatever the order of repeated indices) of stamped positions: call
+    ``g`` writes ``g * 2**32 + (2**32 - 1 - position)``, larger than anything
+    an earlier call wrote, so the table needs no reset between calls and the
+    largest value of a key is its first position in this call.
     """
 
+    #: Positions per call are below this (the stamp is shifted above them).
+    _SHIFT = 32
+    #: Stamps run up to here before the table is cleared (well inside int64).
+    _LAST_STAMP = 1 << 29
+
     def __init__(self):
-        self._smallest = np.zeros(0, dtype=np.int64)     # resting value: the largest int64
+        self._stamped = np.zeros(0, dtype=np.int64)      # stamped positions of earlier calls (any resting value)
+        self._stamp = 0
         self._count = np.zeros(0, dtype=np.int64)        # resting value: 0
 
     def _reserve(self, span: int) -> None:
-        if span > self._smallest.size:
-            size = max(span, 2 * self._smallest.size)
-            self._smallest = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+        if span > self._count.size:
+            size = max(span, 2 * self._count.size)
+            self._stamped = np.zeros(size, dtype=np.int64)
+            self._stamp = 0
             self._count = np.zeros(size, dtype=np.int64)
 
     def first_of_each(self, keys: np.ndarray, span: int | None = None) -> np.ndarray:
         """Positions of the first occurrence of each distinct key (in the order given), ascending.
-
-        Keys seen once are counted (``np.add.at``); only the repeated ones go
-        through the table of smallest positions (``np.minimum.at``, exact
-        whatever the order of repeated indices).
 
         Parameters
         ----------
@@ -118,27 +145,25 @@ class KeyTable:
         if keys.size == 0:
             return np.zeros(0, dtype=np.int64)
         self._reserve(int(keys.max()) + 1 if span is None else span)
-        seen = self.counts_at(keys, np.arange(keys.size), span)
-        first = seen == 1
-        repeated = np.flatnonzero(~first)
-        if repeated.size == 0:
-            return np.arange(keys.size)
-        table, again = self._smallest, keys[repeated]
-        try:
-            np.minimum.at(table, again, repeated)
-            first[repeated[table[again] == repeated]] = True
-        finally:
-            table[again] = np.iinfo(np.int64).max
-        return np.flatnonzero(first)
+        if keys.size >= 1 << self._SHIFT:
+            raise ValueError(f"KeyTable.first_of_each: at most 2**{self._SHIFT} - 1 keys a call, got {keys.size}")
+        if self._stamp >= self._LAST_STAMP:
+            self._stamped[:] = 0
+            self._stamp = 0
+        self._stamp += 1
+        value = np.arange((self._stamp << self._SHIFT) + (1 << self._SHIFT) - 1,
+                          (self._stamp << self._SHIFT) + (1 << self._SHIFT) - 1 - keys.size, -1, dtype=np.int64)
+        np.maximum.at(self._stamped, keys, value)
+        return np.flatnonzero(self._stamped[keys] == value)
 
-    def counts_at(self, keys: np.ndarray, at: np.ndarray, span: int | None = None) -> np.ndarray:
-        """How many times each of ``keys[at]`` occurs in ``keys``."""
+    def counts_at(self, keys: np.ndarray, at: np.ndarray | None = None, span: int | None = None) -> np.ndarray:
+        """How many times each of ``keys[at]`` (every key when ``at`` is None) occurs in ``keys``."""
         if keys.size == 0:
             return np.zeros(0, dtype=np.int64)
         self._reserve(int(keys.max()) + 1 if span is None else span)
         table = self._count
         try:
             np.add.at(table, keys, 1)
-            return table[keys[at]]
+            return table[keys if at is None else keys[at]]
         finally:
             table[keys] = 0

@@ -52,4 +52,8 @@ def first_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def gumbel(shape, rng: np.random.Generator) -> np.ndarray:
     """Standard Gumbel draws (the error term of a multinomial logit)."""
-    return -np.log(-np.log(rng.random(shape)))
+    draws = rng.random(shape)
+    np.log(draws, out=draws)            # -log(-log(u)), computed in place
+    np.negative(draws, out=draws)
+    np.log(draws, out=draws)
+    return np.negative(draws, out=draws)

@@ -49,6 +49,13 @@ def _no_credit(institutions: int) -> dict:
     return {"market": market, "institutions": inst, "insurers": None, "counts": None}
 
 
+def _frozen(observation: dict) -> dict:
+    """``observation`` with its arrays made read-only (it is shared by every step's row)."""
+    for value in observation["institutions"].values():
+        value.flags.writeable = False
+    return observation
+
+
 class Recorder:
     """Collects market, institution, channel and funnel observations step by step.
 
@@ -73,6 +80,7 @@ class Recorder:
         self.credit_counts: list[tuple[np.ndarray, np.ndarray]] = []
         self.product_rows: list[dict[str, np.ndarray]] = []
         self.tier_rows: list[dict[str, np.ndarray]] = []
+        self._no_credit: dict | None = None     # the observation of credit off, made once (read-only arrays)
 
     def record(self, step: int, market: dict, ledger: Ledger, capital: np.ndarray, funnel_counts: np.ndarray,
                credit: dict | None = None, touches: np.ndarray | None = None, tiers: np.ndarray | None = None,
@@ -85,7 +93,10 @@ class Recorder:
         ``tiers`` (I, 4) the institutions' relationships by customers' city tier
         (zeros when not given); ``dividends`` (I,) paid out of the step's profit.
         """
-        credit = credit if credit is not None else _no_credit(len(capital))
+        if credit is None:
+            if self._no_credit is None or len(self._no_credit["institutions"]["loans"]) != len(capital):
+                self._no_credit = _frozen(_no_credit(len(capital)))
+            credit = self._no_credit
         self.steps.append(step)
         self.market.append({"step": step, **market, **credit["market"]})
         customers = ledger.customers

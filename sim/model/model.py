@@ -24,15 +24,14 @@ from sim.core.adoption.economics import (
     Ledger,
     RelationshipMargins,
     account,
-    holdings,
     relationship_counts,
     relationship_margin,
 )
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
-from sim.core.adoption.frequency import Counted, count, credited
+from sim.core.adoption.frequency import Counted, count, credited, first_of_each
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
-from sim.core.adoption.referral import spread
+from sim.core.adoption.referral import spread, spread_offers
 from sim.core.codes import Channel
 from sim.core.indexing import KeyTable, put
 from sim.core.loans import LoanBook
@@ -158,6 +157,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.initial_capital = self.capital.copy()
         self.approve_fns = self._approval_functions()
         self._keys = KeyTable()      # reusable tables for the step's deduplications (O(touches) each)
+        self._distinct_ads = False   # this step's advertising exposed no (customer, offer) pair twice
         self._funnel_counts = np.zeros((len(cat.products), cat.n_institutions, cat.n_channels, 6), dtype=np.int64)
 
         # The Mesa side of the customers (the Network space, one Customer per node) is built on first access.
@@ -193,6 +193,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.ledger: Ledger | None = None
         self.margins: RelationshipMargins | None = None
         self._tier = self.population.city_tier.astype(np.int64)
+        # The record's (institution, tier) cells of the holders, in the provider's int16: the int8 tiers (a small
+        # gather) when the cells fit.
+        self._tier_small = (self.population.city_tier if 4 * cat.n_institutions <= np.iinfo(np.int16).max
+                            else self._tier)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
         self._marketing_spend = np.zeros((cat.n_institutions, cat.n_channels))
         self.cohorts = CohortBook(cat.n_institutions, cat.n_channels, len(cat.products))
@@ -313,7 +317,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         promoters = self.promoters(t)
         touches = Touches.concat([self.advertising(), self.referrals(promoters), self.employee_shares()])
         self._touch_counts = self.count_touches(touches)
-        counted = count(touches, self.state, self.catalog, t, self.rng, self._keys)
+        counted = count(touches, self.state, self.catalog, t, self.rng, self._keys, self._distinct_ads)
         self.become_aware(counted)
         won, entries = self.funnel(counted, t)
         activations = Activations.concat([won, switched])
@@ -473,6 +477,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         live_on = cat.live_enabled & ((cat.live_spend > 0) | (budgeted & (cat.budget_split[:, 2] > 0)))
         advertised = np.array([o.size > 0 for o in offers_of], dtype=bool)
         private = state.private_domains(np.flatnonzero(advertised & (app_on | live_on)))
+        batches = [0] * cat.n_institutions       # exposure batches of each institution's offers this step
 
         def buy(i: int, audience: np.ndarray, offers: np.ndarray, channel: int, own: float, share: float,
                 kind: int) -> None:
@@ -481,7 +486,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 return
             p = float(response(per_thousand, cat.response_pmax[kind], cat.response_s0[kind]))
             spent[i, channel] += per_thousand * audience.size / 1000.0
-            parts.append(expose(audience, offers, channel, p, rng))
+            # Every audience is a sorted set of distinct customers (flatnonzero): all n of them is arange(n).
+            parts.append(expose(audience, offers, channel, p, rng, everyone=audience.size == n))
+            batches[i] += 1
 
         for i in np.flatnonzero(advertised):
             offers = offers_of[i]
@@ -496,17 +503,18 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 buy(bank, self._platform_audience[platform], offers_of[bank], cat.platform_channel(platform),
                     cat.partner_spend[j], cat.partner_budget_share[j], 3)
         self._marketing_spend = spent
+        # One batch per institution: every (customer, offer) pair is exposed at most once this step.
+        self._distinct_ads = max(batches, default=0) <= 1
         return Touches.concat(parts)
 
     def referrals(self, promoters: tuple[np.ndarray, np.ndarray]) -> Touches:
         """Mechanism 2: promoters' neighbours reached with probability 1 - (1 - r)^m."""
         customer, offer = promoters
-        cat, parts = self.catalog, []
-        for o in np.flatnonzero(np.bincount(offer, minlength=cat.n_offers)):      # the offers promoted, sorted
-            i, k = cat.offer_institution[o], cat.offer_product[o]
-            parts.append(spread(self.network.adjacency, customer[offer == o], o, Channel.REFERRAL,
-                                cat.referral_rate[i], self.state.provider[:, k], i, self.rng))
-        return Touches.concat(parts)
+        cat = self.catalog
+        promoted = np.flatnonzero(np.bincount(offer, minlength=cat.n_offers))      # the offers promoted, sorted
+        return spread_offers(self.network.adjacency, customer, offer, promoted, Channel.REFERRAL,
+                             cat.referral_rate[cat.offer_institution[promoted]], self.state.provider,
+                             cat.offer_institution, cat.offer_product, self.rng)
 
     def employee_shares(self) -> Touches:
         """Employee self-media (SF3): employees share their bank's offer with their neighbours."""
@@ -543,13 +551,21 @@ class ChannelModel(MarketSetUp, mesa.Model):
         pair's touches, and each pair is written once (no repeated-index
         writes).
         """
-        if isinstance(counted, Touches):
-            first = credited(counted, self.catalog.n_offers, table=self._keys)
-        else:
-            first = credited(counted.touches, self.catalog.n_offers, counted.keys, self._keys)
-        put(self.state.aware, first.customer, first.offer, True)
-        put(self.state.aware_channel, first.customer, first.offer, first.channel)
-        self._aware_any[first.customer] = True
+        state = self.state
+        if isinstance(counted, Touches) or not (state.aware.flags.c_contiguous
+                                                and state.aware_channel.flags.c_contiguous):
+            touches = counted if isinstance(counted, Touches) else counted.touches
+            first = credited(touches, self.catalog.n_offers, table=self._keys)
+            put(state.aware, first.customer, first.offer, True)
+            put(state.aware_channel, first.customer, first.offer, first.channel)
+            self._aware_any[first.customer] = True
+            return
+        # The pair keys (customer x offers + offer) are the pairs' positions in the row-major (n, offers) arrays.
+        at = first_of_each(counted.keys, self._keys)
+        keys, touches = counted.keys[at], counted.touches
+        state.aware.reshape(-1)[keys] = True
+        state.aware_channel.reshape(-1)[keys] = touches.channel[at]
+        self._aware_any[touches.customer[at]] = True
 
     def funnel(self, counted: Counted | Touches, step: int) -> tuple[Activations, int]:
         """Mechanism 3: per product, touched customers go through the funnel."""
@@ -580,12 +596,20 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the accounts move capital as in a run but nothing is recorded.
         """
         provider = self.state.provider
-        holders = [np.flatnonzero(provider[:, k] >= 0) for k in range(provider.shape[1])]   # one scan, shared
-        held = holdings(provider, self._tier, self.catalog.n_institutions, holders)
-        self.margins = relationship_margin(self.state, self.catalog,
-                                           self.credit.book if self.credit is not None else None, holders)
+        I, K = self.catalog.n_institutions, provider.shape[1]
+        holders = [np.flatnonzero(provider[:, k] >= 0) for k in range(K)]   # one scan, shared
+        self.margins = margins = relationship_margin(self.state, self.catalog,
+                                                     self.credit.book if self.credit is not None else None, holders)
+        # Relationships by (institution, city tier), shared by the holdings and the ledger's margin by tier.
+        tier_cell = margins.institution * 4 + self._tier_small[margins.customer]
+        held = np.zeros((I, K, 4), dtype=np.int64)
+        lo = 0
+        for k in range(K):
+            hi = lo + holders[k].size
+            held[:, k] = np.bincount(tier_cell[lo:hi], minlength=I * 4).reshape(I, 4)
+            lo = hi
         self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
-                              tier=self._tier, margins=self.margins,
+                              tier=self._tier, margins=margins, tier_cell=tier_cell,
                               marketing_spend=None if initial else self._marketing_spend, switched=switched)
         credit = self.credit_observation(step)
         self.dividends = np.zeros(self.catalog.n_institutions)
@@ -601,15 +625,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
             return
         self._observe_cohorts(step, activations, switched, initial, holders)
         state = self.state
-        referral = int(np.count_nonzero(activations.channel == Channel.REFERRAL)
-                       + np.count_nonzero(switched.channel == Channel.REFERRAL))
+        referral_code, employee_code = int(Channel.REFERRAL), int(Channel.EMPLOYEE)
+        referral = int(np.count_nonzero(activations.channel == referral_code)
+                       + np.count_nonzero(switched.channel == referral_code))
         self.last = {
             "aware": int(np.count_nonzero(self._aware_any)),
             "active": int(held.sum()) if held.shape[1] == 1 else state.holder_count(),
             "new_active": int(activations.customer.size),
             "referral_conversions": referral,
-            "employee_conversions": int(np.count_nonzero(activations.channel == Channel.EMPLOYEE)
-                                        + np.count_nonzero(switched.channel == Channel.EMPLOYEE)),
+            "employee_conversions": int(np.count_nonzero(activations.channel == employee_code)
+                                        + np.count_nonzero(switched.channel == employee_code)),
             "promoters": promoters,
             "r_eff": referral / promoters if promoters else float("nan"),
             **extra,
@@ -628,9 +653,11 @@ class ChannelModel(MarketSetUp, mesa.Model):
         cat, state, margins = self.catalog, self.state, self.margins
         bounds = np.cumsum([0, *(h.size for h in holders)])
         per_product = None if initial else [margins.margin[bounds[k]:bounds[k + 1]] for k in range(len(holders))]
-        self.cohorts.observe(step, state, holders, per_product)
+        relationships = [(margins.institution[bounds[k]:bounds[k + 1]], margins.channel[bounds[k]:bounds[k + 1]])
+                         for k in range(len(holders))]
+        self.cohorts.observe(step, state, holders, per_product, relationships)
         if not initial:
-            won = Activations.concat([activations, switched])
+            won = Activations.concat([activations, switched]) if switched.customer.size else activations
             paid = np.concatenate([np.ones(activations.customer.size, bool), np.zeros(switched.customer.size, bool)])
             self.cohorts.acquire(step, cat.offer_institution[won.offer], won.channel, cat.offer_product[won.offer],
                                  self.ledger.spend_by_channel, paid=paid)

@@ -24,6 +24,8 @@ from sim.core.indexing import block_t
 from sim.core.sampling import gumbel
 
 NO_CHOICE = -1
+# Plain ints for numpy operations: numpy probes an IntEnum member for its array protocols on every use.
+_BRANCH, _REFERRAL, _LIVE_STREAM = int(Channel.BRANCH), int(Channel.REFERRAL), int(Channel.LIVE_STREAM)
 
 
 def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, affinity: np.ndarray,
@@ -52,16 +54,18 @@ def utilities(customers: np.ndarray, offers: np.ndarray, channels: np.ndarray, a
         value += catalog.choice_loan_rate * rate[:, None]
     if catalog.choice_convenience:
         aff = affinity[customers][None, :]
-        value += catalog.choice_convenience * np.where(by_offer == Channel.BRANCH, 1.0 - aff,
+        value += catalog.choice_convenience * np.where(by_offer == _BRANCH, 1.0 - aff,
                                                        np.where(by_offer == NO_CHANNEL, 0.5, aff))
     if catalog.choice_trust:
         value += catalog.choice_trust * block_t(trust, customers, inst)
     value += catalog.brand[offers][:, None]
-    if catalog.choice_incentive:
+    # No welcome packet on these offers: the incentive term is (finite) x 0.0, and value + 0.0 is value
+    # (value is never -0.0: it starts at +0.0 and IEEE sums of zeros of both signs are +0.0).
+    if catalog.choice_incentive and (not np.isfinite(catalog.choice_incentive) or catalog.referral_welcome[inst].any()):
         welcome = catalog.referral_welcome[inst][:, None] / 100.0
-        value += catalog.choice_incentive * welcome * (by_offer == Channel.REFERRAL)
+        value += catalog.choice_incentive * welcome * (by_offer == _REFERRAL)
     if catalog.choice_live:
-        value += catalog.choice_live * (by_offer == Channel.LIVE_STREAM)
+        value += catalog.choice_live * (by_offer == _LIVE_STREAM)
     return value.T
 
 
@@ -97,9 +101,13 @@ def _best_of_few(value: np.ndarray, available: np.ndarray, noise: np.ndarray) ->
     """
     best = np.zeros(value.shape[1], dtype=np.int64)
     best_value = np.where(available[0], value[0] + noise[0], -np.inf)
+    # Finite utilities plus Gumbel noise (finite, or -inf for a draw of exactly 0) are never NaN.
+    maybe_nan = value.shape[0] > 1 and not np.isfinite(value).all()
     for j in range(1, value.shape[0]):
         candidate = np.where(available[j], value[j] + noise[j], -np.inf)
-        better = (candidate > best_value) | (np.isnan(candidate) & ~np.isnan(best_value))
+        better = candidate > best_value
+        if maybe_nan:
+            better |= np.isnan(candidate) & ~np.isnan(best_value)
         best[better] = j
         best_value = np.where(better, candidate, best_value)
     return best, best_value

@@ -50,12 +50,22 @@ class CohortBook:
     Cell code of a cohort: ``((s·K + k)·I + i)·(C + 1) + c + 1`` with cohort
     step s (0 for the initial cohorts), product k, institution i and
     channel c (-1 none).
+
+    A relationship keeps its cell while it lasts: it ends (churn, switching
+    away, a loan not renewed, a default) or a new one begins, in the cohort
+    of the step it begins in.  So from one step to the next a cell of an
+    earlier cohort only loses relationships, and those that ended in a step
+    are the cell's count before less its count after (no pass over the
+    previous holders).  When the observations are not of consecutive steps,
+    the previous holders' cells are compared one by one instead.
     """
 
     def __init__(self, n_institutions: int, n_channels: int, n_products: int):
         self.I, self.C1, self.K = n_institutions, n_channels + 1, n_products
         empty = np.zeros(0, np.int64)
         self._held = [(empty, empty)] * n_products          # per product: last observed holders and their cells
+        self._counts = [empty] * n_products                  # per product: relationships per cell then
+        self._step: int | None = None                        # the step last observed
         self.entries: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.acquisitions: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -81,6 +91,14 @@ class CohortBook:
         code[provider < 0] = -1
         return code
 
+    def _holder_codes(self, state, holders: np.ndarray, product: int,
+                      relationships: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """:meth:`_codes` of customers who all hold ``product`` (none to mark -1), given their (provider, channel)."""
+        k = product
+        provider, channel = (relationships if relationships is not None
+                             else (state.provider[:, k][holders], state.channel[:, k][holders]))
+        return self.cell_of(np.maximum(state.since[:, k][holders], 0), k, provider, channel)
+
     def decode(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(cohort step, product, institution, channel) of cell codes."""
         rest, channel = np.divmod(cells, self.C1)
@@ -88,7 +106,8 @@ class CohortBook:
         cohort, product = np.divmod(rest, self.K)
         return cohort, product, institution, channel - 1
 
-    def observe(self, step: int, state, holders: list[np.ndarray], margins: list[np.ndarray] | None) -> None:
+    def observe(self, step: int, state, holders: list[np.ndarray], margins: list[np.ndarray] | None,
+                relationships: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Add one step's relationships at its end: held, ended in the step, and their margin.
 
         Parameters
@@ -102,18 +121,29 @@ class CohortBook:
         margins : list of float arrays or None
             Per product, each holder's margin this step (aligned with
             ``holders``); None at step 0, which earns nothing.
+        relationships : list of (int array, int array), optional
+            Per product, the holders' providers and channels (aligned with
+            ``holders``) when already read from ``state``.
         """
         cells, held, earned, ended = [], [], [], []
         top = (max(step, 0) + 1) * self.cells_per_step()
+        following = self._step is not None and step == self._step + 1
         for k in range(self.K):
             who = holders[k]
-            code = self._codes(state, who, k)
-            # The previous step's relationships that are not held now under the same cell ended in this step.
-            before_who, before_code = self._held[k]
-            gone = before_code[self._codes(state, before_who, k) != before_code]
-            self._held[k] = (who, code)
+            code = self._holder_codes(state, who, k, None if relationships is None else relationships[k])
             counts = np.bincount(code, minlength=top)
-            lost = np.bincount(gone, minlength=top)
+            before_who, before_code = self._held[k]
+            if following:
+                # A cell only loses relationships after its cohort step: what it held then and not now ended.
+                before = self._counts[k]
+                lost = np.zeros(top, np.int64)
+                np.subtract(before, counts[:before.size], out=lost[:before.size])
+            else:
+                # The previous relationships that are not held now under the same cell ended in this step.
+                gone = before_code[self._codes(state, before_who, k) != before_code]
+                lost = np.bincount(gone, minlength=top)
+            self._held[k] = (who, code)
+            self._counts[k] = counts
             margin = (np.bincount(code, weights=margins[k], minlength=top) if margins is not None
                       else np.zeros(top))
             nonzero = np.flatnonzero((counts > 0) | (lost > 0))
@@ -121,8 +151,12 @@ class CohortBook:
             held.append(counts[nonzero])
             ended.append(lost[nonzero])
             earned.append(margin[nonzero])
-        self.entries.append((step, np.concatenate(cells), np.concatenate(held), np.concatenate(ended),
-                             np.concatenate(earned)))
+        self._step = step
+        if self.K == 1:
+            self.entries.append((step, cells[0], held[0], ended[0], earned[0]))
+        else:
+            self.entries.append((step, np.concatenate(cells), np.concatenate(held), np.concatenate(ended),
+                                 np.concatenate(earned)))
 
     def acquire(self, step: int, institution: np.ndarray, channel: np.ndarray, product: np.ndarray,
                 spend: np.ndarray, paid: np.ndarray | None = None) -> None:
@@ -143,11 +177,9 @@ class CohortBook:
         I, C1, K = self.I, self.C1, self.K
         C = C1 - 1
         paid = np.ones(institution.size, bool) if paid is None else np.asarray(paid, bool)
-        index = (institution.astype(np.int64), channel.astype(np.int64), product.astype(np.int64))
-        new = np.zeros((I, C, K), dtype=np.int64)
-        np.add.at(new, index, 1)
-        bought = np.zeros((I, C, K), dtype=np.int64)
-        np.add.at(bought, tuple(a[paid] for a in index), 1)
+        code = (institution.astype(np.int64) * C + channel) * K + product
+        new = np.bincount(code, minlength=I * C * K).reshape(I, C, K)
+        bought = np.bincount(code[paid], minlength=I * C * K).reshape(I, C, K)
         by_channel = bought.sum(axis=2)
         cac = np.divide(spend, by_channel, out=np.zeros_like(spend, dtype=float), where=by_channel > 0)
         i, c, k = np.nonzero(new)

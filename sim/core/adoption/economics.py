@@ -253,14 +253,20 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
     with_loans = book is not None and state.loan is not None
     spy = catalog.steps_per_year
     held = holders if holders is not None else [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
-    bounds = np.concatenate([[0], np.cumsum([h.size for h in held])])
-    m = int(bounds[-1])
-    customer = np.concatenate(held) if K else np.zeros(0, np.int64)
-    product = np.repeat(np.arange(K, dtype=np.int8), np.diff(bounds))
+    bounds = [0]
+    for h in held:
+        bounds.append(bounds[-1] + h.size)
+    m = bounds[-1]
+    if K == 1:
+        customer, product = held[0], np.zeros(m, dtype=np.int8)
+    else:
+        customer = np.concatenate(held) if K else np.zeros(0, np.int64)
+        product = np.repeat(np.arange(K, dtype=np.int8), np.diff(bounds))
     institution = np.empty(m, dtype=np.int16)
     channel = np.empty(m, dtype=np.int8)
     offer = np.empty(m, dtype=np.int32)
     interest, funding, rate = np.zeros(m), np.zeros(m), np.zeros(m)
+    loans = False
     for k in range(K):
         lo, hi = bounds[k], bounds[k + 1]
         institution[lo:hi] = state.provider[:, k][held[k]]
@@ -274,16 +280,20 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
             amount = book.amount[ids]
             interest[lo + has] = amount * book.rate[ids] / spy
             funding[lo + has] = amount * risk.cost_of_funds[inst[has]] / spy
+            loans = True
     fee = catalog.price[offer]
     unit_cost = catalog.service_cost[offer]
     F = catalog.n_channels - len(catalog.platform_ids)
-    via = np.flatnonzero(channel >= F)
-    rate[via] = take[institution[via], channel[via]]
-    revenue_share = rate * (fee + interest)
     share_to = np.full(m, -1, dtype=np.int64)
-    shared = via[rate[via] > 0]
-    share_to[shared] = payee[channel[shared]]
-    margin = fee + interest - funding - unit_cost - revenue_share
+    gross = fee + interest
+    if take.any():
+        via = np.flatnonzero(channel >= F)
+        rate[via] = take[institution[via], channel[via]]
+        shared = via[rate[via] > 0]
+        share_to[shared] = payee[channel[shared]]
+    revenue_share = rate * gross
+    # x - 0.0 is x for every x: without loans the funding cost (all 0.0) is not subtracted.
+    margin = (gross - funding if loans else gross) - unit_cost - revenue_share
     return RelationshipMargins(customer, product, institution, offer, channel, fee, interest, funding, unit_cost,
                                revenue_share, share_to, margin)
 
@@ -317,7 +327,7 @@ def _by_product(margins: RelationshipMargins, catalog, I: int, K: int) -> dict[s
 def account(state, catalog, activations: Activations, churned_from: np.ndarray,
             customers: np.ndarray, book=None, tier: np.ndarray | None = None,
             margins: RelationshipMargins | None = None, marketing_spend: np.ndarray | None = None,
-            switched: Activations | None = None) -> Ledger:
+            switched: Activations | None = None, tier_cell: np.ndarray | None = None) -> Ledger:
     """Compute the step's ledger after the funnel and churn have run.
 
     Parameters
@@ -340,6 +350,8 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
         1,000; zero when not given.
     switched : Activations, optional
         Relationships won by switching this step (counted in ``switched_by_channel``).
+    tier_cell : int array, optional
+        Per entry of ``margins``, ``institution * 4 + tier[customer]`` when already computed.
     """
     I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
     if margins is None:
@@ -351,7 +363,8 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     service_cost = by_product["unit_cost"].sum(axis=1)
     revenue_share = by_product["revenue_share"].sum(axis=1)
     tier = np.zeros(state.provider.shape[0], np.int64) if tier is None else tier
-    tier_cell = margins.institution * 4 + np.asarray(tier, dtype=np.int64)[margins.customer]
+    if tier_cell is None:
+        tier_cell = margins.institution * 4 + np.asarray(tier, dtype=np.int64)[margins.customer]
     by_tier = {"margin": np.bincount(tier_cell, weights=margins.margin, minlength=I * 4).reshape(I, 4)}
 
     assert (activations.channel >= 0).all(), "an activation has no channel"
@@ -393,9 +406,9 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
 def _by_channel(activations: Activations, catalog) -> np.ndarray:
     """(I, C) activations counted by the offer's institution and the channel credited."""
     assert (activations.channel >= 0).all(), "an activation has no channel"
-    counts = np.zeros((catalog.n_institutions, catalog.n_channels), dtype=np.int64)
-    np.add.at(counts, (catalog.offer_institution[activations.offer], activations.channel.astype(np.int64)), 1)
-    return counts
+    I, C = catalog.n_institutions, catalog.n_channels
+    cell = catalog.offer_institution[activations.offer].astype(np.int64) * C + activations.channel
+    return np.bincount(cell, minlength=I * C).reshape(I, C)
 
 
 def allocate_spend(spend: np.ndarray, new: np.ndarray, fallback: np.ndarray) -> np.ndarray:

@@ -68,7 +68,7 @@ def per_reachable_spend(own: np.ndarray, budget: np.ndarray, share: np.ndarray, 
 
 
 def expose(reachable: np.ndarray, offers: np.ndarray, channel: int, exposure_rate: float,
-           rng: np.random.Generator) -> Touches:
+           rng: np.random.Generator, everyone: bool = False) -> Touches:
     """Touches from one channel advertising some offers to a reachable audience, in one draw.
 
     Every (reachable customer, offer) pair is an independent Bernoulli(``p``)
@@ -87,14 +87,21 @@ def expose(reachable: np.ndarray, offers: np.ndarray, channel: int, exposure_rat
     exposure_rate : float
         ``p``, the per-step chance that a reachable customer is exposed to an offer.
     rng : numpy.random.Generator
+    everyone : bool
+        ``reachable`` is ``arange(len(reachable))``, the whole population:
+        a position is the customer (no lookup into ``reachable``).
     """
     offers = np.asarray(offers, dtype=np.int32)
     if exposure_rate <= 0.0 or reachable.size == 0 or offers.size == 0:
         return Touches.empty()
     hit = bernoulli_positions(reachable.size * offers.size, exposure_rate, rng)
-    which, position = np.divmod(hit, reachable.size)
-    return Touches(reachable[position].astype(np.int64, copy=False), offers[which],
-                   np.full(hit.size, channel, dtype=np.int8))
+    if offers.size == 1:
+        position, offer = hit, np.full(hit.size, offers[0], dtype=np.int32)
+    else:
+        which, position = np.divmod(hit, reachable.size)
+        offer = offers[which]
+    customer = position if everyone else reachable[position].astype(np.int64, copy=False)
+    return Touches(customer, offer, np.full(hit.size, int(channel), dtype=np.int8))
 
 
 def branch_reach(city_tier: np.ndarray, coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:

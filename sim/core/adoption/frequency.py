@@ -33,11 +33,13 @@ from sim.core.touches import Touches
 
 #: The counter of earlier exposures saturates here (its dtype's largest value).
 MAX_EXPOSURES = np.iinfo(np.uint8).max
+# Plain ints for numpy operations: numpy probes an IntEnum member for its array protocols on every use.
+_REFERRAL, _EMPLOYEE, _REJECTED = int(Channel.REFERRAL), int(Channel.EMPLOYEE), int(Stage.REJECTED)
 
 
 def is_advertising(channel: np.ndarray) -> np.ndarray:
     """Bool per touch: the channel is paid advertising (not referral or employee word of mouth)."""
-    return (channel != Channel.REFERRAL) & (channel != Channel.EMPLOYEE)
+    return (channel != _REFERRAL) & (channel != _EMPLOYEE)
 
 
 def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int, step: int) -> np.ndarray:
@@ -50,7 +52,7 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
     if np.ndim(products) == 0:
         k = int(products)
         free = state.provider[:, k][customers] < 0
-        rejected = np.flatnonzero(state.stage[:, k][customers] == Stage.REJECTED)
+        rejected = np.flatnonzero(state.stage[:, k][customers] == _REJECTED)
         if rejected.size:
             cooling = step - state.rejected_at[:, k][customers[rejected]] < catalog.reapply_after[k]
             free[rejected[cooling]] = False
@@ -59,13 +61,16 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
     same = provider.shape == stage.shape and (
         (provider.flags.f_contiguous and stage.flags.f_contiguous)
         or (provider.flags.c_contiguous and stage.flags.c_contiguous))
-    at = position(provider, customers, products) if same else None      # one position for both arrays
+    if same:        # one position for both arrays (a single product's column is the customer index)
+        at = customers if provider.shape[1] == 1 else position(provider, customers, products)
+    else:
+        at = None
     if at is not None:
         free = flat(provider)[at] < 0
-        rejected = np.flatnonzero(flat(stage)[at] == Stage.REJECTED)
+        rejected = np.flatnonzero(flat(stage)[at] == _REJECTED)
     else:
         free = take(provider, customers, products) < 0
-        rejected = np.flatnonzero(take(stage, customers, products) == Stage.REJECTED)
+        rejected = np.flatnonzero(take(stage, customers, products) == _REJECTED)
     if rejected.size:
         c, p = customers[rejected], products[rejected]
         cooling = step - take(state.rejected_at, c, p) < catalog.reapply_after[p]
@@ -151,11 +156,14 @@ def counting_touches(touches: Touches, state, catalog, step: int, rng: np.random
 
 
 def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
-          table: KeyTable | None = None) -> Counted:
+          table: KeyTable | None = None, distinct_ads: bool = False) -> Counted:
     """:func:`counting_touches`, keeping who may enter the funnel and the pair keys of the touches that count.
 
     The same draws and the same result as :func:`counting_touches`;
     ``table`` (kept between calls) makes the counters' update O(touches).
+    ``distinct_ads``: the caller knows that no (customer, offer) pair has
+    two advertising touches this step (e.g. each offer advertised through
+    one channel), so the pairs need not be counted.
     """
     n_offers = state.exposures.shape[1]
     if len(touches) == 0:
@@ -175,19 +183,23 @@ def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
     keep[ad] = counts
     # Counters: + number of this step's advertising exposures of the pair, saturating at MAX_EXPOSURES.
     if ad_keys.size:
-        table = table if table is not None else KeyTable()
-        span = state.exposures.size
-        seen = table.counts_at(ad_keys, np.arange(ad_keys.size), span)
-        if int(seen.max()) == 1:              # no pair exposed twice this step (the usual case): all are firsts
-            first = np.arange(ad_keys.size)
+        if distinct_ads:
+            first, raised = ad_keys, np.minimum(earlier.astype(np.int64) + 1, MAX_EXPOSURES)
         else:
-            first = table.first_of_each(ad_keys, span)
-            seen = seen[first]
-        raised = np.minimum(earlier[first].astype(np.int64) + seen, MAX_EXPOSURES)
+            table = table if table is not None else KeyTable()
+            span = state.exposures.size
+            seen = table.counts_at(ad_keys, None, span)
+            if int(seen.max()) == 1:              # no pair exposed twice this step (the usual case): all are firsts
+                first = ad_keys
+            else:
+                at = table.first_of_each(ad_keys, span)
+                first, seen = ad_keys[at], seen[at]
+                earlier = earlier[at]
+            raised = np.minimum(earlier.astype(np.int64) + seen, MAX_EXPOSURES)
         if exposures is not None:
-            exposures[ad_keys[first]] = raised
+            exposures[first] = raised
         else:
-            c, o = np.divmod(ad_keys[first], n_offers)
+            c, o = np.divmod(first, n_offers)
             state.exposures[c, o] = raised
     return Counted(touches.select(keep), entering[keep], keys[keep])
 

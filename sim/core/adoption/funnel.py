@@ -39,7 +39,7 @@ import numpy as np
 from sim.core.adoption.choice import NO_CHOICE, choose, utilities
 from sim.core.adoption.frequency import first_of_each, may_enter
 from sim.core.codes import Channel, Stage
-from sim.core.indexing import KeyTable, block_t, put_block, take
+from sim.core.indexing import KeyTable, block_pair_t, put_block, take
 from sim.core.touches import Touches
 
 # Stage -> column of the funnel count array.
@@ -53,6 +53,11 @@ FUNNEL_COLUMNS = {
 }
 
 ApproveFn = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
+
+# Plain ints for numpy operations: numpy probes an IntEnum member for its array protocols on every use.
+_AWARE, _INTERESTED, _COMPARING, _REJECTED, _ACTIVE = (int(s) for s in (
+    Stage.AWARE, Stage.INTERESTED, Stage.COMPARING, Stage.REJECTED, Stage.ACTIVE))
+_LIVE_STREAM = int(Channel.LIVE_STREAM)
 
 
 @dataclass
@@ -110,15 +115,18 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     if entering is None:
         entering = may_enter(state, catalog, touches.customer, k, step)
     fresh = np.flatnonzero(entering)
-    trigger = touches.select(fresh[first_of_each(touches.customer[fresh], table, state.provider.shape[0])])
+    # Keyed by the customer's first (customer, offer) pair key: the table entries the step's awareness
+    # deduplication has just used (kept in cache), the same first touches as keying by customer.
+    n_offers = state.aware.shape[1]
+    keys = touches.customer[fresh] * n_offers
+    trigger = touches.select(fresh[first_of_each(keys, table, state.provider.shape[0] * n_offers)])
     c = trigger.customer
-    inst = catalog.offer_institution[trigger.offer].astype(np.int64)
-    ch = trigger.channel.astype(np.int64)
-
     n_inst, n_channels = counts.shape[:2]
+    # Each entrant's (institution, channel) counting cell, carried through the stages with the customer.
+    cell = catalog.offer_institution[trigger.offer].astype(np.int64) * n_channels + trigger.channel
 
     def record(stage: int):
-        reached = np.bincount(inst * n_channels + ch, minlength=n_inst * n_channels)
+        reached = np.bincount(cell, minlength=n_inst * n_channels)
         counts[:, :, FUNNEL_COLUMNS[stage]] += reached.reshape(n_inst, n_channels)
 
     stage = state.stage[:, k]
@@ -129,56 +137,67 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         return ok
 
     record(Stage.AWARE)
-    uplift = catalog.targeting[inst] + take(catalog.channel_targeting, inst, ch)
-    p_interest = catalog.interest[k] * catalog.need[k][population.life_stage[c]] * (1.0 + uplift)
-    ok = np.flatnonzero(advance(np.minimum(p_interest, 1.0), Stage.AWARE))
-    c, inst, ch = c[ok], inst[ok], ch[ok]
+    p_interest = catalog.interest[k] * catalog.need[k][population.life_stage[c]]
+    # Without targeting the uplift is 0.0 for everyone, and x * (1.0 + 0.0) is x: the factor is skipped.
+    if catalog.targeting.any() or catalog.channel_targeting.any():
+        inst, ch = np.divmod(cell, n_channels)
+        p_interest = p_interest * (1.0 + (catalog.targeting[inst] + take(catalog.channel_targeting, inst, ch)))
+    ok = np.flatnonzero(advance(np.minimum(p_interest, 1.0), _AWARE))
+    c, cell = c[ok], cell[ok]
     record(Stage.INTERESTED)
 
-    p_compare = catalog.compare[k] * (1.0 + catalog.live_uplift[inst] * (ch == Channel.LIVE_STREAM))
-    ok = np.flatnonzero(advance(np.minimum(p_compare, 1.0), Stage.INTERESTED))
-    c, inst, ch = c[ok], inst[ok], ch[ok]
+    if catalog.live_uplift.any():
+        # live_uplift[institution] x (channel is live stream), per (institution, channel) cell
+        live = (catalog.live_uplift[:, None] * (np.arange(n_channels) == _LIVE_STREAM)[None, :]).reshape(-1)
+        p_compare = catalog.compare[k] * (1.0 + live[cell])
+    else:       # no live-stream uplift: everyone's factor is 1.0 + 0.0, the same probability
+        p_compare = catalog.compare[k]
+    ok = np.flatnonzero(advance(np.minimum(p_compare, 1.0), _INTERESTED))
+    c, cell = c[ok], cell[ok]
     record(Stage.COMPARING)
 
     offers_k = catalog.offers_of_product(k)
+    aware_channel, aware = block_pair_t(state.aware_channel, state.aware, c, offers_k)
     chosen_col = choose(
-        utilities(c, offers_k, block_t(state.aware_channel, c, offers_k).T, population.digital_affinity, state.trust,
-                  catalog),
-        block_t(state.aware, c, offers_k).T, catalog.outside_utility, rng)
+        utilities(c, offers_k, aware_channel.T, population.digital_affinity, state.trust, catalog),
+        aware.T, catalog.outside_utility, rng)
     ok = chosen_col != NO_CHOICE
-    stage[c[~ok]] = Stage.COMPARING
+    stage[c[~ok]] = _COMPARING
     c = c[ok]
     offer = offers_k[chosen_col[ok]]
     # From here on the chosen offer, met through its credited channel, is what is counted.
-    inst = catalog.offer_institution[offer].astype(np.int64)
     ch = take(state.aware_channel, c, offer).astype(np.int64)
+    cell = catalog.offer_institution[offer].astype(np.int64) * n_channels + ch
 
-    ok = np.flatnonzero(advance(catalog.apply[k], Stage.COMPARING))
-    c, inst, ch, offer = c[ok], inst[ok], ch[ok], offer[ok]
+    ok = np.flatnonzero(advance(catalog.apply[k], _COMPARING))
+    c, cell, ch, offer = c[ok], cell[ok], ch[ok], offer[ok]
     record(Stage.APPLIED)
 
     approved = approve_fn(c, offer, rng)
     rejected = c[~approved]
-    stage[rejected] = Stage.REJECTED
+    stage[rejected] = _REJECTED
     state.rejected_at[:, k][rejected] = step
     approved = np.flatnonzero(approved)
-    c, inst, ch, offer = c[approved], inst[approved], ch[approved], offer[approved]
-    record(Stage.APPROVED)
-    record(Stage.ACTIVE)
+    c, cell, ch, offer = c[approved], cell[approved], ch[approved], offer[approved]
+    reached = np.bincount(cell, minlength=n_inst * n_channels).reshape(n_inst, n_channels)
+    counts[:, :, FUNNEL_COLUMNS[Stage.APPROVED]] += reached       # the approved all become active
+    counts[:, :, FUNNEL_COLUMNS[Stage.ACTIVE]] += reached
 
-    return activate(state, c, offer, k, step, catalog), rejected
+    return activate(state, c, offer, k, step, catalog, channel=ch), rejected
 
 
-def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, step: int, catalog) -> Activations:
+def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, step: int, catalog,
+             channel: np.ndarray | None = None) -> Activations:
     """Record new relationships: provider, channel the offer was met through, start step.
 
     The customers' exposure counters for the product's offers start again
     from zero (they count only while the customer is not a customer).
+    ``channel``: the customers' ``aware_channel`` for their offers, when already read.
     """
     k = product
-    channel = take(state.aware_channel, customers, offers)
+    channel = take(state.aware_channel, customers, offers) if channel is None else channel
     put_block(state.exposures, customers, catalog.offers_of_product(k), 0)
-    state.stage[:, k][customers] = Stage.ACTIVE
+    state.stage[:, k][customers] = _ACTIVE
     state.provider[:, k][customers] = catalog.offer_institution[offers]
     state.channel[:, k][customers] = channel
     state.since[:, k][customers] = step

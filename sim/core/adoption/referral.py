@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sim.core.indexing import take
+from sim.core.indexing import flat, position, take
 from sim.core.sampling import bernoulli_positions
 from sim.core.touches import Touches
 
@@ -31,14 +31,23 @@ def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: 
     """
     if not log:
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    began = np.concatenate([np.full(customers.size, s, dtype=np.int64) for s, customers, _ in log])
+    began = np.repeat(np.array([entry[0] for entry in log], dtype=np.int64), [entry[1].size for entry in log])
     customers = np.concatenate([entry[1] for entry in log])
     offers = np.concatenate([entry[2] for entry in log])
-    age = step - began
-    keep = np.flatnonzero((age >= 1) & (age <= window[offers]))
-    c, o, began = customers[keep], offers[keep], began[keep]
+    ages = [step - entry[0] for entry in log]
+    if window.size and 1 <= min(ages) and max(ages) <= int(window.min()):
+        c, o = customers, offers                   # every logged relationship is within its window
+    else:
+        age = step - began
+        keep = np.flatnonzero((age >= 1) & (age <= window[offers]))
+        c, o, began = customers[keep], offers[keep], began[keep]
     k = offer_product[o]
-    lasting = (take(provider, c, k) == offer_institution[o]) & (take(since, c, k) == began)
+    if provider.shape == since.shape and (flat(provider) is not None and flat(since) is not None
+                                          and provider.flags.f_contiguous == since.flags.f_contiguous):
+        at = c if provider.shape[1] == 1 else position(provider, c, k)      # one position for both arrays
+        lasting = (flat(provider)[at] == offer_institution[o]) & (flat(since)[at] == began)
+    else:
+        lasting = (take(provider, c, k) == offer_institution[o]) & (take(since, c, k) == began)
     return c[lasting].astype(np.int64, copy=False), o[lasting]
 
 
@@ -88,3 +97,82 @@ def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: in
     reached = reached[first]                       # as np.unique, without its overhead
     reached = reached[holder[reached] != institution]
     return Touches.of(reached, offer, channel)
+
+
+def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np.ndarray, offers: np.ndarray,
+                  channel: int, rates: np.ndarray, provider: np.ndarray, offer_institution: np.ndarray,
+                  offer_product: np.ndarray, rng: np.random.Generator) -> Touches:
+    """:func:`spread` for several offers in one pass: the same touches, in the same order, from the same draws.
+
+    Offer ``offers[g]``'s sharers are ``sources[source_offer == offers[g]]``
+    (in their order) with rate ``rates[g]``; its touches come after those of
+    ``offers[g - 1]``, as ``Touches.concat`` of one :func:`spread` per offer
+    would give.  Only the random draws are made offer by offer (each offer's
+    own draw, in the order of ``offers``); the neighbour lists, the lookup of
+    the reached neighbours, their deduplication and the filter of the
+    offer's customers are done once for all offers.
+
+    Parameters
+    ----------
+    adjacency : CSR adjacency of the social network.
+    sources, source_offer : int arrays
+        The sharers and the offer each shares (a customer may share several).
+    offers : int array
+        The offers to spread, in the order of their touches.
+    channel : int
+        Recorded on the touches.
+    rates : float array
+        Per offer of ``offers``, the per-neighbour chance of each sharer.
+    provider : int array (n, K)
+        Each customer's provider of each product (-1 none): an offer's
+        institution's customers for its product are not touched.
+    offer_institution, offer_product : int arrays
+        Per offer (of the catalog), its institution and product.
+    rng : numpy.random.Generator
+    """
+    if len(offers) != len(rates):
+        raise ValueError(f"spread_offers: {len(offers)} offers but {len(rates)} rates")
+    spreading = [(int(o), float(rate)) for o, rate in zip(offers, rates, strict=True) if rate > 0.0]
+    mine = [np.flatnonzero(source_offer == o) for o, _ in spreading]
+    offers = np.asarray([o for o, _ in spreading], dtype=np.int64)
+    rates = [rate for _, rate in spreading]
+    if not mine:
+        return Touches.empty()
+    sharers = sources[np.concatenate(mine)]
+    indptr, indices = adjacency.indptr, adjacency.indices
+    starts = indptr[sharers]
+    lengths = indptr[sharers + 1] - starts
+    ends = np.cumsum(lengths)
+    last = np.cumsum([m.size for m in mine]) - 1          # each offer's last sharer
+    parts, groups = [], []
+    below = 0
+    for g, rate in enumerate(rates):
+        top = int(ends[last[g]])
+        if top > below:
+            edges = bernoulli_positions(top - below, rate, rng)
+            parts.append(edges + below if below else edges)
+            groups.append(np.full(edges.size, g, dtype=np.int64))
+        below = top
+    if not parts:
+        return Touches.empty()
+    edges = np.concatenate(parts)
+    sharer = np.searchsorted(ends, edges, side="right")
+    # Edge j of the concatenated lists is entry starts[s] + j - (ends[s] - lengths[s]) of ``indices``.
+    offset = starts - ends
+    offset += lengths
+    n = provider.shape[0]
+    # Keys by offer, then customer; int32 when they fit (numpy sorts those about twice as fast).
+    kind = np.int32 if len(rates) * n <= np.iinfo(np.int32).max else np.int64
+    group = np.concatenate(groups).astype(kind)
+    key = group * kind(n)
+    key += indices[offset[sharer] + edges]
+    key.sort()
+    first = np.ones(key.size, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    key = key[first]
+    group, reached = np.divmod(key, kind(n))
+    reached = reached.astype(np.int64)
+    offer = offers[group]
+    outside = take(provider, reached, offer_product[offer]) != offer_institution[offer]
+    return Touches(reached[outside], offer[outside].astype(np.int32), np.full(int(np.count_nonzero(outside)),
+                                                                              int(channel), dtype=np.int8))

@@ -162,3 +162,46 @@ def test_a_run_where_nobody_ever_holds_anything_has_an_empty_cohort_table(make_s
     assert tables["cohorts"].empty and list(tables["cohorts"].columns)[:3] == ["replication", "cohort", "institution"]
     assert tables["channels"].query("step >= 1").unattributed_spend.sum() == pytest.approx(
         tables["institutions"].query("step >= 1").acquisition_spend.sum())
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("every", [1, 2])
+def test_relationships_ended_in_a_step_are_counted_per_cell_against_a_brute_force_count(seed, every):
+    """Churn, switching and new relationships on a small random book: ``lost`` per cell and step by hand.
+
+    Observed every step (a cell's count before less its count after) or every other step (the previous
+    holders' cells compared one by one).
+    """
+    rng = np.random.default_rng(seed)
+    n, K, I, C = 80, 2, 3, 2
+    book = CohortBook(n_institutions=I, n_channels=C, n_products=K)
+    state = SimpleNamespace(provider=np.full((n, K), -1, np.int16, order="F"),
+                            channel=np.full((n, K), -1, np.int8, order="F"),
+                            since=np.full((n, K), -1, np.int32, order="F"))
+    def cells():
+        return {(c, k): int(book.cell_of(max(state.since[c, k], 0), k, state.provider[c, k], state.channel[c, k]))
+                for c in range(n) for k in range(K) if state.provider[c, k] >= 0}
+    expected_lost = []
+    before = {}
+    for step in range(12):
+        if step:
+            held = state.provider >= 0
+            leaving = held & (rng.random((n, K)) < 0.2)
+            state.provider[leaving], state.channel[leaving], state.since[leaving] = -1, -1, -1
+            starting = rng.random((n, K)) < 0.15            # new relationships, switching ones included
+            state.provider[starting] = rng.integers(0, I, int(starting.sum()))
+            state.channel[starting] = rng.integers(0, C, int(starting.sum()))
+            state.since[starting] = step
+        if step % every:
+            continue
+        now = cells()
+        ended = [cell for key, cell in before.items() if now.get(key) != cell]
+        expected_lost.append(np.bincount(np.asarray(ended, np.int64), minlength=(step + 1) * book.cells_per_step()))
+        before = now
+        holders = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
+        book.observe(step, state, holders, None if step == 0 else [np.ones(h.size) for h in holders])
+    assert sum(int(e.sum()) for e in expected_lost) > 10
+    for (step, cell, _held, lost, _margin), expected in zip(book.entries, expected_lost, strict=True):
+        got = np.zeros(expected.size, np.int64)
+        np.add.at(got, cell, lost)
+        assert np.array_equal(got, expected), f"step {step}"

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sim.core.adoption.referral import spread
+from sim.core.adoption.referral import spread, spread_offers
 from sim.core.codes import Channel
+from sim.core.touches import Touches
 from sim.model import ChannelModel
 
 
@@ -190,3 +191,30 @@ def test_referral_conversions_and_r_eff_are_recorded(make_scenario, seed_custome
     assert row["referral_conversions"] == row["new_active"] > 0
     assert row["r_eff"] == row["referral_conversions"] / row["promoters"]
     assert (model.state.channel[model.state.since[:, 0] == 2, 0] == Channel.REFERRAL).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_spreading_several_offers_at_once_gives_the_touches_and_draws_of_one_spread_per_offer(seed):
+    rng = np.random.default_rng(seed)
+    n, offers, products = 400, 5, 2
+    edges = rng.integers(0, n, (1_500, 2))
+    adjacency = adjacency_from_edges(n, edges[edges[:, 0] != edges[:, 1]])
+    offer_institution = np.array([0, 1, 2, 0, 1])
+    offer_product = np.array([0, 0, 0, 1, 1])
+    provider = np.asfortranarray(rng.integers(-1, 3, (n, products)).astype(np.int16))
+    source_offer = rng.integers(0, offers, 300).astype(np.int32)
+    sources = rng.integers(0, n, 300)
+    sources[source_offer == 2] = 7                        # a sharer of no neighbours at all is possible
+    promoted = np.flatnonzero(np.bincount(source_offer, minlength=offers))
+    rates = rng.choice([0.0, 0.05, 0.3, 1.0], promoted.size)
+    one, together = np.random.default_rng(seed + 100), np.random.default_rng(seed + 100)
+    expected = Touches.concat([
+        spread(adjacency, sources[source_offer == o], o, Channel.REFERRAL, rate,
+               provider[:, offer_product[o]], offer_institution[o], one)
+        for o, rate in zip(promoted, rates, strict=True)])
+    got = spread_offers(adjacency, sources, source_offer, promoted, Channel.REFERRAL, rates, provider,
+                        offer_institution, offer_product, together)
+    for field in ("customer", "offer", "channel"):
+        assert np.array_equal(getattr(got, field), getattr(expected, field))
+        assert getattr(got, field).dtype == getattr(expected, field).dtype
+    assert one.random() == together.random(), "the same draws, in the same order"
