@@ -93,7 +93,7 @@ def size_quantities(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         rows = rows.droplevel("channel")
         columns[f"ltv per customer {channel}"] = _ratio(rows["ltv"], rows["acquired"])
         columns[f"cohort payback {channel}"] = _ratio(rows["payback"], rows["paid"])
-    pooled = pooled_payback(tables["cohorts"])
+    pooled = pooled_payback(tables["cohorts"], channels=tables["channels"])
     for channel, rows in pooled.groupby("channel", sort=False):
         columns[f"payback {channel}"] = rows.set_index("replication")["payback_age"].astype(float)
     frame = pd.DataFrame(columns)

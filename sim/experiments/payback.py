@@ -10,11 +10,14 @@ life table::
 
     m(a)  = Σ_c ΔM_c(a) / Σ_c n_c      over the cohorts c observed to age a
     V(a)  = m(0) + m(1) + … + m(a)     margin per customer acquired, to age a
-    CAC   = Σ_c K_c / Σ_c n_c          over all the group's cohorts of the run
+    CAC   = (Σ_c K_c + U) / Σ_c n_c    over all the group's cohorts of the run
     a₁    = min { a : V(a) ≥ CAC },    payback = a₁ − 1 + (CAC − V(a₁−1)) / (V(a₁) − V(a₁−1))
 
 with ``ΔM_c(a)`` cohort cell ``c``'s (undiscounted) margin at age ``a``,
-``n_c`` its customers acquired and ``K_c`` its acquisition cost; linearly
+``n_c`` its customers acquired, ``K_c`` its acquisition cost and ``U`` the
+group's *unattributed* spend of the run (spend in steps in which its
+channel acquired nobody, the channels table's ``unattributed_spend``), so
+that the CAC is the group's whole spend over its acquisitions; linearly
 interpolated between the whole ages around the crossing (0 if the margin of
 age 0 covers it); undefined (NaN) if it never does within the run, or if the
 group cost nothing.
@@ -26,7 +29,11 @@ its crossing does not move with the population size; interpolated, it does
 not jump by whole steps either.  Pooling cumulative margins over the cohorts
 observed to each age instead (``Σ_c M_c(a) / Σ_c K_c``) gives a jagged curve
 (a cohort leaves the sum at each age), whose first passage through the
-branch came a month earlier at 5,000 customers than at 50,000.
+branch came a month earlier at 5,000 customers than at 50,000.  And the
+unattributed spend belongs in the cost: a small population leaves more
+steps with no acquisition through a channel (4% of the branch's and the
+supermarket's spend at 5,000 customers, none at 50,000), so a CAC of the
+cohorts' costs alone falls with the size, and the payback with it.
 
 The per-cohort ``payback_age`` of ``cohorts.parquet`` (each cohort cell's own
 first passage) is kept as a secondary figure: a first passage of a small
@@ -46,7 +53,8 @@ import pandas as pd
 CELL = ("cohort", "institution", "channel", "product")
 
 
-def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",)) -> pd.DataFrame:
+def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",),
+                   channels: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per replication and group, the payback age of the group's pooled cohorts (module docstring).
 
     Parameters
@@ -58,6 +66,11 @@ def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",)) -> p
         largest ``step``.
     by : sequence of str
         Cell columns defining a group (default: the channel, all institutions).
+    channels : DataFrame, optional
+        ``channels.parquet`` rows (``replication``, ``step``, ``institution``,
+        ``channel``, ``unattributed_spend``): the group's unattributed spend of
+        steps 1..T is added to its acquisition cost (``U`` above); ``by`` may
+        then hold only ``institution`` and ``channel``.  None: ``U = 0``.
 
     Returns
     -------
@@ -70,6 +83,9 @@ def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",)) -> p
     unknown = [c for c in by if c not in CELL]
     if unknown:
         raise ValueError(f"pooled_payback: cannot group by {unknown}; allowed: {', '.join(CELL)}")
+    if channels is not None and not set(by) <= {"institution", "channel"}:
+        raise ValueError(f"pooled_payback: unattributed spend has no {sorted(set(by) - {'institution', 'channel'})}; "
+                         "with channels, group by institution and channel only")
     columns = ["replication", *by, "payback_age"]
     if cohorts.empty:
         return pd.DataFrame(columns=columns)
@@ -108,15 +124,40 @@ def pooled_payback(cohorts: pd.DataFrame, by: Sequence[str] = ("channel",)) -> p
     starts = base[first_row]
     observed = np.cumsum((np.bincount(starts, acquired, size) - np.bincount(starts + last_age + 1, acquired, size))
                          .reshape(n_groups, width), axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_customer = np.where(observed > 0, earned / observed, 0.0)[:, : horizon + 1]
-        cac = np.bincount(cell_group, cost, n_groups) / np.bincount(cell_group, acquired, n_groups)
-    value = np.cumsum(per_customer, axis=1)
-    payback = crossing_age(value, np.broadcast_to(np.nan_to_num(cac, nan=0.0)[:, None], value.shape))
     first = order[first_of_group]
     frame = pd.DataFrame({c: np.asarray(codes[c][1])[codes[c][0][first]] for c in keys})
-    frame["payback_age"] = payback
+    group_cost = np.bincount(cell_group, cost, n_groups)
+    if channels is not None:
+        group_cost = group_cost + unattributed_spend(channels, keys, frame)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_customer = np.where(observed > 0, earned / observed, 0.0)[:, : horizon + 1]
+        cac = group_cost / np.bincount(cell_group, acquired, n_groups)
+    value = np.cumsum(per_customer, axis=1)
+    frame["payback_age"] = crossing_age(value, np.broadcast_to(np.nan_to_num(cac, nan=0.0)[:, None], value.shape))
     return frame
+
+
+def unattributed_spend(channels: pd.DataFrame, keys: Sequence[str], groups: pd.DataFrame) -> np.ndarray:
+    """Per row of ``groups`` (columns ``keys``), the unattributed spend of steps 1..T of ``channels`` in that group.
+
+    Parameters
+    ----------
+    channels : DataFrame
+        ``channels.parquet`` rows with ``step`` and ``unattributed_spend``.
+    keys : sequence of str
+        ``replication`` and the grouping columns (institution, channel).
+    groups : DataFrame
+        One row per group, with the ``keys`` columns.
+
+    Returns
+    -------
+    numpy.ndarray
+        float, 0 for a group with no unattributed spend.
+    """
+    keys = list(keys)
+    spend = channels[channels["step"] >= 1].groupby(keys)["unattributed_spend"].sum()
+    index = pd.MultiIndex.from_frame(groups[keys]) if len(keys) > 1 else pd.Index(groups[keys[0]])
+    return spend.reindex(index).fillna(0.0).to_numpy(dtype=float)
 
 
 def crossing_age(margin: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -157,4 +198,4 @@ def _combine(factorized: list[tuple[np.ndarray, pd.Index]]) -> np.ndarray:
     return combined
 
 
-__all__ = ["CELL", "crossing_age", "pooled_payback"]
+__all__ = ["CELL", "crossing_age", "pooled_payback", "unattributed_spend"]

@@ -32,7 +32,8 @@ from sim.experiments.schema import KEYS, MARKET_FLOWS, channel_order, check_colu
 from sim.experiments.stats import check_level, ratio, stat
 
 #: v2: ``payback_age`` is the pooled payback; the per-cohort one is ``cohort_payback_age``.
-SUMMARY_SCHEMA = "bankplatform-sim summary v2"
+#: v3: customer value's ``cac``, ``ltv_to_cac`` and ``payback_age`` count the spend of steps without acquisitions.
+SUMMARY_SCHEMA = "bankplatform-sim summary v3"
 
 
 def _market_section(
@@ -171,11 +172,14 @@ def cohort_ends(cohorts: pd.DataFrame) -> pd.DataFrame:
     return won.sort_values([*keys, "age"]).groupby(keys, sort=False).tail(1)
 
 
-def _value_stats(ends: pd.DataFrame, payback: pd.Series, reps: list[int], level: float) -> dict[str, Any]:
+def _value_stats(ends: pd.DataFrame, payback: pd.Series, unattributed: pd.Series, reps: list[int],
+                 level: float) -> dict[str, Any]:
     """Customer value of some cohorts' ends and their pooled payback age, one figure per replication.
 
     ``payback`` is the pooled payback age per replication
-    (:func:`sim.experiments.payback.pooled_payback`); ``cohort_payback_age``
+    (:func:`sim.experiments.payback.pooled_payback`); ``unattributed`` the
+    group's spend in steps without acquisitions, per replication, which the
+    CAC and LTV/CAC count with the cohorts' costs; ``cohort_payback_age``
     and ``paid_back_share`` are the per-cohort figures (secondary: biased by
     the size of the cohorts, see :mod:`sim.experiments.payback`).
     """
@@ -190,6 +194,7 @@ def _value_stats(ends: pd.DataFrame, payback: pd.Series, reps: list[int], level:
                                      * ends["acquired"].to_numpy(float), 0.0),
     })
     per_rep = frame.groupby("replication").sum().reindex(reps, fill_value=0)
+    per_rep["cost"] += unattributed.reindex(reps, fill_value=0.0).to_numpy(dtype=float)
     return {
         "acquired": stat(per_rep["acquired"], level),
         "cac": stat(ratio(per_rep["cost"], per_rep["acquired"]), level),
@@ -201,22 +206,31 @@ def _value_stats(ends: pd.DataFrame, payback: pd.Series, reps: list[int], level:
     }
 
 
-def _cohort_section(cohorts: pd.DataFrame, reps: list[int], level: float) -> dict[str, Any]:
-    """Customer value by channel (all institutions) and by institution and channel, cohorts of steps 1..T."""
+def _cohort_section(cohorts: pd.DataFrame, channels: pd.DataFrame, reps: list[int], level: float) -> dict[str, Any]:
+    """Customer value by channel (all institutions) and by institution and channel, cohorts of steps 1..T.
+
+    Costs include the spend of steps in which a channel acquired nobody
+    (``channels`` ``unattributed_spend``), so the CAC is the channel's whole
+    spend over its acquisitions (:mod:`sim.experiments.payback`).
+    """
     ends = cohort_ends(cohorts)
-    by_channel = pooled_payback(cohorts, by=("channel",)).set_index(
+    by_channel = pooled_payback(cohorts, by=("channel",), channels=channels).set_index(
         ["channel", "replication"]).sort_index()["payback_age"]
-    by_institution = pooled_payback(cohorts, by=("institution", "channel")).set_index(
+    by_institution = pooled_payback(cohorts, by=("institution", "channel"), channels=channels).set_index(
         ["institution", "channel", "replication"]).sort_index()["payback_age"]
+    idle = channels[channels["step"] >= 1]
+    idle_by_channel = idle.groupby(["channel", "replication"])["unattributed_spend"].sum()
+    idle_by_institution = idle.groupby(["institution", "channel", "replication"])["unattributed_spend"].sum()
     section: dict[str, Any] = {"by_channel": {}, "by_institution": {}}
     for channel in channel_order(pd.unique(ends["channel"])):
         section["by_channel"][channel] = _value_stats(ends[ends["channel"] == channel],
-                                                      _select(by_channel, (channel,)), reps, level)
+                                                      _select(by_channel, (channel,)),
+                                                      _select(idle_by_channel, (channel,)), reps, level)
     for ident in pd.unique(ends["institution"]):
         mine = ends[ends["institution"] == ident]
         section["by_institution"][str(ident)] = {
             channel: _value_stats(mine[mine["channel"] == channel], _select(by_institution, (ident, channel)),
-                                  reps, level)
+                                  _select(idle_by_institution, (ident, channel)), reps, level)
             for channel in channel_order(pd.unique(mine["channel"]))
         }
     return section
@@ -302,7 +316,7 @@ def summarize(
     if "tiers" in tables and not tables["tiers"].empty:
         summary["by_tier"] = _segment_section(tables["tiers"], "tier", SEGMENT_FLOWS["tiers"], reps, level)
     if "cohorts" in tables and not tables["cohorts"].empty:
-        summary["customer_value"] = _cohort_section(tables["cohorts"], reps, level)
+        summary["customer_value"] = _cohort_section(tables["cohorts"], tables["channels"], reps, level)
     if "decisions" in tables:
         summary["decisions"] = decisions_section(tables["decisions"], len(reps))
     return to_jsonable(summary)

@@ -244,7 +244,7 @@ def plot_payback_by_channel(tables: Tables, path: Path | None = None, *, ax: Axe
         ax = axes_for(ax)
         won = _won(tables)
         reps = replications_of(tables)
-        ages = pooled_payback(tables["cohorts"]) if won is not None else None
+        ages = pooled_payback(tables["cohorts"], channels=tables.get("channels")) if won is not None else None
         if ages is None or not ages["payback_age"].notna().any():
             no_data(ax, title, "No channel paid back its acquisition cost within the run")
             save_png(ax, path)

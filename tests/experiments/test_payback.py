@@ -55,6 +55,23 @@ def test_pooled_payback_by_institution_and_channel(cohorts):
     assert np.isnan(ages[(0, "b", "branch")]), "V = 2, 4, 4 never reaches 5"
 
 
+def test_unattributed_spend_is_part_of_the_cost(cohorts):
+    """Spend in a step in which the channel acquired nobody adds to the group's CAC (idle steps of small runs)."""
+    channels = pd.DataFrame({"replication": [0, 0, 1, 0], "step": [3, 4, 1, 0], "institution": ["a", "b", "a", "a"],
+                             "channel": ["branch"] * 4, "unattributed_spend": [2.0, 2.0, 0.0, 50.0]})
+    ages = pooled_payback(cohorts, channels=channels).set_index(["replication", "channel"])["payback_age"]
+    # Replication 0: CAC = (20 + 2 + 2) / 4 = 6 (step 0 is the set-up, not the run): V = 1.5, 3.25, 4, 6 reaches 6
+    # exactly at age 3.  Replication 1 had none: unchanged.
+    assert ages[(0, "branch")] == pytest.approx(3.0)
+    assert ages[(1, "branch")] == pytest.approx(1.0)
+    by = pooled_payback(cohorts, by=("institution", "channel"), channels=channels).set_index(
+        ["replication", "institution", "channel"])["payback_age"]
+    # Institution a alone, replication 0: CAC = (10 + 2) / 2 = 6; V = 1, 2.5, 4, 6.
+    assert by[(0, "a", "branch")] == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="group by institution and channel only"):
+        pooled_payback(cohorts, by=("product",), channels=channels)
+
+
 def test_crossing_age_interpolates_and_is_zero_when_age_0_pays_back():
     margin = np.array([[12.0, 20.0, 30.0], [0.0, 5.0, 15.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
     cost = np.array([[10.0, 10.0, 10.0], [10.0, 10.0, 10.0], [10.0, 10.0, 10.0], [0.0, 0.0, 0.0]])
@@ -78,10 +95,13 @@ def test_summary_payback_is_the_pooled_payback_and_the_per_cohort_one_is_kept(ma
     import sim
     from tests.core.adoption.test_economics import MARKET
 
-    result = sim.run(make_scenario(MARKET, {"time": {"steps": 12}}), replications=3, seed=5)
+    # 200 customers: some steps acquire nobody through a channel, so there is unattributed spend to count.
+    result = sim.run(make_scenario(MARKET, {"time": {"steps": 12}, "population": {"size": 200}}), replications=3,
+                     seed=5)
     cohorts = result.tables["cohorts"]
     value = summarize(result.tables)["customer_value"]
-    pooled = pooled_payback(cohorts)
+    channels = result.tables["channels"]
+    pooled = pooled_payback(cohorts, channels=channels)
     checked = 0
     for channel, rows in pooled.groupby("channel"):
         entry = value["by_channel"][channel]
@@ -92,7 +112,19 @@ def test_summary_payback_is_the_pooled_payback_and_the_per_cohort_one_is_kept(ma
             checked += 1
         assert "cohort_payback_age" in entry and "paid_back_share" in entry
     assert checked >= 1
-    by_institution = pooled_payback(cohorts, by=("institution", "channel"))
+    # The CAC counts the channel's idle-step spend with its cohorts' costs: its whole spend over acquisitions.
+    from sim.experiments.summary import cohort_ends
+
+    ends = cohort_ends(cohorts)
+    idle = channels[channels["step"] >= 1].groupby(["channel", "replication"])["unattributed_spend"].sum()
+    assert idle.sum() > 0
+    for channel, rows in ends.groupby("channel"):
+        per_rep = rows.groupby("replication")[["acquisition_cost", "acquired"]].sum()
+        cost = per_rep["acquisition_cost"] + idle.loc[channel].reindex(per_rep.index, fill_value=0.0)
+        cac = (cost / per_rep["acquired"].where(per_rep["acquired"] > 0)).dropna()
+        if len(cac):
+            assert value["by_channel"][channel]["cac"]["mean"] == pytest.approx(cac.mean())
+    by_institution = pooled_payback(cohorts, by=("institution", "channel"), channels=channels)
     first = by_institution.dropna().iloc[0]
     rows = by_institution[(by_institution.institution == first.institution)
                           & (by_institution.channel == first.channel)]
