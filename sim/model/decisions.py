@@ -439,13 +439,18 @@ def learn_price(agent, move: int, policy, step: int) -> None:
                                            f"({LEARNING_RULE})", step)
 
 
+def relative_move(value: float, move: int, fraction: float, bounds) -> float:
+    """``value`` × (1 + ``move`` × ``fraction``), within ``bounds`` (``low``, ``high``)."""
+    change = value * fraction
+    return bounded(value, value + move * change, change, bounds.low, bounds.high)
+
+
 def learn_budget(agent, move: int, policy, step: int) -> None:
     """The marketing budget × (1 + ``move`` × ``budget_change``), within ``budget_bounds``."""
     budget = agent.levers.marketing.budget
     if move == 0 or budget is None:
         return
-    change = budget * policy.budget_change
-    new = bounded(budget, budget + move * change, change, policy.budget_bounds.low, policy.budget_bounds.high)
+    new = relative_move(budget, move, policy.budget_change, policy.budget_bounds)
     if new != budget:
         _set(agent, "marketing.budget", new, f"learning: budget {_signed(move, f'{policy.budget_change:.0%}')} "
                                              f"({LEARNING_RULE})", step)
@@ -483,8 +488,7 @@ def learn_premium(agent, move: int, policy, step: int) -> None:
     rate = agent.levers.premium_rate
     if move == 0:
         return
-    change = rate * policy.premium_step
-    new = bounded(rate, rate + move * change, change, policy.premium_bounds.low, policy.premium_bounds.high)
+    new = relative_move(rate, move, policy.premium_step, policy.premium_bounds)
     if new != rate:
         _set(agent, "premium_rate", new, f"learning: premium {_signed(move, f'{policy.premium_step:.0%}')} "
                                          f"({LEARNING_RULE})", step)

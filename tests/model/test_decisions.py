@@ -182,13 +182,16 @@ def test_learning_moves_prices_by_whole_steps_and_is_reproducible():
     assert learner.institution("citic").memory.learners["price"].probabilities.sum() == pytest.approx(1.0)
 
 
-def test_insurers_reprice_by_their_loss_ratio_within_the_step():
+def insurer_market(**policy) -> tuple[str, object]:
+    """credit_insurance at 1,500 customers and 45 steps, its insurer's policy set to ``policy``: (insurer, scenario)."""
     path = ROOT / "scenarios" / "credit_insurance.yaml"
-    plain = load_scenario(path, {"population.size": 1500, "time.steps": 45})
-    (insurer,) = list(plain.insurers)
-    scenario = load_scenario(path, {"population.size": 1500, "time.steps": 45,
-                                    f"insurers.{insurer}.policy.kind": "rule",
-                                    f"insurers.{insurer}.policy.premium_step": 0.1})
+    small = {"population.size": 1500, "time.steps": 45}
+    (insurer,) = list(load_scenario(path, small).insurers)
+    return insurer, load_scenario(path, {**small, **{f"insurers.{insurer}.policy.{k}": v for k, v in policy.items()}})
+
+
+def test_insurers_reprice_by_their_loss_ratio_within_the_step():
+    insurer, scenario = insurer_market(kind="rule", premium_step=0.1)
     model = ChannelModel(scenario, seed=2)
     model.run()
     changes = [c for c in model.levers.log if c.owner == f"insurers.{insurer}"]
@@ -357,13 +360,7 @@ def test_the_split_learner_moves_the_budget_toward_the_channel_that_pays():
 
 
 def test_a_learning_insurer_moves_its_premium_by_at_most_its_step():
-    path = ROOT / "scenarios" / "credit_insurance.yaml"
-    plain = load_scenario(path, {"population.size": 1500, "time.steps": 45})
-    (insurer,) = list(plain.insurers)
-    scenario = load_scenario(path, {"population.size": 1500, "time.steps": 45,
-                                    f"insurers.{insurer}.policy.kind": "learning",
-                                    f"insurers.{insurer}.policy.premium_step": 0.1,
-                                    f"insurers.{insurer}.policy.premium_bounds": {"low": 0.02, "high": 0.2}})
+    insurer, scenario = insurer_market(kind="learning", premium_step=0.1, premium_bounds={"low": 0.02, "high": 0.2})
     model = ChannelModel(scenario, seed=2)
     model.run()
     changes = [c for c in model.levers.log if c.owner == f"insurers.{insurer}" and c.source == "decision"]
