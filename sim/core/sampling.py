@@ -33,7 +33,7 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
     while positions[-1] < n:
         more = np.cumsum(np.minimum(rng.geometric(p, size=draws), n + 1)) + positions[-1]
         positions = np.concatenate([positions, more])
-    return positions[positions < n]
+    return positions[:np.searchsorted(positions, n)]        # increasing (gaps >= 1): those below n lead
 
 
 def first_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:

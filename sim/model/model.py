@@ -441,8 +441,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 prepay(self.credit, self.catalog, state, customers, k, step)
             churned += customers.size
             left.append(providers)
-            if customers.size:
-                holders = holders[state.provider[holders, k] >= 0]
+            if customers.size:          # the leavers are some of the (sorted) holders: drop them
+                holders = np.delete(holders, np.searchsorted(holders, customers))
             moved, previous = churn_mechanism.switch(k, state, self.population, self.catalog, step,
                                                      self.approve_fns[k], self.rng, holders)
             left.append(previous)
@@ -573,13 +573,21 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._funnel_counts[:] = 0
         parts, entries = [], 0
         touches, entering = (counted, None) if isinstance(counted, Touches) else (counted.touches, counted.entering)
-        touched_product = cat.offer_product[touches.offer]
-        for k in range(len(cat.products)):
-            if len(cat.products) == 1:
+        K = len(cat.products)
+        if K > 1:
+            # The touches grouped by product, each group in the step's order (a stable sort): one gather, not K.
+            touched_product = cat.offer_product[touches.offer]
+            order = np.argsort(touched_product, kind="stable")
+            bounds = np.searchsorted(touched_product[order], np.arange(K + 1))
+            touches = touches.select(order)
+            entering = entering[order] if entering is not None else None
+        for k in range(K):
+            if K == 1:
                 mine, free = touches, entering
             else:
-                chosen = touched_product == k
-                mine, free = touches.select(chosen), (entering[chosen] if entering is not None else None)
+                lo, hi = bounds[k], bounds[k + 1]
+                mine = Touches(touches.customer[lo:hi], touches.offer[lo:hi], touches.channel[lo:hi])
+                free = entering[lo:hi] if entering is not None else None
             activations, _ = run_funnel(k, mine, self.state, self.population, cat, step,
                                         self.approve_fns[k], self.rng, self._funnel_counts[k], free, self._keys)
             entries += int(self._funnel_counts[k, :, :, 0].sum())
@@ -601,7 +609,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.margins = margins = relationship_margin(self.state, self.catalog,
                                                      self.credit.book if self.credit is not None else None, holders)
         # Relationships by (institution, city tier), shared by the holdings and the ledger's margin by tier.
-        tier_cell = margins.institution * 4 + self._tier_small[margins.customer]
+        tier_cell = (margins.institution * 4 + self._tier_small[margins.customer]).astype(np.intp)
         held = np.zeros((I, K, 4), dtype=np.int64)
         lo = 0
         for k in range(K):

@@ -76,11 +76,12 @@ class CohortBook:
     def cell_of(self, cohort_step: np.ndarray, product: int, institution: np.ndarray,
                 channel: np.ndarray) -> np.ndarray:
         """Cell codes of relationships (see the class notes)."""
-        code = np.asarray(cohort_step, dtype=np.int64) * self.K + product
-        code *= self.I
-        code += institution
+        # ((cohort_step x K + product) x I + institution) x C1 + channel + 1, in fewer passes over the arrays
+        code = np.array(institution, dtype=np.int64)
         code *= self.C1
-        code += np.asarray(channel, dtype=np.int64) + 1
+        code += channel
+        code += np.asarray(cohort_step, dtype=np.int64) * self.cells_per_step()
+        code += product * self.I * self.C1 + 1
         return code
 
     def _codes(self, state, customers: np.ndarray, product: int) -> np.ndarray:

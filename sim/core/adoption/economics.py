@@ -191,6 +191,8 @@ class RelationshipMargins:
     revenue_share: np.ndarray
     share_to: np.ndarray
     margin: np.ndarray
+    loan_rows: np.ndarray | None = None
+    shared_rows: np.ndarray | None = None
 
     def per_institution(self, values: np.ndarray, n_institutions: int) -> np.ndarray:
         """(I,) ``values`` (one per relationship) summed by provider."""
@@ -249,7 +251,6 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
     """
     K = state.provider.shape[1]
     risk = catalog.risk
-    take, payee = partner_take(catalog)
     with_loans = book is not None and state.loan is not None
     spy = catalog.steps_per_year
     held = holders if holders is not None else [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
@@ -265,37 +266,88 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
     institution = np.empty(m, dtype=np.int16)
     channel = np.empty(m, dtype=np.int8)
     offer = np.empty(m, dtype=np.int32)
-    interest, funding, rate = np.zeros(m), np.zeros(m), np.zeros(m)
-    loans = False
+    loan_rows, loan_interest, loan_funding = [], [], []
     for k in range(K):
         lo, hi = bounds[k], bounds[k + 1]
         institution[lo:hi] = state.provider[:, k][held[k]]
         channel[lo:hi] = state.channel[:, k][held[k]]
-        offer[lo:hi] = catalog.offer_of[:, k][institution[lo:hi]]
+        offer[lo:hi] = catalog.offer_of[:, k].take(institution[lo:hi])
         if with_loans and risk.is_credit[k]:
             inst = institution[lo:hi]
             loan = state.loan[:, k][held[k]]
             has = np.flatnonzero((loan >= 0) & ~risk.is_p2p[inst])
-            ids = loan[has]
+            ids = loan[has].astype(np.intp)
             amount = book.amount[ids]
-            interest[lo + has] = amount * book.rate[ids] / spy
-            funding[lo + has] = amount * risk.cost_of_funds[inst[has]] / spy
-            loans = True
-    fee = catalog.price[offer]
-    unit_cost = catalog.service_cost[offer]
-    F = catalog.n_channels - len(catalog.platform_ids)
-    share_to = np.full(m, -1, dtype=np.int64)
-    gross = fee + interest
-    if take.any():
-        via = np.flatnonzero(channel >= F)
-        rate[via] = take[institution[via], channel[via]]
-        shared = via[rate[via] > 0]
-        share_to[shared] = payee[channel[shared]]
-    revenue_share = rate * gross
-    # x - 0.0 is x for every x: without loans the funding cost (all 0.0) is not subtracted.
-    margin = (gross - funding if loans else gross) - unit_cost - revenue_share
+            loan_rows.append(lo + has)
+            loan_interest.append(amount * book.rate[ids] / spy)
+            loan_funding.append(amount * risk.cost_of_funds[inst[has]] / spy)
+    # A relationship without a performing loan earns and costs what every other one of its (offer, channel)
+    # cell does: the same floating-point operations on the same numbers, done once per cell and gathered.
+    cells = _CellMargins.of(catalog)
+    code = offer.astype(np.intp)        # an index array of numpy's own index type is not converted at each take
+    code *= cells.width
+    code += channel
+    code += 1
+    fee, unit_cost = cells.fee.take(code), cells.unit_cost.take(code)
+    revenue_share, share_to, margin = cells.revenue_share.take(code), cells.share_to.take(code), cells.margin.take(code)
+    interest, funding = np.zeros(m), np.zeros(m)
+    loan_rows = np.concatenate(loan_rows) if loan_rows else np.zeros(0, np.int64)
+    if loan_rows.size:
+        interest[loan_rows] = loan_interest = np.concatenate(loan_interest)
+        funding[loan_rows] = loan_funding = np.concatenate(loan_funding)
+        gross = fee[loan_rows] + loan_interest
+        shares = cells.rate[code[loan_rows]] * gross
+        revenue_share[loan_rows] = shares
+        margin[loan_rows] = (gross - loan_funding) - unit_cost[loan_rows] - shares
     return RelationshipMargins(customer, product, institution, offer, channel, fee, interest, funding, unit_cost,
-                               revenue_share, share_to, margin)
+                               revenue_share, share_to, margin, loan_rows=loan_rows,
+                               shared_rows=np.flatnonzero(share_to >= 0) if cells.shared else np.zeros(0, np.int64))
+
+
+class _CellMargins:
+    """A relationship's economics without a loan, per (offer, channel) cell: ``offer x width + channel + 1``.
+
+    Each entry is computed as :func:`relationship_margin` computes a
+    relationship's (interest and funding 0.0): ``gross = fee + 0.0``,
+    ``revenue_share = take rate x gross``, ``margin = gross - unit_cost - revenue_share``.
+    """
+
+    _last: tuple[tuple, _CellMargins] | None = None      # the tables of the last catalog seen, by its inputs
+
+    @classmethod
+    def of(cls, catalog) -> _CellMargins:
+        """The tables for ``catalog``, built again only when one of their inputs differs from the last call's."""
+        key = (catalog.n_channels, len(catalog.platform_ids),
+               *(a.tobytes() for a in (catalog.price, catalog.service_cost, catalog.offer_institution,
+                                       catalog.partner_active, catalog.partner_bank, catalog.partner_platform,
+                                       catalog.partner_take, catalog.platform_institution)))
+        last = cls._last
+        if last is not None and last[0] == key:
+            return last[1]
+        cells = cls(catalog)
+        cls._last = (key, cells)
+        return cells
+
+    def __init__(self, catalog) -> None:
+        take, payee = partner_take(catalog)
+        C = catalog.n_channels
+        F = C - len(catalog.platform_ids)
+        self.width = C + 1
+        offers = np.arange(catalog.n_offers)
+        channel = np.arange(-1, C)
+        inst = catalog.offer_institution[offers]
+        self.rate = np.zeros((offers.size, self.width))
+        self.rate[:, 1 + F:] = take[inst][:, F:]
+        fee = np.repeat(catalog.price[offers].astype(float), self.width).reshape(offers.size, self.width)
+        unit_cost = np.repeat(catalog.service_cost[offers].astype(float), self.width).reshape(offers.size, self.width)
+        gross = fee + 0.0
+        revenue_share = self.rate * gross
+        margin = gross - unit_cost - revenue_share
+        share_to = np.where(self.rate > 0, np.where(channel >= 0, payee[np.maximum(channel, 0)], -1)[None, :], -1)
+        self.shared = bool((share_to >= 0).any())
+        self.rate, self.fee, self.unit_cost = self.rate.reshape(-1), fee.reshape(-1), unit_cost.reshape(-1)
+        self.revenue_share, self.margin = revenue_share.reshape(-1), margin.reshape(-1)
+        self.share_to = share_to.astype(np.int64).reshape(-1)
 
 
 def _by_product(margins: RelationshipMargins, catalog, I: int, K: int) -> dict[str, np.ndarray]:
@@ -307,20 +359,29 @@ def _by_product(margins: RelationshipMargins, catalog, I: int, K: int) -> dict[s
     """
     bounds = np.searchsorted(margins.product, np.arange(K + 1, dtype=np.int64))
     out = {part: np.zeros((I, K)) for part in MARGIN_PARTS}
+    # Interest and funding are 0.0 but on rows with a loan, revenue shares but on rows shared with a platform:
+    # summing only those rows, in the same order, adds the same numbers (a partial sum plus 0.0 is itself).
+    nonzero_rows = {"interest": margins.loan_rows, "funding_cost": margins.loan_rows,
+                    "revenue_share": margins.shared_rows}
     offer_of = catalog.offer_of
     for k in range(K):
         lo, hi = bounds[k], bounds[k + 1]
-        inst = margins.institution[lo:hi]
+        inst = margins.institution[lo:hi].astype(np.intp)
         held = np.bincount(inst, minlength=I)[:I]
         offered = offer_of[:, k] >= 0
         offer = np.maximum(offer_of[:, k], 0)
         out["fee"][:, k] = np.where(offered, held * catalog.price[offer], 0.0)
         out["unit_cost"][:, k] = np.where(offered, held * catalog.service_cost[offer], 0.0)
-        for part in ("interest", "funding_cost", "revenue_share", "margin"):
-            values = getattr(margins, part)[lo:hi]
-            if part != "margin" and not values.any():
+        out["margin"][:, k] = np.bincount(inst, weights=margins.margin[lo:hi], minlength=I)[:I]
+        for part, rows in nonzero_rows.items():
+            if rows is None:
+                values = getattr(margins, part)[lo:hi]
+                if values.any():
+                    out[part][:, k] = np.bincount(inst, weights=values, minlength=I)[:I]
                 continue
-            out[part][:, k] = np.bincount(inst, weights=values, minlength=I)[:I]
+            rows = rows[np.searchsorted(rows, lo):np.searchsorted(rows, hi)]
+            if rows.size:
+                out[part][:, k] = np.bincount(inst[rows - lo], weights=getattr(margins, part)[rows], minlength=I)[:I]
     return out
 
 
@@ -383,8 +444,8 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     spend[:, Channel.REFERRAL] = incentives
 
     platform_income = np.zeros(I)
-    shared = margins.share_to >= 0
-    if shared.any():
+    shared = margins.shared_rows if margins.shared_rows is not None else np.flatnonzero(margins.share_to >= 0)
+    if shared.size:
         platform_income += np.bincount(margins.share_to[shared], weights=margins.revenue_share[shared],
                                        minlength=I)[:I]
     partners = np.flatnonzero(catalog.partner_active)

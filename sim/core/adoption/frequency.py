@@ -201,6 +201,7 @@ def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
         else:
             c, o = np.divmod(first, n_offers)
             state.exposures[c, o] = raised
+    keep = np.flatnonzero(keep)
     return Counted(touches.select(keep), entering[keep], keys[keep])
 
 

@@ -132,9 +132,11 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     stage = state.stage[:, k]
 
     def advance(probability: np.ndarray | float, failed_stage: int) -> np.ndarray:
+        """Positions in ``c`` of those who pass the stage; those who fail stop at ``failed_stage``."""
+        # Positions, not boolean masks, select: a gather by index costs a fraction of a random mask's.
         ok = rng.random(c.size) < probability
-        stage[c[~ok]] = failed_stage
-        return ok
+        stage[c[np.flatnonzero(~ok)]] = failed_stage
+        return np.flatnonzero(ok)
 
     record(Stage.AWARE)
     p_interest = catalog.interest[k] * catalog.need[k][population.life_stage[c]]
@@ -142,7 +144,7 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     if catalog.targeting.any() or catalog.channel_targeting.any():
         inst, ch = np.divmod(cell, n_channels)
         p_interest = p_interest * (1.0 + (catalog.targeting[inst] + take(catalog.channel_targeting, inst, ch)))
-    ok = np.flatnonzero(advance(np.minimum(p_interest, 1.0), _AWARE))
+    ok = advance(np.minimum(p_interest, 1.0), _AWARE)
     c, cell = c[ok], cell[ok]
     record(Stage.INTERESTED)
 
@@ -152,7 +154,7 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         p_compare = catalog.compare[k] * (1.0 + live[cell])
     else:       # no live-stream uplift: everyone's factor is 1.0 + 0.0, the same probability
         p_compare = catalog.compare[k]
-    ok = np.flatnonzero(advance(np.minimum(p_compare, 1.0), _INTERESTED))
+    ok = advance(np.minimum(p_compare, 1.0), _INTERESTED)
     c, cell = c[ok], cell[ok]
     record(Stage.COMPARING)
 
@@ -161,20 +163,21 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     chosen_col = choose(
         utilities(c, offers_k, aware_channel.T, population.digital_affinity, state.trust, catalog),
         aware.T, catalog.outside_utility, rng)
-    ok = chosen_col != NO_CHOICE
-    stage[c[~ok]] = _COMPARING
+    chose = chosen_col != NO_CHOICE
+    stage[c[np.flatnonzero(~chose)]] = _COMPARING
+    ok = np.flatnonzero(chose)
     c = c[ok]
     offer = offers_k[chosen_col[ok]]
     # From here on the chosen offer, met through its credited channel, is what is counted.
     ch = take(state.aware_channel, c, offer).astype(np.int64)
     cell = catalog.offer_institution[offer].astype(np.int64) * n_channels + ch
 
-    ok = np.flatnonzero(advance(catalog.apply[k], _COMPARING))
+    ok = advance(catalog.apply[k], _COMPARING)
     c, cell, ch, offer = c[ok], cell[ok], ch[ok], offer[ok]
     record(Stage.APPLIED)
 
     approved = approve_fn(c, offer, rng)
-    rejected = c[~approved]
+    rejected = c[np.flatnonzero(~approved)]
     stage[rejected] = _REJECTED
     state.rejected_at[:, k][rejected] = step
     approved = np.flatnonzero(approved)

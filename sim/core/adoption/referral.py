@@ -48,6 +48,7 @@ def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: 
         lasting = (flat(provider)[at] == offer_institution[o]) & (flat(since)[at] == began)
     else:
         lasting = (take(provider, c, k) == offer_institution[o]) & (take(since, c, k) == began)
+    lasting = np.flatnonzero(lasting)
     return c[lasting].astype(np.int64, copy=False), o[lasting]
 
 
@@ -169,10 +170,9 @@ def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np
     key.sort()
     first = np.ones(key.size, dtype=bool)
     np.not_equal(key[1:], key[:-1], out=first[1:])
-    key = key[first]
+    key = key[np.flatnonzero(first)]
     group, reached = np.divmod(key, kind(n))
     reached = reached.astype(np.int64)
     offer = offers[group]
-    outside = take(provider, reached, offer_product[offer]) != offer_institution[offer]
-    return Touches(reached[outside], offer[outside].astype(np.int32), np.full(int(np.count_nonzero(outside)),
-                                                                              int(channel), dtype=np.int8))
+    outside = np.flatnonzero(take(provider, reached, offer_product[offer]) != offer_institution[offer])
+    return Touches(reached[outside], offer[outside].astype(np.int32), np.full(outside.size, int(channel), dtype=np.int8))
