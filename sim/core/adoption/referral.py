@@ -175,4 +175,5 @@ def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np
     reached = reached.astype(np.int64)
     offer = offers[group]
     outside = np.flatnonzero(take(provider, reached, offer_product[offer]) != offer_institution[offer])
-    return Touches(reached[outside], offer[outside].astype(np.int32), np.full(outside.size, int(channel), dtype=np.int8))
+    return Touches(reached[outside], offer[outside].astype(np.int32),
+                   np.full(outside.size, int(channel), dtype=np.int8))
