@@ -65,6 +65,13 @@ def assignments(items: list[str] | None, option: str = "--set", *, empty_value: 
     return parse_assignments(items, option, empty_value=empty_value)
 
 
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--workers``: how many local processes a run's replications are spread over."""
+    parser.add_argument("--workers", "-j", type=int, default=1, metavar="N",
+                        help="run the replications on a local pool of N processes (default 1: one after another "
+                             "in this process); the tables do not depend on N")
+
+
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that say where a sweep's runs execute."""
     group = parser.add_argument_group("where runs execute (default: a local process pool, one worker per core)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import RESULTS, add_out_options
+from sim.cli.common import RESULTS, add_out_options, add_workers_option
 
 
 def add_parser(subparsers) -> None:
@@ -19,6 +19,7 @@ def add_parser(subparsers) -> None:
     compare.add_argument("--attribute", action="store_true",
                          help="with two scenarios: split each difference into what each changed lever (or "
                               "parameter) did alone, plus the interaction remainder (more runs)")
+    add_workers_option(compare)
     add_out_options(compare, "results/compare_<names>/")
     compare.add_argument("--quiet", "-q", action="store_true")
     compare.set_defaults(handler=handle)
@@ -41,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
                                    "exactly two scenario files: A (the reference) and B")
     out = check_out(args.out or default, "compare", overwrite=args.overwrite)  # before the runs
     comparison = compare(scenarios, replications=args.replications, seed=args.seed, sources=sources,
-                         progress=not args.quiet)
+                         progress=not args.quiet, workers=args.workers)
     attribution = None
     if args.attribute:
         from sim.experiments.attribution import attribute

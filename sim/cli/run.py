@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.cli.common import RESULTS, add_out_options, assignments
+from sim.cli.common import RESULTS, add_out_options, add_workers_option, assignments
 
 
 def add_parser(subparsers) -> None:
@@ -15,6 +15,7 @@ def add_parser(subparsers) -> None:
     run.add_argument("--replications", "-r", type=int, help="number of replications (default: the scenario's)")
     run.add_argument("--seed", "-s", type=int, help="seed (default: the scenario's)")
     run.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a parameter (repeatable)")
+    add_workers_option(run)
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(handler=handle)
@@ -30,7 +31,8 @@ def handle(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, overrides=assignments(args.set, empty_value=True))
     out = check_out(args.out or RESULTS / scenario.name, "run", overwrite=args.overwrite)  # before the run
-    result = run(scenario, replications=args.replications, seed=args.seed, progress=not args.quiet)
+    result = run(scenario, replications=args.replications, seed=args.seed, progress=not args.quiet,
+                 workers=args.workers)
     out = write_folder(out, lambda tmp: save_run(result, tmp, plots=not args.no_plots), kind="run",
                        overwrite=args.overwrite)
     if not args.quiet:

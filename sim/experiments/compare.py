@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import Problem, ScenarioError
+from sim.experiments.backends import Backend, make_backend
 from sim.experiments.design import check_scenario_number
 from sim.experiments.metrics import key_metrics
 from sim.experiments.replicate import RunResult, run
@@ -173,7 +174,8 @@ class Comparison:
 
 
 def compare(scenarios: list[Scenario], replications: int | None = None, seed: int | None = None,
-            sources: list[str] | None = None, progress: bool = False) -> Comparison:
+            sources: list[str] | None = None, progress: bool = False, workers: int | None = None,
+            backend: str | Backend | None = None) -> Comparison:
     """Run every scenario with the same seed and replications (common random numbers).
 
     Parameters
@@ -184,6 +186,9 @@ def compare(scenarios: list[Scenario], replications: int | None = None, seed: in
         Default to the first scenario's.
     sources : list of str, optional
         File names, for error messages.
+    workers, backend : optional
+        Where the replications run (:func:`sim.experiments.replicate.run`);
+        one pool serves every scenario.  The results do not depend on them.
     """
     sources = sources or [s.name for s in scenarios]
     check_comparable(scenarios, sources)
@@ -191,5 +196,14 @@ def compare(scenarios: list[Scenario], replications: int | None = None, seed: in
     seed = scenarios[0].seed if seed is None else seed
     check_scenario_number("replications", replications, "--replications")
     check_scenario_number("seed", seed, "--seed")
-    results = [run(s, replications=replications, seed=seed, progress=progress) for s in scenarios]
+    if backend is None and (workers is None or workers == 1):
+        results = [run(s, replications=replications, seed=seed, progress=progress) for s in scenarios]
+    else:
+        shared = make_backend(backend or "pool", workers=workers)
+        try:
+            results = [run(s, replications=replications, seed=seed, progress=progress, backend=shared)
+                       for s in scenarios]
+        finally:
+            if not isinstance(backend, Backend):      # a backend passed in stays open for its owner
+                shared.close()
     return Comparison(results, seed, replications)

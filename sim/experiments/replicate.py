@@ -9,12 +9,14 @@ replications run, in which order, on how many workers.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from sim.core.codes import TABLE_NAMES
+from sim.experiments.backends import Backend, make_backend
 from sim.experiments.design import check_scenario_number
 from sim.experiments.summary import summarize
 from sim.model.model import ChannelModel
@@ -87,8 +89,13 @@ class RunResult:
                 "version": self.version, "seconds": round(self.seconds, 3)}
 
 
+def _replication_task(task: tuple[Scenario, int, int]) -> dict[str, pd.DataFrame]:
+    """:func:`run_replication` of one ``(scenario, seed, replication)`` task (what a backend's workers run)."""
+    return run_replication(*task)
+
+
 def run(scenario: Scenario, replications: int | None = None, seed: int | None = None,
-        progress: bool = False) -> RunResult:
+        progress: bool = False, workers: int | None = None, backend: str | Backend | None = None) -> RunResult:
     """Run a scenario's replications and return their tables.
 
     Parameters
@@ -99,20 +106,53 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
         Default to the scenario's ``replications`` and ``seed``.
     progress : bool
         Show a progress bar (tqdm) over replications.
+    workers : int, optional
+        Run the replications on a local pool of this many processes; default
+        (or 1): one after another in this process.
+    backend : {"pool", "serial", "dask"} or Backend, optional
+        Where the replications run instead (:func:`sim.experiments.backends.make_backend`,
+        with ``workers``); a Backend passed in is left open for the caller.
+
+    The tables are the same whatever the workers or the backend: replication
+    ``k`` draws from its own seed sequence and the tables are put in order of ``k``.
     """
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     check_scenario_number("replications", replications, "replications")
     check_scenario_number("seed", seed, "seed")
     started = time.perf_counter()
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_NAMES}
-    indices = range(replications)
+    if backend is None and (workers is None or workers == 1):
+        runs = (run_replication(scenario, seed, k) for k in range(replications))
+    else:
+        runs = _on_backend(scenario, seed, replications, make_backend(backend or "pool", workers=workers),
+                           owned=not isinstance(backend, Backend))
     if progress:
         from tqdm.auto import tqdm
 
-        indices = tqdm(indices, desc=scenario.name, unit="rep")
-    for k in indices:
-        for name, table in run_replication(scenario, seed, k).items():
+        runs = tqdm(runs, desc=scenario.name, unit="rep", total=replications)
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_NAMES}
+    for tables in runs:
+        for name, table in tables.items():
             parts[name].append(table)
     tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
     return RunResult(scenario, seed, replications, tables, seconds=time.perf_counter() - started)
+
+
+def _on_backend(scenario: Scenario, seed: int, replications: int, backend: Backend,
+                owned: bool) -> Iterator[dict]:
+    """Each replication's tables, in order of replication, run on ``backend`` (closed at the end if ``owned``)."""
+    finished: dict[int, dict] = {}
+    following = 0
+    try:
+        backend.start()
+        for (_, _, k), tables in backend.imap_unordered(_replication_task,
+                                                        ((scenario, seed, k) for k in range(replications))):
+            if isinstance(tables, BaseException):
+                raise RuntimeError(f"replication {k} of {scenario.name} did not finish: {tables}") from tables
+            finished[k] = tables
+            while following in finished:
+                yield finished.pop(following)
+                following += 1
+    finally:
+        if owned:
+            backend.close()

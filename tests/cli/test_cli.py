@@ -176,3 +176,24 @@ def test_bad_prices_rates_and_capital_exit_2_naming_file_and_key(tmp_path, capsy
     assert "econ.yaml" in err and where in err and expected in err, err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+def test_run_and_compare_on_two_workers_write_the_serial_tables(tmp_path, capsys):
+    scenario = small_scenario(tmp_path, replications=3)
+    other = small_scenario(tmp_path, name="other", replications=3, banks={"citic": {"referral": {"bonus": 60}}})
+    for name, workers in (("serial", "1"), ("pooled", "2")):
+        assert main(["run", str(scenario), "--out", str(tmp_path / name), "-q", "--no-plots", "-j", workers]) == 0
+        assert main(["compare", str(scenario), str(other), "--out", str(tmp_path / f"c{name}"), "-q",
+                     "--workers", workers]) == 0
+    for table in ("market", "institutions", "credit", "cohorts"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pooled" / f"{table}.parquet"),
+                                      pd.read_parquet(tmp_path / "serial" / f"{table}.parquet"), check_exact=True)
+    assert (tmp_path / "cpooled" / "report.md").read_text() == (tmp_path / "cserial" / "report.md").read_text()
+
+
+def test_a_pool_of_no_workers_exits_2_naming_the_option(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q", "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--workers" in err and "got 0" in err and "Traceback" not in err
+    assert not out.exists()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from claim_checks import assert_judged_as_recorded
 
+from sim.experiments.backends import available_cores
 from sim.experiments.claims import ClaimResult, evaluate_claims, up_to
 from sim.experiments.compare import Comparison, check_comparable, compare
 from sim.experiments.metrics import key_metrics
@@ -31,6 +32,8 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 #: Seed of every scenario test (fixed, so a test either always passes or always fails).
 SEED = 20241
+#: Processes the replications run on (the tables do not depend on it: replication k has its own seed).
+WORKERS = min(2, available_cores())
 
 
 def load(name: str, /, **overrides):
@@ -48,7 +51,7 @@ def small(name: str, /, size: int = 3000, steps: int | None = None, **overrides)
 
 def run_pair(reference, scenario, replications: int, seed: int = SEED) -> Comparison:
     """Both scenarios on common random numbers; the first is the reference."""
-    return compare([reference, scenario], replications=replications, seed=seed)
+    return compare([reference, scenario], replications=replications, seed=seed, workers=WORKERS)
 
 
 #: Labels that name or describe a scenario but do not enter its runs.
@@ -66,7 +69,7 @@ def cached_run(scenario, replications: int, seed: int = SEED) -> RunResult:
     """
     key = (scenario.model_dump_json(exclude=LABELS), replications, seed)
     if key not in _RUNS:
-        _RUNS[key] = run(scenario, replications=replications, seed=seed)
+        _RUNS[key] = run(scenario, replications=replications, seed=seed, workers=WORKERS)
     return dataclasses.replace(_RUNS[key], scenario=scenario, _summary=None)
 
 
@@ -122,7 +125,7 @@ def assert_claims_are_the_levers(results: list[ClaimResult]) -> None:
 
 
 def run_one(scenario, replications: int, seed: int = SEED) -> RunResult:
-    return run(scenario, replications=replications, seed=seed)
+    return run(scenario, replications=replications, seed=seed, workers=WORKERS)
 
 
 def per_replication(result: RunResult, measure: Callable[[dict[str, pd.DataFrame]], float]) -> np.ndarray:

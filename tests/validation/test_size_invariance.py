@@ -63,6 +63,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.experiments.backends import available_cores
 from sim.experiments.invariance import compare_sizes, size_quantities
 from sim.scenario import load_scenario
 
@@ -73,11 +74,13 @@ SMALL, LARGE = 5_000, 50_000
 #: Replications at each size.
 FAMILY = {SMALL: 30, LARGE: 8}
 SEED = 11
+#: Processes the replications run on (the tables do not depend on it).
+WORKERS = min(2, available_cores())
 
 
 def quantities(size: int, replications: int) -> pd.DataFrame:
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml", {"population.size": size})
-    return size_quantities(sim.run(scenario, replications=replications, seed=SEED).tables)
+    return size_quantities(sim.run(scenario, replications=replications, seed=SEED, workers=WORKERS).tables)
 
 
 @pytest.fixture(scope="module")
