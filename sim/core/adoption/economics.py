@@ -177,6 +177,10 @@ class RelationshipMargins:
         Institution index of the platform that receives ``revenue_share`` (-1 none).
     margin : float array
         ``fee + interest − funding_cost − unit_cost − revenue_share``.
+    loan_rows, shared_rows : int arrays, optional
+        The entries with a performing loan, and those with a revenue share
+        (``share_to >= 0``), ascending; elsewhere interest and funding, or
+        the revenue share, are 0.0.  None: not known (every entry is read).
     """
 
     customer: np.ndarray
