@@ -86,12 +86,13 @@ def up_to(tables: Tables, horizon: int | None) -> dict[str, pd.DataFrame]:
     return {name: frame[frame["step"] <= horizon] if "step" in frame else frame for name, frame in tables.items()}
 
 
-def default_metrics(horizon: int | None = None) -> MetricsFunction:
-    """Run the model and reduce its tables (cut at ``horizon``) to key metrics."""
+def default_metrics(horizon: int | None = None, workers: int | None = None) -> MetricsFunction:
+    """Run the model (its replications on ``workers`` local processes) and reduce its tables, cut at ``horizon``."""
     def metrics(scenario: Scenario, replications: int, seed: int) -> pd.DataFrame:
         from sim.experiments.replicate import run
 
-        return key_metrics(up_to(run(scenario, replications=replications, seed=seed).tables, horizon))
+        tables = run(scenario, replications=replications, seed=seed, workers=workers).tables
+        return key_metrics(up_to(tables, horizon))
     return metrics
 
 

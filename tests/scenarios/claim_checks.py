@@ -13,17 +13,20 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from sim.experiments.backends import available_cores
 from sim.experiments.claims import default_metrics, evaluate_claims
 from sim.scenario import load_scenario
 from sim.scenario.loader import with_overrides
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+#: Processes the replications run on (the tables do not depend on it: replication k has its own seed).
+WORKERS = min(2, available_cores())
 
 
 def sized_metrics(overrides: dict):
     """A metrics factory for :func:`evaluate_claims` that runs every scenario with ``overrides`` (e.g. a size)."""
     def at(horizon):
-        run = default_metrics(horizon)
+        run = default_metrics(horizon, workers=WORKERS)
         return lambda scenario, replications, seed: run(with_overrides(scenario, overrides), replications, seed)
     return at
 

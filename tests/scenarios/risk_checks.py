@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.experiments.backends import ProcessPoolBackend, available_cores
 from sim.experiments.replicate import replication_seed
 from sim.experiments.stats import mean_ci
 from sim.model import ChannelModel
@@ -33,6 +34,8 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 #: Seed of every risk-scenario test.
 SEED = 20241
+#: Processes the replications run on (the tables do not depend on it: replication k has its own seed).
+WORKERS = min(2, available_cores())
 
 #: The three data-link scenarios (platform_data_lending, cut_direct_link_bureau,
 #: cut_direct_link_jump) share their runs: customers, replications, and the first
@@ -68,19 +71,33 @@ def _freeze(overrides: dict | None) -> tuple:
     return tuple(sorted((overrides or {}).items(), key=lambda kv: kv[0]))
 
 
+def _replication(task: tuple) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
+    """Replication ``k`` of ``scenario``: its tables, its loan book and the institution ids (a pool's task)."""
+    scenario, seed, k = task
+    model = ChannelModel(scenario, seed=replication_seed(seed, k))
+    model.run()
+    return model.tables(k), model.loans(), list(model.catalog.institution_ids)
+
+
 @functools.cache
 def _run(name: str, frozen: tuple, replications: int, seed: int) -> Replications:
     scenario = load(name, dict((k, list(v) if isinstance(v, tuple) else v) for k, v in frozen))
+    tasks = [(scenario, seed, k) for k in range(replications)]
+    if WORKERS > 1 and replications > 1:
+        with ProcessPoolBackend(WORKERS) as pool:
+            done = {task[2]: result for task, result in pool.imap_unordered(_replication, tasks)}
+        for k, result in done.items():
+            if isinstance(result, BaseException):
+                raise RuntimeError(f"replication {k} of {name} did not finish") from result
+        runs = [done[k] for k in range(replications)]
+    else:
+        runs = [_replication(task) for task in tasks]
     parts: dict[str, list[pd.DataFrame]] = {}
-    loans = []
-    for k in range(replications):
-        model = ChannelModel(scenario, seed=replication_seed(seed, k))
-        model.run()
-        for table, frame in model.tables(k).items():
+    for tables, _, _ in runs:
+        for table, frame in tables.items():
             parts.setdefault(table, []).append(frame)
-        loans.append(model.loans())
     tables = {table: pd.concat(frames, ignore_index=True) for table, frames in parts.items()}
-    return Replications(scenario, tables, loans, list(model.catalog.institution_ids))
+    return Replications(scenario, tables, [loans for _, loans, _ in runs], runs[0][2])
 
 
 def run_library(name: str, replications: int, overrides: dict | None = None, seed: int = SEED) -> Replications:
