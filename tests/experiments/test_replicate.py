@@ -29,7 +29,7 @@ def test_run_from_python_checks_the_seed_by_the_schema(make_scenario):
 
 @pytest.fixture(scope="module")
 def three_product_scenario():
-    """The baseline, small: three products, credit on, partnerships, decisions."""
+    """The baseline, small: three products, credit on, partnerships."""
     return sim.load_scenario(ROOT / "scenarios" / "baseline.yaml",
                              overrides={"population.size": 800, "time.steps": 10, "time.burn_in": 2})
 
@@ -46,10 +46,11 @@ def test_compare_on_a_pool_gives_the_serial_comparison(three_product_scenario):
     other = with_overrides(three_product_scenario, {"name": "bonus", "banks.citic.referral.bonus": 80})
     serial = compare([three_product_scenario, other], replications=3, seed=4)
     with ProcessPoolBackend(2) as backend:
+        pool = backend._executor
         pooled = compare([three_product_scenario, other], replications=3, seed=4, backend=backend)
-        assert backend.workers == 2
-        again = sim.run(other, replications=3, seed=4, backend=backend)    # the caller's pool is still open
-    for before, after in zip(serial.results, [*pooled.results], strict=True):
+        again = sim.run(other, replications=3, seed=4, backend=backend)
+        assert backend._executor is pool, "compare or run closed the pool its caller passed in"
+    for before, after in zip(serial.results, pooled.results, strict=True):
         for name, table in before.tables.items():
             pd.testing.assert_frame_equal(after.tables[name], table, check_exact=True)
     pd.testing.assert_frame_equal(again.tables["institutions"], serial.results[1].tables["institutions"],
