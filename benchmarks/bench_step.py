@@ -12,6 +12,12 @@ the mean CPU seconds, is the least disturbed by other processes taking the
 cores (a vectorised step of a few milliseconds loses a whole scheduler slice
 when preempted, a reference step of half a second averages over many).
 
+``--order blocks`` times all the reference's steps first and then all the
+vectorised model's, still in one process.  Interleaved, each vectorised step
+follows a reference step that has evicted the caches, so it pays for cold
+reads of the customer arrays that a run of the model alone does not; the
+two orders together show how much of the ratio is that.
+
 ``--full`` also times a whole run of ``scenarios/baseline.yaml`` (60 steps,
 10,000 customers, one replication) through ``sim.run``, wall time after
 import; it is skipped with a note if that file does not exist.
@@ -113,21 +119,31 @@ def timed(fn, *args):
     return value, time.perf_counter() - start
 
 
-def bench_size(n: int, steps: int, seed: int) -> dict:
-    """Per-step seconds of both models at population ``n`` (steps interleaved)."""
+def bench_size(n: int, steps: int, seed: int, order: str = "interleaved") -> dict:
+    """Per-step seconds of both models at population ``n``.
+
+    ``order``: ``interleaved`` (one reference step, one vectorised step, and
+    so on) or ``blocks`` (every reference step, then every vectorised step).
+    """
+    if order not in ("interleaved", "blocks"):
+        raise ValueError(f"order must be 'interleaved' or 'blocks', got {order!r}")
     reference, ref_build = timed(build_reference, n, seed)
     vectorised, vec_build = timed(build_vectorised, n, seed)
     reference.step()  # warm-up
     vectorised.step()
     ref_times, vec_times, ref_cpu, vec_cpu = [], [], [], []
-    for _ in range(steps):
-        for model, wall, cpu in ((reference, ref_times, ref_cpu), (vectorised, vec_times, vec_cpu)):
-            start = time.process_time()
-            wall.append(timed(model.step)[1])
-            cpu.append(time.process_time() - start)
+    timings = ((reference, ref_times, ref_cpu), (vectorised, vec_times, vec_cpu))
+    if order == "interleaved":
+        schedule = [timing for _ in range(steps) for timing in timings]
+    else:
+        schedule = [timing for timing in timings for _ in range(steps)]
+    for model, wall, cpu in schedule:
+        start = time.process_time()
+        wall.append(timed(model.step)[1])
+        cpu.append(time.process_time() - start)
     ref_mean, vec_mean = statistics.fmean(ref_times), statistics.fmean(vec_times)
     return dict(
-        n=n, steps=steps,
+        n=n, steps=steps, order=order,
         reference_build_s=ref_build, vectorised_build_s=vec_build,
         reference_step_s=ref_mean, vectorised_step_s=vec_mean,
         reference_step_min_s=min(ref_times), vectorised_step_min_s=min(vec_times),
@@ -184,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="population sizes to time per step (none: skip)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per model after one warm-up step")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--order", choices=("interleaved", "blocks"), default="interleaved",
+                        help="alternate the two models step by step (default), or time each model's steps together")
     parser.add_argument("--full", action="store_true",
                         help="also time a 60-step sim.run of scenarios/baseline.yaml at 10,000 customers")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
@@ -195,12 +213,13 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {', '.join(f'{x:.2f}' for x in load) if load else 'n/a'}; "
           f"Python {info['python']}, Mesa {info['mesa']}, NumPy {info['numpy']}")
     print(f"scenario: {BENCH_SCENARIO.relative_to(ROOT)}; mean seconds per step over {args.steps} steps "
-          f"after one warm-up, steps interleaved; ratio = reference / vectorised")
+          f"after one warm-up, {'steps interleaved' if args.order == 'interleaved' else 'each model in one block'}; "
+          "ratio = reference / vectorised")
     print()
 
     rows = []
     for n in args.sizes:
-        rows.append(bench_size(n, args.steps, args.seed))
+        rows.append(bench_size(n, args.steps, args.seed, args.order))
     if rows:
         print_table(rows)
 
