@@ -29,6 +29,8 @@ def handle(args: argparse.Namespace) -> int:
     """Check ``--out``, run every scenario on the same seeds, write the report folder in one step, print the table."""
     from sim.errors import ScenarioError
     from sim.experiments.compare import check_comparable, compare
+    from sim.experiments.metrics import key_metrics
+    from sim.experiments.replicate import shared_backend
     from sim.experiments.store import check_out, write_folder
     from sim.outputs.report import metric_table, write_report
     from sim.scenario import load_scenario
@@ -41,14 +43,16 @@ def handle(args: argparse.Namespace) -> int:
         raise ScenarioError.single("--attribute", "", f"given with {len(scenarios)} scenarios",
                                    "exactly two scenario files: A (the reference) and B")
     out = check_out(args.out or default, "compare", overwrite=args.overwrite)  # before the runs
-    comparison = compare(scenarios, replications=args.replications, seed=args.seed, sources=sources,
-                         progress=not args.quiet, workers=args.workers)
-    attribution = None
-    if args.attribute:
-        from sim.experiments.attribution import attribute
+    with shared_backend(args.workers) as backend:     # one pool for the comparison and the attribution
+        comparison = compare(scenarios, replications=args.replications, seed=args.seed, sources=sources,
+                             progress=not args.quiet, backend=backend)
+        attribution = None
+        if args.attribute:
+            from sim.experiments.attribution import attribute
 
-        attribution = attribute(scenarios[0], scenarios[1], replications=comparison.replications,
-                                seed=comparison.seed)
+            base, full = (key_metrics(r.tables) for r in comparison.results)    # A and B are not run again
+            attribution = attribute(scenarios[0], scenarios[1], replications=comparison.replications,
+                                    seed=comparison.seed, backend=backend, base=base, full=full)
     out = write_folder(out, lambda tmp: write_report(comparison, tmp, attribution=attribution), kind="compare",
                        overwrite=args.overwrite)
     if not args.quiet:

@@ -19,7 +19,9 @@ contribution is the group's own effect.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -40,12 +42,12 @@ def change_groups(a: Scenario, b: Scenario) -> dict[str, list[str]]:
     return group_by_levers(change_units(a, b), b.levers)
 
 
-def model_metrics(scenario: Scenario, replications: int, seed: int) -> pd.DataFrame:
-    """Key metrics of a model run (:func:`~sim.experiments.metrics.key_metrics`)."""
+def model_metrics(scenario: Scenario, replications: int, seed: int, backend=None) -> pd.DataFrame:
+    """Key metrics of a model run (:func:`~sim.experiments.metrics.key_metrics`), its replications on ``backend``."""
     from sim.experiments.metrics import key_metrics
     from sim.experiments.replicate import run
 
-    return key_metrics(run(scenario, replications=replications, seed=seed).tables)
+    return key_metrics(run(scenario, replications=replications, seed=seed, backend=backend).tables)
 
 
 @dataclass
@@ -63,7 +65,8 @@ class Attribution:
 
 
 def attribute(a: Scenario, b: Scenario, replications: int | None = None, seed: int | None = None,
-              metrics: MetricsFunction = model_metrics, level: float = 0.95) -> Attribution:
+              metrics: MetricsFunction | None = None, level: float = 0.95, workers: int | None = None,
+              backend=None, base: pd.DataFrame | None = None, full: pd.DataFrame | None = None) -> Attribution:
     """Split every key metric's difference ``B - A`` into one-at-a-time contributions and a remainder.
 
     Parameters
@@ -72,16 +75,27 @@ def attribute(a: Scenario, b: Scenario, replications: int | None = None, seed: i
         The reference and the changed scenario.
     replications, seed : int, optional
         Default to ``a``'s; every run uses the same seeds (common random numbers).
-    metrics : callable
-        ``(scenario, replications, seed) -> key metrics``; the model by default.
+    metrics : callable, optional
+        ``(scenario, replications, seed) -> key metrics``; by default the
+        model's (:func:`model_metrics`), its replications where ``workers``
+        and ``backend`` say (:func:`~sim.experiments.replicate.shared_backend`;
+        the result does not depend on them).
+    base, full : DataFrame, optional
+        ``a``'s and ``b``'s key metrics when already computed on these
+        replications and seed (e.g. by :func:`~sim.experiments.compare.compare`):
+        those runs are not made again.
     """
+    from sim.experiments.replicate import shared_backend
+
     replications = a.replications if replications is None else replications
     seed = a.seed if seed is None else seed
     groups = change_groups(a, b)
-    base = metrics(a, replications, seed)
-    full = metrics(b, replications, seed)
-    single = {g: metrics(apply_changes(a, b, paths, name=f"{a.name}-change{j + 1}"), replications, seed)
-              for j, (g, paths) in enumerate(groups.items())}
+    with shared_backend(workers, backend) if metrics is None else nullcontext() as shared:
+        measure = metrics if metrics is not None else partial(model_metrics, backend=shared)
+        base = measure(a, replications, seed) if base is None else base
+        full = measure(b, replications, seed) if full is None else full
+        single = {g: measure(apply_changes(a, b, paths, name=f"{a.name}-change{j + 1}"), replications, seed)
+                  for j, (g, paths) in enumerate(groups.items())}
     rows = []
     columns = [c for c in base.columns if c in full.columns and all(c in s.columns for s in single.values())]
     for metric in columns:

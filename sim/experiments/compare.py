@@ -26,10 +26,10 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import Problem, ScenarioError
-from sim.experiments.backends import Backend, make_backend
+from sim.experiments.backends import Backend
 from sim.experiments.design import check_scenario_number
 from sim.experiments.metrics import key_metrics
-from sim.experiments.replicate import RunResult, run
+from sim.experiments.replicate import RunResult, run, shared_backend
 from sim.experiments.stats import bootstrap_mean_ci, mean_ci
 from sim.scenario.schema import Scenario
 
@@ -196,14 +196,7 @@ def compare(scenarios: list[Scenario], replications: int | None = None, seed: in
     seed = scenarios[0].seed if seed is None else seed
     check_scenario_number("replications", replications, "--replications")
     check_scenario_number("seed", seed, "--seed")
-    if backend is None and (workers is None or workers == 1):
-        results = [run(s, replications=replications, seed=seed, progress=progress) for s in scenarios]
-    else:
-        shared = make_backend(backend or "pool", workers=workers)
-        try:
-            results = [run(s, replications=replications, seed=seed, progress=progress, backend=shared)
-                       for s in scenarios]
-        finally:
-            if not isinstance(backend, Backend):      # a backend passed in stays open for its owner
-                shared.close()
+    with shared_backend(workers, backend) as shared:
+        results = [run(s, replications=replications, seed=seed, progress=progress, backend=shared)
+                   for s in scenarios]
     return Comparison(results, seed, replications)

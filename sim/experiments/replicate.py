@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,6 +137,28 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
             parts[name].append(table)
     tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
     return RunResult(scenario, seed, replications, tables, seconds=time.perf_counter() - started)
+
+
+@contextmanager
+def shared_backend(workers: int | None = None, backend: str | Backend | None = None) -> Iterator[Backend | None]:
+    """Where several runs put their replications: one pool for all of them, opened once.
+
+    Yields None (each run's replications one after another in this process)
+    when neither ``workers`` above 1 nor ``backend`` is given; else the
+    Backend passed in, left open for its owner, or one made here from
+    ``backend`` and ``workers`` (:func:`~sim.experiments.backends.make_backend`)
+    and closed at the end.  Pass what it yields to :func:`run` as ``backend``.
+    """
+    if backend is None and (workers is None or workers == 1):
+        yield None
+    elif isinstance(backend, Backend):
+        yield backend
+    else:
+        made = make_backend(backend or "pool", workers=workers)
+        try:
+            yield made
+        finally:
+            made.close()
 
 
 def _on_backend(scenario: Scenario, seed: int, replications: int, backend: Backend,

@@ -86,3 +86,32 @@ def test_cli_attribute_needs_two_scenarios(tmp_path, capsys):
     args = ["compare", str(DATA / "base.yaml"), str(DATA / "two_changes.yaml"), str(DATA / "referral.yaml")]
     assert main([*args, "--attribute", "--out", str(out), "-q"]) == 2
     assert "--attribute" in capsys.readouterr().err and not out.exists()
+
+
+def test_model_attribution_is_the_same_on_a_pool_and_from_the_compared_runs():
+    from sim.experiments.compare import compare
+    from sim.experiments.metrics import key_metrics
+
+    base, two = load_scenario(DATA / "base.yaml"), load_scenario(DATA / "two_changes.yaml")
+    serial = attribute(base, two, replications=2, seed=3).table
+    pooled = attribute(base, two, replications=2, seed=3, workers=2).table
+    comparison = compare([base, two], replications=2, seed=3)
+    known = [key_metrics(r.tables) for r in comparison.results]
+    reused = attribute(base, two, replications=2, seed=3, base=known[0], full=known[1]).table
+    pd.testing.assert_frame_equal(pooled, serial, check_exact=True)
+    pd.testing.assert_frame_equal(reused, serial, check_exact=True)
+
+
+def test_cli_compare_attribute_runs_each_scenario_once(tmp_path, monkeypatch):
+    import sim.experiments.replicate as replicate
+
+    runs = []
+    replication = replicate.run_replication
+    monkeypatch.setattr(replicate, "run_replication",
+                        lambda scenario, seed, k: runs.append(scenario.name) or replication(scenario, seed, k))
+    code = main(["compare", str(DATA / "base.yaml"), str(DATA / "two_changes.yaml"), "--attribute",
+                 "-r", "2", "--out", str(tmp_path / "cmp"), "-q"])
+    assert code == 0
+    base, two = load_scenario(DATA / "base.yaml"), load_scenario(DATA / "two_changes.yaml")
+    # A and B for the comparison, then A with each of the two changes alone: two replications each.
+    assert sorted(runs) == sorted([base.name, two.name, f"{base.name}-change1", f"{base.name}-change2"] * 2)
