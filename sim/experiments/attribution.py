@@ -76,10 +76,13 @@ def attribute(a: Scenario, b: Scenario, replications: int | None = None, seed: i
     replications, seed : int, optional
         Default to ``a``'s; every run uses the same seeds (common random numbers).
     metrics : callable, optional
-        ``(scenario, replications, seed) -> key metrics``; by default the
-        model's (:func:`model_metrics`), its replications where ``workers``
-        and ``backend`` say (:func:`~sim.experiments.replicate.shared_backend`;
-        the result does not depend on them).
+        ``(scenario, replications, seed) -> key metrics``; the model's
+        (:func:`model_metrics`) by default.
+    workers, backend : optional
+        Where the default metrics' replications run, one pool for every run
+        (:func:`~sim.experiments.replicate.shared_backend`; a Backend passed
+        in is left open).  The result does not depend on them; a ``metrics``
+        function given runs where it runs.
     base, full : DataFrame, optional
         ``a``'s and ``b``'s key metrics when already computed on these
         replications and seed (e.g. by :func:`~sim.experiments.compare.compare`):
