@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,7 +116,7 @@ class CustomerState:
         if n_institutions + 1 > 64:
             held = self.customer_of(n_institutions) | self.follower
             return {int(i): np.flatnonzero(held[:, i]) for i in institutions}
-        bits = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= n_institutions + 1)
+        bits = _bit_set_type(n_institutions + 1)
         held = np.zeros(self.provider.shape[0], dtype=bits)
         one = bits(1)
         for k in range(self.provider.shape[1]):
@@ -128,3 +129,9 @@ class CustomerState:
             member |= self.follower[:, i]
             out[int(i)] = np.flatnonzero(member)
         return out
+
+
+@functools.cache
+def _bit_set_type(bits: int) -> type:
+    """The smallest unsigned integer type with at least ``bits`` bits."""
+    return next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= bits)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -56,12 +58,148 @@ def _frozen(observation: dict) -> dict:
     return observation
 
 
+@dataclass(frozen=True)
+class StepAccounts:
+    """What a step recorded of the institutions: its ledger, the capital and dividends after it, credit's measures."""
+
+    step: int
+    ledger: Ledger
+    capital: np.ndarray                  # (I,) after the step's profit and dividends
+    dividends: np.ndarray                # (I,) paid out of the step's profit
+    credit: dict[str, np.ndarray]        # the credit observation's institution measures, (I,) each
+    tiers: np.ndarray                    # (I, 4) relationships by the customers' city tier
+
+
+class _StackedLedger:
+    """The ledgers of several steps as one :class:`Ledger` with a leading step axis, each field stacked on first use.
+
+    :class:`Ledger`'s derived accounts are elementwise or over the last axis,
+    so they are each step's figures exactly.
+    """
+
+    margin, new_customers, acquisition_spend = Ledger.margin, Ledger.new_customers, Ledger.acquisition_spend
+    cost, profit = Ledger.cost, Ledger.profit
+
+    def __init__(self, ledgers: list[Ledger]):
+        self._ledgers = ledgers
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        values = [getattr(ledger, name) for ledger in self._ledgers]
+        if name == "switched_by_channel":
+            values = [v if v is not None else np.zeros_like(ledger.new_by_channel)
+                      for v, ledger in zip(values, self._ledgers, strict=True)]
+        if isinstance(values[0], dict):
+            stacked = {key: np.stack([v[key] for v in values]) for key in values[0]}
+        else:
+            stacked = np.stack(values)
+        self.__dict__[name] = stacked
+        return stacked
+
+
+class _Stacked:
+    """:class:`StepAccounts` of several steps, stacked over a leading step axis (T) on first use of each part."""
+
+    def __init__(self, accounts: list[StepAccounts]):
+        self._accounts = accounts
+        self.step = np.array([a.step for a in accounts], dtype=np.int64)
+        self.ledger = _StackedLedger([a.ledger for a in accounts])
+
+    @cached_property
+    def capital(self) -> np.ndarray:
+        return np.stack([a.capital for a in self._accounts])
+
+    @cached_property
+    def dividends(self) -> np.ndarray:
+        return np.stack([a.dividends for a in self._accounts])
+
+    @cached_property
+    def tiers(self) -> np.ndarray:
+        return np.stack([a.tiers for a in self._accounts])
+
+    @cached_property
+    def credit(self) -> dict[str, np.ndarray]:
+        """Credit's institution measures, each stacked when first read."""
+        return _StackedMeasures(self._accounts)
+
+
+class _StackedMeasures(dict):
+    """Credit's institution measures of several steps by name, each (T, I) array stacked on first use."""
+
+    def __init__(self, accounts: list[StepAccounts]):
+        super().__init__()
+        self._accounts = accounts
+
+    def __missing__(self, name: str) -> np.ndarray:
+        value = self[name] = np.stack([a.credit[name] for a in self._accounts])
+        return value
+
+
+def _shares(customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, I) market share of all relationships and (T, I, K) share of each product's, from (T, I, K) counts."""
+    by_institution = customers.sum(axis=-1)
+    total = customers.sum(axis=(-2, -1))[:, None]
+    market_share = np.divide(by_institution, total, out=np.zeros(by_institution.shape), where=total > 0)
+    per_product = customers.sum(axis=-2, keepdims=True)
+    share_by_product = np.divide(customers, per_product, out=np.zeros(customers.shape), where=per_product > 0)
+    return market_share, share_by_product
+
+
+def _profit(stacked: _Stacked) -> np.ndarray:
+    """(T, I) each step's profit: the ledger's plus credit's (none at step 0, which earns nothing)."""
+    profit = stacked.ledger.profit
+    return np.where((stacked.step > 0)[:, None], profit + stacked.credit["credit_profit"], profit)
+
+
+def _institution_columns(stacked: _Stacked, products: list[str]) -> dict[str, np.ndarray]:
+    """The ``institutions`` table's measures, (T, I) each, in the table's column order."""
+    ledger, credit = stacked.ledger, stacked.credit
+    customers = ledger.customers
+    market_share, share_by_product = _shares(customers)
+    new, spend = ledger.new_customers, ledger.acquisition_spend
+    capital = stacked.capital
+    columns = {
+        "customers": customers.sum(axis=-1),
+        "market_share": market_share,
+        "new_customers": new,
+        "switched_in": ledger.switched_by_channel.sum(axis=-1),
+        "churned": ledger.churned,
+        "acquisition_spend": spend,
+        "cac": np.divide(spend, new, out=np.full(new.shape, np.nan), where=new > 0),
+        "revenue": ledger.revenue,
+        "interest_income": ledger.interest + credit["interest_income"],
+        "funding_cost": ledger.funding_cost,
+        "service_cost": ledger.service_cost,
+        "margin": ledger.margin,
+        "revenue_share_paid": ledger.revenue_share_paid,
+        "platform_income": ledger.platform_income,
+        "incentives": ledger.incentives,
+        "cost": ledger.cost,
+        "profit": _profit(stacked),
+        "dividends": stacked.dividends,
+        "capital": capital,
+    }
+    for k, product in enumerate(products):
+        columns[f"customers_{product}"] = customers[..., k]
+        columns[f"share_{product}"] = share_by_product[..., k]
+    for t in range(4):
+        columns[f"customers_tier{t + 1}"] = stacked.tiers[..., t]
+    for name in CREDIT_INSTITUTION_COLUMNS:
+        columns[name] = credit[name]
+    weighted = columns["risk_weighted_assets"]
+    columns["capital_ratio"] = np.divide(capital, weighted, out=np.full(weighted.shape, np.nan), where=weighted > 0)
+    return columns
+
+
 class Recorder:
     """Collects market, institution, channel and funnel observations step by step.
 
-    The model calls :meth:`record` once per step (and once at step 0); the
-    tables are built only when asked for, so recording costs a few array
-    copies per step.
+    The model calls :meth:`record` once per step (and once at step 0).  A
+    step keeps its ledger, capital and credit observation as they are; the
+    columns derived from them (shares, CAC, the split of spend over products
+    and tiers …) are computed for all steps at once when the tables are
+    asked for, so recording costs a few references and copies per step.
     """
 
     def __init__(self, catalog, cohorts: CohortBook | None = None, step_rate: float = 0.0):
@@ -70,7 +208,7 @@ class Recorder:
         self.step_rate = step_rate
         self.market: list[dict] = []
         self.steps: list[int] = []
-        self.institution_rows: list[dict[str, np.ndarray]] = []
+        self.accounts: list[StepAccounts] = []
         self.channel_new: list[np.ndarray] = []
         self.channel_switched: list[np.ndarray] = []
         self.channel_spend: list[np.ndarray] = []
@@ -78,8 +216,6 @@ class Recorder:
         self.funnel: list[np.ndarray] = []
         self.insurer_rows: list[dict[str, np.ndarray]] = []
         self.credit_counts: list[tuple[np.ndarray, np.ndarray]] = []
-        self.product_rows: list[dict[str, np.ndarray]] = []
-        self.tier_rows: list[dict[str, np.ndarray]] = []
         self._no_credit: dict | None = None     # the observation of credit off, made once (read-only arrays)
 
     def record(self, step: int, market: dict, ledger: Ledger, capital: np.ndarray, funnel_counts: np.ndarray,
@@ -87,73 +223,44 @@ class Recorder:
                dividends: np.ndarray | None = None) -> None:
         """Keep one step's observations.
 
-        ``credit`` is the credit market's observation (:func:`sim.core.risk.observation.observe`)
-        or None when credit is off; its profit is part of ``profit``.
-        ``touches`` (I, C) counts the step's touches by institution and channel;
-        ``tiers`` (I, 4) the institutions' relationships by customers' city tier
-        (zeros when not given); ``dividends`` (I,) paid out of the step's profit.
+        ``ledger`` and ``credit`` are kept, not copied: the model makes both
+        afresh each step.  ``credit`` is the credit market's observation
+        (:func:`sim.core.risk.observation.observe`) or None when credit is
+        off; its profit is part of ``profit``.  ``touches`` (I, C) counts the
+        step's touches by institution and channel; ``tiers`` (I, 4) the
+        institutions' relationships by customers' city tier (zeros when not
+        given); ``dividends`` (I,) paid out of the step's profit.
         """
+        I = len(capital)
         if credit is None:
-            if self._no_credit is None or len(self._no_credit["institutions"]["loans"]) != len(capital):
-                self._no_credit = _frozen(_no_credit(len(capital)))
+            if self._no_credit is None or len(self._no_credit["institutions"]["loans"]) != I:
+                self._no_credit = _frozen(_no_credit(I))
             credit = self._no_credit
         self.steps.append(step)
         self.market.append({"step": step, **market, **credit["market"]})
-        customers = ledger.customers
-        total = customers.sum(axis=0, keepdims=True)
-        share_by_product = np.divide(customers, total, out=np.zeros(customers.shape), where=total > 0)
-        all_total = customers.sum()
-        new = ledger.new_customers
-        switched = (ledger.switched_by_channel if ledger.switched_by_channel is not None
-                    else np.zeros_like(ledger.new_by_channel))
-        spend = ledger.acquisition_spend
-        row = {
-            "customers": customers.sum(axis=1),
-            "market_share": customers.sum(axis=1) / all_total if all_total else np.zeros(len(new)),
-            "new_customers": new,
-            "switched_in": switched.sum(axis=1),
-            "churned": ledger.churned,
-            "acquisition_spend": spend,
-            "cac": np.divide(spend, new, out=np.full(len(new), np.nan), where=new > 0),
-            "revenue": ledger.revenue,
-            "interest_income": ledger.interest + credit["institutions"]["interest_income"],
-            "funding_cost": ledger.funding_cost,
-            "service_cost": ledger.service_cost,
-            "margin": ledger.margin,
-            "revenue_share_paid": ledger.revenue_share_paid,
-            "platform_income": ledger.platform_income,
-            "incentives": ledger.incentives,
-            "cost": ledger.cost,
-            "profit": ledger.profit + credit["institutions"]["credit_profit"] if step > 0 else ledger.profit,
-            "dividends": dividends.copy() if dividends is not None else np.zeros(len(capital)),
-            "capital": capital.copy(),
-        }
-        for k, product in enumerate(self.catalog.products):
-            row[f"customers_{product}"] = customers[:, k]
-            row[f"share_{product}"] = share_by_product[:, k]
-        tiers = tiers if tiers is not None else np.zeros((len(new), 4), dtype=np.int64)
-        for t in range(4):
-            row[f"customers_tier{t + 1}"] = tiers[:, t].copy()
-        # The credit market's observation holds fresh arrays (copies of its running state).
-        for name in CREDIT_INSTITUTION_COLUMNS:
-            row[name] = credit["institutions"][name]
-        weighted = row["risk_weighted_assets"]
-        row["capital_ratio"] = np.divide(capital, weighted, out=np.full(len(weighted), np.nan), where=weighted > 0)
-        self.institution_rows.append(row)
-        self._record_segments(step, ledger, credit, tiers)
+        self.accounts.append(StepAccounts(
+            step, ledger, capital.copy(), dividends.copy() if dividends is not None else np.zeros(I),
+            credit["institutions"], tiers.copy() if tiers is not None else np.zeros((I, 4), dtype=np.int64)))
         if credit["insurers"] is not None:
             self.insurer_rows.append(credit["insurers"])
         if credit["counts"] is not None:
             nonzero = np.flatnonzero(credit["counts"])
             self.credit_counts.append((nonzero, credit["counts"][nonzero]))
-        self.channel_new.append(ledger.new_by_channel.copy())
-        self.channel_switched.append(switched.copy())
-        self.channel_spend.append(ledger.spend_by_channel.copy())
+        self.channel_new.append(ledger.new_by_channel)
+        self.channel_switched.append(ledger.switched_by_channel if ledger.switched_by_channel is not None
+                                     else np.zeros_like(ledger.new_by_channel))
+        self.channel_spend.append(ledger.spend_by_channel)
         self.channel_touches.append(touches.copy() if touches is not None else np.zeros_like(ledger.new_by_channel))
         self.funnel.append(funnel_counts.copy())
 
-    def _record_segments(self, step: int, ledger: Ledger, credit: dict, tiers: np.ndarray) -> None:
-        """Keep the step's economics by product and by city tier (the ``products`` and ``tiers`` tables).
+    def recent(self, period: int) -> dict[str, np.ndarray]:
+        """Profit (T, I), market share (T, I) and share of each product (T, I, K) of the last ``period`` steps."""
+        stacked = _Stacked(self.accounts[-period:])
+        market_share, share_by_product = _shares(stacked.ledger.customers)
+        return {"profit": _profit(stacked), "market_share": market_share, "share_by_product": share_by_product}
+
+    def _segment_columns(self, stacked: _Stacked) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The step's economics by product and by city tier (the ``products`` and ``tiers`` tables), (T, I, G).
 
         Acquisition spend is split over products and tiers by each channel's
         acquisitions (:func:`~sim.core.adoption.economics.allocate_spend`);
@@ -161,52 +268,56 @@ class Recorder:
         bureau queries; 0 at step 0) over the lender's credit products by
         their customers (exact with one credit product).
         """
-        customers = ledger.customers
-        K = customers.shape[1]
-        new_product = ledger.new_by_product.sum(axis=1)
+        ledger = stacked.ledger
+        customers = ledger.customers                              # (T, I, K)
+        K = customers.shape[-1]
+        new_product = ledger.new_by_product.sum(axis=-2)
         spend = ledger.spend_by_channel
         offered = self.catalog.offer_of >= 0
-        fallback = np.where(customers.sum(axis=1, keepdims=True) > 0, customers, offered)
+        fallback = np.where(customers.sum(axis=-1, keepdims=True) > 0, customers, offered)
         product_spend = allocate_spend(spend, ledger.new_by_product,
-                                       np.where(new_product.sum(axis=1, keepdims=True) > 0, new_product, fallback))
-        is_credit = (self.catalog.risk.is_credit if self.catalog.risk is not None else np.zeros(K, bool))[None, :]
+                                       np.where(new_product.sum(axis=-1, keepdims=True) > 0, new_product, fallback))
+        is_credit = self.catalog.risk.is_credit if self.catalog.risk is not None else np.zeros(K, bool)
         lends = (offered & is_credit).astype(float)
         credit_customers = np.where(is_credit, customers, 0).astype(float)
-        totals = credit_customers.sum(axis=1, keepdims=True)
-        credit_costs = -credit["institutions"]["credit_profit"] if step > 0 else np.zeros(len(customers))
-        evenly = np.divide(lends, lends.sum(axis=1, keepdims=True), out=np.zeros_like(lends),
-                           where=lends.sum(axis=1, keepdims=True) > 0)
-        split = np.divide(credit_customers, totals, out=evenly, where=totals > 0)
-        product_credit = credit_costs[:, None] * split
+        totals = credit_customers.sum(axis=-1, keepdims=True)
+        credit_costs = np.where((stacked.step > 0)[:, None], -stacked.credit["credit_profit"], 0.0)
+        evenly = np.divide(lends, lends.sum(axis=-1, keepdims=True), out=np.zeros_like(lends),
+                           where=lends.sum(axis=-1, keepdims=True) > 0)
+        split = np.divide(credit_customers, totals, out=np.broadcast_to(evenly, credit_customers.shape).copy(),
+                          where=totals > 0)
+        product_credit = credit_costs[..., None] * split
         part = ledger.by_product
         margin = part["margin"]
-        self.product_rows.append({
+        products = {
             "customers": customers, "new_customers": new_product, "fee_revenue": part["fee"],
             "interest_income": part["interest"], "funding_cost": part["funding_cost"],
             "service_cost": part["unit_cost"], "revenue_share_paid": part["revenue_share"], "margin": margin,
             "acquisition_spend": product_spend, "credit_costs": product_credit,
             "profit": margin - product_spend - product_credit,
-        })
-        new_tier = ledger.new_by_tier.sum(axis=1)
+        }
+        tiers = stacked.tiers
+        new_tier = ledger.new_by_tier.sum(axis=-2)
         tier_spend = allocate_spend(spend, ledger.new_by_tier,
-                                    np.where(new_tier.sum(axis=1, keepdims=True) > 0, new_tier, tiers))
+                                    np.where(new_tier.sum(axis=-1, keepdims=True) > 0, new_tier, tiers))
         tier_margin = ledger.by_tier["margin"]
-        self.tier_rows.append({
-            "customers": tiers.copy(), "new_customers": new_tier, "acquisition_spend": tier_spend,
+        tier_columns = {
+            "customers": tiers, "new_customers": new_tier, "acquisition_spend": tier_spend,
             "cac": np.divide(tier_spend, new_tier, out=np.full(new_tier.shape, np.nan), where=new_tier > 0),
             "margin": tier_margin, "profit": tier_margin - tier_spend,
-        })
+        }
+        return products, tier_columns
 
-    def _segment_table(self, rows: list[dict[str, np.ndarray]], key: str, labels, replication: int,
+    def _segment_table(self, columns: dict[str, np.ndarray], key: str, labels, replication: int,
                        steps: np.ndarray) -> pd.DataFrame:
-        """One row per (replication, step, institution, ``key``) from (I, G) arrays per step."""
+        """One row per (replication, step, institution, ``key``) from (T, I, G) arrays."""
         cat = self.catalog
-        I, G, T = cat.n_institutions, len(labels), len(rows)
+        I, G, T = cat.n_institutions, len(labels), len(steps)
         table = {"replication": replication, "step": np.repeat(steps, I * G),
                  "institution": np.tile(np.repeat(cat.institution_ids, G), T),
                  key: np.tile(np.asarray(labels, dtype=object), T * I)}
-        for name in rows[0]:
-            table[name] = np.concatenate([np.asarray(row[name]).ravel() for row in rows])
+        for name, values in columns.items():
+            table[name] = values.ravel()
         return pd.DataFrame(table)
 
     def tables(self, replication: int = 0) -> dict[str, pd.DataFrame]:
@@ -225,8 +336,9 @@ class Recorder:
         inst = {"replication": replication, "step": np.repeat(steps, I),
                 "institution": np.tile(cat.institution_ids, T),
                 "kind": np.tile(cat.institution_kind, T), "type": np.tile(cat.institution_type, T)}
-        for name in self.institution_rows[0]:
-            inst[name] = np.concatenate([row[name] for row in self.institution_rows])
+        stacked = _Stacked(self.accounts)
+        for name, values in _institution_columns(stacked, cat.products).items():
+            inst[name] = values.ravel()
         institutions = pd.DataFrame(inst)
 
         new = np.stack(self.channel_new)          # (T, I, C)
@@ -263,10 +375,11 @@ class Recorder:
             "stage": np.asarray(FUNNEL_STAGE_NAMES, dtype=object)[s],
             "reached": counts[t, k, i, c, s],
         })
-        products = self._segment_table(self.product_rows, "product", cat.products, replication, steps)
+        product_columns, tier_columns = self._segment_columns(stacked)
+        products = self._segment_table(product_columns, "product", cat.products, replication, steps)
         offered = np.tile((cat.offer_of >= 0).ravel(), T)
         products = products[offered | (products["customers"] > 0)].reset_index(drop=True)
-        tiers = self._segment_table(self.tier_rows, "tier", [1, 2, 3, 4], replication, steps)
+        tiers = self._segment_table(tier_columns, "tier", [1, 2, 3, 4], replication, steps)
         tiers["tier"] = tiers["tier"].astype("int64")
         has_offers = np.tile(np.repeat((cat.offer_of >= 0).any(axis=1), 4), T)
         tiers = tiers[has_offers].reset_index(drop=True)

@@ -470,39 +470,44 @@ class ChannelModel(MarketSetUp, mesa.Model):
         cat, state, rng = self.catalog, self.state, self.rng
         n = self.network.size
         spent = np.zeros((cat.n_institutions, cat.n_channels))
-        parts = []
         offers_of = [np.flatnonzero(cat.offer_institution == i) for i in range(cat.n_institutions)]
         budgeted = ~np.isnan(cat.budget)
         app_on = (cat.app_spend > 0) | (budgeted & (cat.budget_split[:, 1] > 0))
         live_on = cat.live_enabled & ((cat.live_spend > 0) | (budgeted & (cat.budget_split[:, 2] > 0)))
         advertised = np.array([o.size > 0 for o in offers_of], dtype=bool)
         private = state.private_domains(np.flatnonzero(advertised & (app_on | live_on)))
-        batches = [0] * cat.n_institutions       # exposure batches of each institution's offers this step
-
-        def buy(i: int, audience: np.ndarray, offers: np.ndarray, channel: int, own: float, share: float,
-                kind: int) -> None:
-            per_thousand = float(per_reachable_spend(own, cat.budget[i], share, n, audience.size))
-            if per_thousand <= 0.0 or audience.size == 0:
-                return
-            p = float(response(per_thousand, cat.response_pmax[kind], cat.response_s0[kind]))
-            spent[i, channel] += per_thousand * audience.size / 1000.0
-            # Every audience is a sorted set of distinct customers (flatnonzero): all n of them is arange(n).
-            parts.append(expose(audience, offers, channel, p, rng, everyone=audience.size == n))
-            batches[i] += 1
-
+        # The buys in the order they draw: (institution, audience, offers, channel, own spend, budget share, curve).
+        buys = []
         for i in np.flatnonzero(advertised):
             offers = offers_of[i]
-            buy(i, self._branch_audience[i], offers, Channel.BRANCH, cat.branch_spend[i], cat.budget_split[i, 0], 0)
+            buys.append((i, self._branch_audience[i], offers, Channel.BRANCH, cat.branch_spend[i],
+                         cat.budget_split[i, 0], 0))
             if app_on[i] or live_on[i]:
-                buy(i, private[i], offers, Channel.OWN_APP, cat.app_spend[i], cat.budget_split[i, 1], 1)
+                buys.append((i, private[i], offers, Channel.OWN_APP, cat.app_spend[i], cat.budget_split[i, 1], 1))
                 if live_on[i]:
-                    buy(i, private[i], offers, Channel.LIVE_STREAM, cat.live_spend[i], cat.budget_split[i, 2], 2)
+                    buys.append((i, private[i], offers, Channel.LIVE_STREAM, cat.live_spend[i],
+                                 cat.budget_split[i, 2], 2))
         for j in np.flatnonzero(cat.partner_active):
             bank, platform = cat.partner_bank[j], cat.partner_platform[j]
             if advertised[bank]:
-                buy(bank, self._platform_audience[platform], offers_of[bank], cat.platform_channel(platform),
-                    cat.partner_spend[j], cat.partner_budget_share[j], 3)
+                buys.append((bank, self._platform_audience[platform], offers_of[bank], cat.platform_channel(platform),
+                             cat.partner_spend[j], cat.partner_budget_share[j], 3))
         self._marketing_spend = spent
+        if not buys:
+            self._distinct_ads = True
+            return Touches.empty()
+        institution, audience, offers, channel, own, share, kind = zip(*buys, strict=True)
+        reach = np.array([a.size for a in audience])
+        per_thousand = per_reachable_spend(np.array(own), cat.budget[list(institution)], np.array(share), n, reach)
+        p = response(per_thousand, cat.response_pmax[list(kind)], cat.response_s0[list(kind)])
+        parts = []
+        batches = [0] * cat.n_institutions       # exposure batches of each institution's offers this step
+        for b in np.flatnonzero((per_thousand > 0.0) & (reach > 0)):
+            i, size = institution[b], int(reach[b])
+            spent[i, channel[b]] += per_thousand[b] * size / 1000.0
+            # Every audience is a sorted set of distinct customers (flatnonzero): all n of them is arange(n).
+            parts.append(expose(audience[b], offers[b], channel[b], float(p[b]), rng, everyone=size == n))
+            batches[i] += 1
         # One batch per institution: every (customer, offer) pair is exposed at most once this step.
         self._distinct_ads = max(batches, default=0) <= 1
         return Touches.concat(parts)

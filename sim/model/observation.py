@@ -152,15 +152,14 @@ def period_view(recorder, catalog, period: int, count_via: Callable[[], np.ndarr
         Sums the last step's relationship margins by institution and entry
         channel (called at most once, on first use of :attr:`PeriodView.channel_margin`).
     """
-    rows = recorder.institution_rows[-period:]
+    recent = recorder.recent(period)
     insurer_rows = recorder.insurer_rows[-period:]
     J = len(catalog.risk.insurer_ids) if catalog.risk is not None else 0
     return PeriodView(
         period=period,
-        profit=np.sum([r["profit"] for r in rows], axis=0),
-        share=np.mean([r["market_share"] for r in rows], axis=0),
-        share_by_product=np.stack([np.mean([r[f"share_{k}"] for r in rows], axis=0) for k in catalog.products],
-                                  axis=1),
+        profit=np.sum(recent["profit"], axis=0),
+        share=np.mean(recent["market_share"], axis=0),
+        share_by_product=np.mean(recent["share_by_product"], axis=0),
         new=np.sum(recorder.channel_new[-period:], axis=0),
         spend=np.sum(recorder.channel_spend[-period:], axis=0),
         premiums=np.sum([r["premiums"] for r in insurer_rows], axis=0) if insurer_rows else np.zeros(J),

@@ -34,7 +34,12 @@ from sim.core.codes import Channel
 
 @dataclass
 class Ledger:
-    """One step's accounts: arrays over institutions (I) and channels (C)."""
+    """One step's accounts: arrays over institutions (I) and channels (C).
+
+    The derived accounts (:attr:`margin`, :attr:`profit` …) are elementwise
+    or over the last axis, so a Ledger of arrays stacked over steps (a
+    leading axis) gives each step's figures exactly.
+    """
 
     customers: np.ndarray            # (I, K) active relationships per product
     new_by_channel: np.ndarray       # (I, C) acquisitions through the funnel
@@ -58,14 +63,13 @@ class Ledger:
         """(I,) Σ relationship margins: revenue − funding cost − service cost − revenue share."""
         return self.revenue - self.funding_cost - self.service_cost - self.revenue_share_paid
 
-
     @property
     def new_customers(self) -> np.ndarray:
-        return self.new_by_channel.sum(axis=1)
+        return self.new_by_channel.sum(axis=-1)
 
     @property
     def acquisition_spend(self) -> np.ndarray:
-        return self.spend_by_channel.sum(axis=1)
+        return self.spend_by_channel.sum(axis=-1)
 
     @property
     def cost(self) -> np.ndarray:
@@ -481,25 +485,25 @@ def allocate_spend(spend: np.ndarray, new: np.ndarray, fallback: np.ndarray) -> 
 
     Parameters
     ----------
-    spend : (I, C) float array
-        Acquisition spend by institution and channel.
-    new : (I, C, G) int array
+    spend : (..., I, C) float array
+        Acquisition spend by institution and channel (any leading axes, e.g.
+        steps, are kept: each (I, C) block is split on its own).
+    new : (..., I, C, G) int array
         Acquisitions by institution, channel and group.
-    fallback : (I, G) float array
+    fallback : (..., I, G) float array
         Weights for a channel that acquired nobody this step (e.g. the
         institution's acquisitions, else its customers, by group); spread
         evenly when those are all zero too.
 
     Returns
     -------
-    (I, G) float array
+    (..., I, G) float array
         Spend by group; each row sums to the institution's total spend.
     """
-    I, C, G = new.shape
     fallback = np.asarray(fallback, dtype=float)
-    even = np.where(fallback.sum(axis=1, keepdims=True) > 0, fallback, 1.0)
-    even = even / even.sum(axis=1, keepdims=True)
-    acquired = new.sum(axis=2, keepdims=True)
-    weights = np.where(acquired > 0, new / np.maximum(acquired, 1), even[:, None, :])
-    return (spend[:, :, None] * weights).sum(axis=1)
+    even = np.where(fallback.sum(axis=-1, keepdims=True) > 0, fallback, 1.0)
+    even = even / even.sum(axis=-1, keepdims=True)
+    acquired = new.sum(axis=-1, keepdims=True)
+    weights = np.where(acquired > 0, new / np.maximum(acquired, 1), even[..., None, :])
+    return (spend[..., None] * weights).sum(axis=-2)
 
