@@ -19,12 +19,12 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
-from sim.core.adoption.cohorts import CohortBook, step_discount_rate
+from sim.core.adoption.cells import RelationshipCells, relationship_cells
+from sim.core.adoption.cohorts import CohortBook, Earnings, step_discount_rate
 from sim.core.adoption.economics import (
     Ledger,
     RelationshipMargins,
     account,
-    relationship_counts,
     relationship_margin,
 )
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
@@ -108,11 +108,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
         Every lever record, :meth:`set_lever` and the change log (``levers.log``).
     ledger : Ledger or None
         The last step's accounts.
+    relationships : RelationshipCells
+        The relationships at the end of the last recorded step, counted by
+        (product, provider, entry channel, city tier), the loan relationships
+        one by one (:func:`sim.core.adoption.cells.relationship_cells`): the
+        ledger, the cohort book and the decisions sum these.
     margins : RelationshipMargins
-        The last step's margin of every relationship
-        (:func:`sim.core.adoption.economics.relationship_margin`); the ledger
-        is its sum, so aggregate it (by cohort, channel, ...) rather than
-        computing it again.
+        The last recorded step's margin of every relationship, one entry per
+        relationship (:func:`sim.core.adoption.economics.relationship_margin`),
+        computed from the state on first access; the ledger is its sum (to
+        floating-point rounding).
     capital : numpy.ndarray
         (I,) each institution's capital; changed in one place, by the step's
         profit (adoption and credit) when a step is recorded.
@@ -191,12 +196,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self.notices: list[tuple[int, str, str, int]] = []
 
         self.ledger: Ledger | None = None
-        self.margins: RelationshipMargins | None = None
+        self.relationships: RelationshipCells | None = None
+        self._margins: RelationshipMargins | None = None
         self._tier = self.population.city_tier.astype(np.int64)
-        # The record's (institution, tier) cells of the holders, in the provider's int16: the int8 tiers (a small
-        # gather) when the cells fit.
-        self._tier_small = (self.population.city_tier if 4 * cat.n_institutions <= np.iinfo(np.int16).max
-                            else self._tier)
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
         self._marketing_spend = np.zeros((cat.n_institutions, cat.n_channels))
         self.cohorts = CohortBook(cat.n_institutions, cat.n_channels, len(cat.products))
@@ -241,6 +243,14 @@ class ChannelModel(MarketSetUp, mesa.Model):
         if self._grid is None:
             self._grid = Network(self.network.graph, random=self.random)
         return self._grid
+
+    @property
+    def margins(self) -> RelationshipMargins | None:
+        """The last recorded step's margin of every relationship (None before the first); see the class notes."""
+        if self._margins is None and self.ledger is not None:
+            self._margins = relationship_margin(self.state, self.catalog,
+                                                self.credit.book if self.credit is not None else None)
+        return self._margins
 
     @property
     def customers(self) -> AgentSet:
@@ -354,17 +364,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
     def _count_via(self, step: int) -> np.ndarray:
         """(I, C, K) relationships by institution, entry channel and product now (the round of ``step``)."""
         self._still_at(step)
-        return relationship_counts(self.state.provider, self.state.channel, self._tier,
-                                   self.catalog.n_institutions, self.catalog.n_channels)[1]
+        return self.relationships.via
 
     def _channel_margins(self, step: int) -> np.ndarray:
-        """(I, C) last step's relationship margins summed by institution and entry channel, in one pass."""
+        """(I, C) last step's relationship margins summed by institution and entry channel."""
         self._still_at(step)
-        cat, margins = self.catalog, self.margins
-        width = cat.n_channels + 1
-        code = margins.institution.astype(np.int64) * width + margins.channel + 1
-        sums = np.bincount(code, weights=margins.margin, minlength=cat.n_institutions * width)
-        return sums.reshape(cat.n_institutions, width)[:, 1:]
+        rel = self.relationships
+        sums = rel.plain_margin().sum(axis=(0, 3))                   # (I, C + 1)
+        for total in rel.loan_sum("margin", "channel", sums.size):
+            sums += total.reshape(sums.shape)
+        return sums[:, 1:]
 
     def learning_rng(self, lever_key: str) -> np.random.Generator:
         """The random stream of one institution's learning policy (``lever_key`` e.g. ``banks.citic``).
@@ -609,20 +618,14 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the accounts move capital as in a run but nothing is recorded.
         """
         provider = self.state.provider
-        I, K = self.catalog.n_institutions, provider.shape[1]
+        K = provider.shape[1]
         holders = [np.flatnonzero(provider[:, k] >= 0) for k in range(K)]   # one scan, shared
-        self.margins = margins = relationship_margin(self.state, self.catalog,
-                                                     self.credit.book if self.credit is not None else None, holders)
-        # Relationships by (institution, city tier), shared by the holdings and the ledger's margin by tier.
-        tier_cell = (margins.institution * 4 + self._tier_small[margins.customer]).astype(np.intp)
-        held = np.zeros((I, K, 4), dtype=np.int64)
-        lo = 0
-        for k in range(K):
-            hi = lo + holders[k].size
-            held[:, k] = np.bincount(tier_cell[lo:hi], minlength=I * 4).reshape(I, 4)
-            lo = hi
-        self.ledger = account(self.state, self.catalog, activations, churned_from, customers=held.sum(axis=2),
-                              tier=self._tier, margins=margins, tier_cell=tier_cell,
+        book = self.credit.book if self.credit is not None else None
+        self.relationships = relationships = relationship_cells(self.state, self.catalog, holders,
+                                                                self.population.city_tier, book)
+        self._margins = None
+        held = relationships.held
+        self.ledger = account(self.catalog, activations, churned_from, relationships, self._tier,
                               marketing_spend=None if initial else self._marketing_spend, switched=switched)
         credit = self.credit_observation(step)
         self.dividends = np.zeros(self.catalog.n_institutions)
@@ -663,12 +666,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         ``holders`` are, per product, the customers holding it (the entries
         of :attr:`margins`, which are ordered by product, in the same order).
         """
-        cat, state, margins = self.catalog, self.state, self.margins
-        bounds = np.cumsum([0, *(h.size for h in holders)])
-        per_product = None if initial else [margins.margin[bounds[k]:bounds[k + 1]] for k in range(len(holders))]
-        relationships = [(margins.institution[bounds[k]:bounds[k + 1]], margins.channel[bounds[k]:bounds[k + 1]])
-                         for k in range(len(holders))]
-        self.cohorts.observe(step, state, holders, per_product, relationships)
+        cat, state, rel = self.catalog, self.state, self.relationships
+        earnings = None if initial else Earnings(rel.cells.provider_margin,
+                                                 [(loans.position, loans.margin) for loans in rel.loans])
+        self.cohorts.observe(step, state, holders, earnings, list(zip(rel.providers, rel.channels, strict=True)))
         if not initial:
             won = Activations.concat([activations, switched]) if switched.customer.size else activations
             paid = np.concatenate([np.ones(activations.customer.size, bool), np.zeros(switched.customer.size, bool)])

@@ -11,9 +11,11 @@ Each recorded step the book adds, per cohort cell, the relationships still
 held at the end of the step, those that ended in it (churn, switching away,
 a loan not renewed) and the margin they earned; all in one
 ``np.bincount`` per product over the holders, so the cost is O(holders) and
-the memory the cohort cells alive at each step.  The margin per relationship
-is an input (:func:`sim.core.adoption.economics.relationship_margin`), so how
-margin is computed is not this module's business.
+the memory the cohort cells alive at each step.  What the relationships
+earned is an input (:class:`Earnings`: one margin per (product, institution,
+channel) cell, the relationships with a performing loan one by one; see
+:mod:`sim.core.adoption.cells`), so how margin is computed is not this
+module's business.
 
 Acquisition cost of a cohort of step s: its institution's spend on the
 channel in step s shared over the products by the step's acquisitions
@@ -26,6 +28,8 @@ unattributed spend add up to the ledger's acquisition spend.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 #: Steps in one year for each ``time.unit`` (to turn an annual discount rate into a per-step one).
@@ -35,6 +39,41 @@ STEPS_PER_YEAR = {"day": 365.0, "week": 52.0, "month": 12.0, "quarter": 4.0, "ye
 def step_discount_rate(annual_rate: float, unit: str) -> float:
     """The per-step rate equivalent to ``annual_rate`` compounded over a year of ``unit`` steps."""
     return (1.0 + annual_rate) ** (1.0 / STEPS_PER_YEAR[unit]) - 1.0
+
+
+@dataclass(frozen=True)
+class Earnings:
+    """What relationships earned in a step: one margin per (product, institution, channel) cell, bar some.
+
+    Parameters
+    ----------
+    cell_margin : (K, I, C + 1) float array
+        The step's margin of a relationship of each (product, provider,
+        channel + 1) cell (the same for all of them but those below).
+    loans : list of (int array, float array)
+        Per product, the positions among the product's holders of the
+        relationships that earned something else (a performing loan), and
+        what each earned.
+    """
+
+    cell_margin: np.ndarray
+    loans: list[tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def per_relationship(cls, margins: list[np.ndarray], book: CohortBook) -> Earnings:
+        """Earnings given one by one: per product, each holder's margin (aligned with the holders)."""
+        return cls(np.zeros((book.K, book.I, book.C1)),
+                   [(np.arange(m.size), np.asarray(m, dtype=float)) for m in margins])
+
+    def by_cell(self, product: int, code: np.ndarray, counts: np.ndarray, step: int) -> np.ndarray:
+        """Margin earned by each cohort cell ``0 .. len(counts) - 1``, from the holders' cells ``code``."""
+        per_step = self.cell_margin.reshape(-1)
+        position, earned = self.loans[product]
+        if position.size == 0:
+            return counts * np.tile(per_step, max(step, 0) + 1)
+        cells = code[position]
+        plain = counts - np.bincount(cells, minlength=counts.size)
+        return plain * np.tile(per_step, max(step, 0) + 1) + np.bincount(cells, weights=earned, minlength=counts.size)
 
 
 class CohortBook:
@@ -107,7 +146,7 @@ class CohortBook:
         cohort, product = np.divmod(rest, self.K)
         return cohort, product, institution, channel - 1
 
-    def observe(self, step: int, state, holders: list[np.ndarray], margins: list[np.ndarray] | None,
+    def observe(self, step: int, state, holders: list[np.ndarray], margins: Earnings | None,
                 relationships: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Add one step's relationships at its end: held, ended in the step, and their margin.
 
@@ -119,9 +158,8 @@ class CohortBook:
             After the step.
         holders : list of int arrays
             Per product, the customers holding it.
-        margins : list of float arrays or None
-            Per product, each holder's margin this step (aligned with
-            ``holders``); None at step 0, which earns nothing.
+        margins : Earnings or None
+            What the relationships earned this step; None at step 0, which earns nothing.
         relationships : list of (int array, int array), optional
             Per product, the holders' providers and channels (aligned with
             ``holders``) when already read from ``state``.
@@ -145,8 +183,7 @@ class CohortBook:
                 lost = np.bincount(gone, minlength=top)
             self._held[k] = (who, code)
             self._counts[k] = counts
-            margin = (np.bincount(code, weights=margins[k], minlength=top) if margins is not None
-                      else np.zeros(top))
+            margin = margins.by_cell(k, code, counts, step) if margins is not None else np.zeros(top)
             nonzero = np.flatnonzero((counts > 0) | (lost > 0))
             cells.append(nonzero)
             held.append(counts[nonzero])

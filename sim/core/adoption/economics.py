@@ -7,7 +7,8 @@ and costs funding ``amount × cost of funds / steps per year`` (a P2P
 platform's interest goes to its investors).  A partner platform that brought
 the relationship takes its take rate of the fee and of the interest
 (co-lending style, SF10).  :func:`relationship_margin` computes all of it per
-relationship; the :class:`Ledger` is its sum per institution, plus the
+relationship; the :class:`Ledger` is its sum per institution (summed by cell
+from :func:`sim.core.adoption.cells.relationship_cells`), plus the
 acquisition side: acquisitions and their cost by channel (CAC), fees per
 acquired customer, referral incentives (bonus + welcome packet per referred
 customer who becomes active, SF4).  Platforms earn the traffic spend, fees
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.adoption.cells import CellMargins, RelationshipCells
 from sim.core.adoption.funnel import Activations
 from sim.core.codes import Channel
 
@@ -207,24 +209,6 @@ class RelationshipMargins:
         return np.bincount(self.institution, weights=values, minlength=n_institutions)[:n_institutions]
 
 
-def partner_take(catalog) -> tuple[np.ndarray, np.ndarray]:
-    """(I, C) take rate an institution pays on revenue from relationships of each channel, and (C,) payee.
-
-    Active partnerships only; a bank with several partnerships with one
-    platform pays each take rate.  The payee of channel ``c`` is the platform
-    institution behind it (-1 for the fixed channels).
-    """
-    take = np.zeros((catalog.n_institutions, catalog.n_channels))
-    payee = np.full(catalog.n_channels, -1, dtype=np.int64)
-    F = catalog.n_channels - len(catalog.platform_ids)
-    payee[F:] = catalog.platform_institution
-    active = np.flatnonzero(catalog.partner_active)
-    if active.size:
-        channel = F + catalog.partner_platform[active].astype(np.int64)
-        np.add.at(take, (catalog.partner_bank[active], channel), catalog.partner_take[active])
-    return take, payee
-
-
 def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | None = None) -> RelationshipMargins:
     """Every active relationship's margin this step: fee and interest less funding, unit cost and revenue share.
 
@@ -234,8 +218,9 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
     :attr:`Ledger.margin` (to floating-point rounding: a few 1e-12 of it);
     aggregating by any attribute of the relationship (acquisition step,
     channel, product, the customer's city tier) splits it without remainder.
-    The model keeps the step's result as ``model.margins``: aggregate that
-    rather than calling this again.  A relationship's acquisition step is
+    The model gives the last step's as ``model.margins`` (computed on first
+    access; the step itself sums the same margins by cell,
+    :func:`sim.core.adoption.cells.relationship_cells`).  A relationship's acquisition step is
     ``state.since[customer, product]`` and its channel ``channel`` (-1: held
     before the run).
 
@@ -291,7 +276,7 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
             loan_funding.append(amount * risk.cost_of_funds[inst[has]] / spy)
     # A relationship without a performing loan earns and costs what every other one of its (offer, channel)
     # cell does: the same floating-point operations on the same numbers, done once per cell and gathered.
-    cells = _CellMargins.of(catalog)
+    cells = CellMargins.of(catalog)
     code = offer.astype(np.intp)        # an index array of numpy's own index type is not converted at each take
     code *= cells.width
     code += channel
@@ -312,129 +297,69 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
                                shared_rows=np.flatnonzero(share_to >= 0) if cells.shared else np.zeros(0, np.int64))
 
 
-class _CellMargins:
-    """A relationship's economics without a loan, per (offer, channel) cell: ``offer x width + channel + 1``.
-
-    Each entry is computed as :func:`relationship_margin` computes a
-    relationship's (interest and funding 0.0): ``gross = fee + 0.0``,
-    ``revenue_share = take rate x gross``, ``margin = gross - unit_cost - revenue_share``.
-    """
-
-    _last: tuple[tuple, _CellMargins] | None = None      # the tables of the last catalog seen, by its inputs
-
-    @classmethod
-    def of(cls, catalog) -> _CellMargins:
-        """The tables for ``catalog``, built again only when one of their inputs differs from the last call's."""
-        key = (catalog.n_channels, len(catalog.platform_ids),
-               *(a.tobytes() for a in (catalog.price, catalog.service_cost, catalog.offer_institution,
-                                       catalog.partner_active, catalog.partner_bank, catalog.partner_platform,
-                                       catalog.partner_take, catalog.platform_institution)))
-        last = cls._last
-        if last is not None and last[0] == key:
-            return last[1]
-        cells = cls(catalog)
-        cls._last = (key, cells)
-        return cells
-
-    def __init__(self, catalog) -> None:
-        take, payee = partner_take(catalog)
-        C = catalog.n_channels
-        F = C - len(catalog.platform_ids)
-        self.width = C + 1
-        offers = np.arange(catalog.n_offers)
-        channel = np.arange(-1, C)
-        inst = catalog.offer_institution[offers]
-        self.rate = np.zeros((offers.size, self.width))
-        self.rate[:, 1 + F:] = take[inst][:, F:]
-        fee = np.repeat(catalog.price[offers].astype(float), self.width).reshape(offers.size, self.width)
-        unit_cost = np.repeat(catalog.service_cost[offers].astype(float), self.width).reshape(offers.size, self.width)
-        gross = fee + 0.0
-        revenue_share = self.rate * gross
-        margin = gross - unit_cost - revenue_share
-        share_to = np.where(self.rate > 0, np.where(channel >= 0, payee[np.maximum(channel, 0)], -1)[None, :], -1)
-        self.shared = bool((share_to >= 0).any())
-        self.rate, self.fee, self.unit_cost = self.rate.reshape(-1), fee.reshape(-1), unit_cost.reshape(-1)
-        self.revenue_share, self.margin = revenue_share.reshape(-1), margin.reshape(-1)
-        self.share_to = share_to.astype(np.int64).reshape(-1)
-
-
-def _by_product(margins: RelationshipMargins, catalog, I: int, K: int) -> dict[str, np.ndarray]:
+def _by_product(relationships: RelationshipCells, catalog, customers: np.ndarray) -> dict[str, np.ndarray]:
     """Each of :data:`MARGIN_PARTS` summed by (institution, product), as (I, K) arrays.
 
-    Entries are ordered by product, so each product is one slice summed by
-    institution.  Fees and unit costs are the same for every holder of an
-    offer, so they are counts × the offer's price or unit cost.
+    Fees and unit costs are the same for every holder of an offer, so they
+    are counts × the offer's price or unit cost; margins and revenue shares
+    are counts × the cell's, plus the loan relationships'; interest and
+    funding are the loan relationships' alone.
     """
-    bounds = np.searchsorted(margins.product, np.arange(K + 1, dtype=np.int64))
+    I, K = customers.shape
+    cells = relationships.cells
     out = {part: np.zeros((I, K)) for part in MARGIN_PARTS}
-    # Interest and funding are 0.0 but on rows with a loan, revenue shares but on rows shared with a platform:
-    # summing only those rows, in the same order, adds the same numbers (a partial sum plus 0.0 is itself).
-    nonzero_rows = {"interest": margins.loan_rows, "funding_cost": margins.loan_rows,
-                    "revenue_share": margins.shared_rows}
     offer_of = catalog.offer_of
     for k in range(K):
-        lo, hi = bounds[k], bounds[k + 1]
-        inst = margins.institution[lo:hi].astype(np.intp)
-        held = np.bincount(inst, minlength=I)[:I]
         offered = offer_of[:, k] >= 0
         offer = np.maximum(offer_of[:, k], 0)
-        out["fee"][:, k] = np.where(offered, held * catalog.price[offer], 0.0)
-        out["unit_cost"][:, k] = np.where(offered, held * catalog.service_cost[offer], 0.0)
-        out["margin"][:, k] = np.bincount(inst, weights=margins.margin[lo:hi], minlength=I)[:I]
-        for part, rows in nonzero_rows.items():
-            if rows is None:
-                values = getattr(margins, part)[lo:hi]
-                if values.any():
-                    out[part][:, k] = np.bincount(inst, weights=values, minlength=I)[:I]
-                continue
-            rows = rows[np.searchsorted(rows, lo):np.searchsorted(rows, hi)]
-            if rows.size:
-                out[part][:, k] = np.bincount(inst[rows - lo], weights=getattr(margins, part)[rows], minlength=I)[:I]
+        out["fee"][:, k] = np.where(offered, customers[:, k] * catalog.price[offer], 0.0)
+        out["unit_cost"][:, k] = np.where(offered, customers[:, k] * catalog.service_cost[offer], 0.0)
+    plain = relationships.plain.sum(axis=3)                        # (K, I, C + 1)
+    out["margin"][:] = (plain * cells.provider_margin).sum(axis=2).T
+    if cells.shared:
+        out["revenue_share"][:] = (plain * cells.provider_share).sum(axis=2).T
+    for part in ("margin", "revenue_share", "interest", "funding_cost"):
+        for k, total in enumerate(relationships.loan_sum(part, "institution", I)):
+            out[part][:, k] += total
     return out
 
 
-def account(state, catalog, activations: Activations, churned_from: np.ndarray,
-            customers: np.ndarray, book=None, tier: np.ndarray | None = None,
-            margins: RelationshipMargins | None = None, marketing_spend: np.ndarray | None = None,
-            switched: Activations | None = None, tier_cell: np.ndarray | None = None) -> Ledger:
+def account(catalog, activations: Activations, churned_from: np.ndarray, relationships: RelationshipCells,
+            tier: np.ndarray, marketing_spend: np.ndarray | None = None,
+            switched: Activations | None = None) -> Ledger:
     """Compute the step's ledger after the funnel and churn have run.
 
     Parameters
     ----------
-    state : CustomerState
     catalog : Catalog
     activations : Activations of this step through the funnel
     churned_from : int array, institution each lost relationship left (churn and switching)
-    customers : (I, K) int array
-        Relationship counts per institution and product (``holdings(...).sum(axis=2)``).
-    book : LoanBook, optional
-        The loan book when credit is on (interest and funding of credit relationships).
-    tier : (n,) int array, optional
-        Each customer's city tier index 0..3, for :attr:`Ledger.by_tier` (zeros when not given).
-    margins : RelationshipMargins, optional
-        :func:`relationship_margin` of this state, when already computed.
+    relationships : RelationshipCells
+        The relationships held at the end of the step
+        (:func:`sim.core.adoption.cells.relationship_cells`).
+    tier : (n,) int array
+        Each customer's city tier index 0..3, for :attr:`Ledger.by_tier` and
+        the acquisitions by tier.
     marketing_spend : (I, C) float array, optional
         Yuan spent this step on each paid channel (branch, own app, live
         stream, platform traffic): spend per 1,000 reachable x reachable /
         1,000; zero when not given.
     switched : Activations, optional
         Relationships won by switching this step (counted in ``switched_by_channel``).
-    tier_cell : int array, optional
-        Per entry of ``margins``, ``institution * 4 + tier[customer]`` when already computed.
     """
     I, C, K = catalog.n_institutions, catalog.n_channels, len(catalog.products)
-    if margins is None:
-        margins = relationship_margin(state, catalog, book)
-    by_product = _by_product(margins, catalog, I, K)
+    rel = relationships
+    customers = rel.counts.sum(axis=(2, 3)).T
+    by_product = _by_product(rel, catalog, customers)
     interest = by_product["interest"].sum(axis=1)
     revenue = by_product["fee"].sum(axis=1) + interest
     funding_cost = by_product["funding_cost"].sum(axis=1)
     service_cost = by_product["unit_cost"].sum(axis=1)
     revenue_share = by_product["revenue_share"].sum(axis=1)
-    tier = np.zeros(state.provider.shape[0], np.int64) if tier is None else tier
-    if tier_cell is None:
-        tier_cell = margins.institution * 4 + np.asarray(tier, dtype=np.int64)[margins.customer]
-    by_tier = {"margin": np.bincount(tier_cell, weights=margins.margin, minlength=I * 4).reshape(I, 4)}
+    tier_margin = rel.plain_margin().sum(axis=(0, 2))
+    for total in rel.loan_sum("margin", "tier", I * 4):
+        tier_margin += total.reshape(I, 4)
+    by_tier = {"margin": tier_margin}
 
     assert (activations.channel >= 0).all(), "an activation has no channel"
     new_inst = catalog.offer_institution[activations.offer].astype(np.int64)
@@ -452,10 +377,15 @@ def account(state, catalog, activations: Activations, churned_from: np.ndarray,
     spend[:, Channel.REFERRAL] = incentives
 
     platform_income = np.zeros(I)
-    shared = margins.shared_rows if margins.shared_rows is not None else np.flatnonzero(margins.share_to >= 0)
-    if shared.size:
-        platform_income += np.bincount(margins.share_to[shared], weights=margins.revenue_share[shared],
-                                       minlength=I)[:I]
+    if rel.cells.shared:
+        payee = rel.cells.provider_share_to
+        paid = payee >= 0
+        shares = rel.plain.sum(axis=3) * rel.cells.provider_share
+        platform_income += np.bincount(payee[paid], weights=shares[paid], minlength=I)[:I]
+        for loans in rel.loans:
+            to = np.flatnonzero(loans.share_to >= 0)
+            if to.size:
+                platform_income += np.bincount(loans.share_to[to], weights=loans.revenue_share[to], minlength=I)[:I]
     partners = np.flatnonzero(catalog.partner_active)
     if partners.size:
         bank, platform = catalog.partner_bank[partners], catalog.partner_platform[partners]
