@@ -146,10 +146,13 @@ def _shares(customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return market_share, share_by_product
 
 
-def _profit(stacked: _Stacked) -> np.ndarray:
-    """(T, I) each step's profit: the ledger's plus credit's (none at step 0, which earns nothing)."""
-    profit = stacked.ledger.profit
-    return np.where((stacked.step > 0)[:, None], profit + stacked.credit["credit_profit"], profit)
+def _profit(ledger, credit_profit: np.ndarray, step) -> np.ndarray:
+    """Profit: the ledger's plus credit's, none at step 0 (which earns nothing).
+
+    One step's ((I,) arrays, an int step) or several stacked ((T, I), (T,) steps).
+    """
+    profit = ledger.profit
+    return np.where(np.asarray(step)[..., None] > 0, profit + credit_profit, profit)
 
 
 def _institution_columns(stacked: _Stacked, products: list[str]) -> dict[str, np.ndarray]:
@@ -176,7 +179,7 @@ def _institution_columns(stacked: _Stacked, products: list[str]) -> dict[str, np
         "platform_income": ledger.platform_income,
         "incentives": ledger.incentives,
         "cost": ledger.cost,
-        "profit": _profit(stacked),
+        "profit": _profit(ledger, credit["credit_profit"], stacked.step),
         "dividends": stacked.dividends,
         "capital": capital,
     }
@@ -255,9 +258,10 @@ class Recorder:
 
     def recent(self, period: int) -> dict[str, np.ndarray]:
         """Profit (T, I), market share (T, I) and share of each product (T, I, K) of the last ``period`` steps."""
-        stacked = _Stacked(self.accounts[-period:])
-        market_share, share_by_product = _shares(stacked.ledger.customers)
-        return {"profit": _profit(stacked), "market_share": market_share, "share_by_product": share_by_product}
+        accounts = self.accounts[-period:]
+        profit = np.stack([_profit(a.ledger, a.credit["credit_profit"], a.step) for a in accounts])
+        market_share, share_by_product = _shares(np.stack([a.ledger.customers for a in accounts]))
+        return {"profit": profit, "market_share": market_share, "share_by_product": share_by_product}
 
     def _segment_columns(self, stacked: _Stacked) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The step's economics by product and by city tier (the ``products`` and ``tiers`` tables), (T, I, G).

@@ -371,7 +371,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._still_at(step)
         rel = self.relationships
         sums = rel.plain_margin().sum(axis=(0, 3))                   # (I, C + 1)
-        for total in rel.loan_sum("margin", "channel", sums.size):
+        for total in rel.loan_sum("margin", "channel", sums.size) if rel.has_loans else ():
             sums += total.reshape(sums.shape)
         return sums[:, 1:]
 
@@ -441,6 +441,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
         churned, left, switched = 0, [], []
         state, cat = self.state, self.catalog
         churning = bool(cat.churn.size) and float(cat.churn.max()) > 0.0
+        if not churning and cat.switching <= 0.0:        # neither mechanism can act: nothing is drawn
+            return 0, np.zeros(0, np.int64), Activations.concat([])
         for k in range(len(cat.products)):
             switching = cat.switching > 0.0 and cat.offers_of_product(k).size >= 2
             # One scan per product, shared; none when neither mechanism can act (both would return at once).

@@ -152,6 +152,11 @@ class RelationshipCells:
         """(I, C, K) relationships by provider, entry channel and product (those held before the run left out)."""
         return self.counts.sum(axis=3)[:, :, 1:].transpose(1, 2, 0)
 
+    @property
+    def has_loans(self) -> bool:
+        """Whether any relationship has a performing loan."""
+        return any(loans.position.size for loans in self.loans)
+
     def plain_margin(self) -> np.ndarray:
         """(K, I, C + 1, 4) margin of the relationships without a performing loan, by cell."""
         return self.plain * self.cells.provider_margin[..., None]

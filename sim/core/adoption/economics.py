@@ -318,9 +318,10 @@ def _by_product(relationships: RelationshipCells, catalog, customers: np.ndarray
     out["margin"][:] = (plain * cells.provider_margin).sum(axis=2).T
     if cells.shared:
         out["revenue_share"][:] = (plain * cells.provider_share).sum(axis=2).T
-    for part in ("margin", "revenue_share", "interest", "funding_cost"):
-        for k, total in enumerate(relationships.loan_sum(part, "institution", I)):
-            out[part][:, k] += total
+    if relationships.has_loans:
+        for part in ("margin", "revenue_share", "interest", "funding_cost"):
+            for k, total in enumerate(relationships.loan_sum(part, "institution", I)):
+                out[part][:, k] += total
     return out
 
 
@@ -357,8 +358,9 @@ def account(catalog, activations: Activations, churned_from: np.ndarray, relatio
     service_cost = by_product["unit_cost"].sum(axis=1)
     revenue_share = by_product["revenue_share"].sum(axis=1)
     tier_margin = rel.plain_margin().sum(axis=(0, 2))
-    for total in rel.loan_sum("margin", "tier", I * 4):
-        tier_margin += total.reshape(I, 4)
+    if rel.has_loans:
+        for total in rel.loan_sum("margin", "tier", I * 4):
+            tier_margin += total.reshape(I, 4)
     by_tier = {"margin": tier_margin}
 
     assert (activations.channel >= 0).all(), "an activation has no channel"
@@ -382,7 +384,7 @@ def account(catalog, activations: Activations, churned_from: np.ndarray, relatio
         paid = payee >= 0
         shares = rel.plain.sum(axis=3) * rel.cells.provider_share
         platform_income += np.bincount(payee[paid], weights=shares[paid], minlength=I)[:I]
-        for loans in rel.loans:
+        for loans in rel.loans if rel.has_loans else ():
             to = np.flatnonzero(loans.share_to >= 0)
             if to.size:
                 platform_income += np.bincount(loans.share_to[to], weights=loans.revenue_share[to], minlength=I)[:I]
