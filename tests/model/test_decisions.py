@@ -371,14 +371,14 @@ def test_a_learning_insurer_moves_its_premium_by_at_most_its_step():
 
 
 def test_the_round_view_counts_relationships_lazily_and_only_in_its_own_round():
-    from sim.core.adoption.economics import relationship_counts
-
     model = ChannelModel(load_scenario(BASELINE, {**SMALL, "decisions.every": 3}), seed=1)
     while model.period is None:
         model.step()
     view = model.period
-    expected = relationship_counts(model.state.provider, model.state.channel, model._tier,
-                                   model.catalog.n_institutions, model.catalog.n_channels)[1]
+    provider, channel = model.state.provider, model.state.channel
+    expected = np.array([[[np.count_nonzero((provider[:, k] == i) & (channel[:, k] == c))
+                           for k in range(provider.shape[1])] for c in range(model.catalog.n_channels)]
+                         for i in range(model.catalog.n_institutions)])
     np.testing.assert_array_equal(view.via, expected)
     margins = model.margins
     for i, c in [(0, 0), (1, 2)]:

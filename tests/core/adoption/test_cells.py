@@ -7,7 +7,7 @@ import pytest
 
 from sim.core.adoption.cells import relationship_cells
 from sim.core.adoption.cohorts import CohortBook, Earnings
-from sim.core.adoption.economics import MARGIN_PARTS, relationship_counts, relationship_margin
+from sim.core.adoption.economics import MARGIN_PARTS, relationship_margin
 from sim.model import ChannelModel
 from tests.core.adoption.test_economics import CREDIT_MARKET
 
@@ -26,11 +26,15 @@ def _one_by_one(model):
 
 
 def test_the_counts_are_a_scan_of_every_customer(model):
-    cat, state = model.catalog, model.state
-    held, via = relationship_counts(state.provider, state.channel, model.population.city_tier,
-                                    cat.n_institutions, cat.n_channels)
-    assert (model.relationships.held == held).all()
-    assert (model.relationships.via == via).all()
+    cat, state, tier = model.catalog, model.state, model.population.city_tier
+    held, via = model.relationships.held, model.relationships.via
+    assert held.sum() == np.count_nonzero(state.provider >= 0) > 0
+    for i in range(cat.n_institutions):
+        for k in range(len(cat.products)):
+            mine = state.provider[:, k] == i
+            assert [held[i, k, t] for t in range(4)] == [np.count_nonzero(mine & (tier == t)) for t in range(4)]
+            assert [via[i, c, k] for c in range(cat.n_channels)] == [
+                np.count_nonzero(mine & (state.channel[:, k] == c)) for c in range(cat.n_channels)]
 
 
 def test_the_loan_relationships_are_the_performing_loans_of_lenders_not_p2p(model):

@@ -17,8 +17,6 @@ import pytest
 from sim.core.adoption.economics import (
     MARGIN_PARTS,
     allocate_spend,
-    holdings,
-    relationship_counts,
     relationship_margin,
 )
 from sim.core.codes import Channel
@@ -151,30 +149,6 @@ def test_tables_report_cac_market_share_and_acquisitions(make_scenario):
     shares = inst.groupby("step")["market_share"].sum()
     assert np.allclose(shares, 1.0)
     assert (inst.profit == inst.revenue + inst.platform_income - inst.cost).all()
-
-
-def test_holdings_count_relationships_by_product_and_tier():
-    provider = np.array([[0, -1], [1, 1], [0, 1], [-1, -1], [2, 0]], dtype=np.int16)
-    tier = np.array([0, 3, 3, 1, 2])
-    held = holdings(provider, tier, 4)
-    assert held.sum(axis=2).tolist() == [[2, 1], [1, 2], [1, 0], [0, 0]]
-    assert held.sum(axis=1).tolist() == [[1, 0, 1, 1], [0, 0, 0, 3], [0, 0, 1, 0], [0, 0, 0, 0]]
-
-
-def test_relationship_counts_match_a_scan_of_every_customer():
-    rng = np.random.default_rng(5)
-    n, products, institutions, channels = 500, 3, 5, 7
-    provider = rng.integers(-1, institutions, size=(n, products)).astype(np.int16)
-    channel = np.where(provider >= 0, rng.integers(-1, channels, size=(n, products)), -1).astype(np.int8)
-    tier = rng.integers(0, 4, size=n).astype(np.int8)
-    held, via = relationship_counts(provider, channel, tier, institutions, channels)
-    assert (held == holdings(provider, tier, institutions)).all()
-    for i in range(institutions):
-        for c in range(channels):
-            for k in range(products):
-                assert via[i, c, k] == np.count_nonzero((provider[:, k] == i) & (channel[:, k] == c))
-            for t in range(4):
-                assert held[i, :, t].sum() == np.count_nonzero((provider == i) & (tier[:, None] == t))
 
 
 CREDIT_MARKET = {
