@@ -162,22 +162,23 @@ class RelationshipCells:
         return self.plain * self.cells.provider_margin[..., None]
 
     def loan_sum(self, part: str, by: str, size: int) -> list[np.ndarray]:
-        """Per product, ``part`` of the loan relationships summed by ``by`` (an attribute or ``tier``/``channel``)."""
-        out = []
-        tiers = 4
+        """Per product, ``part`` (e.g. ``margin``) of the loan relationships summed by ``by``, a (size,) array each.
+
+        ``by``: ``institution`` (index ``i``), ``tier`` (``i x 4 + tier``) or
+        ``channel`` (``i x (C + 1) + channel + 1``).
+        """
+        tiers, out = 4, []
         for loans in self.loans:
             if by == "institution":
                 key = loans.institution
             elif by == "tier":
                 key = loans.institution.astype(np.int64) * tiers + loans.cell % tiers
             elif by == "channel":
-                key = loans.cell // tiers            # provider x (C + 1) + channel + 1
+                key = loans.cell // tiers
             else:
-                key = getattr(loans, by)
-            if key.size == 0:
-                out.append(np.zeros(size))
-                continue
-            out.append(np.bincount(key, weights=getattr(loans, part), minlength=size)[:size])
+                raise ValueError(f"loan_sum: by must be institution, tier or channel, got {by!r}")
+            out.append(np.bincount(key, weights=getattr(loans, part), minlength=size)[:size] if key.size
+                       else np.zeros(size))
         return out
 
 
