@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -13,6 +11,7 @@ from sim.core.adoption.cohorts import CohortBook, cohort_rows, cohort_values
 from sim.core.adoption.economics import Ledger, allocate_spend
 from sim.core.codes import FUNNEL_STAGES, STAGE_NAMES
 from sim.core.risk.accounts import CREDIT_MEASURES, N_SEGMENTS
+from sim.model.history import StackedAccounts, StepAccounts
 from sim.scenario.schema import LIFE_STAGES
 
 FUNNEL_STAGE_NAMES = [STAGE_NAMES[s] for s in FUNNEL_STAGES]
@@ -58,84 +57,6 @@ def _frozen(observation: dict) -> dict:
     return observation
 
 
-@dataclass(frozen=True)
-class StepAccounts:
-    """What a step recorded of the institutions: its ledger, the capital and dividends after it, credit's measures."""
-
-    step: int
-    ledger: Ledger
-    capital: np.ndarray                  # (I,) after the step's profit and dividends
-    dividends: np.ndarray                # (I,) paid out of the step's profit
-    credit: dict[str, np.ndarray]        # the credit observation's institution measures, (I,) each
-    tiers: np.ndarray                    # (I, 4) relationships by the customers' city tier
-
-
-class _StackedLedger:
-    """The ledgers of several steps as one :class:`Ledger` with a leading step axis, each field stacked on first use.
-
-    :class:`Ledger`'s derived accounts are elementwise or over the last axis,
-    so they are each step's figures exactly.
-    """
-
-    margin, new_customers, acquisition_spend = Ledger.margin, Ledger.new_customers, Ledger.acquisition_spend
-    cost, profit = Ledger.cost, Ledger.profit
-
-    def __init__(self, ledgers: list[Ledger]):
-        self._ledgers = ledgers
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        values = [getattr(ledger, name) for ledger in self._ledgers]
-        if name == "switched_by_channel":
-            values = [v if v is not None else np.zeros_like(ledger.new_by_channel)
-                      for v, ledger in zip(values, self._ledgers, strict=True)]
-        if isinstance(values[0], dict):
-            stacked = {key: np.stack([v[key] for v in values]) for key in values[0]}
-        else:
-            stacked = np.stack(values)
-        self.__dict__[name] = stacked
-        return stacked
-
-
-class _Stacked:
-    """:class:`StepAccounts` of several steps, stacked over a leading step axis (T) on first use of each part."""
-
-    def __init__(self, accounts: list[StepAccounts]):
-        self._accounts = accounts
-        self.step = np.array([a.step for a in accounts], dtype=np.int64)
-        self.ledger = _StackedLedger([a.ledger for a in accounts])
-
-    @cached_property
-    def capital(self) -> np.ndarray:
-        return np.stack([a.capital for a in self._accounts])
-
-    @cached_property
-    def dividends(self) -> np.ndarray:
-        return np.stack([a.dividends for a in self._accounts])
-
-    @cached_property
-    def tiers(self) -> np.ndarray:
-        return np.stack([a.tiers for a in self._accounts])
-
-    @cached_property
-    def credit(self) -> dict[str, np.ndarray]:
-        """Credit's institution measures, each stacked when first read."""
-        return _StackedMeasures(self._accounts)
-
-
-class _StackedMeasures(dict):
-    """Credit's institution measures of several steps by name, each (T, I) array stacked on first use."""
-
-    def __init__(self, accounts: list[StepAccounts]):
-        super().__init__()
-        self._accounts = accounts
-
-    def __missing__(self, name: str) -> np.ndarray:
-        value = self[name] = np.stack([a.credit[name] for a in self._accounts])
-        return value
-
-
 def _shares(customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(T, I) market share of all relationships and (T, I, K) share of each product's, from (T, I, K) counts."""
     by_institution = customers.sum(axis=-1)
@@ -155,7 +76,7 @@ def _profit(ledger, credit_profit: np.ndarray, step) -> np.ndarray:
     return np.where(np.asarray(step)[..., None] > 0, profit + credit_profit, profit)
 
 
-def _institution_columns(stacked: _Stacked, products: list[str]) -> dict[str, np.ndarray]:
+def _institution_columns(stacked: StackedAccounts, products: list[str]) -> dict[str, np.ndarray]:
     """The ``institutions`` table's measures, (T, I) each, in the table's column order."""
     ledger, credit = stacked.ledger, stacked.credit
     customers = ledger.customers
@@ -263,7 +184,7 @@ class Recorder:
         market_share, share_by_product = _shares(np.stack([a.ledger.customers for a in accounts]))
         return {"profit": profit, "market_share": market_share, "share_by_product": share_by_product}
 
-    def _segment_columns(self, stacked: _Stacked) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def _segment_columns(self, stacked: StackedAccounts) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The step's economics by product and by city tier (the ``products`` and ``tiers`` tables), (T, I, G).
 
         Acquisition spend is split over products and tiers by each channel's
@@ -340,7 +261,7 @@ class Recorder:
         inst = {"replication": replication, "step": np.repeat(steps, I),
                 "institution": np.tile(cat.institution_ids, T),
                 "kind": np.tile(cat.institution_kind, T), "type": np.tile(cat.institution_type, T)}
-        stacked = _Stacked(self.accounts)
+        stacked = StackedAccounts(self.accounts)
         for name, values in _institution_columns(stacked, cat.products).items():
             inst[name] = values.ravel()
         institutions = pd.DataFrame(inst)
