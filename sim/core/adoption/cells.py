@@ -182,7 +182,8 @@ class RelationshipCells:
         return out
 
 
-def relationship_cells(state, catalog, holders: list[np.ndarray], tier: np.ndarray, book=None) -> RelationshipCells:
+def relationship_cells(state, catalog, holders: list[np.ndarray], tier: np.ndarray | None,
+                       book=None) -> RelationshipCells:
     """Count the relationships held now by cell, and read the performing loans one by one.
 
     Parameters
@@ -192,8 +193,9 @@ def relationship_cells(state, catalog, holders: list[np.ndarray], tier: np.ndarr
     catalog : Catalog
     holders : list of int arrays
         Per product, the customers holding it (sorted).
-    tier : (n,) int array
-        Each customer's city tier index 0..3.
+    tier : (n,) int array or None
+        Each customer's city tier index 0..3 (None: every relationship is
+        counted in tier 0, for a caller that does not split by tier).
     book : LoanBook, optional
         The loan book when credit is on: a credit relationship's performing
         loan earns interest and costs funding.
@@ -216,7 +218,8 @@ def relationship_cells(state, catalog, holders: list[np.ndarray], tier: np.ndarr
         code += channel
         code += 1
         code *= 4
-        code += tier[who]
+        if tier is not None:
+            code += tier[who]
         counts[k] = np.bincount(code, minlength=size).reshape(I, C1, 4)
         providers.append(provider)
         channels.append(channel)

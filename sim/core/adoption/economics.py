@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.adoption.cells import CellMargins, RelationshipCells
+from sim.core.adoption.cells import RelationshipCells, relationship_cells
 from sim.core.adoption.funnel import Activations
 from sim.core.codes import Channel
 
@@ -175,40 +175,25 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
         Interest is earned on the loans performing at the end of the step.
     """
     K = state.provider.shape[1]
-    risk = catalog.risk
-    with_loans = book is not None and state.loan is not None
-    spy = catalog.steps_per_year
     held = holders if holders is not None else [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
-    bounds = [0]
-    for h in held:
-        bounds.append(bounds[-1] + h.size)
-    m = bounds[-1]
+    rel = relationship_cells(state, catalog, held, None, book)
+    bounds = np.cumsum([0, *(h.size for h in held)])
+    m = int(bounds[-1])
     if K == 1:
         customer, product = held[0], np.zeros(m, dtype=np.int8)
+        institution, channel = rel.providers[0], rel.channels[0]
     else:
         customer = np.concatenate(held) if K else np.zeros(0, np.int64)
         product = np.repeat(np.arange(K, dtype=np.int8), np.diff(bounds))
-    institution = np.empty(m, dtype=np.int16)
-    channel = np.empty(m, dtype=np.int8)
+        institution = np.concatenate(rel.providers) if K else np.zeros(0, np.int16)
+        channel = np.concatenate(rel.channels) if K else np.zeros(0, np.int8)
+    institution, channel = institution.astype(np.int16, copy=False), channel.astype(np.int8, copy=False)
     offer = np.empty(m, dtype=np.int32)
-    loan_rows, loan_interest, loan_funding = [], [], []
     for k in range(K):
-        lo, hi = bounds[k], bounds[k + 1]
-        institution[lo:hi] = state.provider[:, k][held[k]]
-        channel[lo:hi] = state.channel[:, k][held[k]]
-        offer[lo:hi] = catalog.offer_of[:, k].take(institution[lo:hi])
-        if with_loans and risk.is_credit[k]:
-            inst = institution[lo:hi]
-            loan = state.loan[:, k][held[k]]
-            has = np.flatnonzero((loan >= 0) & ~risk.is_p2p[inst])
-            ids = loan[has].astype(np.intp)
-            amount = book.amount[ids]
-            loan_rows.append(lo + has)
-            loan_interest.append(amount * book.rate[ids] / spy)
-            loan_funding.append(amount * risk.cost_of_funds[inst[has]] / spy)
+        offer[bounds[k]:bounds[k + 1]] = catalog.offer_of[:, k].take(institution[bounds[k]:bounds[k + 1]])
     # A relationship without a performing loan earns and costs what every other one of its (offer, channel)
-    # cell does: the same floating-point operations on the same numbers, done once per cell and gathered.
-    cells = CellMargins.of(catalog)
+    # cell does; those with one are relationship_cells' loan relationships, computed there one by one.
+    cells = rel.cells
     code = offer.astype(np.intp)        # an index array of numpy's own index type is not converted at each take
     code *= cells.width
     code += channel
@@ -216,14 +201,12 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
     fee, unit_cost = cells.fee.take(code), cells.unit_cost.take(code)
     revenue_share, share_to, margin = cells.revenue_share.take(code), cells.share_to.take(code), cells.margin.take(code)
     interest, funding = np.zeros(m), np.zeros(m)
-    loan_rows = np.concatenate(loan_rows) if loan_rows else np.zeros(0, np.int64)
+    loan_rows = np.concatenate([bounds[k] + loans.position for k, loans in enumerate(rel.loans)] or
+                               [np.zeros(0, np.int64)])
     if loan_rows.size:
-        interest[loan_rows] = loan_interest = np.concatenate(loan_interest)
-        funding[loan_rows] = loan_funding = np.concatenate(loan_funding)
-        gross = fee[loan_rows] + loan_interest
-        shares = cells.rate[code[loan_rows]] * gross
-        revenue_share[loan_rows] = shares
-        margin[loan_rows] = (gross - loan_funding) - unit_cost[loan_rows] - shares
+        for part, values in (("interest", interest), ("funding_cost", funding), ("revenue_share", revenue_share),
+                             ("margin", margin)):
+            values[loan_rows] = np.concatenate([getattr(loans, part) for loans in rel.loans])
     return RelationshipMargins(customer, product, institution, offer, channel, fee, interest, funding, unit_cost,
                                revenue_share, share_to, margin, loan_rows=loan_rows,
                                shared_rows=np.flatnonzero(share_to >= 0) if cells.shared else np.zeros(0, np.int64))
