@@ -146,7 +146,7 @@ class CohortBook:
         cohort, product = np.divmod(rest, self.K)
         return cohort, product, institution, channel - 1
 
-    def observe(self, step: int, state, holders: list[np.ndarray], margins: Earnings | None,
+    def observe(self, step: int, state, holders: list[np.ndarray], earnings: Earnings | None,
                 relationships: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Add one step's relationships at its end: held, ended in the step, and their margin.
 
@@ -158,7 +158,7 @@ class CohortBook:
             After the step.
         holders : list of int arrays
             Per product, the customers holding it.
-        margins : Earnings or None
+        earnings : Earnings or None
             What the relationships earned this step; None at step 0, which earns nothing.
         relationships : list of (int array, int array), optional
             Per product, the holders' providers and channels (aligned with
@@ -183,7 +183,7 @@ class CohortBook:
                 lost = np.bincount(gone, minlength=top)
             self._held[k] = (who, code)
             self._counts[k] = counts
-            margin = margins.by_cell(k, code, counts, step) if margins is not None else np.zeros(top)
+            margin = earnings.by_cell(k, code, counts, step) if earnings is not None else np.zeros(top)
             nonzero = np.flatnonzero((counts > 0) | (lost > 0))
             cells.append(nonzero)
             held.append(counts[nonzero])

@@ -254,8 +254,8 @@ def account(catalog, activations: Activations, churned_from: np.ndarray, relatio
         The relationships held at the end of the step
         (:func:`sim.core.adoption.cells.relationship_cells`).
     tier : (n,) int array
-        Each customer's city tier index 0..3, for :attr:`Ledger.by_tier` and
-        the acquisitions by tier.
+        Each customer's city tier index 0..3, for the acquisitions by tier
+        (the relationships' tiers are counted in ``relationships``).
     marketing_spend : (I, C) float array, optional
         Yuan spent this step on each paid channel (branch, own app, live
         stream, platform traffic): spend per 1,000 reachable x reachable /

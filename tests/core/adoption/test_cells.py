@@ -38,15 +38,22 @@ def test_the_counts_are_a_scan_of_every_customer(model):
 
 
 def test_the_loan_relationships_are_the_performing_loans_of_lenders_not_p2p(model):
-    margins, _ = _one_by_one(model)
+    cat, state, book = model.catalog, model.state, model.credit.book
     loans = model.relationships.loans
-    k = model.catalog.products.index("credit")
-    assert loans[k].position.size > 0, "the scenario should hold performing loans"
-    on_loans = margins.loan_rows
-    lo = np.searchsorted(margins.product, k)
-    assert (loans[k].position + lo == on_loans).all()
-    assert (loans[k].margin == margins.margin[on_loans]).all()
-    assert (loans[k].interest == margins.interest[on_loans]).all()
+    k = cat.products.index("credit")
+    holders = np.flatnonzero(state.provider[:, k] >= 0)
+    lender = state.provider[holders, k]
+    loan = state.loan[holders, k]
+    performing = np.flatnonzero((loan >= 0) & ~cat.risk.is_p2p[lender])
+    assert performing.size > 0, "the scenario should hold performing loans"
+    assert (loans[k].position == performing).all()
+    ids = loan[performing]
+    interest = book.amount[ids] * book.rate[ids] / cat.steps_per_year
+    funding = book.amount[ids] * cat.risk.cost_of_funds[lender[performing]] / cat.steps_per_year
+    assert np.allclose(loans[k].interest, interest, rtol=1e-15) and np.allclose(loans[k].funding_cost, funding)
+    offer = cat.offer_of[lender[performing], k]
+    gross = cat.price[offer] + interest
+    assert np.allclose(loans[k].margin + loans[k].revenue_share, gross - funding - cat.service_cost[offer])
     assert all(loans[j].position.size == 0 for j in range(len(loans)) if j != k)
 
 
