@@ -115,10 +115,9 @@ class RelationshipMargins:
         Institution index of the platform that receives ``revenue_share`` (-1 none).
     margin : float array
         ``fee + interest − funding_cost − unit_cost − revenue_share``.
-    loan_rows, shared_rows : int arrays, optional
-        The entries with a performing loan, and those with a revenue share
-        (``share_to >= 0``), ascending; elsewhere interest and funding, or
-        the revenue share, are 0.0.  None: not known (every entry is read).
+    loan_rows : int array
+        The entries with a performing loan, ascending; elsewhere interest
+        and funding are 0.0.
     """
 
     customer: np.ndarray
@@ -133,8 +132,7 @@ class RelationshipMargins:
     revenue_share: np.ndarray
     share_to: np.ndarray
     margin: np.ndarray
-    loan_rows: np.ndarray | None = None
-    shared_rows: np.ndarray | None = None
+    loan_rows: np.ndarray
 
     def per_institution(self, values: np.ndarray, n_institutions: int) -> np.ndarray:
         """(I,) ``values`` (one per relationship) summed by provider."""
@@ -208,8 +206,7 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
                              ("margin", margin)):
             values[loan_rows] = np.concatenate([getattr(loans, part) for loans in rel.loans])
     return RelationshipMargins(customer, product, institution, offer, channel, fee, interest, funding, unit_cost,
-                               revenue_share, share_to, margin, loan_rows=loan_rows,
-                               shared_rows=np.flatnonzero(share_to >= 0) if cells.shared else np.zeros(0, np.int64))
+                               revenue_share, share_to, margin, loan_rows)
 
 
 def _by_product(relationships: RelationshipCells, catalog, customers: np.ndarray) -> dict[str, np.ndarray]:
