@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +36,14 @@ class CustomerState:
     loan : int32 (n, K)            id of the customer's performing loan per product in the LoanBook (-1 none)
     defaulted : bool (n,)          the customer has defaulted (permanent; counts for contagion)
     default_step : int32 (n,)      step of the default (-1 none)
+
+    Notes
+    -----
+    ``provider``, ``channel`` and ``since`` describe the relationships, and
+    the model keeps counts of them by cell (:mod:`sim.core.adoption.tally`)
+    up to date from the relationships begun and ended, so they are
+    read-only: a relationship begins with :meth:`begin` and ends with
+    :meth:`end`, which write them and note the change in :attr:`changes`.
     """
 
     aware: np.ndarray
@@ -54,6 +62,12 @@ class CustomerState:
     loan: np.ndarray | None = None
     defaulted: np.ndarray | None = None
     default_step: np.ndarray | None = None
+    #: The relationships begun and ended since the list was last emptied, as :class:`Change`\ s, in order.
+    changes: list[Change] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for a in (self.provider, self.channel, self.since):
+            a.flags.writeable = False
 
     @classmethod
     def empty(cls, n: int, offers: int, products: int, institutions: int, platforms: int) -> CustomerState:
@@ -85,6 +99,49 @@ class CustomerState:
             defaulted=np.zeros(n, dtype=bool),
             default_step=np.full(n, -1, dtype=np.int32),
         )
+
+    def begin(self, customers: np.ndarray, product: int, provider: np.ndarray | int, channel: np.ndarray | int,
+              since: int) -> None:
+        """Start the customers' relationships for ``product`` (ending any they hold for it).
+
+        ``customers`` are distinct; ``provider`` and ``channel`` per customer
+        or one for all; ``since``: the step the relationships begin.
+        """
+        k = product
+        customers = _indices(customers)
+        self._end_held(customers, k)
+        provider = np.broadcast_to(np.asarray(provider, dtype=self.provider.dtype), customers.shape)
+        channel = np.broadcast_to(np.asarray(channel, dtype=self.channel.dtype), customers.shape)
+        _write(self.provider, customers, k, provider)
+        _write(self.channel, customers, k, channel)
+        _write(self.since, customers, k, since)
+        if customers.size:
+            self.changes.append(Change(k, customers.copy(), provider.copy(), channel.copy(),
+                                       np.full(customers.size, since, dtype=self.since.dtype), 1))
+
+    def end(self, customers: np.ndarray, product: int) -> None:
+        """End the customers' relationships for ``product`` (those who hold none are left as they are)."""
+        k = product
+        customers = _indices(customers)
+        self._end_held(customers, k)
+        _write(self.provider, customers, k, -1)
+        _write(self.channel, customers, k, NO_CHANNEL)
+        _write(self.since, customers, k, -1)
+
+    def _end_held(self, customers: np.ndarray, k: int) -> None:
+        """Note the end of the relationships the customers hold for product ``k``."""
+        if customers.size == 0:
+            return
+        provider = self.provider[:, k][customers]
+        held = np.flatnonzero(provider >= 0)
+        if held.size:
+            who = customers[held]
+            self.changes.append(Change(k, who, provider[held], self.channel[:, k][who], self.since[:, k][who], -1))
+
+    def take_changes(self) -> list[Change]:
+        """The changes noted since the last call, and an empty list from now on."""
+        changes, self.changes = self.changes, []
+        return changes
 
     def customer_of(self, institutions: int) -> np.ndarray:
         """Bool (n, I): customer holds at least one product with the institution."""
@@ -129,6 +186,33 @@ class CustomerState:
             member |= self.follower[:, i]
             out[int(i)] = np.flatnonzero(member)
         return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """Relationships of one product begun (``sign`` 1) or ended (-1), with what they were."""
+
+    product: int
+    customers: np.ndarray
+    provider: np.ndarray
+    channel: np.ndarray
+    since: np.ndarray
+    sign: int
+
+
+def _indices(customers) -> np.ndarray:
+    """Customer indices from indices or a boolean mask over the customers."""
+    customers = np.asarray(customers)
+    return np.flatnonzero(customers) if customers.dtype == bool else customers
+
+
+def _write(a: np.ndarray, customers: np.ndarray, k: int, values) -> None:
+    """``a[customers, k] = values`` on a read-only (n, K) relationship array."""
+    a.flags.writeable = True
+    try:
+        a[:, k][customers] = values
+    finally:
+        a.flags.writeable = False
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from sim.core.adoption import churn as churn_mechanism
-from sim.core.adoption.cells import RelationshipCells, relationship_cells
+from sim.core.adoption.cells import RelationshipCells, counted_cells
 from sim.core.adoption.cohorts import CohortBook, Earnings, step_discount_rate
 from sim.core.adoption.economics import (
     Ledger,
@@ -32,6 +32,7 @@ from sim.core.adoption.frequency import Counted, count, credited, first_of_each
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
 from sim.core.adoption.referral import promoters as current_promoters
 from sim.core.adoption.referral import spread, spread_offers
+from sim.core.adoption.tally import RelationshipTally
 from sim.core.codes import Channel
 from sim.core.indexing import KeyTable, put
 from sim.core.loans import LoanBook
@@ -202,6 +203,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._touch_counts = np.zeros((cat.n_institutions, cat.n_channels), dtype=np.int64)
         self._marketing_spend = np.zeros((cat.n_institutions, cat.n_channels))
         self.cohorts = CohortBook(cat.n_institutions, cat.n_channels, len(cat.products))
+        self.tally = RelationshipTally(len(cat.products), cat.n_institutions, cat.n_channels, self._tier,
+                                       self.cohorts.cell_of)
         self.recorder = Recorder(cat, cohorts=self.cohorts,
                                  step_rate=step_discount_rate(scenario.valuation.discount_rate, scenario.time.unit))
         self.last = {}
@@ -619,12 +622,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the state at step 0, which earns and spends nothing.  During a burn-in
         the accounts move capital as in a run but nothing is recorded.
         """
-        provider = self.state.provider
-        K = provider.shape[1]
-        holders = [np.flatnonzero(provider[:, k] >= 0) for k in range(K)]   # one scan, shared
+        self.tally.apply(self.state.take_changes())
         book = self.credit.book if self.credit is not None else None
-        self.relationships = relationships = relationship_cells(self.state, self.catalog, holders,
-                                                                self.population.city_tier, book)
+        self.relationships = relationships = counted_cells(self.tally.cells.copy(), self.state, self.catalog,
+                                                           self._tier, book)
         self._margins = None
         held = relationships.held
         self.ledger = account(self.catalog, activations, churned_from, relationships, self._tier,
@@ -641,7 +642,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 self.capital -= self.dividends
         if self._burning_in:
             return
-        self._observe_cohorts(step, activations, switched, initial, holders)
+        self._observe_cohorts(step, activations, switched, initial)
         state = self.state
         referral_code, employee_code = int(Channel.REFERRAL), int(Channel.EMPLOYEE)
         referral = int(np.count_nonzero(activations.channel == referral_code)
@@ -661,17 +662,15 @@ class ChannelModel(MarketSetUp, mesa.Model):
                              dividends=self.dividends,
                              touches=self._touch_counts, tiers=held.sum(axis=1))
 
-    def _observe_cohorts(self, step: int, activations: Activations, switched: Activations, initial: bool,
-                         holders: list[np.ndarray]) -> None:
-        """Add the step's relationships, their margins (:attr:`margins`) and acquisitions to the cohort book.
-
-        ``holders`` are, per product, the customers holding it (the entries
-        of :attr:`margins`, which are ordered by product, in the same order).
-        """
-        cat, state, rel = self.catalog, self.state, self.relationships
-        earnings = None if initial else Earnings(rel.cells.provider_margin,
-                                                 [(loans.position, loans.margin) for loans in rel.loans])
-        self.cohorts.observe(step, state, holders, earnings, list(zip(rel.providers, rel.channels, strict=True)))
+    def _observe_cohorts(self, step: int, activations: Activations, switched: Activations, initial: bool) -> None:
+        """Add the step's relationships (the tally's cohort counts), margins and acquisitions to the cohort book."""
+        cat, state, rel, book = self.catalog, self.state, self.relationships, self.cohorts
+        if initial:
+            book.observe_counts(step, self.tally.cohorts, None)
+        else:
+            earnings = Earnings(rel.cells.provider_margin, [(loans.customer, loans.margin) for loans in rel.loans])
+            book.observe_counts(step, self.tally.cohorts, earnings,
+                                [book.codes(state, loans.customer, k) for k, loans in enumerate(rel.loans)])
         if not initial:
             won = Activations.concat([activations, switched]) if switched.customer.size else activations
             paid = np.concatenate([np.ones(activations.customer.size, bool), np.zeros(switched.customer.size, bool)])

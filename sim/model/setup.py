@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.adoption.audience import media_audience
-from sim.core.codes import Channel, Stage
+from sim.core.codes import NO_CHANNEL, Channel, Stage
 from sim.core.risk.underwriting import screen
 from sim.errors import ScenarioError
 
@@ -150,6 +150,4 @@ class MarketSetUp:
         # A relationship held before the run puts the customer in the private domain.
         state.aware_channel[customers, offer] = Channel.OWN_APP
         state.stage[customers, k] = Stage.ACTIVE
-        state.provider[customers, k] = cat.offer_institution[offer]
-        state.channel[customers, k] = -1
-        state.since[customers, k] = self.start_step
+        state.begin(customers, k, cat.offer_institution[offer], NO_CHANNEL, self.start_step)

@@ -69,9 +69,8 @@ def clear_customers(model: ChannelModel) -> None:
     state.aware[:] = False
     state.aware_channel[:] = NO_CHANNEL
     state.stage[:] = Stage.NONE
-    state.provider[:] = -1
-    state.channel[:] = NO_CHANNEL
-    state.since[:] = -1
+    for k in range(state.provider.shape[1]):
+        state.end(np.flatnonzero(state.provider[:, k] >= 0), k)
 
 
 def run_cascades(make_scenario, seed_customer, zr: float, seed: int):

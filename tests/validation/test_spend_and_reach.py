@@ -126,7 +126,7 @@ def test_a_repeat_exposure_counts_with_probability_decay_to_the_m(make_scenario)
     referrals = Touches.of(np.arange(n), 0, Channel.REFERRAL)
     assert len(counting_touches(referrals, state, cat, 3, np.random.default_rng(6))) == n
     state.exposures[:, 0] = 200
-    state.provider[: n // 2, 0] = 0
+    state.begin(np.arange(n // 2), 0, 0, 0, 3)
     kept = counting_touches(ads, state, cat, 3, np.random.default_rng(7))
     assert np.isin(np.arange(n // 2), kept.customer).all(), "holders' touches count (they do not enter the funnel)"
     assert (state.exposures[: n // 2, 0] == 200).all() and (state.exposures[n // 2:, 0] == 201).all()

@@ -96,15 +96,14 @@ class CellMargins:
 
 @dataclass
 class LoanRelationships:
-    """One product's relationships with a performing loan (not P2P): where they are among the holders, what they earn.
+    """One product's relationships with a performing loan (not P2P): whose they are, what they earn.
 
-    Arrays aligned with ``position`` (ascending positions in the product's
-    holders, i.e. in customer order); money in yuan for the step, computed as
-    :func:`sim.core.adoption.economics.relationship_margin` computes a loan
-    relationship's.
+    Arrays aligned with ``customer`` (ascending); money in yuan for the
+    step, computed as :func:`sim.core.adoption.economics.relationship_margin`
+    computes a loan relationship's.
     """
 
-    position: np.ndarray
+    customer: np.ndarray
     institution: np.ndarray
     cell: np.ndarray            # (provider, channel + 1, tier) code, as in :attr:`RelationshipCells.counts`
     interest: np.ndarray
@@ -125,9 +124,6 @@ class RelationshipCells:
         the run) and the customer's city tier.
     plain : (K, I, C + 1, 4) int array
         Those without a performing loan: each earns its cell's margin.
-    providers, channels : list of int arrays
-        Per product, each holder's provider and entry channel (aligned with
-        the product's holders).
     loans : list of LoanRelationships
         Per product, the relationships with a performing loan (none when
         credit is off or the product is not credit).
@@ -137,8 +133,6 @@ class RelationshipCells:
 
     counts: np.ndarray
     plain: np.ndarray
-    providers: list[np.ndarray]
-    channels: list[np.ndarray]
     loans: list[LoanRelationships]
     cells: CellMargins
 
@@ -155,7 +149,7 @@ class RelationshipCells:
     @property
     def has_loans(self) -> bool:
         """Whether any relationship has a performing loan."""
-        return any(loans.position.size for loans in self.loans)
+        return any(loans.customer.size for loans in self.loans)
 
     def plain_margin(self) -> np.ndarray:
         """(K, I, C + 1, 4) margin of the relationships without a performing loan, by cell."""
@@ -182,9 +176,21 @@ class RelationshipCells:
         return out
 
 
+def cell_codes(provider: np.ndarray, channel: np.ndarray, tier: np.ndarray | None, width: int) -> np.ndarray:
+    """(provider, channel + 1, tier) cell of relationships, ``(provider x width + channel + 1) x 4 + tier``."""
+    code = provider.astype(np.intp)
+    code *= width
+    code += channel
+    code += 1
+    code *= 4
+    if tier is not None:
+        code += tier
+    return code
+
+
 def relationship_cells(state, catalog, holders: list[np.ndarray], tier: np.ndarray | None,
                        book=None) -> RelationshipCells:
-    """Count the relationships held now by cell, and read the performing loans one by one.
+    """Count the relationships held now by cell from ``state``, and read the performing loans one by one.
 
     Parameters
     ----------
@@ -200,51 +206,54 @@ def relationship_cells(state, catalog, holders: list[np.ndarray], tier: np.ndarr
         The loan book when credit is on: a credit relationship's performing
         loan earns interest and costs funding.
     """
-    K, I = len(holders), catalog.n_institutions
+    cells = CellMargins.of(catalog)
+    size = catalog.n_institutions * cells.width * 4
+    counts = np.zeros((len(holders), catalog.n_institutions, cells.width, 4), dtype=np.int64)
+    for k, who in enumerate(holders):
+        code = cell_codes(state.provider[:, k][who], state.channel[:, k][who], None if tier is None else tier[who],
+                          cells.width)
+        counts[k] = np.bincount(code, minlength=size).reshape(counts.shape[1:])
+    return counted_cells(counts, state, catalog, tier, book)
+
+
+def counted_cells(counts: np.ndarray, state, catalog, tier: np.ndarray | None, book=None) -> RelationshipCells:
+    """The relationships counted by cell (``counts``, (K, I, C + 1, 4)), with the performing loans read one by one.
+
+    ``counts`` are those of :func:`relationship_cells` (e.g. a
+    :class:`sim.core.adoption.tally.RelationshipTally`'s); the loans are
+    read from ``state.loan`` and ``book`` as there.
+    """
     cells = CellMargins.of(catalog)
     C1 = cells.width
-    size = I * C1 * 4
-    counts = np.zeros((K, I, C1, 4), dtype=np.int64)
     plain = counts.copy()
     risk = catalog.risk
     with_loans = book is not None and state.loan is not None
     spy = catalog.steps_per_year
-    providers, channels, loans = [], [], []
-    for k, who in enumerate(holders):
-        provider = state.provider[:, k][who]
-        channel = state.channel[:, k][who]
-        code = provider.astype(np.intp)
-        code *= C1
-        code += channel
-        code += 1
-        code *= 4
-        if tier is not None:
-            code += tier[who]
-        counts[k] = np.bincount(code, minlength=size).reshape(I, C1, 4)
-        providers.append(provider)
-        channels.append(channel)
-        position = np.zeros(0, np.int64)
+    loans = []
+    for k in range(counts.shape[0]):
+        customer = np.zeros(0, np.int64)
         if with_loans and risk.is_credit[k]:
-            loan = state.loan[:, k][who]
-            position = np.flatnonzero((loan >= 0) & ~risk.is_p2p[provider])
-        if position.size == 0:
-            plain[k] = counts[k]
+            borrowers = np.flatnonzero(state.loan[:, k] >= 0)
+            provider = state.provider[:, k][borrowers]
+            customer = borrowers[(provider >= 0) & ~risk.is_p2p[np.maximum(provider, 0)]]
+        if customer.size == 0:
             loans.append(_no_loans())
             continue
-        inst = provider[position]
-        ids = loan[position].astype(np.intp)
+        inst = state.provider[:, k][customer]
+        channel = state.channel[:, k][customer]
+        ids = state.loan[:, k][customer].astype(np.intp)
         amount = book.amount[ids]
         interest = amount * book.rate[ids] / spy
         funding = amount * risk.cost_of_funds[inst] / spy
-        cell_code = catalog.offer_of[:, k].take(inst).astype(np.intp) * C1 + channel[position] + 1
+        cell_code = catalog.offer_of[:, k].take(inst).astype(np.intp) * C1 + channel + 1
         gross = cells.fee[cell_code] + interest
         shares = cells.rate[cell_code] * gross
         margin = (gross - funding) - cells.unit_cost[cell_code] - shares
-        loan_cell = code[position]
-        plain[k] = (counts[k].reshape(-1) - np.bincount(loan_cell, minlength=size)).reshape(I, C1, 4)
-        loans.append(LoanRelationships(position, inst, loan_cell, interest, funding, shares,
+        loan_cell = cell_codes(inst, channel, None if tier is None else tier[customer], C1)
+        plain[k] = (counts[k].reshape(-1) - np.bincount(loan_cell, minlength=counts[k].size)).reshape(counts.shape[1:])
+        loans.append(LoanRelationships(customer, inst, loan_cell, interest, funding, shares,
                                        cells.share_to[cell_code], margin))
-    return RelationshipCells(counts, plain, providers, channels, loans, cells)
+    return RelationshipCells(counts, plain, loans, cells)
 
 
 def _no_loans() -> LoanRelationships:

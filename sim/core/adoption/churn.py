@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.core.adoption.choice import NO_CHOICE, choose, utilities
 from sim.core.adoption.funnel import Activations, ApproveFn, activate
-from sim.core.codes import NO_CHANNEL, Stage
+from sim.core.codes import Stage
 from sim.core.sampling import bernoulli_subset
 
 
@@ -44,9 +44,7 @@ def churn(product: int, state, catalog, rng: np.random.Generator,
 def leave(state, customers: np.ndarray, product: int) -> None:
     """End the customers' relationships for ``product``."""
     state.stage[customers, product] = Stage.CHURNED
-    state.provider[customers, product] = -1
-    state.channel[customers, product] = NO_CHANNEL
-    state.since[customers, product] = -1
+    state.end(customers, product)
 
 
 def switch(product: int, state, population, catalog, step: int, approve_fn: ApproveFn,

@@ -51,29 +51,32 @@ class Earnings:
         The step's margin of a relationship of each (product, provider,
         channel + 1) cell (the same for all of them but those below).
     loans : list of (int array, float array)
-        Per product, the positions among the product's holders of the
-        relationships that earned something else (a performing loan), and
-        what each earned.
+        Per product, the customers (ascending) whose relationship earned
+        something else (a performing loan), and what each earned.
     """
 
     cell_margin: np.ndarray
     loans: list[tuple[np.ndarray, np.ndarray]]
 
     @classmethod
-    def per_relationship(cls, margins: list[np.ndarray], book: CohortBook) -> Earnings:
-        """Earnings given one by one: per product, each holder's margin (aligned with the holders)."""
+    def per_relationship(cls, holders: list[np.ndarray], margins: list[np.ndarray], book: CohortBook) -> Earnings:
+        """Earnings given one by one: per product, each holder's margin (``margins`` aligned with ``holders``)."""
         return cls(np.zeros((book.K, book.I, book.C1)),
-                   [(np.arange(m.size), np.asarray(m, dtype=float)) for m in margins])
+                   [(np.asarray(h), np.asarray(m, dtype=float)) for h, m in zip(holders, margins, strict=True)])
 
-    def by_cell(self, product: int, code: np.ndarray, counts: np.ndarray, step: int) -> np.ndarray:
-        """Margin earned by each cohort cell ``0 .. len(counts) - 1``, from the holders' cells ``code``."""
+    def by_cell(self, product: int, loan_cells: np.ndarray, counts: np.ndarray, step: int) -> np.ndarray:
+        """Margin earned by each cohort cell ``0 .. len(counts) - 1``.
+
+        ``counts``: the relationships held in each cell; ``loan_cells``: the
+        cohort cell of each of ``loans[product]``'s relationships.
+        """
         per_step = self.cell_margin.reshape(-1)
-        position, earned = self.loans[product]
-        if position.size == 0:
+        earned = self.loans[product][1]
+        if earned.size == 0:
             return counts * np.tile(per_step, max(step, 0) + 1)
-        cells = code[position]
-        plain = counts - np.bincount(cells, minlength=counts.size)
-        return plain * np.tile(per_step, max(step, 0) + 1) + np.bincount(cells, weights=earned, minlength=counts.size)
+        plain = counts - np.bincount(loan_cells, minlength=counts.size)
+        return (plain * np.tile(per_step, max(step, 0) + 1)
+                + np.bincount(loan_cells, weights=earned, minlength=counts.size))
 
 
 class CohortBook:
@@ -123,7 +126,7 @@ class CohortBook:
         code += product * self.I * self.C1 + 1
         return code
 
-    def _codes(self, state, customers: np.ndarray, product: int) -> np.ndarray:
+    def codes(self, state, customers: np.ndarray, product: int) -> np.ndarray:
         """Cell of each customer's current relationship for ``product`` (-1 where none)."""
         k = product
         provider = state.provider[:, k][customers]
@@ -148,7 +151,7 @@ class CohortBook:
 
     def observe(self, step: int, state, holders: list[np.ndarray], earnings: Earnings | None,
                 relationships: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
-        """Add one step's relationships at its end: held, ended in the step, and their margin.
+        """Add one step's relationships at its end, read from ``state``: held, ended in the step, and their margin.
 
         Parameters
         ----------
@@ -164,30 +167,69 @@ class CohortBook:
             Per product, the holders' providers and channels (aligned with
             ``holders``) when already read from ``state``.
         """
-        cells, held, earned, ended = [], [], [], []
         top = (max(step, 0) + 1) * self.cells_per_step()
         following = self._step is not None and step == self._step + 1
+        counts, lost = [], []
         for k in range(self.K):
             who = holders[k]
             code = self._holder_codes(state, who, k, None if relationships is None else relationships[k])
-            counts = np.bincount(code, minlength=top)
-            before_who, before_code = self._held[k]
+            counts.append(np.bincount(code, minlength=top))
             if following:
-                # A cell only loses relationships after its cohort step: what it held then and not now ended.
-                before = self._counts[k]
-                lost = np.zeros(top, np.int64)
-                np.subtract(before, counts[:before.size], out=lost[:before.size])
+                lost.append(self._lost(k, counts[k]))
             else:
                 # The previous relationships that are not held now under the same cell ended in this step.
-                gone = before_code[self._codes(state, before_who, k) != before_code]
-                lost = np.bincount(gone, minlength=top)
+                before_who, before_code = self._held[k]
+                lost.append(np.bincount(before_code[self.codes(state, before_who, k) != before_code], minlength=top))
             self._held[k] = (who, code)
-            self._counts[k] = counts
-            margin = earnings.by_cell(k, code, counts, step) if earnings is not None else np.zeros(top)
-            nonzero = np.flatnonzero((counts > 0) | (lost > 0))
+        loan_cells = [self.codes(state, earnings.loans[k][0], k) for k in range(self.K)] if earnings else None
+        self._enter(step, counts, lost, earnings, loan_cells)
+
+    def observe_counts(self, step: int, counts: list[np.ndarray], earnings: Earnings | None,
+                       loan_cells: list[np.ndarray] | None = None) -> None:
+        """Add one step's relationships at its end, already counted by cohort cell.
+
+        Parameters
+        ----------
+        step : int
+            The step; the observations are of consecutive steps.
+        counts : list of int arrays
+            Per product, the relationships held now in each cohort cell
+            (cells ``0 .. len - 1``; those beyond hold none).
+        earnings : Earnings or None
+            As for :meth:`observe`.
+        loan_cells : list of int arrays, optional
+            Per product, the cohort cell of each of ``earnings.loans``' relationships.
+        """
+        top = (max(step, 0) + 1) * self.cells_per_step()
+        held = []
+        for k in range(self.K):
+            now = np.zeros(top, np.int64)
+            now[:min(top, counts[k].size)] = counts[k][:top]
+            held.append(now)
+        self._enter(step, held, [self._lost(k, held[k]) for k in range(self.K)], earnings, loan_cells)
+
+    def _lost(self, k: int, counts: np.ndarray) -> np.ndarray:
+        """Relationships of product ``k`` that ended since the last observation, by cell.
+
+        A cell only loses relationships after its cohort step: what it held then and not now ended.
+        """
+        before = self._counts[k]
+        lost = np.zeros(counts.size, np.int64)
+        np.subtract(before, counts[:before.size], out=lost[:before.size])
+        return lost
+
+    def _enter(self, step: int, counts: list[np.ndarray], lost: list[np.ndarray], earnings: Earnings | None,
+               loan_cells: list[np.ndarray] | None) -> None:
+        """Keep the step's nonzero cells: held, ended, earned."""
+        cells, held, earned, ended = [], [], [], []
+        for k in range(self.K):
+            self._counts[k] = counts[k]
+            margin = (earnings.by_cell(k, loan_cells[k], counts[k], step) if earnings is not None
+                      else np.zeros(counts[k].size))
+            nonzero = np.flatnonzero((counts[k] > 0) | (lost[k] > 0))
             cells.append(nonzero)
-            held.append(counts[nonzero])
-            ended.append(lost[nonzero])
+            held.append(counts[k][nonzero])
+            ended.append(lost[k][nonzero])
             earned.append(margin[nonzero])
         self._step = step
         if self.K == 1:

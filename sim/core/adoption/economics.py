@@ -177,14 +177,16 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
     rel = relationship_cells(state, catalog, held, None, book)
     bounds = np.cumsum([0, *(h.size for h in held)])
     m = int(bounds[-1])
+    providers = [state.provider[:, k][who] for k, who in enumerate(held)]
+    channels = [state.channel[:, k][who] for k, who in enumerate(held)]
     if K == 1:
         customer, product = held[0], np.zeros(m, dtype=np.int8)
-        institution, channel = rel.providers[0], rel.channels[0]
+        institution, channel = providers[0], channels[0]
     else:
         customer = np.concatenate(held) if K else np.zeros(0, np.int64)
         product = np.repeat(np.arange(K, dtype=np.int8), np.diff(bounds))
-        institution = np.concatenate(rel.providers) if K else np.zeros(0, np.int16)
-        channel = np.concatenate(rel.channels) if K else np.zeros(0, np.int8)
+        institution = np.concatenate(providers) if K else np.zeros(0, np.int16)
+        channel = np.concatenate(channels) if K else np.zeros(0, np.int8)
     institution, channel = institution.astype(np.int16, copy=False), channel.astype(np.int8, copy=False)
     offer = np.empty(m, dtype=np.int32)
     for k in range(K):
@@ -199,7 +201,8 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
     fee, unit_cost = cells.fee.take(code), cells.unit_cost.take(code)
     revenue_share, share_to, margin = cells.revenue_share.take(code), cells.share_to.take(code), cells.margin.take(code)
     interest, funding = np.zeros(m), np.zeros(m)
-    loan_rows = np.concatenate([bounds[k] + loans.position for k, loans in enumerate(rel.loans)] or
+    loan_rows = np.concatenate([bounds[k] + np.searchsorted(held[k], loans.customer)
+                                for k, loans in enumerate(rel.loans)] or
                                [np.zeros(0, np.int64)])
     if loan_rows.size:
         for part, values in (("interest", interest), ("funding_cost", funding), ("revenue_share", revenue_share),

@@ -201,7 +201,5 @@ def activate(state, customers: np.ndarray, offers: np.ndarray, product: int, ste
     channel = take(state.aware_channel, customers, offers) if channel is None else channel
     put_block(state.exposures, customers, catalog.offers_of_product(k), 0)
     state.stage[:, k][customers] = _ACTIVE
-    state.provider[:, k][customers] = catalog.offer_institution[offers]
-    state.channel[:, k][customers] = channel
-    state.since[:, k][customers] = step
+    state.begin(customers, k, catalog.offer_institution[offers], channel, step)
     return Activations(customers, offers.astype(np.int32), channel.astype(np.int8))

@@ -46,7 +46,7 @@ def test_the_loan_relationships_are_the_performing_loans_of_lenders_not_p2p(mode
     loan = state.loan[holders, k]
     performing = np.flatnonzero((loan >= 0) & ~cat.risk.is_p2p[lender])
     assert performing.size > 0, "the scenario should hold performing loans"
-    assert (loans[k].position == performing).all()
+    assert (loans[k].customer == holders[performing]).all()
     ids = loan[performing]
     interest = book.amount[ids] * book.rate[ids] / cat.steps_per_year
     funding = book.amount[ids] * cat.risk.cost_of_funds[lender[performing]] / cat.steps_per_year
@@ -54,7 +54,7 @@ def test_the_loan_relationships_are_the_performing_loans_of_lenders_not_p2p(mode
     offer = cat.offer_of[lender[performing], k]
     gross = cat.price[offer] + interest
     assert np.allclose(loans[k].margin + loans[k].revenue_share, gross - funding - cat.service_cost[offer])
-    assert all(loans[j].position.size == 0 for j in range(len(loans)) if j != k)
+    assert all(loans[j].customer.size == 0 for j in range(len(loans)) if j != k)
 
 
 def test_the_ledger_is_the_relationships_summed_one_by_one(model):
@@ -93,10 +93,11 @@ def test_the_cohort_margins_are_the_relationships_summed_one_by_one(model):
     by_cell, by_one = (CohortBook(cat.n_institutions, cat.n_channels, K) for _ in range(2))
     step = model.steps
     by_cell.observe(step, state, holders, Earnings(rel.cells.provider_margin,
-                                                   [(loans.position, loans.margin) for loans in rel.loans]))
+                                                   [(loans.customer, loans.margin) for loans in rel.loans]))
     bounds = np.searchsorted(margins.product, np.arange(K + 1))
     by_one.observe(step, state, holders,
-                   Earnings.per_relationship([margins.margin[bounds[k]:bounds[k + 1]] for k in range(K)], by_one))
+                   Earnings.per_relationship(holders, [margins.margin[bounds[k]:bounds[k + 1]] for k in range(K)],
+                                             by_one))
     (_, cells, held, _, earned), (_, cells_one, held_one, _, earned_one) = by_cell.entries[0], by_one.entries[0]
     assert (cells == cells_one).all() and (held == held_one).all()
     assert np.allclose(earned, earned_one, rtol=1e-12, atol=1e-9)

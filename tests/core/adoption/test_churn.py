@@ -44,11 +44,15 @@ def test_per_step_churn_matches_each_providers_hazard(make_scenario):
     model = ChannelModel(make_scenario(TWO_BANKS), seed=1)
     state, catalog = model.state, model.catalog
     provider0 = state.provider[:, 0].copy()
+    holders0 = np.flatnonzero(provider0 >= 0)
+    channel0, since0 = state.channel[holders0, 0].copy(), state.since[holders0, 0].copy()
     rng = np.random.default_rng(2)
     left = np.zeros(2, dtype=np.int64)
     draws = 20
     for _ in range(draws):
-        state.provider[:, 0] = provider0
+        state.end(holders0, 0)
+        for c, p, ch, s in zip(holders0, provider0[holders0], channel0, since0, strict=True):
+            state.begin(np.array([c]), 0, p, ch, int(s))
         customers, providers = churn(0, state, catalog, rng)
         assert (provider0[customers] == providers).all(), "reported the wrong provider left"
         left += np.bincount(providers, minlength=2)

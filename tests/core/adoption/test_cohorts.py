@@ -116,10 +116,12 @@ def test_payback_and_lifetime_value_by_hand():
     book.observe(0, state, [np.array([0])], None)
     state.provider[1:, 0], state.channel[1:, 0], state.since[1:, 0] = 0, 0, 1
     book.acquire(1, np.array([0, 0]), np.array([0, 0]), np.array([0, 0]), spend=np.array([[10.0]]))
-    book.observe(1, state, [np.array([0, 1, 2])], Earnings.per_relationship([np.array([3.0, 3.0, 3.0])], book))
+    won = [np.array([0, 1, 2])]
+    book.observe(1, state, won, Earnings.per_relationship(won, [np.array([3.0, 3.0, 3.0])], book))
     state.provider[2, 0], state.channel[2, 0], state.since[2, 0] = -1, -1, -1   # customer 2 leaves at step 2
     for step in (2, 3):
-        book.observe(step, state, [np.array([0, 1])], Earnings.per_relationship([np.array([3.0, 3.0])], book))
+        kept = [np.array([0, 1])]
+        book.observe(step, state, kept, Earnings.per_relationship(kept, [np.array([3.0, 3.0])], book))
     rows = cohort_rows(book)
     r = 0.1
     values = cohort_values(rows, r)
@@ -142,7 +144,7 @@ def test_a_cohort_that_never_pays_back_has_no_payback_age():
     book.observe(0, state, [np.zeros(0, np.int64)], None)
     state.provider[0, 0], state.channel[0, 0], state.since[0, 0] = 0, 0, 1
     book.acquire(1, np.array([0]), np.array([0]), np.array([0]), spend=np.array([[100.0]]))
-    book.observe(1, state, [np.array([0])], Earnings.per_relationship([np.array([1.0])], book))
+    book.observe(1, state, [np.array([0])], Earnings.per_relationship([np.array([0])], [np.array([1.0])], book))
     assert np.isnan(cohort_values(cohort_rows(book), 0.0)["payback_age"]).all()
 
 
@@ -200,7 +202,8 @@ def test_relationships_ended_in_a_step_are_counted_per_cell_against_a_brute_forc
         before = now
         holders = [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
         book.observe(step, state, holders,
-                     None if step == 0 else Earnings.per_relationship([np.ones(h.size) for h in holders], book))
+                     None if step == 0 else Earnings.per_relationship(holders, [np.ones(h.size) for h in holders],
+                                                                      book))
     assert sum(int(e.sum()) for e in expected_lost) > 10
     for (step, cell, _held, lost, _margin), expected in zip(book.entries, expected_lost, strict=True):
         got = np.zeros(expected.size, np.int64)

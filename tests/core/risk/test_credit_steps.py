@@ -53,7 +53,7 @@ def test_underwrite_book_and_settle_without_a_model():
     approved = decide(credit, catalog, state, 0, applicants, offers, np.zeros(applicants.size, np.int8), rng)
     assert 0 < approved.sum() < applicants.size
     borrowers = applicants[approved]
-    state.provider[borrowers, 0] = 0
+    state.begin(borrowers, 0, 0, 0, 1)
     book_activations(credit, catalog, state, Activations(borrowers, offers[approved],
                                                          np.zeros(borrowers.size, np.int8)), step=1)
     assert (credit.book.status == LoanStatus.PERFORMING).all() and credit.book.size == borrowers.size
