@@ -112,8 +112,11 @@ class ChannelModel(MarketSetUp, mesa.Model):
     relationships : RelationshipCells
         The relationships at the end of the last recorded step, counted by
         (product, provider, entry channel, city tier), the loan relationships
-        one by one (:func:`sim.core.adoption.cells.relationship_cells`): the
+        one by one (:func:`sim.core.adoption.cells.counted_cells`): the
         ledger, the cohort book and the decisions sum these.
+    tally : RelationshipTally
+        The relationship counts by cell and by cohort, moved each step by the
+        relationships begun and ended (:mod:`sim.core.adoption.tally`).
     margins : RelationshipMargins
         The last recorded step's margin of every relationship, one entry per
         relationship (:func:`sim.core.adoption.economics.relationship_margin`),

@@ -9,10 +9,11 @@ switcher starts a new relationship, so joins a new cohort of its new provider.
 
 Each recorded step the book adds, per cohort cell, the relationships still
 held at the end of the step, those that ended in it (churn, switching away,
-a loan not renewed) and the margin they earned; all in one
-``np.bincount`` per product over the holders, so the cost is O(holders) and
-the memory the cohort cells alive at each step.  What the relationships
-earned is an input (:class:`Earnings`: one margin per (product, institution,
+a loan not renewed) and the margin they earned: counted from the holders
+(:meth:`CohortBook.observe`, one ``np.bincount`` per product, O(holders)) or
+given as counts kept up to date (:meth:`CohortBook.observe_counts`, what the
+model does, :mod:`sim.core.adoption.tally`); the memory is the cohort cells
+alive at each step.  What the relationships earned is an input (:class:`Earnings`: one margin per (product, institution,
 channel) cell, the relationships with a performing loan one by one; see
 :mod:`sim.core.adoption.cells`), so how margin is computed is not this
 module's business.
