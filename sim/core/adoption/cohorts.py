@@ -135,14 +135,6 @@ class CohortBook:
         code[provider < 0] = -1
         return code
 
-    def _holder_codes(self, state, holders: np.ndarray, product: int,
-                      relationships: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """:meth:`_codes` of customers who all hold ``product`` (none to mark -1), given their (provider, channel)."""
-        k = product
-        provider, channel = (relationships if relationships is not None
-                             else (state.provider[:, k][holders], state.channel[:, k][holders]))
-        return self.cell_of(np.maximum(state.since[:, k][holders], 0), k, provider, channel)
-
     def decode(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(cohort step, product, institution, channel) of cell codes."""
         rest, channel = np.divmod(cells, self.C1)
@@ -150,8 +142,7 @@ class CohortBook:
         cohort, product = np.divmod(rest, self.K)
         return cohort, product, institution, channel - 1
 
-    def observe(self, step: int, state, holders: list[np.ndarray], earnings: Earnings | None,
-                relationships: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+    def observe(self, step: int, state, holders: list[np.ndarray], earnings: Earnings | None) -> None:
         """Add one step's relationships at its end, read from ``state``: held, ended in the step, and their margin.
 
         Parameters
@@ -164,16 +155,13 @@ class CohortBook:
             Per product, the customers holding it.
         earnings : Earnings or None
             What the relationships earned this step; None at step 0, which earns nothing.
-        relationships : list of (int array, int array), optional
-            Per product, the holders' providers and channels (aligned with
-            ``holders``) when already read from ``state``.
         """
         top = (max(step, 0) + 1) * self.cells_per_step()
         following = self._step is not None and step == self._step + 1
         counts, lost = [], []
         for k in range(self.K):
             who = holders[k]
-            code = self._holder_codes(state, who, k, None if relationships is None else relationships[k])
+            code = self.codes(state, who, k)
             counts.append(np.bincount(code, minlength=top))
             if following:
                 lost.append(self._lost(k, counts[k]))
