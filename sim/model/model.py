@@ -30,8 +30,7 @@ from sim.core.adoption.economics import (
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
 from sim.core.adoption.frequency import Counted, count, credited, first_of_each
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
-from sim.core.adoption.referral import promoters as current_promoters
-from sim.core.adoption.referral import spread, spread_offers
+from sim.core.adoption.referral import ActivationLog, spread, spread_offers
 from sim.core.adoption.tally import RelationshipTally
 from sim.core.codes import Channel
 from sim.core.indexing import KeyTable, put
@@ -157,7 +156,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
             self.credit = new_credit_state(cat, self.network, self.population, self.state, self.credit_rng)
         self._place_initial_customers()
         self._aware_any = self.state.aware.any(axis=1)
-        self._activation_log: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._activations = ActivationLog()      # the relationships begun within the referral windows
         if self.credit is not None:
             self.capital = book_initial(self.credit, cat, self.state, self.credit_rng, start=self.start_step)
         else:
@@ -339,7 +338,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         activations = Activations.concat([won, switched])
         if self.credit is not None:
             book_activations(self.credit, self.catalog, self.state, activations, t)
-        self._activation_log.append((t, activations.customer, activations.offer))
+        self._activations.add(t, activations.customer, activations.offer)
         self._record(t, won, left, int(promoters[0].size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries},
                      switched=switched)
@@ -468,12 +467,17 @@ class ChannelModel(MarketSetUp, mesa.Model):
 
     def promoters(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Mechanism 2: (customer, offer) pairs whose relationship began within the referral window."""
-        cat, state = self.catalog, self.state
+        cat = self.catalog
         window = cat.referral_window[cat.offer_institution]
-        longest = int(window.max()) if window.size else 0
-        self._activation_log = [entry for entry in self._activation_log if step - entry[0] <= longest]
-        return current_promoters(self._activation_log, step, window, state.provider, state.since,
-                                 cat.offer_institution, cat.offer_product)
+        self._activations.forget_before(step - (int(window.max()) if window.size else 0))
+        self._note_changes()
+        return self._activations.promoters(step, window)
+
+    def _note_changes(self) -> None:
+        """Move the relationship tally and the activation log by the relationships begun and ended since last time."""
+        changes = self.state.take_changes()
+        self.tally.apply(changes)
+        self._activations.note_ends(changes, self.catalog.offer_institution, self.catalog.offer_product)
 
     def advertising(self) -> Touches:
         """Mechanism 1: branch, own app, live stream and platform ads, each bought by its spend.
@@ -625,7 +629,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         the state at step 0, which earns and spends nothing.  During a burn-in
         the accounts move capital as in a run but nothing is recorded.
         """
-        self.tally.apply(self.state.take_changes())
+        self._note_changes()
         book = self.credit.book if self.credit is not None else None
         self.relationships = relationships = counted_cells(self.tally.cells.copy(), self.state, self.catalog,
                                                            self._tier, book)

@@ -159,7 +159,7 @@ def test_churned_customers_are_won_back(make_scenario):
     model.run()
     first_seen = {}
     won_back = 0
-    for step, customers, _ in model._activation_log:
+    for step, customers, _ in model._activations:
         won_back += int(np.isin(customers, list(first_seen)).sum())
         first_seen.update(dict.fromkeys(customers.tolist(), step))
     assert won_back > 0, "no churned customer came back"

@@ -13,43 +13,88 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sim.core.indexing import flat, position, take
+from sim.core.indexing import take
 from sim.core.sampling import bernoulli_positions
 from sim.core.touches import Touches
 
 
-def promoters(log: list[tuple[int, np.ndarray, np.ndarray]], step: int, window: np.ndarray,
-              provider: np.ndarray, since: np.ndarray, offer_institution: np.ndarray,
-              offer_product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(customer, offer) pairs that are promoters at ``step``.
+class ActivationLog:
+    """The relationships begun in the last steps, and which of them still last: the promoters' source.
 
     A relationship begun at step ``s`` promotes at steps ``s+1 .. s+W`` while
-    it lasts (W = ``window`` of its offer).  ``log`` lists this run's
-    activations as ``(s, customers, offers)``; relationships held before the
-    run are not in it, so they never promote.  Cost is proportional to the
-    logged activations within the window, not to the population.
+    it lasts (W = ``window`` of its offer).  Each step's activations are added
+    as a row ``(s, customers, offers)`` (:meth:`add`); relationships held
+    before the run are never added, so they never promote.  Every relationship
+    ends through :meth:`sim.core.state.CustomerState.end` (or ``begin``,
+    which ends the one held first), which notes what it was; :meth:`note_ends`
+    reads those notes and marks the rows that ended.  So :meth:`promoters`
+    costs what the rows within the window hold, and never reads the
+    customers' state.
     """
-    if not log:
-        return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    began = np.repeat(np.array([entry[0] for entry in log], dtype=np.int64), [entry[1].size for entry in log])
-    customers = np.concatenate([entry[1] for entry in log])
-    offers = np.concatenate([entry[2] for entry in log])
-    ages = [step - entry[0] for entry in log]
-    if window.size and 1 <= min(ages) and max(ages) <= int(window.min()):
-        c, o = customers, offers                   # every logged relationship is within its window
-    else:
-        age = step - began
-        keep = np.flatnonzero((age >= 1) & (age <= window[offers]))
-        c, o, began = customers[keep], offers[keep], began[keep]
-    k = offer_product[o]
-    if provider.shape == since.shape and (flat(provider) is not None and flat(since) is not None
-                                          and provider.flags.f_contiguous == since.flags.f_contiguous):
-        at = c if provider.shape[1] == 1 else position(provider, c, k)      # one position for both arrays
-        lasting = (flat(provider)[at] == offer_institution[o]) & (flat(since)[at] == began)
-    else:
-        lasting = (take(provider, c, k) == offer_institution[o]) & (take(since, c, k) == began)
-    lasting = np.flatnonzero(lasting)
-    return c[lasting].astype(np.int64, copy=False), o[lasting]
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._lasting: list[np.ndarray | None] = []      # per row: bool per activation, None while all last
+
+    def __iter__(self):
+        """The rows kept, oldest first, as ``(step, customers, offers)``."""
+        return iter(self._rows)
+
+    def add(self, step: int, customers: np.ndarray, offers: np.ndarray) -> None:
+        """The relationships begun at ``step`` (distinct customers per product)."""
+        self._rows.append((step, customers, offers))
+        self._lasting.append(None)
+
+    def forget_before(self, step: int) -> None:
+        """Drop the rows begun before ``step``."""
+        keep = [r for r, row in enumerate(self._rows) if row[0] >= step]
+        self._rows = [self._rows[r] for r in keep]
+        self._lasting = [self._lasting[r] for r in keep]
+
+    def note_ends(self, changes, offer_institution: np.ndarray, offer_product: np.ndarray) -> None:
+        """Mark the rows whose relationship one of ``changes`` (:class:`~sim.core.state.Change`) ended.
+
+        An ended relationship is the row with its customer, product, provider
+        and start step: a customer holds one relationship per product at a
+        time, and one begun after a row was added starts at a later step.
+        """
+        for change in changes:
+            if change.sign > 0 or not self._rows:
+                continue
+            for r, (step, customers, offers) in enumerate(self._rows):
+                ended = change.since == step
+                if not ended.any():
+                    continue
+                who, provider = change.customers[ended], change.provider[ended]
+                order = np.argsort(who)
+                who, provider = who[order], provider[order]
+                at = np.minimum(np.searchsorted(who, customers), who.size - 1)
+                gone = ((who[at] == customers) & (offer_product[offers] == change.product)
+                        & (provider[at] == offer_institution[offers]))
+                if gone.any():
+                    lasting = self._lasting[r]
+                    self._lasting[r] = ~gone if lasting is None else lasting & ~gone
+
+    def promoters(self, step: int, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(customer, offer) pairs whose lasting relationship began within its offer's window before ``step``.
+
+        ``window``: per offer, the referral window W in steps.
+        """
+        if not self._rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        ages = [step - row[0] for row in self._rows]
+        every = window.size and 1 <= min(ages) and max(ages) <= int(window.min())
+        customers, offers = [], []
+        for (_, c, o), lasting, age in zip(self._rows, self._lasting, ages, strict=True):
+            if not every:
+                within = (age >= 1) & (age <= window[o])
+                lasting = within if lasting is None else lasting & within
+            if lasting is not None:
+                keep = np.flatnonzero(lasting)
+                c, o = c[keep], o[keep]
+            customers.append(c)
+            offers.append(o)
+        return np.concatenate(customers).astype(np.int64, copy=False), np.concatenate(offers)
 
 
 def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: int, rate: float,

@@ -8,10 +8,13 @@ customer of that provider an independent chance ``r``, so a customer with
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import sim
 from sim.core.adoption.referral import spread, spread_offers
 from sim.core.codes import Channel
 from sim.core.touches import Touches
@@ -218,3 +221,39 @@ def test_spreading_several_offers_at_once_gives_the_touches_and_draws_of_one_spr
         assert np.array_equal(getattr(got, field), getattr(expected, field))
         assert getattr(got, field).dtype == getattr(expected, field).dtype
     assert one.random() == together.random(), "the same draws, in the same order"
+
+
+def _lasting_by_state(rows, step, window, state, catalog):
+    """The promoters by reading every logged relationship's provider and start step (the rule before the log)."""
+    customers, offers = [], []
+    for began, c, o in rows:
+        k = catalog.offer_product[o]
+        keep = ((step - began >= 1) & (step - began <= window[o])
+                & (state.provider[c, k] == catalog.offer_institution[o]) & (state.since[c, k] == began))
+        customers.append(c[keep])
+        offers.append(o[keep])
+    return np.concatenate(customers), np.concatenate(offers)
+
+
+# Churn, switching, defaults and loans not renewed end relationships within the referral window.
+@pytest.mark.parametrize("name", ["baseline", "p2p_collapse", "referral_bonus_war"])
+def test_the_promoters_are_the_lasting_relationships_of_the_window_at_every_step(name):
+    scenario = sim.load_scenario(Path(__file__).resolve().parents[3] / "scenarios" / f"{name}.yaml",
+                                 overrides={"population.size": 1500, "time.burn_in": 3})
+    model = ChannelModel(scenario, seed=5)
+    from_log, ended = model.promoters, []
+
+    def checked(step):
+        customer, offer = from_log(step)
+        cat = model.catalog
+        window = cat.referral_window[cat.offer_institution]
+        expected = _lasting_by_state(list(model._activations), step, window, model.state, cat)
+        assert np.array_equal(customer, expected[0]) and np.array_equal(offer, expected[1]), f"step {step}"
+        logged = sum(int(((step - began >= 1) & (step - began <= window[o])).sum())
+                     for began, _, o in model._activations)
+        ended.append(logged - customer.size)
+        return customer, offer
+
+    model.promoters = checked
+    model.run(14)
+    assert sum(ended) > 0, "some relationships should end within their referral window"
