@@ -9,6 +9,7 @@ builds them once; :func:`rederive` derives again only the sections (see
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -116,7 +117,26 @@ class Catalog:
         return len(FIXED_CHANNELS) + platform
 
     def offers_of_product(self, product: int) -> np.ndarray:
-        return np.flatnonzero(self.offer_product == product)
+        """The offers of product ``product``, ascending (read-only: one array per catalog)."""
+        return self._offers_by_product[product]
+
+    def offers_of_institution(self, institution: int) -> np.ndarray:
+        """The offers of institution ``institution``, ascending (read-only: one array per catalog)."""
+        return self._offers_by_institution[institution]
+
+    @cached_property
+    def _offers_by_product(self) -> list[np.ndarray]:
+        return _read_only([np.flatnonzero(self.offer_product == k) for k in range(len(self.products))])
+
+    @cached_property
+    def _offers_by_institution(self) -> list[np.ndarray]:
+        return _read_only([np.flatnonzero(self.offer_institution == i) for i in range(self.n_institutions)])
+
+
+def _read_only(arrays: list[np.ndarray]) -> list[np.ndarray]:
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
 
 
 def _annual_to_step(rate_kept: float, steps_per_year: float) -> float:

@@ -29,11 +29,20 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
     draws = int(expected + 6.0 * np.sqrt(expected) + 16)
     # A gap longer than n ends the search whatever its length: clipping gaps at n + 1 changes no position
     # below n, and keeps the cumulative sum from overflowing int64 when p is tiny (a spend of 1e-17 yuan).
-    positions = np.cumsum(np.minimum(rng.geometric(p, size=draws), n + 1)) - 1
+    positions = _gaps(rng, p, draws, n)
+    positions -= 1
     while positions[-1] < n:
-        more = np.cumsum(np.minimum(rng.geometric(p, size=draws), n + 1)) + positions[-1]
+        more = _gaps(rng, p, draws, n)
+        more += positions[-1]
         positions = np.concatenate([positions, more])
     return positions[:np.searchsorted(positions, n)]        # increasing (gaps >= 1): those below n lead
+
+
+def _gaps(rng: np.random.Generator, p: float, draws: int, n: int) -> np.ndarray:
+    """Cumulative sums of ``draws`` Geometric(``p``) gaps, each clipped at ``n + 1``, in one array."""
+    gaps = rng.geometric(p, size=draws)
+    np.minimum(gaps, n + 1, out=gaps)
+    return np.cumsum(gaps, out=gaps)
 
 
 def first_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -109,15 +109,16 @@ class CustomerState:
         """
         k = product
         customers = _indices(customers)
+        if customers.size == 0:
+            return
         self._end_held(customers, k)
-        provider = np.broadcast_to(np.asarray(provider, dtype=self.provider.dtype), customers.shape)
-        channel = np.broadcast_to(np.asarray(channel, dtype=self.channel.dtype), customers.shape)
+        provider = _per_customer(provider, self.provider.dtype, customers.size)
+        channel = _per_customer(channel, self.channel.dtype, customers.size)
+        since = np.full(customers.size, since, dtype=self.since.dtype)
         _write(self.provider, customers, k, provider)
         _write(self.channel, customers, k, channel)
         _write(self.since, customers, k, since)
-        if customers.size:
-            self.changes.append(Change(k, customers.copy(), provider.copy(), channel.copy(),
-                                       np.full(customers.size, since, dtype=self.since.dtype), 1))
+        self.changes.append(Change(k, customers.copy(), provider, channel, since, 1))
 
     def end(self, customers: np.ndarray, product: int) -> None:
         """End the customers' relationships for ``product`` (those who hold none are left as they are)."""
@@ -204,6 +205,13 @@ def _indices(customers) -> np.ndarray:
     """Customer indices from indices or a boolean mask over the customers."""
     customers = np.asarray(customers)
     return np.flatnonzero(customers) if customers.dtype == bool else customers
+
+
+def _per_customer(values, dtype, n: int) -> np.ndarray:
+    """A new array of ``n`` values of ``dtype``: ``values`` per customer, or one value for all."""
+    if np.ndim(values) == 0:
+        return np.full(n, values, dtype=dtype)
+    return np.array(values, dtype=dtype)
 
 
 def _write(a: np.ndarray, customers: np.ndarray, k: int, values) -> None:

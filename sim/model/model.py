@@ -491,7 +491,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         cat, state, rng = self.catalog, self.state, self.rng
         n = self.network.size
         spent = np.zeros((cat.n_institutions, cat.n_channels))
-        offers_of = [np.flatnonzero(cat.offer_institution == i) for i in range(cat.n_institutions)]
+        offers_of = [cat.offers_of_institution(i) for i in range(cat.n_institutions)]
         budgeted = ~np.isnan(cat.budget)
         app_on = (cat.app_spend > 0) | (budgeted & (cat.budget_split[:, 1] > 0))
         live_on = cat.live_enabled & ((cat.live_spend > 0) | (budgeted & (cat.budget_split[:, 2] > 0)))
