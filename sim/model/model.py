@@ -30,7 +30,7 @@ from sim.core.adoption.economics import (
 from sim.core.adoption.exposure import expose, per_reachable_spend, response
 from sim.core.adoption.frequency import Counted, count, credited, first_of_each
 from sim.core.adoption.funnel import Activations, binomial_approval, run_funnel
-from sim.core.adoption.referral import ActivationLog, spread, spread_offers
+from sim.core.adoption.referral import ActivationLog, Promoters, spread, spread_offers
 from sim.core.adoption.tally import RelationshipTally
 from sim.core.codes import Channel
 from sim.core.indexing import KeyTable, put
@@ -156,7 +156,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
             self.credit = new_credit_state(cat, self.network, self.population, self.state, self.credit_rng)
         self._place_initial_customers()
         self._aware_any = self.state.aware.any(axis=1)
-        self._activations = ActivationLog()      # the relationships begun within the referral windows
+        self._activations = ActivationLog(self.network.adjacency.indptr)   # relationships begun within the windows
         if self.credit is not None:
             self.capital = book_initial(self.credit, cat, self.state, self.credit_rng, start=self.start_step)
         else:
@@ -339,7 +339,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         if self.credit is not None:
             book_activations(self.credit, self.catalog, self.state, activations, t)
         self._activations.add(t, activations.customer, activations.offer)
-        self._record(t, won, left, int(promoters[0].size),
+        self._record(t, won, left, int(promoters.customer.size),
                      {"churned": int(churned), "switched": int(switched.customer.size), "funnel_entries": entries},
                      switched=switched)
         if t > 0 and not self._burning_in and t % self.decisions_every == 0:
@@ -465,7 +465,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
             switched.append(moved)
         return churned, np.concatenate(left).astype(np.int64), Activations.concat(switched)
 
-    def promoters(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+    def promoters(self, step: int) -> Promoters:
         """Mechanism 2: (customer, offer) pairs whose relationship began within the referral window."""
         cat = self.catalog
         window = cat.referral_window[cat.offer_institution]
@@ -533,14 +533,14 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._distinct_ads = max(batches, default=0) <= 1
         return Touches.concat(parts)
 
-    def referrals(self, promoters: tuple[np.ndarray, np.ndarray]) -> Touches:
+    def referrals(self, promoters: Promoters) -> Touches:
         """Mechanism 2: promoters' neighbours reached with probability 1 - (1 - r)^m."""
-        customer, offer = promoters
         cat = self.catalog
-        promoted = np.flatnonzero(np.bincount(offer, minlength=cat.n_offers))      # the offers promoted, sorted
-        return spread_offers(self.network.adjacency, customer, offer, promoted, Channel.REFERRAL,
+        promoted = np.flatnonzero(np.bincount(promoters.offer, minlength=cat.n_offers))   # the offers promoted, sorted
+        return spread_offers(self.network.adjacency, promoters.customer, promoters.offer, promoted, Channel.REFERRAL,
                              cat.referral_rate[cat.offer_institution[promoted]], self.state.provider,
-                             cat.offer_institution, cat.offer_product, self.rng)
+                             cat.offer_institution, cat.offer_product, self.rng,
+                             neighbour_rows=(promoters.start, promoters.length))
 
     def employee_shares(self) -> Touches:
         """Employee self-media (SF3): employees share their bank's offer with their neighbours."""

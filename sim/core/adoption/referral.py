@@ -10,6 +10,8 @@ with employees as permanent sharers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -29,11 +31,21 @@ class ActivationLog:
     which ends the one held first), which notes what it was; :meth:`note_ends`
     reads those notes and marks the rows that ended.  So :meth:`promoters`
     costs what the rows within the window hold, and never reads the
-    customers' state.
+    customers' state.  Each activation also keeps where its customer's
+    neighbour list starts in the network's CSR adjacency, and its length,
+    read once when it is added rather than at every step it promotes.
+
+    Parameters
+    ----------
+    indptr : int array (n + 1,)
+        The CSR adjacency's ``indptr``: customer ``c``'s neighbours are
+        ``indices[indptr[c]:indptr[c + 1]]``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, indptr: np.ndarray) -> None:
+        self._indptr = indptr
         self._rows: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._neighbour_rows: list[tuple[np.ndarray, np.ndarray]] = []
         self._lasting: list[np.ndarray | None] = []      # per row: bool per activation, None while all last
 
     def __iter__(self):
@@ -43,12 +55,15 @@ class ActivationLog:
     def add(self, step: int, customers: np.ndarray, offers: np.ndarray) -> None:
         """The relationships begun at ``step`` (distinct customers per product)."""
         self._rows.append((step, customers, offers))
+        starts = self._indptr[customers]
+        self._neighbour_rows.append((starts, self._indptr[customers + 1] - starts))
         self._lasting.append(None)
 
     def forget_before(self, step: int) -> None:
         """Drop the rows begun before ``step``."""
         keep = [r for r, row in enumerate(self._rows) if row[0] >= step]
         self._rows = [self._rows[r] for r in keep]
+        self._neighbour_rows = [self._neighbour_rows[r] for r in keep]
         self._lasting = [self._lasting[r] for r in keep]
 
     def note_ends(self, changes, offer_institution: np.ndarray, offer_product: np.ndarray) -> None:
@@ -75,26 +90,47 @@ class ActivationLog:
                     lasting = self._lasting[r]
                     self._lasting[r] = ~gone if lasting is None else lasting & ~gone
 
-    def promoters(self, step: int, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(customer, offer) pairs whose lasting relationship began within its offer's window before ``step``.
+    def promoters(self, step: int, window: np.ndarray) -> Promoters:
+        """The (customer, offer) pairs whose lasting relationship began within its offer's window before ``step``.
 
         ``window``: per offer, the referral window W in steps.
         """
         if not self._rows:
-            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+            none = np.zeros(0, np.int64)
+            return Promoters(none, np.zeros(0, np.int32), none, none)
         ages = [step - row[0] for row in self._rows]
         every = window.size and 1 <= min(ages) and max(ages) <= int(window.min())
-        customers, offers = [], []
-        for (_, c, o), lasting, age in zip(self._rows, self._lasting, ages, strict=True):
+        columns = []
+        for (_, c, o), (start, length), lasting, age in zip(self._rows, self._neighbour_rows, self._lasting, ages,
+                                                            strict=True):
             if not every:
                 within = (age >= 1) & (age <= window[o])
                 lasting = within if lasting is None else lasting & within
             if lasting is not None:
                 keep = np.flatnonzero(lasting)
-                c, o = c[keep], o[keep]
-            customers.append(c)
-            offers.append(o)
-        return np.concatenate(customers).astype(np.int64, copy=False), np.concatenate(offers)
+                c, o, start, length = c[keep], o[keep], start[keep], length[keep]
+            columns.append((c, o, start, length))
+        customer, offer, start, length = (np.concatenate(column) for column in zip(*columns, strict=True))
+        return Promoters(customer.astype(np.int64, copy=False), offer, start, length)
+
+
+@dataclass
+class Promoters:
+    """This step's promoters: (customer, offer) pairs, with each customer's neighbour list in the adjacency.
+
+    Attributes
+    ----------
+    customer, offer : int arrays
+        The pairs, in the order of the activations they come from.
+    start, length : int arrays
+        Per pair: where the customer's neighbours start in the adjacency's
+        ``indices`` (its ``indptr`` entry), and how many there are.
+    """
+
+    customer: np.ndarray
+    offer: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
 
 
 def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: int, rate: float,
@@ -147,7 +183,8 @@ def spread(adjacency: sp.csr_array, sources: np.ndarray, offer: int, channel: in
 
 def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np.ndarray, offers: np.ndarray,
                   channel: int, rates: np.ndarray, provider: np.ndarray, offer_institution: np.ndarray,
-                  offer_product: np.ndarray, rng: np.random.Generator) -> Touches:
+                  offer_product: np.ndarray, rng: np.random.Generator,
+                  neighbour_rows: tuple[np.ndarray, np.ndarray] | None = None) -> Touches:
     """:func:`spread` for several offers in one pass: the same touches, in the same order, from the same draws.
 
     Offer ``offers[g]``'s sharers are ``sources[source_offer == offers[g]]``
@@ -175,6 +212,10 @@ def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np
     offer_institution, offer_product : int arrays
         Per offer (of the catalog), its institution and product.
     rng : numpy.random.Generator
+    neighbour_rows : (start, length) int arrays, optional
+        Per source, its ``indptr`` entry and degree in ``adjacency``, when
+        already known (:class:`Promoters`): the same touches, without
+        reading ``indptr`` at every source.
     """
     if len(offers) != len(rates):
         raise ValueError(f"spread_offers: {len(offers)} offers but {len(rates)} rates")
@@ -184,10 +225,14 @@ def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np
     rates = [rate for _, rate in spreading]
     if not mine:
         return Touches.empty()
-    sharers = sources[np.concatenate(mine)]
+    chosen = np.concatenate(mine)
     indptr, indices = adjacency.indptr, adjacency.indices
-    starts = indptr[sharers]
-    lengths = indptr[sharers + 1] - starts
+    if neighbour_rows is None:
+        sharers = sources[chosen]
+        starts = indptr[sharers]
+        lengths = indptr[sharers + 1] - starts
+    else:
+        starts, lengths = neighbour_rows[0][chosen], neighbour_rows[1][chosen]
     ends = np.cumsum(lengths)
     last = np.cumsum([m.size for m in mine]) - 1          # each offer's last sharer
     parts, groups = [], []

@@ -244,7 +244,11 @@ def test_the_promoters_are_the_lasting_relationships_of_the_window_at_every_step
     from_log, ended = model.promoters, []
 
     def checked(step):
-        customer, offer = from_log(step)
+        promoters = from_log(step)
+        customer, offer = promoters.customer, promoters.offer
+        indptr = model.network.adjacency.indptr
+        assert np.array_equal(promoters.start, indptr[customer])
+        assert np.array_equal(promoters.length, indptr[customer + 1] - indptr[customer])
         cat = model.catalog
         window = cat.referral_window[cat.offer_institution]
         expected = _lasting_by_state(list(model._activations), step, window, model.state, cat)
@@ -252,7 +256,7 @@ def test_the_promoters_are_the_lasting_relationships_of_the_window_at_every_step
         logged = sum(int(((step - began >= 1) & (step - began <= window[o])).sum())
                      for began, _, o in model._activations)
         ended.append(logged - customer.size)
-        return customer, offer
+        return promoters
 
     model.promoters = checked
     model.run(14)
