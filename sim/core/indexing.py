@@ -108,29 +108,28 @@ class KeyTable:
 
     Notes
     -----
-    The first occurrences are found with one ``np.maximum.at`` (exact
-    whatever the order of repeated indices) of stamped positions: call
-    ``g`` writes ``g * 2**32 + (2**32 - 1 - position)``, larger than anything
-    an earlier call wrote, so the table needs no reset between calls and the
-    largest value of a key is its first position in this call.
+    The first occurrences are found by writing each key's positions into an
+    int32 table in reverse order and reading the table back at every key: a
+    key's entry then holds the position written last.  Every entry read was
+    written by this call, so the table needs no reset between calls.  The
+    result does not rest on the order in which numpy writes repeated
+    indices: each key's entry is one of its positions, so an entry above the
+    position it is read at for some key means the first position did not
+    win, and that batch is done again with ``np.minimum.at``, exact in any
+    order.  An entry at or below every one of its key's positions is the
+    first.
     """
 
-    #: Positions per call are below this (the stamp is shifted above them).
-    _SHIFT = 32
-    #: Stamps run up to here before the table is cleared (well inside int64).
-    _LAST_STAMP = 1 << 29
-
     def __init__(self):
-        self._stamped = np.zeros(0, dtype=np.int64)      # stamped positions of earlier calls (any resting value)
-        self._stamp = 0
+        self._first = np.zeros(0, dtype=np.int32)        # a position of each key's latest batch (any resting value)
+        self._positions = np.zeros(0, dtype=np.int32)    # 0, 1, 2, ... to slice from
         self._count = np.zeros(0, dtype=np.int64)        # resting value: 0
 
-    def _reserve(self, span: int) -> None:
-        if span > self._count.size:
-            size = max(span, 2 * self._count.size)
-            self._stamped = np.zeros(size, dtype=np.int64)
-            self._stamp = 0
-            self._count = np.zeros(size, dtype=np.int64)
+    @staticmethod
+    def _grown(table: np.ndarray, span: int) -> np.ndarray:
+        if span <= table.size:
+            return table
+        return np.zeros(max(span, 2 * table.size), dtype=table.dtype)
 
     def first_of_each(self, keys: np.ndarray, span: int | None = None) -> np.ndarray:
         """Positions of the first occurrence of each distinct key (in the order given), ascending.
@@ -142,26 +141,28 @@ class KeyTable:
         span : int, optional
             An upper bound (exclusive) of the keys; ``keys.max() + 1`` when not given.
         """
-        if keys.size == 0:
+        m = keys.size
+        if m == 0:
             return np.zeros(0, dtype=np.int64)
-        self._reserve(int(keys.max()) + 1 if span is None else span)
-        if keys.size >= 1 << self._SHIFT:
-            raise ValueError(f"KeyTable.first_of_each: at most 2**{self._SHIFT} - 1 keys a call, got {keys.size}")
-        if self._stamp >= self._LAST_STAMP:
-            self._stamped[:] = 0
-            self._stamp = 0
-        self._stamp += 1
-        value = np.arange((self._stamp << self._SHIFT) + (1 << self._SHIFT) - 1,
-                          (self._stamp << self._SHIFT) + (1 << self._SHIFT) - 1 - keys.size, -1, dtype=np.int64)
-        np.maximum.at(self._stamped, keys, value)
-        return np.flatnonzero(self._stamped[keys] == value)
+        if m > np.iinfo(np.int32).max:
+            raise ValueError(f"KeyTable.first_of_each: at most 2**31 - 1 keys a call, got {m}")
+        self._first = table = self._grown(self._first, int(keys.max()) + 1 if span is None else span)
+        if m > self._positions.size:
+            self._positions = np.arange(max(m, 2 * self._positions.size), dtype=np.int32)
+        positions = self._positions[:m]
+        table[keys[::-1]] = positions[::-1]
+        winner = table[keys]
+        if (winner > positions).any():               # a later position won somewhere: exact in any write order
+            table[keys] = m
+            np.minimum.at(table, keys, positions)
+            winner = table[keys]
+        return np.flatnonzero(winner == positions)
 
     def counts_at(self, keys: np.ndarray, at: np.ndarray | None = None, span: int | None = None) -> np.ndarray:
         """How many times each of ``keys[at]`` (every key when ``at`` is None) occurs in ``keys``."""
         if keys.size == 0:
             return np.zeros(0, dtype=np.int64)
-        self._reserve(int(keys.max()) + 1 if span is None else span)
-        table = self._count
+        self._count = table = self._grown(self._count, int(keys.max()) + 1 if span is None else span)
         try:
             np.add.at(table, keys, 1)
             return table[keys if at is None else keys[at]]
