@@ -150,6 +150,19 @@ def test_a_rejected_applicant_reapplies_after_the_cool_down(make_scenario):
     assert (model.state.stage[:, 0] == Stage.REJECTED).all()
 
 
+def test_without_a_cool_down_a_rejected_applicant_applies_again_at_once(make_scenario):
+    ones = {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 0.0, "reapply_after": 0, "repeat_decay": 1.0}
+    model = ChannelModel(make_scenario({"population": {"size": 500}, "funnel": ones,
+                                        "banks": {"b": {"referral": {"enabled": False},
+                                                        "branch": {"coverage": [1, 1, 1, 1], "spend": 1.0e5}}}}),
+                         seed=4)
+    model.run(5)
+    funnel = model.tables()["funnel"]
+    applied = funnel[funnel.stage == "applied"].groupby("step")["reached"].sum()
+    assert applied.loc[1:5].tolist() == [500] * 5
+    assert (model.state.stage[:, 0] == Stage.REJECTED).all()
+
+
 def test_churned_customers_are_won_back(make_scenario):
     model = ChannelModel(make_scenario({
         "population": {"size": 2_000}, "time": {"steps": 24},

@@ -47,11 +47,14 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
 
     ``products`` is one product index or one per customer.  Only customers
     whose stage is ``rejected`` can be in a cool-down, so ``rejected_at`` is
-    read for them alone.
+    read for them alone, and the stage only when some product has one.
     """
+    cooling_down = bool((catalog.reapply_after > 0).any())
     if np.ndim(products) == 0:
         k = int(products)
         free = state.provider[:, k][customers] < 0
+        if not cooling_down:
+            return free
         rejected = np.flatnonzero(state.stage[:, k][customers] == _REJECTED)
         if rejected.size:
             cooling = step - state.rejected_at[:, k][customers[rejected]] < catalog.reapply_after[k]
@@ -65,11 +68,12 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
         at = customers if provider.shape[1] == 1 else position(provider, customers, products)
     else:
         at = None
+    free = flat(provider)[at] < 0 if at is not None else take(provider, customers, products) < 0
+    if not cooling_down:        # a rejection keeps nobody out: rejected_at <= step
+        return free
     if at is not None:
-        free = flat(provider)[at] < 0
         rejected = np.flatnonzero(flat(stage)[at] == _REJECTED)
     else:
-        free = take(provider, customers, products) < 0
         rejected = np.flatnonzero(take(stage, customers, products) == _REJECTED)
     if rejected.size:
         c, p = customers[rejected], products[rejected]
