@@ -217,9 +217,14 @@ def test_spreading_several_offers_at_once_gives_the_touches_and_draws_of_one_spr
         for o, rate in zip(promoted, rates, strict=True)])
     got = spread_offers(adjacency, sources, source_offer, promoted, Channel.REFERRAL, rates, provider,
                         offer_institution, offer_product, together)
+    starts = adjacency.indptr[sources]
+    rows_known = spread_offers(adjacency, sources, source_offer, promoted, Channel.REFERRAL, rates, provider,
+                               offer_institution, offer_product, np.random.default_rng(seed + 100),
+                               neighbour_rows=(starts, adjacency.indptr[sources + 1] - starts))
     for field in ("customer", "offer", "channel"):
         assert np.array_equal(getattr(got, field), getattr(expected, field))
         assert getattr(got, field).dtype == getattr(expected, field).dtype
+        assert np.array_equal(getattr(rows_known, field), getattr(expected, field))
     assert one.random() == together.random(), "the same draws, in the same order"
 
 
