@@ -135,31 +135,31 @@ def test_a_repeat_exposure_counts_with_probability_decay_to_the_m(make_scenario)
     assert (state.exposures[:, 0] == 255).all(), "the counter saturates"
 
 
-def test_a_rejected_applicant_reapplies_after_the_cool_down(make_scenario):
-    ones = {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 0.0, "reapply_after": 3, "repeat_decay": 1.0}
+def _everyone_rejected_every_time(make_scenario, reapply_after: int, steps: int) -> tuple[ChannelModel, pd.Series]:
+    """Everyone exposed every step (p = 1) and every application refused; the applications by step."""
+    ones = {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 0.0, "reapply_after": reapply_after,
+            "repeat_decay": 1.0}
     model = ChannelModel(make_scenario({"population": {"size": 500}, "funnel": ones,
                                         "banks": {"b": {"referral": {"enabled": False},
                                                         "branch": {"coverage": [1, 1, 1, 1], "spend": 1.0e5}}}}),
                          seed=4)
-    model.run(8)
+    model.run(steps)
     funnel = model.tables()["funnel"]
-    applied = funnel[funnel.stage == "applied"].groupby("step")["reached"].sum().reindex(range(1, 9), fill_value=0)
-    # Everyone is exposed every step (p = 1); rejected at step 1, they apply again at 4 and 7 only.
+    applied = funnel[funnel.stage == "applied"].groupby("step")["reached"].sum()
+    return model, applied.reindex(range(1, steps + 1), fill_value=0)
+
+
+def test_a_rejected_applicant_reapplies_after_the_cool_down(make_scenario):
+    model, applied = _everyone_rejected_every_time(make_scenario, reapply_after=3, steps=8)
+    # Rejected at step 1, they apply again at 4 and 7 only.
     assert applied.loc[[1, 4, 7]].tolist() == [500, 500, 500]
     assert applied.drop([1, 4, 7]).sum() == 0
     assert (model.state.stage[:, 0] == Stage.REJECTED).all()
 
 
 def test_without_a_cool_down_a_rejected_applicant_applies_again_at_once(make_scenario):
-    ones = {"interest": 1.0, "compare": 1.0, "apply": 1.0, "approve": 0.0, "reapply_after": 0, "repeat_decay": 1.0}
-    model = ChannelModel(make_scenario({"population": {"size": 500}, "funnel": ones,
-                                        "banks": {"b": {"referral": {"enabled": False},
-                                                        "branch": {"coverage": [1, 1, 1, 1], "spend": 1.0e5}}}}),
-                         seed=4)
-    model.run(5)
-    funnel = model.tables()["funnel"]
-    applied = funnel[funnel.stage == "applied"].groupby("step")["reached"].sum()
-    assert applied.loc[1:5].tolist() == [500] * 5
+    model, applied = _everyone_rejected_every_time(make_scenario, reapply_after=0, steps=5)
+    assert applied.tolist() == [500] * 5
     assert (model.state.stage[:, 0] == Stage.REJECTED).all()
 
 
