@@ -76,6 +76,11 @@ def test_key_table_agrees_with_a_fresh_table_on_every_batch_and_rests_between_ca
                                                                   dtype=np.int64).reshape(-1))
     assert not table._count.any()
     assert isinstance(table._first, _WritesInTheOtherOrder) == (write_order == "other")
+    # The reversed writes alone leave a later position for a repeated key only in the other order: its fallback ran.
+    repeated = np.array([5, 3, 5, 3, 9])
+    positions = np.arange(repeated.size, dtype=np.int32)
+    table._first[repeated[::-1]] = positions[::-1]
+    assert (np.asarray(table._first)[repeated] > positions).any() == (write_order == "other")
 
 
 def test_key_table_of_keys_seen_once_returns_every_position():
