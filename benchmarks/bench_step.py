@@ -14,9 +14,10 @@ when preempted, a reference step of half a second averages over many).
 
 ``--order blocks`` times all the reference's steps first and then all the
 vectorised model's, still in one process.  Interleaved, each vectorised step
-follows a reference step that has evicted the caches, so it pays for cold
-reads of the customer arrays that a run of the model alone does not; the
-two orders together show how much of the ratio is that.
+follows a reference step that has left the caches cold, so it pays for what
+a run of the model alone does not; the two orders together show how much
+of the ratio is that, and ``bench_cold.py`` how much of it is the customer
+data and how much the rest of the step's state.
 
 ``--full`` also times a whole run of ``scenarios/baseline.yaml`` (60 steps,
 10,000 customers, one replication) through ``sim.run``, wall time after

@@ -194,6 +194,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         self._decision_seed = np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, DECISION_STREAM))
         self.decision_rng = np.random.default_rng(self._decision_seed)
         self.posted: dict = {}
+        self._posted_of: tuple[tuple, dict] | None = None     # the lever records and the terms they post
         self.period: PeriodView | None = None
         self.posted_before: dict = {}
         self.notices: list[tuple[int, str, str, int]] = []
@@ -353,13 +354,27 @@ class ChannelModel(MarketSetUp, mesa.Model):
         changes its own levers; the catalog is derived again once, after
         the round.
         """
-        self.posted_before, self.posted = self.posted, posted_terms(self.current_scenario())
+        self.posted_before, self.posted = self.posted, self._posted_terms()
         # Relationships by entry channel at the end of the step just recorded: counted only if a rule reads them.
         self.period = period_view(self.recorder, self.catalog, self.decisions_every,
                                   count_via=partial(self._count_via, self.steps),
                                   sum_margins=partial(self._channel_margins, self.steps))
         with self.levers.batch():
             self.institutions.shuffle_do("step")
+
+    def _posted_terms(self) -> dict:
+        """The terms posted now (:func:`posted_terms`), derived again only when a lever record has changed.
+
+        A lever change replaces its holder's record (the records are not
+        changed in place), so the same records post the same terms; the
+        terms are read, never written, by the decisions.
+        """
+        records = tuple(holder.levers for holder in self.levers.holders.values())
+        cached = self._posted_of
+        if cached is None or len(cached[0]) != len(records) or any(
+                a is not b for a, b in zip(cached[0], records, strict=True)):
+            self._posted_of = cached = (records, posted_terms(self.current_scenario()))
+        return cached[1]
 
     def _still_at(self, step: int) -> None:
         if self.steps != step:
@@ -680,7 +695,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
                                 [book.codes(state, loans.customer, k) for k, loans in enumerate(rel.loans)])
         if not initial:
             won = Activations.concat([activations, switched]) if switched.customer.size else activations
-            paid = np.concatenate([np.ones(activations.customer.size, bool), np.zeros(switched.customer.size, bool)])
+            paid = (np.concatenate([np.ones(activations.customer.size, bool), np.zeros(switched.customer.size, bool)])
+                    if switched.customer.size else None)
             self.cohorts.acquire(step, cat.offer_institution[won.offer], won.channel, cat.offer_product[won.offer],
                                  self.ledger.spend_by_channel, paid=paid)
 

@@ -394,3 +394,22 @@ def test_the_round_view_counts_relationships_lazily_and_only_in_its_own_round():
     fresh.step()
     with pytest.raises(RuntimeError, match="is read at step"):
         _ = stale.via
+
+
+def test_the_posted_terms_are_those_of_the_levers_now_after_a_change_by_set_lever_or_a_decision():
+    from sim.model.observation import posted_terms
+
+    scenario = load_scenario(BASELINE, {**SMALL, "decisions.every": 1})
+    model = ChannelModel(scenario, seed=1)
+    model.run(2)
+    assert model.posted == posted_terms(model.current_scenario())
+    price = model.institution("icbc").levers.offers["payments"].price
+    model.set_lever("banks.icbc.offers.payments.price", price + 0.25)
+    model.set_lever("banks.citic.referral.bonus", 12.0)
+    model.run(1)
+    assert model.posted_before["icbc"]["prices"]["payments"] == price
+    assert model.posted["icbc"]["prices"]["payments"] == price + 0.25
+    assert model.posted["citic"]["bonus"] == 12.0
+    assert model.posted == posted_terms(model.current_scenario())
+    model.run(1)                                       # nothing changed: the same terms again
+    assert model.posted == model.posted_before == posted_terms(model.current_scenario())

@@ -245,10 +245,10 @@ class CohortBook:
         """
         I, C1, K = self.I, self.C1, self.K
         C = C1 - 1
-        paid = np.ones(institution.size, bool) if paid is None else np.asarray(paid, bool)
         code = (institution.astype(np.int64) * C + channel) * K + product
         new = np.bincount(code, minlength=I * C * K).reshape(I, C, K)
-        bought = np.bincount(code[paid], minlength=I * C * K).reshape(I, C, K)
+        bought = (new if paid is None
+                  else np.bincount(code[np.asarray(paid, bool)], minlength=I * C * K).reshape(I, C, K))
         by_channel = bought.sum(axis=2)
         cac = np.divide(spend, by_channel, out=np.zeros_like(spend, dtype=float), where=by_channel > 0)
         i, c, k = np.nonzero(new)

@@ -286,7 +286,8 @@ def account(catalog, activations: Activations, churned_from: np.ndarray, relatio
     new_tier = tier[activations.customer].astype(np.int64) if activations.customer.size else new_channel
     new_by_tier = np.bincount((new_inst * C + new_channel) * 4 + new_tier, minlength=I * C * 4).reshape(I, C, 4)
     new_by_channel = new_by_product.sum(axis=2)
-    switched_by_channel = _by_channel(switched, catalog) if switched is not None else np.zeros((I, C), np.int64)
+    switched_by_channel = (_by_channel(switched, catalog) if switched is not None and switched.customer.size
+                           else np.zeros((I, C), np.int64))
 
     spend = np.zeros((I, C)) if marketing_spend is None else np.array(marketing_spend, dtype=float)
     spend[:, Channel.EMPLOYEE] = catalog.employees * catalog.employee_cost
