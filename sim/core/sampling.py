@@ -28,7 +28,8 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
     if p >= _GEOMETRIC_BELOW:
         return np.flatnonzero(rng.random(n) < p)
     expected = n * p
-    draws = int(expected + 6.0 * math.sqrt(expected) + 16)      # IEEE sqrt: numpy's number, without an array
+    # math.sqrt and np.sqrt both round the square root correctly (IEEE 754): the same number, no numpy scalar.
+    draws = int(expected + 6.0 * math.sqrt(expected) + 16)
     # A gap longer than n ends the search whatever its length: clipping gaps at n + 1 changes no position
     # below n, and keeps the cumulative sum from overflowing int64 when p is tiny (a spend of 1e-17 yuan).
     positions = _gaps(rng, p, draws, n)
