@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+INT32_MAX = int(np.iinfo(np.int32).max)
+
 
 def flat(a: np.ndarray) -> np.ndarray | None:
     """A 1-D view of a contiguous 2-D array in its memory order (None if it is not contiguous)."""
@@ -144,7 +146,7 @@ class KeyTable:
         m = keys.size
         if m == 0:
             return np.zeros(0, dtype=np.int64)
-        if m > np.iinfo(np.int32).max:
+        if m > INT32_MAX:
             raise ValueError(f"KeyTable.first_of_each: at most 2**31 - 1 keys a call, got {m}")
         self._first = table = self._grown(self._first, int(keys.max()) + 1 if span is None else span)
         if m > self._positions.size:
@@ -156,7 +158,7 @@ class KeyTable:
             table[keys] = m
             np.minimum.at(table, keys, positions)
             winner = table[keys]
-        return np.flatnonzero(winner == positions)
+        return (winner == positions).nonzero()[0]
 
     def counts_at(self, keys: np.ndarray, at: np.ndarray | None = None, span: int | None = None) -> np.ndarray:
         """How many times each of ``keys[at]`` (every key when ``at`` is None) occurs in ``keys``."""

@@ -26,7 +26,7 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
     if p >= 1.0:
         return np.arange(n)
     if p >= _GEOMETRIC_BELOW:
-        return np.flatnonzero(rng.random(n) < p)
+        return (rng.random(n) < p).nonzero()[0]
     expected = n * p
     # math.sqrt and np.sqrt both round the square root correctly (IEEE 754): the same number, no numpy scalar.
     draws = int(expected + 6.0 * math.sqrt(expected) + 16)
@@ -58,7 +58,7 @@ def first_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     # uniform among the group's elements.  O(n), no sort.
     slot = np.empty(int(groups.max()) + 1, dtype=np.int64)
     slot[groups[order]] = order
-    winners = np.flatnonzero(slot[groups] == np.arange(groups.size))
+    winners = (slot[groups] == np.arange(groups.size)).nonzero()[0]
     return winners
 
 

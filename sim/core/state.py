@@ -134,7 +134,7 @@ class CustomerState:
         if customers.size == 0:
             return
         provider = self.provider[:, k][customers]
-        held = np.flatnonzero(provider >= 0)
+        held = (provider >= 0).nonzero()[0]
         if held.size:
             who = customers[held]
             self.changes.append(Change(k, who, provider[held], self.channel[:, k][who], self.since[:, k][who], -1))
@@ -173,7 +173,7 @@ class CustomerState:
             return {}
         if n_institutions + 1 > 64:
             held = self.customer_of(n_institutions) | self.follower
-            return {int(i): np.flatnonzero(held[:, i]) for i in institutions}
+            return {int(i): held[:, i].nonzero()[0] for i in institutions}
         bits = _bit_set_type(n_institutions + 1)
         held = np.zeros(self.provider.shape[0], dtype=bits)
         one = bits(1)
@@ -185,7 +185,7 @@ class CustomerState:
         for i in institutions:
             member = (held & np.left_shift(one, bits(int(i) + 1))) != 0
             member |= self.follower[:, i]
-            out[int(i)] = np.flatnonzero(member)
+            out[int(i)] = member.nonzero()[0]
         return out
 
 
@@ -204,7 +204,7 @@ class Change:
 def _indices(customers) -> np.ndarray:
     """Customer indices from indices or a boolean mask over the customers."""
     customers = np.asarray(customers)
-    return np.flatnonzero(customers) if customers.dtype == bool else customers
+    return customers.nonzero()[0] if customers.dtype == bool else customers
 
 
 def _per_customer(values, dtype, n: int) -> np.ndarray:

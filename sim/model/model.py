@@ -466,7 +466,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         for k in range(len(cat.products)):
             switching = cat.switching > 0.0 and cat.offers_of_product(k).size >= 2
             # One scan per product, shared; none when neither mechanism can act (both would return at once).
-            holders = np.flatnonzero(state.provider[:, k] >= 0) if churning or switching else None
+            holders = (state.provider[:, k] >= 0).nonzero()[0] if churning or switching else None
             customers, providers = churn_mechanism.churn(k, state, self.catalog, self.rng, holders)
             if self.credit is not None:
                 prepay(self.credit, self.catalog, state, customers, k, step)
@@ -511,10 +511,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         app_on = (cat.app_spend > 0) | (budgeted & (cat.budget_split[:, 1] > 0))
         live_on = cat.live_enabled & ((cat.live_spend > 0) | (budgeted & (cat.budget_split[:, 2] > 0)))
         advertised = np.array([o.size > 0 for o in offers_of], dtype=bool)
-        private = state.private_domains(np.flatnonzero(advertised & (app_on | live_on)))
+        private = state.private_domains((advertised & (app_on | live_on)).nonzero()[0])
         # The buys in the order they draw: (institution, audience, offers, channel, own spend, budget share, curve).
         buys = []
-        for i in np.flatnonzero(advertised):
+        for i in advertised.nonzero()[0]:
             offers = offers_of[i]
             buys.append((i, self._branch_audience[i], offers, Channel.BRANCH, cat.branch_spend[i],
                          cat.budget_split[i, 0], 0))
@@ -523,7 +523,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
                 if live_on[i]:
                     buys.append((i, private[i], offers, Channel.LIVE_STREAM, cat.live_spend[i],
                                  cat.budget_split[i, 2], 2))
-        for j in np.flatnonzero(cat.partner_active):
+        for j in cat.partner_active.nonzero()[0]:
             bank, platform = cat.partner_bank[j], cat.partner_platform[j]
             if advertised[bank]:
                 buys.append((bank, self._platform_audience[platform], offers_of[bank], cat.platform_channel(platform),
@@ -538,10 +538,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
         p = response(per_thousand, cat.response_pmax[list(kind)], cat.response_s0[list(kind)])
         parts = []
         batches = [0] * cat.n_institutions       # exposure batches of each institution's offers this step
-        for b in np.flatnonzero((per_thousand > 0.0) & (reach > 0)):
+        for b in ((per_thousand > 0.0) & (reach > 0)).nonzero()[0]:
             i, size = institution[b], int(reach[b])
             spent[i, channel[b]] += per_thousand[b] * size / 1000.0
-            # Every audience is a sorted set of distinct customers (flatnonzero): all n of them is arange(n).
+            # Every audience is a sorted set of distinct customers (positions of a mask): all n of them is arange(n).
             parts.append(expose(audience[b], offers[b], channel[b], float(p[b]), rng, everyone=size == n))
             batches[i] += 1
         # One batch per institution: every (customer, offer) pair is exposed at most once this step.
@@ -551,7 +551,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
     def referrals(self, promoters: Promoters) -> Touches:
         """Mechanism 2: promoters' neighbours reached with probability 1 - (1 - r)^m."""
         cat = self.catalog
-        promoted = np.flatnonzero(np.bincount(promoters.offer, minlength=cat.n_offers))   # the offers promoted, sorted
+        promoted = np.bincount(promoters.offer, minlength=cat.n_offers).nonzero()[0]   # the offers promoted, sorted
         return spread_offers(self.network.adjacency, promoters.customer, promoters.offer, promoted, Channel.REFERRAL,
                              cat.referral_rate[cat.offer_institution[promoted]], self.state.provider,
                              cat.offer_institution, cat.offer_product, self.rng,
@@ -560,7 +560,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
     def employee_shares(self) -> Touches:
         """Employee self-media (SF3): employees share their bank's offer with their neighbours."""
         cat, state, parts = self.catalog, self.state, []
-        for i in np.flatnonzero(cat.employees > 0):
+        for i in (cat.employees > 0).nonzero()[0]:
             offer = cat.employee_offer[i]
             if offer < 0:
                 continue

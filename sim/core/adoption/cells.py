@@ -31,7 +31,7 @@ def partner_take(catalog) -> tuple[np.ndarray, np.ndarray]:
     payee = np.full(catalog.n_channels, -1, dtype=np.int64)
     F = catalog.n_channels - len(catalog.platform_ids)
     payee[F:] = catalog.platform_institution
-    active = np.flatnonzero(catalog.partner_active)
+    active = catalog.partner_active.nonzero()[0]
     if active.size:
         channel = F + catalog.partner_platform[active].astype(np.int64)
         np.add.at(take, (catalog.partner_bank[active], channel), catalog.partner_take[active])
@@ -233,7 +233,7 @@ def counted_cells(counts: np.ndarray, state, catalog, tier: np.ndarray | None, b
     for k in range(counts.shape[0]):
         customer = np.zeros(0, np.int64)
         if with_loans and risk.is_credit[k]:
-            borrowers = np.flatnonzero(state.loan[:, k] >= 0)
+            borrowers = (state.loan[:, k] >= 0).nonzero()[0]
             provider = state.provider[:, k][borrowers]
             customer = borrowers[(provider >= 0) & ~risk.is_p2p[np.maximum(provider, 0)]]
         if customer.size == 0:

@@ -31,7 +31,7 @@ def churn(product: int, state, catalog, rng: np.random.Generator,
     if highest <= 0.0:
         return np.zeros(0, np.int64), np.zeros(0, np.int16)
     if holders is None:
-        holders = np.flatnonzero(state.provider[:, k] >= 0)
+        holders = (state.provider[:, k] >= 0).nonzero()[0]
     # Bernoulli(highest) then thinning by hazard/highest is Bernoulli(hazard), drawn in O(n·highest).
     candidates = bernoulli_subset(holders, highest, rng)
     providers = state.provider[candidates, k]
@@ -60,7 +60,7 @@ def switch(product: int, state, population, catalog, step: int, approve_fn: Appr
     if catalog.switching <= 0.0 or offers_k.size < 2:
         return Activations.concat([]), np.zeros(0, np.int16)
     if holders is None:
-        holders = np.flatnonzero(state.provider[:, k] >= 0)
+        holders = (state.provider[:, k] >= 0).nonzero()[0]
     weighing = bernoulli_subset(holders, catalog.switching, rng)
     current = catalog.offer_of[state.provider[weighing, k], k]
     known = state.aware[weighing][:, offers_k]

@@ -215,7 +215,7 @@ class CohortBook:
             self._counts[k] = counts[k]
             margin = (earnings.by_cell(k, loan_cells[k], counts[k], step) if earnings is not None
                       else np.zeros(counts[k].size))
-            nonzero = np.flatnonzero((counts[k] > 0) | (lost[k] > 0))
+            nonzero = ((counts[k] > 0) | (lost[k] > 0)).nonzero()[0]
             cells.append(nonzero)
             held.append(counts[k][nonzero])
             ended.append(lost[k][nonzero])
@@ -351,6 +351,6 @@ def _group_cumsum(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     total = np.cumsum(values)
     if values.size == 0:
         return total
-    starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]]))
+    starts = np.concatenate([[True], group[1:] != group[:-1]]).nonzero()[0]
     offset = np.repeat(total[starts] - values[starts], np.diff(np.concatenate([starts, [values.size]])))
     return total - offset

@@ -173,7 +173,7 @@ def relationship_margin(state, catalog, book=None, holders: list[np.ndarray] | N
         Interest is earned on the loans performing at the end of the step.
     """
     K = state.provider.shape[1]
-    held = holders if holders is not None else [np.flatnonzero(state.provider[:, k] >= 0) for k in range(K)]
+    held = holders if holders is not None else [(state.provider[:, k] >= 0).nonzero()[0] for k in range(K)]
     rel = relationship_cells(state, catalog, held, None, book)
     bounds = np.cumsum([0, *(h.size for h in held)])
     m = int(bounds[-1])
@@ -301,10 +301,10 @@ def account(catalog, activations: Activations, churned_from: np.ndarray, relatio
         shares = rel.plain.sum(axis=3) * rel.cells.provider_share
         platform_income += np.bincount(payee[paid], weights=shares[paid], minlength=I)[:I]
         for loans in rel.loans if rel.has_loans else ():
-            to = np.flatnonzero(loans.share_to >= 0)
+            to = (loans.share_to >= 0).nonzero()[0]
             if to.size:
                 platform_income += np.bincount(loans.share_to[to], weights=loans.revenue_share[to], minlength=I)[:I]
-    partners = np.flatnonzero(catalog.partner_active)
+    partners = catalog.partner_active.nonzero()[0]
     if partners.size:
         bank, platform = catalog.partner_bank[partners], catalog.partner_platform[partners]
         channel = catalog.platform_channel(platform)

@@ -55,7 +55,7 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
         free = state.provider[:, k][customers] < 0
         if not cooling_down:
             return free
-        rejected = np.flatnonzero(state.stage[:, k][customers] == _REJECTED)
+        rejected = (state.stage[:, k][customers] == _REJECTED).nonzero()[0]
         if rejected.size:
             cooling = step - state.rejected_at[:, k][customers[rejected]] < catalog.reapply_after[k]
             free[rejected[cooling]] = False
@@ -72,9 +72,9 @@ def may_enter(state, catalog, customers: np.ndarray, products: np.ndarray | int,
     if not cooling_down:        # a rejection keeps nobody out: rejected_at <= step
         return free
     if at is not None:
-        rejected = np.flatnonzero(flat(stage)[at] == _REJECTED)
+        rejected = (flat(stage)[at] == _REJECTED).nonzero()[0]
     else:
-        rejected = np.flatnonzero(take(stage, customers, products) == _REJECTED)
+        rejected = (take(stage, customers, products) == _REJECTED).nonzero()[0]
     if rejected.size:
         c, p = customers[rejected], products[rejected]
         cooling = step - take(state.rejected_at, c, p) < catalog.reapply_after[p]
@@ -109,7 +109,7 @@ def first_of_each(keys: np.ndarray, table: KeyTable | None = None, span: int | N
     if span <= max(4 * keys.size, SCATTER_SPAN):
         smallest = np.full(span, keys.size, dtype=np.int64)
         np.minimum.at(smallest, keys, position)
-        return np.flatnonzero(smallest[keys] == position)
+        return (smallest[keys] == position).nonzero()[0]
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     first = np.ones(keys.size, dtype=bool)
@@ -175,7 +175,7 @@ def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
     touches = touches.select(rng.permutation(len(touches)))
     product = catalog.offer_product[touches.offer]
     entering = may_enter(state, catalog, touches.customer, product, step)
-    ad = np.flatnonzero(is_advertising(touches.channel) & entering)
+    ad = (is_advertising(touches.channel) & entering).nonzero()[0]
     keys = pair_keys(touches, n_offers)
     ad_keys = keys[ad]
     exposures = flat(state.exposures) if state.exposures.flags.c_contiguous else None
@@ -205,7 +205,7 @@ def count(touches: Touches, state, catalog, step: int, rng: np.random.Generator,
         else:
             c, o = np.divmod(first, n_offers)
             state.exposures[c, o] = raised
-    keep = np.flatnonzero(keep)
+    keep = keep.nonzero()[0]
     return Counted(touches.select(keep), entering[keep], keys[keep])
 
 

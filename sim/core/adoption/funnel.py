@@ -114,7 +114,7 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     k = product
     if entering is None:
         entering = may_enter(state, catalog, touches.customer, k, step)
-    fresh = np.flatnonzero(entering)
+    fresh = entering.nonzero()[0]
     # Keyed by the customer's first (customer, offer) pair key: the table entries the step's awareness
     # deduplication has just used (kept in cache), the same first touches as keying by customer.
     n_offers = state.aware.shape[1]
@@ -135,8 +135,8 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         """Positions in ``c`` of those who pass the stage; those who fail stop at ``failed_stage``."""
         # Positions, not boolean masks, select: a gather by index costs a fraction of a random mask's.
         ok = rng.random(c.size) < probability
-        stage[c[np.flatnonzero(~ok)]] = failed_stage
-        return np.flatnonzero(ok)
+        stage[c[(~ok).nonzero()[0]]] = failed_stage
+        return ok.nonzero()[0]
 
     record(Stage.AWARE)
     p_interest = catalog.interest[k] * catalog.need[k][population.life_stage[c]]
@@ -164,8 +164,8 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
         utilities(c, offers_k, aware_channel.T, population.digital_affinity, state.trust, catalog),
         aware.T, catalog.outside_utility, rng)
     chose = chosen_col != NO_CHOICE
-    stage[c[np.flatnonzero(~chose)]] = _COMPARING
-    ok = np.flatnonzero(chose)
+    stage[c[(~chose).nonzero()[0]]] = _COMPARING
+    ok = chose.nonzero()[0]
     c = c[ok]
     offer = offers_k[chosen_col[ok]]
     # From here on the chosen offer, met through its credited channel, is what is counted.
@@ -177,10 +177,10 @@ def run_funnel(product: int, touches: Touches, state, population, catalog, step:
     record(Stage.APPLIED)
 
     approved = approve_fn(c, offer, rng)
-    rejected = c[np.flatnonzero(~approved)]
+    rejected = c[(~approved).nonzero()[0]]
     stage[rejected] = _REJECTED
     state.rejected_at[:, k][rejected] = step
-    approved = np.flatnonzero(approved)
+    approved = approved.nonzero()[0]
     c, cell, ch, offer = c[approved], cell[approved], ch[approved], offer[approved]
     reached = np.bincount(cell, minlength=n_inst * n_channels).reshape(n_inst, n_channels)
     counts[:, :, FUNNEL_COLUMNS[Stage.APPROVED]] += reached       # the approved all become active

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from sim.core.indexing import take
+from sim.core.indexing import INT32_MAX, take
 from sim.core.sampling import bernoulli_positions
 from sim.core.touches import Touches
 
@@ -107,7 +107,7 @@ class ActivationLog:
                 within = (age >= 1) & (age <= window[o])
                 lasting = within if lasting is None else lasting & within
             if lasting is not None:
-                keep = np.flatnonzero(lasting)
+                keep = lasting.nonzero()[0]
                 c, o, start, length = c[keep], o[keep], start[keep], length[keep]
             columns.append((c, o, start, length))
         customer, offer, start, length = (np.concatenate(column) for column in zip(*columns, strict=True))
@@ -220,7 +220,7 @@ def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np
     if len(offers) != len(rates):
         raise ValueError(f"spread_offers: {len(offers)} offers but {len(rates)} rates")
     spreading = [(int(o), float(rate)) for o, rate in zip(offers, rates, strict=True) if rate > 0.0]
-    mine = [np.flatnonzero(source_offer == o) for o, _ in spreading]
+    mine = [(source_offer == o).nonzero()[0] for o, _ in spreading]
     offers = np.asarray([o for o, _ in spreading], dtype=np.int64)
     rates = [rate for _, rate in spreading]
     if not mine:
@@ -253,17 +253,17 @@ def spread_offers(adjacency: sp.csr_array, sources: np.ndarray, source_offer: np
     offset += lengths
     n = provider.shape[0]
     # Keys by offer, then customer; int32 when they fit (numpy sorts those about twice as fast).
-    kind = np.int32 if len(rates) * n <= np.iinfo(np.int32).max else np.int64
+    kind = np.int32 if len(rates) * n <= INT32_MAX else np.int64
     group = np.concatenate(groups).astype(kind)
     key = group * kind(n)
     key += indices[offset[sharer] + edges]
     key.sort()
     first = np.ones(key.size, dtype=bool)
     np.not_equal(key[1:], key[:-1], out=first[1:])
-    key = key[np.flatnonzero(first)]
+    key = key[first.nonzero()[0]]
     group, reached = np.divmod(key, kind(n))
     reached = reached.astype(np.int64)
     offer = offers[group]
-    outside = np.flatnonzero(take(provider, reached, offer_product[offer]) != offer_institution[offer])
+    outside = (take(provider, reached, offer_product[offer]) != offer_institution[offer]).nonzero()[0]
     return Touches(reached[outside], offer[outside].astype(np.int32),
                    np.full(outside.size, int(channel), dtype=np.int8))
