@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+#: The largest int32, as a Python int (compared with sizes on hot paths, where np.iinfo costs a call).
 INT32_MAX = int(np.iinfo(np.int32).max)
 
 
