@@ -25,8 +25,8 @@ from pydantic import BaseModel, ValidationError
 from sim.errors import Problem, ScenarioError
 from sim.scenario.loader import validation_problems
 from sim.scenario.paths import get_path, set_path
-from sim.scenario.references import check_references
-from sim.scenario.schema import Scenario
+from sim.scenario.references import check_references, fixed_changes
+from sim.scenario.schema import Scenario, make_read_only, writable_copy
 
 #: Catalog sections (:data:`sim.core.params.SECTIONS`, plus ``macro``) fed by each kind of lever record.
 FEEDS: dict[str, tuple[str, ...]] = {
@@ -194,16 +194,19 @@ class LeverBoard:
         step = self.clock() if step is None else step
         holder, inner = self.owner_of(path, label)
         record = _assigned(holder.levers, inner, value)
-        # A number or yes/no set in one field names nothing, so it cannot break a reference between records.
-        plain = record is not None and isinstance(value, (bool, int, float))
         if record is None:
             record = validated(holder.levers, inner, value, prefix=holder.lever_key, source=label)
         if hasattr(record, "offers") and set(record.offers) != set(holder.levers.offers):
             raise ScenarioError.single(label, f"{holder.lever_key}.offers", "cannot add or remove offers during a run",
                                        ", ".join(holder.levers.offers) or "(none)")
+        fixed = fixed_changes(holder.lever_key, holder.levers, record)
+        if fixed:
+            raise ScenarioError(label, fixed)
         before = read(holder.levers, inner)
-        previous, holder.levers = holder.levers, record
-        problems = [] if plain else check_references(self.current_scenario())
+        previous, holder.levers = holder.levers, make_read_only(record)
+        # Every change is checked against the other records: a number can break one too (an audience
+        # larger than the population, a staff share for a product the bank does not offer).
+        problems = check_references(self.current_scenario())
         if problems:
             holder.levers = previous
             raise ScenarioError(label, problems)
@@ -309,7 +312,7 @@ def _assigned(record: BaseModel, path: str, value: Any) -> BaseModel | None:
     if (not isinstance(node, BaseModel) or keys[-1] not in type(node).__pydantic_fields__
             or isinstance(value, (dict, list))):
         return None
-    inner = node.model_copy()
+    inner = writable_copy(node)
     try:
         setattr(inner, keys[-1], value)
     except (ValidationError, TypeError, ValueError):

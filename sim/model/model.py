@@ -52,7 +52,7 @@ from sim.model.observation import PeriodView, period_view, posted_terms
 from sim.model.setup import MarketSetUp
 from sim.network import SocialNetwork, build_network
 from sim.scenario.paths import parse_value
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, make_read_only
 
 #: Spawn-key entry of the credit side's random stream (a child of the run's seed sequence).
 RISK_STREAM = 0x5249534B
@@ -138,7 +138,9 @@ class ChannelModel(MarketSetUp, mesa.Model):
             seed = scenario.seed
         seed = np.random.SeedSequence(seed) if isinstance(seed, (int, np.integer)) else seed
         super().__init__(rng=seed)
-        self.scenario = scenario
+        # The model's own copy: its blocks become the lever records, read-only outside set_lever,
+        # and the caller's scenario is never changed by the run.
+        self.scenario = scenario = make_read_only(scenario.model_copy(deep=True))
         base_dir = Path(scenario._source).parent if scenario._source else None
         self.network: SocialNetwork = build_network(scenario.network, scenario.population.size, self.rng, base_dir)
         self.population: Population = draw_population(scenario.population, self.network, self.rng)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim.errors import Problem
 from sim.scenario.schema import Scenario
 
@@ -133,9 +135,39 @@ def _check_events(scenario: Scenario) -> list[Problem]:
                         "institution, partnership, funnel and choice parameters",
                     )
                 )
-            elif path.endswith(".initial_share"):
-                problems.append(Problem(f"events[{i}].set.{path}", "is a set-up value and cannot change during a run",
-                                        "prices, channels, incentives and the other institution parameters"))
+            elif path.rpartition(".")[2] in SET_UP_FIELDS:
+                problems.append(Problem(f"events[{i}].set.{path}", SET_UP_MESSAGE, SET_UP_ALLOWED))
+    return problems
+
+
+#: Offer fields read only when the run is set up: a change during a run would be ignored.
+SET_UP_FIELDS = ("initial_share", "initial_awareness")
+SET_UP_MESSAGE = "is a set-up value and cannot change during a run"
+SET_UP_ALLOWED = "prices, channels, incentives and the other institution parameters"
+CREDIT_SWITCH_MESSAGE = "switching credit on or off cannot happen during a run"
+CREDIT_SWITCH_ALLOWED = "credit parameters such as credit.peer_effect, or macro, regulation, insurers"
+
+
+def fixed_changes(key: str, before: Any, after: Any) -> list[Problem]:
+    """What a change of the lever record ``key`` (``banks.citic``, ``credit``, ``products.loan``) may not change.
+
+    Compares the record ``before`` and ``after`` the change: switching credit
+    on or off, a product's kind, and an offer's set-up values are fixed for
+    the whole run (a timeline event is refused them the same way, when the
+    scenario is loaded).
+    """
+    head = key.partition(".")[0]
+    problems: list[Problem] = []
+    if head == "credit" and before.enabled != after.enabled:
+        problems.append(Problem("credit.enabled", CREDIT_SWITCH_MESSAGE, CREDIT_SWITCH_ALLOWED))
+    elif head == "products" and before.kind != after.kind:
+        problems.append(Problem(f"{key}.kind", f"cannot change during a run (it is {before.kind})",
+                                "its need, funnel and loan terms"))
+    elif head in ("banks", "platforms"):
+        for product, offer in after.offers.items():
+            for field in SET_UP_FIELDS:
+                if getattr(offer, field) != getattr(before.offers[product], field):
+                    problems.append(Problem(f"{key}.offers.{product}.{field}", SET_UP_MESSAGE, SET_UP_ALLOWED))
     return problems
 
 
@@ -212,13 +244,7 @@ def _check_risk(scenario: Scenario) -> list[Problem]:
     for i, event in enumerate(scenario.events):
         for key in event.set:
             if key == "credit.enabled" or key == "credit" or key.startswith("credit.enabled."):
-                problems.append(
-                    Problem(
-                        f"events[{i}].set.{key}",
-                        "switching credit on or off cannot happen during a run",
-                        "credit parameters such as credit.peer_effect, or macro, regulation, insurers",
-                    )
-                )
+                problems.append(Problem(f"events[{i}].set.{key}", CREDIT_SWITCH_MESSAGE, CREDIT_SWITCH_ALLOWED))
     return problems
 
 

@@ -63,6 +63,64 @@ class Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get(_READ_ONLY) and not name.startswith("_"):
+            raise ReadOnlyRecordError(
+                f"{type(self).__name__}.{name}: this record is a running model's lever record and is read-only, "
+                "since a change here would reach neither the run nor its change log; change a lever with "
+                "set_lever (e.g. model.institution('citic').set_lever('referral.bonus', 100.0)), or edit a "
+                "copy made with .model_copy(deep=True)")
+        super().__setattr__(name, value)
+
+    def __deepcopy__(self, memo: dict | None = None):
+        copied = super().__deepcopy__(memo)
+        copied.__dict__.pop(_READ_ONLY, None)       # a deep copy is the caller's own, free to change
+        return copied
+
+    def model_copy(self, *, update: Any = None, deep: bool = False):
+        copied = super().model_copy(update=update, deep=deep)
+        if deep:
+            copied.__dict__.pop(_READ_ONLY, None)
+        return copied
+
+
+#: Key in a record's ``__dict__`` marking it read-only (not a field: never validated, dumped or compared).
+_READ_ONLY = "_bpsim_read_only"
+
+
+class ReadOnlyRecordError(AttributeError):
+    """An assignment to a record a model holds (see :func:`make_read_only`)."""
+
+
+def make_read_only(record: Any) -> Any:
+    """Mark ``record`` and every block inside it read-only, and return it.
+
+    An assignment to a field of such a block raises
+    :class:`ReadOnlyRecordError`.  A model's lever records are read-only: a
+    lever changes through ``set_lever``, which validates it, logs it and
+    derives again what it feeds.  Shallow copies (``model_copy()``) stay
+    read-only; deep copies (``model_copy(deep=True)``) are free to change.
+    Lists and dicts inside the blocks are left as they are.
+    """
+    if isinstance(record, Strict):
+        record.__dict__[_READ_ONLY] = True
+        for name in type(record).__pydantic_fields__:
+            make_read_only(record.__dict__.get(name))
+    elif isinstance(record, dict):
+        for value in record.values():
+            make_read_only(value)
+    elif isinstance(record, (list, tuple)):
+        for value in record:
+            make_read_only(value)
+    return record
+
+
+def writable_copy(record: Strict) -> Strict:
+    """A shallow copy of ``record`` whose own fields may be assigned (the blocks inside are shared, unchanged)."""
+    copied = record.model_copy()
+    copied.__dict__.pop(_READ_ONLY, None)
+    return copied
+
 
 def _check_shares(values: dict | list, what: str) -> None:
     total = sum(values.values()) if isinstance(values, dict) else sum(values)

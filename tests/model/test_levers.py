@@ -135,6 +135,69 @@ def test_offers_cannot_appear_during_a_run():
         model.set_lever("banks.other.offers", {"payments": {}, "loan": {}})
 
 
+@pytest.mark.parametrize("path, value, named", [
+    # A single number or yes/no value is checked against the other records too.
+    ("banks.other.employee_media.audience", 400, "banks.other.employee_media.audience"),
+    ("banks.other.employee_media.product", "loan", "banks.other.employee_media.product"),
+    # Fixed for the run, as for a timeline event.
+    ("credit.enabled", False, "switching credit on or off"),
+    ("products.payments.kind", "credit", "products.payments.kind"),
+    ("banks.bank.offers.payments.initial_share", 0.3, "set-up value"),
+    ("platforms.mall.offers.payments.initial_awareness", 0.3, "set-up value"),
+])
+def test_a_lever_that_would_break_the_scenario_or_cannot_change_is_refused(path, value, named):
+    model = ChannelModel(scenario(), seed=1)
+    model.step()
+    catalog, before = model.catalog, model.current_scenario()
+    with pytest.raises(ScenarioError) as info:
+        model.set_lever(path, value)
+    assert named in str(info.value)
+    assert model.catalog is catalog and model.levers.log == [] and model.current_scenario() == before
+    model.set_lever("banks.other.referral.bonus", 10.0)     # the refusal leaves nothing behind
+    assert model.levers.log[-1].path == "referral.bonus"
+
+
+def test_setting_a_fixed_lever_to_its_value_changes_nothing_and_is_allowed():
+    model = ChannelModel(scenario(), seed=1)
+    model.set_lever("credit.enabled", True)
+    assert model.catalog.risk.enabled and len(model.levers.log) == 1
+
+
+def test_a_models_lever_records_are_read_only_and_the_callers_scenario_is_its_own():
+    base = scenario()
+    model = ChannelModel(base, seed=1)
+    bank = model.institution("bank")
+    with pytest.raises(AttributeError, match="set_lever"):
+        bank.levers.referral.bonus = 100.0
+    with pytest.raises(AttributeError, match="set_lever"):
+        model.market.regulation.levers.take_rate_cap = 0.1
+    with pytest.raises(AttributeError, match="set_lever"):
+        model.partnerships["bank_mall"].levers.take_rate = 0.3
+    bank.set_lever("referral.bonus", 20.0)
+    with pytest.raises(AttributeError, match="set_lever"):     # the new record is read-only as well
+        bank.levers.referral.bonus = 30.0
+    assert bank.levers.referral.bonus == 20.0 and model.catalog.referral_bonus[bank.index] == 20.0
+    # The caller's scenario was copied, not shared: still writable, and unchanged by the run's lever.
+    assert base.banks["bank"].referral.bonus == 0.0
+    base.banks["bank"].referral.bonus = 50.0
+    assert bank.levers.referral.bonus == 20.0
+    assert ChannelModel(base, seed=1).institution("bank").levers.referral.bonus == 50.0
+    # A deep copy of what the model holds is the caller's own again.
+    copy = model.current_scenario().model_copy(deep=True)
+    copy.banks["bank"].referral.bonus = 70.0
+    assert copy.banks["bank"].referral.bonus == 70.0 and bank.levers.referral.bonus == 20.0
+
+
+def test_a_model_built_from_a_scenario_runs_as_one_built_from_its_copy():
+    base = scenario()
+    a, b = ChannelModel(base, seed=4), ChannelModel(base.model_copy(deep=True), seed=4)
+    a.run(3)
+    b.run(3)
+    for name, table in a.tables().items():
+        assert table.equals(b.tables()[name]), name
+    assert base == a.scenario
+
+
 def test_an_event_changes_its_levers_as_one_change_and_logs_each():
     events = [{"at": 2, "set": {"partnerships.bank_mall.active": True, "banks.bank.credit.cutoff": 0.005},
                "label": "launch"}]

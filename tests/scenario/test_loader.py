@@ -333,12 +333,13 @@ def test_apply_overrides_does_not_touch_its_input():
     assert out["banks"]["a"]["trust"] == 0.3 and "trust" not in data["banks"]["a"]
 
 
-def test_an_event_cannot_change_a_set_up_value(make_data):
+@pytest.mark.parametrize("field", ["initial_share", "initial_awareness"])
+def test_an_event_cannot_change_a_set_up_value(make_data, field):
     from sim.errors import ScenarioError
     from sim.scenario.loader import validate_data
 
-    data = make_data({"events": [{"at": 2, "set": {"banks.bank.offers.payments.initial_share": 0.5}}]})
+    data = make_data({"events": [{"at": 2, "set": {f"banks.bank.offers.payments.{field}": 0.5}}]})
     with pytest.raises(ScenarioError) as err:
         validate_data(data, "file.yaml")
-    assert "events[0].set.banks.bank.offers.payments.initial_share" in str(err.value)
+    assert f"events[0].set.banks.bank.offers.payments.{field}" in str(err.value)
     assert "set-up value" in str(err.value)
