@@ -195,7 +195,7 @@ class LeverBoard:
         holder, inner = self.owner_of(path, label)
         record = _assigned(holder.levers, inner, value)
         if record is None:
-            record = validated(holder.levers, inner, value, prefix=holder.lever_key, source=label)
+            record = make_read_only(validated(holder.levers, inner, value, prefix=holder.lever_key, source=label))
         if hasattr(record, "offers") and set(record.offers) != set(holder.levers.offers):
             raise ScenarioError.single(label, f"{holder.lever_key}.offers", "cannot add or remove offers during a run",
                                        ", ".join(holder.levers.offers) or "(none)")
@@ -203,7 +203,7 @@ class LeverBoard:
         if fixed:
             raise ScenarioError(label, fixed)
         before = read(holder.levers, inner)
-        previous, holder.levers = holder.levers, make_read_only(record)
+        previous, holder.levers = holder.levers, record
         # Every change is checked against the other records: a number can break one too (an audience
         # larger than the population, a staff share for a product the bank does not offer).
         problems = check_references(self.current_scenario())
@@ -293,7 +293,8 @@ def _assigned(record: BaseModel, path: str, value: Any) -> BaseModel | None:
     none but the innermost has a model validator, so that validating the
     assignment checks everything a full validation would.  Returns None
     (the caller validates the whole record, and reports any problem) when
-    the path does not qualify or the value is refused.
+    the path does not qualify or the value is refused.  The record returned
+    is read-only wherever the one given is (:func:`~sim.scenario.schema.make_read_only`).
     """
     keys = path.split(".")
     chain: list[tuple[Any, str]] = []      # (container, key) from the record down to the innermost block
@@ -317,6 +318,7 @@ def _assigned(record: BaseModel, path: str, value: Any) -> BaseModel | None:
         setattr(inner, keys[-1], value)
     except (ValidationError, TypeError, ValueError):
         return None
+    make_read_only(inner)      # the blocks around it are copies of read-only ones, read-only as well
     new: Any = inner
     for container, key in reversed(chain):
         new = {**container, key: new} if isinstance(container, dict) else container.model_copy(update={key: new})
