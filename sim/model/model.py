@@ -324,7 +324,13 @@ class ChannelModel(MarketSetUp, mesa.Model):
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
-        """One step, in the order of the ODD process overview."""
+        """One step, in the order of the ODD process overview.
+
+        The step that reaches the horizon (step ``time.steps``, counted from
+        step 0 after any burn-in) sets ``running`` to False, which ends
+        Mesa's :meth:`~mesa.Model.run_model`; stepping on past it still
+        works, holding the last macro value.
+        """
         t = self.steps
         self.apply_events(t)
         if self.credit is not None:
@@ -345,6 +351,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
                      switched=switched)
         if t > 0 and not self._burning_in and t % self.decisions_every == 0:
             self.decide()
+        if t >= self.scenario.time.steps:
+            self.running = False
 
     def decide(self) -> None:
         """Decisions: every institution's ``step()`` once, in a seeded random order (docs/ODD.md, Decisions).

@@ -161,6 +161,30 @@ def test_same_seed_gives_identical_tables_and_another_seed_does_not(market_scena
     assert not first["market"].equals(other["market"])
 
 
+def test_run_model_stops_at_the_horizon_counted_after_the_burn_in(make_scenario):
+    scenario = make_scenario(MARKET, {"time": {"steps": 4, "burn_in": 3}, "population": {"size": 300}})
+    model = ChannelModel(scenario, seed=5)
+    assert model.running and model.steps == 0
+    step, calls = model.step, []
+
+    def bounded_step():
+        calls.append(model.steps + 1)
+        if len(calls) > 10:
+            raise AssertionError("run_model() did not stop at the horizon")
+        step()
+
+    model.step = bounded_step
+    model.run_model()
+    assert calls == [1, 2, 3, 4] and not model.running
+    by_run = ChannelModel(scenario, seed=5)
+    by_run.run()
+    for name in ("market", "institutions"):
+        pd.testing.assert_frame_equal(model.tables()[name], by_run.tables()[name])
+    # Stepping by hand past the horizon still works.
+    model.step()
+    assert model.steps == 5 and model.tables()["market"].step.max() == 5 and not model.running
+
+
 def test_replication_k_of_a_run_equals_that_replication_alone(make_scenario):
     scenario = make_scenario(MARKET, {"time": {"steps": 6}, "population": {"size": 300}})
     result = sim.run(scenario, replications=3, seed=21)
