@@ -8,6 +8,8 @@ shares that add up, and timeline events that act exactly at their step.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,8 @@ from sim.core.codes import STAGE_NAMES, Stage
 from sim.experiments.replicate import run_replication
 from sim.model import ChannelModel
 from sim.model.agents import Bank, Customer, Platform
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MARKET = {
     "population": {"size": 600},
@@ -105,6 +109,20 @@ def test_relationships_are_consistent(stepped):
     # Each (customer, product) relationship counts once, for one institution.
     assert (model.ledger.customers.sum(axis=0) == held.sum(axis=0)).all()
     assert (model.ledger.customers.sum(axis=0) <= model.network.size).all()
+
+
+def test_an_institutions_accounts_and_credit_are_its_row_of_the_institutions_table():
+    scenario = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml", overrides={"population.size": 500})
+    model = ChannelModel(scenario, seed=1)
+    model.run(4)
+    rows = model.tables()["institutions"].query("step == 4").set_index("institution")
+    assert model.credit is not None and (rows.credit_profit != 0).any(), "a step with credit's profit in profit"
+    for agent in [*model.banks, *model.platforms]:
+        row = rows.loc[agent.institution_id]
+        seen = {**agent.accounts, **agent.credit}
+        assert {"profit", "interest_income", "credit_profit", "capital"} <= set(seen) <= set(row.index)
+        for name, value in seen.items():
+            assert value == row[name] or (np.isnan(value) and np.isnan(row[name])), (agent.institution_id, name)
 
 
 def test_market_shares_sum_to_one_whenever_there_are_customers(stepped):
