@@ -245,9 +245,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
     # ------------------------------------------------------------------ the Mesa side, built on first access
     @property
     def grid(self) -> Network:
-        """The social network as a Mesa space (built, with the networkx graph, on first access)."""
-        if self._grid is None:
-            self._grid = Network(self.network.graph, random=self.random)
+        """The social network as a Mesa space, each customer in its node's cell (built, with them, on first access)."""
+        self._build_customers()
         return self._grid
 
     @property
@@ -281,7 +280,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return list(self.agents_by_type)
 
     def _build_customers(self) -> None:
-        """Create the Customer agents in their cells, once, exactly as an eager build would.
+        """Create the Network space and the Customer agents in their cells, once, exactly as an eager build would.
 
         The customers take the ids the model set aside for them (1..n, see
         :meth:`sim.model.agents.ModelCounters.reserve`) and come first in
@@ -291,7 +290,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         """
         if self._customer_list is not None:
             return
-        grid = self.grid
+        self._grid = grid = Network(self.network.graph, random=self.random)
         institutions = list(self._agents)
         for agent in institutions:
             self.deregister_agent(agent)

@@ -91,6 +91,14 @@ def test_accessing_the_mesa_side_gives_the_eager_build(scenario):
     assert len(model.agents) == n + len(institutions)
 
 
+def test_reading_the_grid_first_places_every_customer_in_its_cell(scenario):
+    model = ChannelModel(scenario, seed=4)
+    grid = model.grid
+    assert [list(grid[i].agents) for i in range(model.network.size)] == [[c] for c in model.customers]
+    assert grid[10].agents[0].index == 10 and grid[10].agents[0] is model.customer(10)
+    assert model.grid is grid and len(model.customers) == model.network.size, "built once"
+
+
 def test_accessing_the_mesa_side_does_not_change_the_run(scenario):
     lazy, eager = ChannelModel(scenario, seed=9), ChannelModel(scenario, seed=9)
     assert len(eager.customers) == scenario.population.size
