@@ -70,7 +70,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
     scenario : Scenario
         A validated scenario (:func:`sim.load_scenario`).
     seed : int or numpy.random.SeedSequence, optional
-        Everything random in the run draws from one generator made from it.
+        Everything random in the run draws from generators made from it
+        (default: the scenario's ``seed``); a ``numpy.random.Generator`` is
+        refused (TypeError), since the credit and decision streams are
+        children of the seed sequence.
 
     Attributes
     ----------
@@ -136,7 +139,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None):
         if seed is None:
             seed = scenario.seed
-        seed = np.random.SeedSequence(seed) if isinstance(seed, (int, np.integer)) else seed
+        if isinstance(seed, (int, np.integer)):
+            seed = np.random.SeedSequence(seed)
+        elif not isinstance(seed, np.random.SeedSequence):
+            raise TypeError(f"seed must be an int, a numpy.random.SeedSequence or None; got {type(seed).__name__}")
         super().__init__(rng=seed)
         self.scenario = scenario
         base_dir = Path(scenario._source).parent if scenario._source else None
@@ -302,17 +308,14 @@ class ChannelModel(MarketSetUp, mesa.Model):
             self.register_agent(agent)
 
     # ------------------------------------------------------------------ set-up
-    def _risk_rng(self, seed) -> np.random.Generator:
+    def _risk_rng(self, seed: np.random.SeedSequence) -> np.random.Generator:
         """The credit side's generator: its own child of the run's seed sequence.
 
         Kept apart from ``self.rng`` so that switching credit on does not
         move the adoption side's draws before the first loan decision.
         """
-        if isinstance(seed, np.random.SeedSequence):
-            child = np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, RISK_STREAM))
-        else:
-            child = np.random.SeedSequence(int(self.rng.integers(2**63)))
-        return np.random.default_rng(child)
+        return np.random.default_rng(np.random.SeedSequence(entropy=seed.entropy,
+                                                            spawn_key=(*seed.spawn_key, RISK_STREAM)))
 
     def _approval_functions(self) -> dict:
         """Approval hook per product: underwriting for credit products when credit is on, else binomial."""

@@ -203,6 +203,14 @@ def test_run_model_stops_at_the_horizon_counted_after_the_burn_in(make_scenario)
     assert model.steps == 5 and model.tables()["market"].step.max() == 5 and not model.running
 
 
+def test_a_seed_sequence_is_a_seed_and_a_generator_is_refused(market_scenario):
+    by_int = tables_of(market_scenario, 11, steps=3)
+    by_sequence = tables_of(market_scenario, np.random.SeedSequence(11), steps=3)
+    pd.testing.assert_frame_equal(by_int["institutions"], by_sequence["institutions"])
+    with pytest.raises(TypeError, match="int, a numpy.random.SeedSequence or None; got Generator"):
+        ChannelModel(market_scenario, seed=np.random.default_rng(1))
+
+
 def test_replication_k_of_a_run_equals_that_replication_alone(make_scenario):
     scenario = make_scenario(MARKET, {"time": {"steps": 6}, "population": {"size": 300}})
     result = sim.run(scenario, replications=3, seed=21)
