@@ -721,7 +721,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return {**self.recorder.tables(replication), "decisions": decisions_table(self.levers.log, replication)}
 
     def customer(self, index: int) -> Customer:
-        """The Customer agent at network node ``index`` (the customers are created on first access)."""
+        """The Customer agent at network node ``index`` (the customers are created on first access).
+
+        Raises
+        ------
+        IndexError
+            ``index`` is not one of the nodes ``0 .. n-1`` (no negative indices).
+        """
+        n = self.network.size
+        if not 0 <= index < n:
+            raise IndexError(f"customer index {index} is out of range: the customers are 0..{n - 1}")
         self._build_customers()
         return self._customer_list[index]
 
