@@ -93,8 +93,18 @@ class Customer(FixedAgent):
 
     def __init__(self, model, index: int, cell):
         super().__init__(model)
-        self.index = index
+        self._index = index
         self.cell = cell
+
+    @property
+    def index(self) -> int:
+        """The customer's network node, its row of the model's arrays (0-based; ``unique_id`` is Mesa's, 1-based)."""
+        return self._index
+
+    @index.setter
+    def index(self, value) -> None:
+        raise AttributeError(f"a customer's index is its network node and cannot be changed "
+                             f"(customer {self._index}, asked for {value!r})")
 
     @property
     def life_stage(self) -> str:
@@ -179,7 +189,7 @@ class Customer(FixedAgent):
         return [agent for cell in self.cell.neighborhood for agent in cell.agents]
 
     def __repr__(self) -> str:
-        return f"Customer({self.index}, {self.life_stage}, tier {self.city_tier})"
+        return f"Customer(index={self.index}, unique_id={self.unique_id}, {self.life_stage}, tier {self.city_tier})"
 
 
 class Decider(LeverHolder, mesa.Agent):

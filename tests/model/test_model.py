@@ -73,6 +73,15 @@ def test_customer_neighbours_match_the_adjacency(stepped):
         assert sorted(model.network.graph.neighbors(i)) == sorted(model.network.neighbours(i).tolist())
 
 
+def test_a_customer_shows_its_index_and_id_and_keeps_its_index(stepped):
+    customer = stepped.customer(0)
+    assert customer.unique_id == 1
+    assert repr(customer) == f"Customer(index=0, unique_id=1, {customer.life_stage}, tier {customer.city_tier})"
+    with pytest.raises(AttributeError, match="cannot be changed"):
+        customer.index = 5
+    assert customer.index == 0
+
+
 def test_customer_holdings_mirror_the_state(stepped):
     model = stepped
     state, cat = model.state, model.catalog
