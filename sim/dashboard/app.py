@@ -61,8 +61,8 @@ class DashboardModel(ChannelModel):
 
     This is the class Mesa's controller re-instantiates on reset, with the
     scenario, the seed and one keyword argument per lever (keys of
-    :func:`~sim.dashboard.levers.levers_for`).  It stops at the scenario's
-    horizon, so play pauses there.
+    :func:`~sim.dashboard.levers.levers_for`).  Like every ChannelModel it
+    stops (``running`` False) at the scenario's horizon, so play pauses there.
 
     Parameters
     ----------
@@ -91,11 +91,6 @@ class DashboardModel(ChannelModel):
         self.base_scenario = scenario
         self.overrides = lever_overrides(scenario, kwargs)
         self.seed_used = seed
-
-    def step(self) -> None:
-        super().step()
-        if self.steps >= self.scenario.time.steps:
-            self.running = False
 
 
 def _parse_seed(text: str) -> int | None:

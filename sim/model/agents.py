@@ -18,6 +18,7 @@ from mesa.discrete_space import FixedAgent
 from sim.core.codes import LOAN_STATUS_NAMES, STAGE_NAMES
 from sim.model.decisions import DecisionMemory, decide
 from sim.model.levers import LeverHolder
+from sim.model.metrics import CREDIT_INSTITUTION_COLUMNS
 from sim.scenario.schema import LIFE_STAGES
 
 
@@ -59,6 +60,12 @@ class ModelCounters:
         return self._reserved[model]
 
 
+#: The columns of the institutions table an institution's ``accounts`` hold.
+ACCOUNTS = ("customers", "new_customers", "acquisition_spend", "revenue", "revenue_share_paid", "margin",
+            "platform_income", "incentives", "cost", "profit", "capital")
+#: The columns of the institutions table an institution's ``credit`` holds.
+CREDIT = (*CREDIT_INSTITUTION_COLUMNS, "interest_income", "capital_ratio")
+
 #: The one table shared by every agent class of the package, so ids stay unique within a model.
 MODEL_COUNTERS = ModelCounters()
 
@@ -86,8 +93,18 @@ class Customer(FixedAgent):
 
     def __init__(self, model, index: int, cell):
         super().__init__(model)
-        self.index = index
+        self._index = index
         self.cell = cell
+
+    @property
+    def index(self) -> int:
+        """The customer's network node, its row of the model's arrays (0-based; ``unique_id`` is Mesa's, 1-based)."""
+        return self._index
+
+    @index.setter
+    def index(self, value) -> None:
+        raise AttributeError(f"a customer's index is its network node and cannot be changed "
+                             f"(customer {self._index}, asked for {value!r})")
 
     @property
     def life_stage(self) -> str:
@@ -172,7 +189,7 @@ class Customer(FixedAgent):
         return [agent for cell in self.cell.neighborhood for agent in cell.agents]
 
     def __repr__(self) -> str:
-        return f"Customer({self.index}, {self.life_stage}, tier {self.city_tier})"
+        return f"Customer(index={self.index}, unique_id={self.unique_id}, {self.life_stage}, tier {self.city_tier})"
 
 
 class Decider(LeverHolder, mesa.Agent):
@@ -214,7 +231,7 @@ class Decider(LeverHolder, mesa.Agent):
 
 
 class Institution(Decider):
-    """A bank or platform; owns its levers (its scenario block, as now); its accounts are the last step's ledger.
+    """A bank or platform; owns its levers (its scenario block, as now); its accounts are its last table row.
 
     ``levers`` is the institution's validated spec (offers, channels,
     referral, credit cut-off …); change it with :meth:`set_lever`.
@@ -237,39 +254,33 @@ class Institution(Decider):
         """Active relationships (customer-product pairs)."""
         return int(self.model.ledger.customers[self.index].sum()) if self.model.ledger else 0
 
-    @property
-    def accounts(self) -> dict[str, float]:
-        """Last step's accounts: revenue, margin, costs, profit, acquisitions."""
-        ledger = self.model.ledger
-        if ledger is None:
+    def _row(self, names) -> dict[str, float | bool]:
+        """Columns ``names`` of this institution's row of the institutions table at the last recorded step."""
+        row = self.model.recorder.latest()
+        if not row:
             return {}
         i = self.index
-        return {
-            "customers": float(ledger.customers[i].sum()),
-            "new_customers": float(ledger.new_customers[i]),
-            "acquisition_spend": float(ledger.acquisition_spend[i]),
-            "revenue": float(ledger.revenue[i]),
-            "revenue_share_paid": float(ledger.revenue_share_paid[i]),
-            "margin": float(ledger.margin[i]),
-            "platform_income": float(ledger.platform_income[i]),
-            "incentives": float(ledger.incentives[i]),
-            "cost": float(ledger.cost[i]),
-            "profit": float(ledger.profit[i]),
-            "capital": self.capital,
-        }
+        return {name: (bool(row[name][i]) if row[name].dtype == bool else float(row[name][i])) for name in names}
 
     @property
-    def credit(self) -> dict[str, float]:
-        """The lending book now and the last step's credit flows (empty when credit is off)."""
-        credit = self.model.credit
-        if credit is None:
+    def accounts(self) -> dict[str, float]:
+        """Last recorded step's accounts: revenue, margin, costs, profit (credit's included), capital.
+
+        The numbers of the institution's row of the ``institutions`` table at that step.
+        """
+        return self._row(ACCOUNTS)
+
+    @property
+    def credit(self) -> dict[str, float | bool]:
+        """The lending book and credit flows of the last recorded step (empty when credit is off).
+
+        The numbers of the institution's row of the ``institutions`` table at
+        that step; ``interest_income`` is the table's (the lender's interest,
+        or a P2P platform's investors').
+        """
+        if self.model.credit is None:
             return {}
-        seen = self.model.credit_observation()["institutions"]
-        i = self.index
-        out = {name: (bool(v[i]) if v.dtype == bool else float(v[i])) for name, v in seen.items()}
-        weighted = out["risk_weighted_assets"]
-        out["capital_ratio"] = self.capital / weighted if weighted > 0 else float("nan")
-        return out
+        return self._row(CREDIT)
 
     @property
     def failed(self) -> bool:

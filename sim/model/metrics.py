@@ -177,6 +177,21 @@ class Recorder:
         self.channel_touches.append(touches.copy() if touches is not None else np.zeros_like(ledger.new_by_channel))
         self.funnel.append(funnel_counts.copy())
 
+    def latest(self) -> dict[str, np.ndarray]:
+        """The ``institutions`` table's measures at the last recorded step.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            (I,) per column of the table after its keys (``customers`` …
+            ``capital_ratio``), made as the table makes them; empty before
+            the first recorded step.
+        """
+        if not self.accounts:
+            return {}
+        columns = _institution_columns(StackedAccounts(self.accounts[-1:]), self.catalog.products)
+        return {name: values[0] for name, values in columns.items()}
+
     def recent(self, period: int) -> dict[str, np.ndarray]:
         """Profit (T, I), market share (T, I) and share of each product (T, I, K) of the last ``period`` steps."""
         accounts = self.accounts[-period:]

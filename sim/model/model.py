@@ -70,7 +70,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
     scenario : Scenario
         A validated scenario (:func:`sim.load_scenario`).
     seed : int or numpy.random.SeedSequence, optional
-        Everything random in the run draws from one generator made from it.
+        Everything random in the run draws from generators made from it
+        (default: the scenario's ``seed``); a ``numpy.random.Generator`` is
+        refused (TypeError), since the credit and decision streams are
+        children of the seed sequence.
 
     Attributes
     ----------
@@ -136,7 +139,10 @@ class ChannelModel(MarketSetUp, mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None):
         if seed is None:
             seed = scenario.seed
-        seed = np.random.SeedSequence(seed) if isinstance(seed, (int, np.integer)) else seed
+        if isinstance(seed, (int, np.integer)):
+            seed = np.random.SeedSequence(seed)
+        elif not isinstance(seed, np.random.SeedSequence):
+            raise TypeError(f"seed must be an int, a numpy.random.SeedSequence or None; got {type(seed).__name__}")
         super().__init__(rng=seed)
         # The model's own copy: its blocks become the lever records, read-only outside set_lever,
         # and the caller's scenario is never changed by the run.
@@ -247,9 +253,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
     # ------------------------------------------------------------------ the Mesa side, built on first access
     @property
     def grid(self) -> Network:
-        """The social network as a Mesa space (built, with the networkx graph, on first access)."""
-        if self._grid is None:
-            self._grid = Network(self.network.graph, random=self.random)
+        """The social network as a Mesa space, each customer in its node's cell (built, with them, on first access)."""
+        self._build_customers()
         return self._grid
 
     @property
@@ -283,7 +288,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return list(self.agents_by_type)
 
     def _build_customers(self) -> None:
-        """Create the Customer agents in their cells, once, exactly as an eager build would.
+        """Create the Network space and the Customer agents in their cells, once, exactly as an eager build would.
 
         The customers take the ids the model set aside for them (1..n, see
         :meth:`sim.model.agents.ModelCounters.reserve`) and come first in
@@ -293,7 +298,7 @@ class ChannelModel(MarketSetUp, mesa.Model):
         """
         if self._customer_list is not None:
             return
-        grid = self.grid
+        self._grid = grid = Network(self.network.graph, random=self.random)
         institutions = list(self._agents)
         for agent in institutions:
             self.deregister_agent(agent)
@@ -305,17 +310,14 @@ class ChannelModel(MarketSetUp, mesa.Model):
             self.register_agent(agent)
 
     # ------------------------------------------------------------------ set-up
-    def _risk_rng(self, seed) -> np.random.Generator:
+    def _risk_rng(self, seed: np.random.SeedSequence) -> np.random.Generator:
         """The credit side's generator: its own child of the run's seed sequence.
 
         Kept apart from ``self.rng`` so that switching credit on does not
         move the adoption side's draws before the first loan decision.
         """
-        if isinstance(seed, np.random.SeedSequence):
-            child = np.random.SeedSequence(entropy=seed.entropy, spawn_key=(*seed.spawn_key, RISK_STREAM))
-        else:
-            child = np.random.SeedSequence(int(self.rng.integers(2**63)))
-        return np.random.default_rng(child)
+        return np.random.default_rng(np.random.SeedSequence(entropy=seed.entropy,
+                                                            spawn_key=(*seed.spawn_key, RISK_STREAM)))
 
     def _approval_functions(self) -> dict:
         """Approval hook per product: underwriting for credit products when credit is on, else binomial."""
@@ -326,7 +328,13 @@ class ChannelModel(MarketSetUp, mesa.Model):
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
-        """One step, in the order of the ODD process overview."""
+        """One step, in the order of the ODD process overview.
+
+        The step that reaches the horizon (step ``time.steps``, counted from
+        step 0 after any burn-in) sets ``running`` to False, which ends
+        Mesa's :meth:`~mesa.Model.run_model`; stepping on past it still
+        works, holding the last macro value.
+        """
         t = self.steps
         self.apply_events(t)
         if self.credit is not None:
@@ -347,6 +355,8 @@ class ChannelModel(MarketSetUp, mesa.Model):
                      switched=switched)
         if t > 0 and not self._burning_in and t % self.decisions_every == 0:
             self.decide()
+        if t >= self.scenario.time.steps:
+            self.running = False
 
     def decide(self) -> None:
         """Decisions: every institution's ``step()`` once, in a seeded random order (docs/ODD.md, Decisions).
@@ -713,7 +723,16 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return {**self.recorder.tables(replication), "decisions": decisions_table(self.levers.log, replication)}
 
     def customer(self, index: int) -> Customer:
-        """The Customer agent at network node ``index`` (the customers are created on first access)."""
+        """The Customer agent at network node ``index`` (the customers are created on first access).
+
+        Raises
+        ------
+        IndexError
+            ``index`` is not one of the nodes ``0 .. n-1`` (no negative indices).
+        """
+        n = self.network.size
+        if not 0 <= index < n:
+            raise IndexError(f"customer index {index} is out of range: the customers are 0..{n - 1}")
         self._build_customers()
         return self._customer_list[index]
 

@@ -134,10 +134,3 @@ def from_edges(n: int, source: np.ndarray, target: np.ndarray, community: np.nda
     community, names, sanctioning = _labels(n, community, community_names, sanctioning)
     return SocialNetwork(adjacency_from_edges(n, source, target), community, names, sanctioning, node_attributes)
 
-
-def from_graph(graph: nx.Graph, community: np.ndarray | None = None, community_names=None,
-               sanctioning=None, node_attributes=None) -> SocialNetwork:
-    """Wrap a networkx graph on nodes 0..n-1 as a SocialNetwork (the graph is kept as its ``graph``)."""
-    n = graph.number_of_nodes()
-    community, names, sanctioning = _labels(n, community, community_names, sanctioning)
-    return SocialNetwork(adjacency_of(graph, n), community, names, sanctioning, node_attributes, _graph=graph)

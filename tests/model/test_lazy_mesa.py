@@ -91,6 +91,22 @@ def test_accessing_the_mesa_side_gives_the_eager_build(scenario):
     assert len(model.agents) == n + len(institutions)
 
 
+def test_reading_the_grid_first_places_every_customer_in_its_cell(scenario):
+    model = ChannelModel(scenario, seed=4)
+    grid = model.grid
+    assert [list(grid[i].agents) for i in range(model.network.size)] == [[c] for c in model.customers]
+    assert grid[10].agents[0].index == 10 and grid[10].agents[0] is model.customer(10)
+    assert model.grid is grid and len(model.customers) == model.network.size, "built once"
+
+
+@pytest.mark.parametrize("index", [-1, 400])
+def test_a_customer_index_out_of_range_is_refused_with_the_range(scenario, index):
+    model = ChannelModel(scenario, seed=4)
+    with pytest.raises(IndexError, match=r"customer index -?\d+ is out of range: the customers are 0\.\.399"):
+        model.customer(index)
+    assert model.customer(399).index == 399
+
+
 def test_accessing_the_mesa_side_does_not_change_the_run(scenario):
     lazy, eager = ChannelModel(scenario, seed=9), ChannelModel(scenario, seed=9)
     assert len(eager.customers) == scenario.population.size

@@ -8,6 +8,8 @@ shares that add up, and timeline events that act exactly at their step.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,8 @@ from sim.core.codes import STAGE_NAMES, Stage
 from sim.experiments.replicate import run_replication
 from sim.model import ChannelModel
 from sim.model.agents import Bank, Customer, Platform
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MARKET = {
     "population": {"size": 600},
@@ -69,6 +73,15 @@ def test_customer_neighbours_match_the_adjacency(stepped):
         assert sorted(model.network.graph.neighbors(i)) == sorted(model.network.neighbours(i).tolist())
 
 
+def test_a_customer_shows_its_index_and_id_and_keeps_its_index(stepped):
+    customer = stepped.customer(0)
+    assert customer.unique_id == 1
+    assert repr(customer) == f"Customer(index=0, unique_id=1, {customer.life_stage}, tier {customer.city_tier})"
+    with pytest.raises(AttributeError, match="cannot be changed"):
+        customer.index = 5
+    assert customer.index == 0
+
+
 def test_customer_holdings_mirror_the_state(stepped):
     model = stepped
     state, cat = model.state, model.catalog
@@ -105,6 +118,20 @@ def test_relationships_are_consistent(stepped):
     # Each (customer, product) relationship counts once, for one institution.
     assert (model.ledger.customers.sum(axis=0) == held.sum(axis=0)).all()
     assert (model.ledger.customers.sum(axis=0) <= model.network.size).all()
+
+
+def test_an_institutions_accounts_and_credit_are_its_row_of_the_institutions_table():
+    scenario = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml", overrides={"population.size": 500})
+    model = ChannelModel(scenario, seed=1)
+    model.run(4)
+    rows = model.tables()["institutions"].query("step == 4").set_index("institution")
+    assert model.credit is not None and (rows.credit_profit != 0).any(), "a step with credit's profit in profit"
+    for agent in [*model.banks, *model.platforms]:
+        row = rows.loc[agent.institution_id]
+        seen = {**agent.accounts, **agent.credit}
+        assert {"profit", "interest_income", "credit_profit", "capital"} <= set(seen) <= set(row.index)
+        for name, value in seen.items():
+            assert value == row[name] or (np.isnan(value) and np.isnan(row[name])), (agent.institution_id, name)
 
 
 def test_market_shares_sum_to_one_whenever_there_are_customers(stepped):
@@ -159,6 +186,38 @@ def test_same_seed_gives_identical_tables_and_another_seed_does_not(market_scena
     for name in ("market", "institutions", "channels", "funnel"):
         pd.testing.assert_frame_equal(first[name], second[name])
     assert not first["market"].equals(other["market"])
+
+
+def test_run_model_stops_at_the_horizon_counted_after_the_burn_in(make_scenario):
+    scenario = make_scenario(MARKET, {"time": {"steps": 4, "burn_in": 3}, "population": {"size": 300}})
+    model = ChannelModel(scenario, seed=5)
+    assert model.running and model.steps == 0
+    step, calls = model.step, []
+
+    def bounded_step():
+        calls.append(model.steps + 1)
+        if len(calls) > 10:
+            raise AssertionError("run_model() did not stop at the horizon")
+        step()
+
+    model.step = bounded_step
+    model.run_model()
+    assert calls == [1, 2, 3, 4] and not model.running
+    by_run = ChannelModel(scenario, seed=5)
+    by_run.run()
+    for name in ("market", "institutions"):
+        pd.testing.assert_frame_equal(model.tables()[name], by_run.tables()[name])
+    # Stepping by hand past the horizon still works.
+    model.step()
+    assert model.steps == 5 and model.tables()["market"].step.max() == 5 and not model.running
+
+
+def test_a_seed_sequence_is_a_seed_and_a_generator_is_refused(market_scenario):
+    by_int = tables_of(market_scenario, 11, steps=3)
+    by_sequence = tables_of(market_scenario, np.random.SeedSequence(11), steps=3)
+    pd.testing.assert_frame_equal(by_int["institutions"], by_sequence["institutions"])
+    with pytest.raises(TypeError, match="int, a numpy.random.SeedSequence or None; got Generator"):
+        ChannelModel(market_scenario, seed=np.random.default_rng(1))
 
 
 def test_replication_k_of_a_run_equals_that_replication_alone(make_scenario):
