@@ -80,17 +80,6 @@ class ChannelModel(MarketSetUp, mesa.Model):
     agents, agents_by_type
         Mesa's views of every agent, customers included.
 
-    Notes
-    -----
-    The step reads only arrays, so the Mesa side of the customers is built
-    on first access: reading :attr:`customers`, :attr:`agents`,
-    :attr:`agents_by_type`, :attr:`grid` or :meth:`customer` creates the
-    networkx graph, the ``Network`` space and one :class:`Customer` per node
-    (at a million customers, about half a minute and a gigabyte or two),
-    with the ids and cells an eager build would give (customers 1..n, then
-    the institutions).  The institutions (:attr:`banks`, :attr:`platforms`,
-    :attr:`insurers`, :meth:`institution`) exist from the start.  A run,
-    a sweep or a game that never reads them never pays for them.
     network : SocialNetwork
         The same network as a sparse adjacency, for the kernels.
     population : Population
@@ -131,6 +120,18 @@ class ChannelModel(MarketSetUp, mesa.Model):
         The risk side's state (loan book, score errors, insurers, P2P
         funding) when ``credit.enabled``; None otherwise.  Moved by the
         functions of :mod:`sim.core.risk` with ``credit_rng``.
+
+    Notes
+    -----
+    The step reads only arrays, so the Mesa side of the customers is built
+    on first access: reading :attr:`customers`, :attr:`agents`,
+    :attr:`agents_by_type`, :attr:`grid` or :meth:`customer` creates the
+    networkx graph, the ``Network`` space and one :class:`Customer` per node
+    (at a million customers, about half a minute and a gigabyte or two),
+    with the ids and cells an eager build would give (customers 1..n, then
+    the institutions).  The institutions (:attr:`banks`, :attr:`platforms`,
+    :attr:`insurers`, :meth:`institution`) exist from the start.  A run,
+    a sweep or a game that never reads them never pays for them.
     """
 
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None):
