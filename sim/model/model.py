@@ -708,7 +708,23 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return observe(self.credit, self.catalog, self.state, self.steps if step is None else step)
 
     def tables(self, replication: int = 0):
-        """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers, decisions."""
+        """The run so far as DataFrames, one per table of a run's results folder.
+
+        Parameters
+        ----------
+        replication : int, default 0
+            Written in each table's ``replication`` column.
+
+        Returns
+        -------
+        dict of str to DataFrame
+            ``market``, ``institutions``, ``channels``, ``funnel``,
+            ``products``, ``tiers``, ``credit``, ``insurers``, ``cohorts``
+            (from the recorder) and ``decisions`` (the change log): the ten
+            tables of :data:`sim.core.codes.TABLE_NAMES`, whose rows and
+            columns results/README.md describes.  ``credit`` and ``insurers``
+            have no rows with credit off (or no insurers).
+        """
         return {**self.recorder.tables(replication), "decisions": decisions_table(self.levers.log, replication)}
 
     def customer(self, index: int) -> Customer:
