@@ -350,7 +350,7 @@ def plot_adoption(
     Left axis: active customers (mean over replications, band at ``level``).
     Right axis: referral conversions so far / new active customers so far,
     computed per replication and then averaged — how much of the growth the
-    word-of-mouth mechanism (model.md, mechanism 2) is carrying.
+    word-of-mouth mechanism (mechanism 2, docs/ODD.md, "Referral") is carrying.
 
     Parameters
     ----------

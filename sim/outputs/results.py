@@ -2,7 +2,7 @@
 
 The directory holds the tables, the summary, the charts, the scenario as
 resolved and the run's metadata (seed, replications, package versions), so
-that any figure can be traced back and reproduced (model.md, "Outputs").
+that any figure can be traced back and reproduced (results/README.md).
 ``run.json`` is written last: its presence marks a complete directory.
 """
 
