@@ -1,7 +1,7 @@
 """A plain object-per-agent Mesa implementation of exposure, referral and the funnel.
 
 This is the yardstick for :mod:`sim`'s vectorised model: the same rules
-(model.md mechanisms 1-3, restricted to one product and one advertising
+(mechanisms 1-3 of docs/ODD.md, section 7, restricted to one product and one advertising
 channel per institution) written the way Mesa's own network examples are
 written (``mesa/examples/basic/virus_on_network``): every customer is a
 :class:`~mesa.discrete_space.FixedAgent` on a

@@ -7,6 +7,7 @@ The public API::
     result = sim.run(scenario, replications=5, seed=1)     # tables as DataFrames
     model = sim.ChannelModel(scenario, seed=1)             # a Mesa model to step by hand
     sim.save(result, "results/my_run")                     # tables, summary.json, plots (sim.outputs.save_run)
+    sim.save(result, "results/my_run", overwrite=True)     # replace it; never a folder of other files
 """
 
 from sim.errors import ScenarioError

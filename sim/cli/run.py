@@ -26,14 +26,14 @@ def handle(args: argparse.Namespace) -> int:
     from sim.experiments.replicate import run
     from sim.experiments.store import check_out, write_folder
     from sim.outputs.console import render_summary
-    from sim.outputs.results import save_run
+    from sim.outputs.results import write_run
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=assignments(args.set, empty_value=True))
     out = check_out(args.out or RESULTS / scenario.name, "run", overwrite=args.overwrite)  # before the run
     result = run(scenario, replications=args.replications, seed=args.seed, progress=not args.quiet,
                  workers=args.workers)
-    out = write_folder(out, lambda tmp: save_run(result, tmp, plots=not args.no_plots), kind="run",
+    out = write_folder(out, lambda tmp: write_run(result, tmp, plots=not args.no_plots), kind="run",
                        overwrite=args.overwrite)
     if not args.quiet:
         print(render_summary(result.summary, scenario.name))

@@ -11,7 +11,7 @@ from enum import IntEnum
 
 
 class Stage(IntEnum):
-    """Funnel stage of a customer for one product (model.md, mechanism 3).
+    """Funnel stage of a customer for one product (mechanism 3, docs/ODD.md, "Funnel").
 
     ``AWARE`` … ``ACTIVE`` are passed within a step; after a step a
     customer's stage for a product is where its last attempt ended.

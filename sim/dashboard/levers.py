@@ -266,7 +266,7 @@ def live_stream_overrides(scenario: Scenario, bank: str, enabled: bool) -> Overr
     """Switch live streaming; a stream the file leaves unpriced borrows the app's spend.
 
     Live streaming reaches the same private-domain audience as the bank's
-    app (model.md, mechanism 1), so when the file gives it no spend,
+    app (mechanism 1, docs/ODD.md, "Exposure"), so when the file gives it no spend,
     switching it on uses the app's spend per 1,000 reachable.
     """
     spec = scenario.banks[bank]

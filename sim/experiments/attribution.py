@@ -78,6 +78,10 @@ def attribute(a: Scenario, b: Scenario, replications: int | None = None, seed: i
     metrics : callable, optional
         ``(scenario, replications, seed) -> key metrics``; the model's
         (:func:`model_metrics`) by default.
+    level : float, default 0.95
+        Confidence level of each contribution's ``low``/``high``: a Student t
+        interval of the mean over the paired replications
+        (:func:`~sim.experiments.stats.mean_ci`).
     workers, backend : optional
         Where the default metrics' replications run, one pool for every run
         (:func:`~sim.experiments.replicate.shared_backend`; a Backend passed

@@ -425,6 +425,9 @@ def run_calibration(
         Applied to every target's scenario (``--set``), before the particle's values.
     overwrite : bool
         Replace a folder holding another calibration (built aside, swapped in when complete).
+    progress : bool, default True
+        Let pyabc report each generation as it runs (its ``ABC`` loggers at
+        INFO); False keeps them to warnings.
     fit_replications : int, optional
         Replications of the fit at the posterior mean; default ``max(replications, 8)``.
 

@@ -178,6 +178,10 @@ def evaluate_claims(scenario: Scenario, replications: int | None = None, seed: i
         Default to the scenario's.
     ablate : bool
         Also run the scenario with its levers reset to each comparison's values.
+    level : float, default 0.95
+        Confidence level of the Student t interval of each paired difference
+        (and of its ablation's); a claim holds when that interval supports it
+        (:func:`holds`), so a higher level is a stricter test.
     metrics : callable
         ``horizon -> (scenario, replications, seed) -> key metrics``; the model by default.
     """

@@ -186,9 +186,26 @@ def compare(scenarios: list[Scenario], replications: int | None = None, seed: in
         Default to the first scenario's.
     sources : list of str, optional
         File names, for error messages.
+    progress : bool, default False
+        Show a progress bar (tqdm) over each scenario's replications, one bar
+        per scenario.
     workers, backend : optional
         Where the replications run (:func:`sim.experiments.replicate.run`);
         one pool serves every scenario.  The results do not depend on them.
+
+    Returns
+    -------
+    Comparison
+        One :class:`~sim.experiments.replicate.RunResult` per scenario, in the
+        order given, all run on ``seed`` with ``replications`` replications:
+        replication ``k`` of every scenario draws from the same seed stream,
+        so their differences pair (:meth:`Comparison.differences`).
+
+    Raises
+    ------
+    ScenarioError
+        Fewer than two scenarios, scenarios of different horizons or step
+        units, or a ``replications`` or ``seed`` the schema does not allow.
     """
     sources = sources or [s.name for s in scenarios]
     check_comparable(scenarios, sources)

@@ -450,6 +450,18 @@ def run_game(
     overwrite : bool
         Replace an earlier game in ``out`` (built aside, swapped in when complete).
 
+    Returns
+    -------
+    GameResult
+        The players, their strategy menus and ``values``, every evaluated
+        profile's payoffs by replication (NaN for a profile not evaluated);
+        ``mode`` is ``"full"`` when every profile was evaluated (at most
+        ``game.max_profiles``) and ``"ibr"`` when iterated best response from
+        the start profile was followed instead (``ibr`` holds its path);
+        ``runs`` in all, ``completed`` by this call and ``skipped`` (done by
+        an earlier attempt); ``seconds``; and ``out``, where ``payoffs.parquet``,
+        ``deviations.parquet`` and ``equilibria.json`` were written.
+
     Raises
     ------
     ScenarioError

@@ -114,6 +114,21 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
         Where the replications run instead (:func:`sim.experiments.backends.make_backend`,
         with ``workers``); a Backend passed in is left open for the caller.
 
+    Returns
+    -------
+    RunResult
+        The scenario, the seed and replication count used, and ``tables``:
+        each table of :data:`sim.core.codes.TABLE_NAMES`, the replications
+        concatenated in order; its ``summary`` is computed on first access.
+        Write it to disk with :func:`sim.save`.
+
+    Raises
+    ------
+    ScenarioError
+        When ``replications`` or ``seed`` break the scenario schema's rules.
+
+    Notes
+    -----
     The tables are the same whatever the workers or the backend: replication
     ``k`` draws from its own seed sequence and the tables are put in order of ``k``.
     """

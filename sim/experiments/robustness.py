@@ -187,8 +187,18 @@ def run_robustness(scenario: Scenario, ranges: Mapping[str, UncertainRange], *, 
         Default ``results/<name>/robustness/``; the same call resumes it.
     backend, workers
         Where the runs execute (see :func:`~sim.experiments.sweep.run_sweep`).
+    progress : bool, default False
+        Show the sweep's progress bar (runs done, failed, time left).
     overwrite : bool
         Replace an earlier analysis in ``out`` (kept until the new one is complete).
+    level : float, default 0.95
+        Confidence level of each cell's paired-difference interval, by which
+        a claim is judged to hold in that cell (:func:`~sim.experiments.claims.judge`).
+        The shares' Wilson intervals are 95% whatever this is.
+    max_boxes : int, default 2
+        At most this many PRIM boxes (:func:`~sim.experiments.prim.find_boxes`)
+        describing where each claim fails, found one after another among the
+        cells outside the earlier boxes; fewer when no further box says anything.
     uncertainty_file : str, optional
         Where ``ranges`` came from, recorded in the summary.  The summary
         also records the scenario's side and the content hashes of the

@@ -47,10 +47,10 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
                 "cumulative_margin", "acquisition_cost", "ltv", "payback_age"),
 }
 
-#: Funnel stages in the order a customer passes them (model.md, mechanism 3).
+#: Funnel stages in the order a customer passes them (mechanism 3, docs/ODD.md, "Funnel").
 STAGES: tuple[str, ...] = FUNNEL_STAGE_NAMES
 
-#: Fixed channels in index order; ``platform:<id>`` channels follow (architecture.md).
+#: Fixed channels in index order; ``platform:<id>`` channels follow (docs/architecture.md, "Indices").
 BASE_CHANNELS: tuple[str, ...] = FIXED_CHANNELS
 
 _PLATFORM_PREFIX = platform_channel_name("")

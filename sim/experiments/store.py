@@ -283,7 +283,7 @@ def remove_stale_temporaries(out: str | Path) -> list[Path]:
 
 
 def write_folder(out: str | Path, write: Callable[[Path], Any], *, kind: str = "run",
-                 overwrite: bool = False, option: str = "--out") -> Path:
+                 overwrite: bool = False, option: str = "--out", overwrite_option: str | None = "--overwrite") -> Path:
     """Let ``write(tmp_dir)`` fill a temporary folder, then move it to ``out`` in one step.
 
     ``out`` is checked first (:func:`check_out`): an existing results folder
@@ -291,9 +291,11 @@ def write_folder(out: str | Path, write: Callable[[Path], Any], *, kind: str = "
     refused.  The folder gets the marker, listing the files ``write`` made.
     An interrupted or failed write leaves no partial folder; an existing
     folder is replaced only once the new one is complete.  Temporary folders
-    of ``out`` left by a killed process are removed first.
+    of ``out`` left by a killed process are removed first.  ``option`` and
+    ``overwrite_option`` name ``out`` and ``overwrite`` in the messages, as
+    for :func:`check_out`.
     """
-    out = check_out(out, kind, overwrite=overwrite, option=option)
+    out = check_out(out, kind, overwrite=overwrite, option=option, overwrite_option=overwrite_option)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_INFIX}", dir=out.parent))
@@ -305,7 +307,8 @@ def write_folder(out: str | Path, write: Callable[[Path], Any], *, kind: str = "
         write_marker(tmp, kind)
         write(tmp)
         write_marker(tmp, kind, files=[f for f in _files(tmp) if f not in (LOCK_NAME, MARKER_NAME)])
-        check_out(out, kind, overwrite=overwrite, option=option)   # nothing appeared there meanwhile
+        check_out(out, kind, overwrite=overwrite, option=option,   # nothing appeared there meanwhile
+                  overwrite_option=overwrite_option)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}{OLD_INFIX}", dir=out.parent))
             os.rmdir(old)

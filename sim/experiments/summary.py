@@ -257,8 +257,11 @@ def summarize(
     Parameters
     ----------
     tables : mapping of str to DataFrame
-        The run's tables; ``market``, ``institutions`` and ``channels`` are
-        used when present (each section is omitted if its table is absent).
+        The run's tables; ``market``, ``institutions``, ``channels``,
+        ``products``, ``tiers``, ``cohorts`` (with ``channels``) and
+        ``decisions`` are used when present (each section is omitted if its
+        table is absent, and all but ``channels`` and ``decisions`` if it is
+        empty).
     metrics : sequence of str, optional
         Market columns to report. By default every numeric, non-key column,
         so columns added later (defaults, contagion) are reported too.
@@ -270,15 +273,19 @@ def summarize(
     dict
         JSON-serialisable (NaN replaced by ``None``)::
 
-            replications, final_step, interval{level, method, note},
+            schema, replications, final_step, interval{level, method, note},
             market{final_step{metric: stat}, whole_run{<flow>_total, r_eff_mean_over_steps}},
             institutions{id: {kind, type, final_step{...}, whole_run{..., cac}}},
             acquisitions_by_channel{by_institution{id: {channel: ...}}, all_institutions{channel: ...}},
-            by_product{id: {product: {<flow>_total, cac}}}, by_tier{id: {tier: {<flow>_total, cac}}}
-            customer_value{by_channel{channel: value}, by_institution{id: {channel: value}}}
+            by_product{id: {product: {<flow>_total, cac}}}, by_tier{id: {tier: {<flow>_total, cac}}},
+            customer_value{by_channel{channel: value}, by_institution{id: {channel: value}}},
+            decisions{changes_by_source{source: count},
+                      by_owner{owner: {changes_per_replication, levers}}}
 
-        where ``value`` (cohorts acquired in steps 1..T, valued to the end of
-        the run) is ``{acquired, cac, ltv_per_customer, ltv_to_cac,
+        where ``schema`` is :data:`SUMMARY_SCHEMA` (the layout's version),
+        ``decisions`` is :func:`decisions_section`, ``value`` (cohorts
+        acquired in steps 1..T, valued to the end of the run) is
+        ``{acquired, cac, ltv_per_customer, ltv_to_cac,
         payback_age, paid_back_share, cohort_payback_age}`` (``payback_age`` the
         pooled payback age, :mod:`sim.experiments.payback`; the last two
         per cohort), and each ``stat`` is ``{mean, low, high, n}`` and ``n`` counts the

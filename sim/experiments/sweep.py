@@ -325,6 +325,12 @@ def run_sweep(
     backend : Backend or {"pool", "serial", "dask"}, optional
         Default a local process pool with ``workers`` processes (all cores).
         A Backend you pass is started if needed and left open for reuse.
+    workers : int, optional
+        Processes of the pool (default: one per core), or workers of a Dask
+        LocalCluster (``backend="dask"``, default 2); ignored when
+        ``backend`` is a Backend instance or ``"serial"``
+        (:func:`~sim.experiments.backends.make_backend`).  The tables do not
+        depend on it.
     retry_failed : bool
         Re-run runs that failed in an earlier attempt (default) or skip them.
     progress : bool

@@ -261,9 +261,11 @@ class Recorder:
         return pd.DataFrame(table)
 
     def tables(self, replication: int = 0) -> dict[str, pd.DataFrame]:
-        """The run as long tables: market, institutions, channels, funnel, credit, insurers.
+        """The run as long tables: market, institutions, channels, funnel, products, tiers, credit, insurers, cohorts.
 
-        See docs/ODD.md, Observation.
+        Every table of a run but ``decisions`` (the model adds it, see
+        :meth:`sim.model.model.ChannelModel.tables`).  See docs/ODD.md,
+        Observation, and results/README.md for the columns.
         """
         cat = self.catalog
         I, C = cat.n_institutions, cat.n_channels

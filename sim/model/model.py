@@ -83,17 +83,6 @@ class ChannelModel(MarketSetUp, mesa.Model):
     agents, agents_by_type
         Mesa's views of every agent, customers included.
 
-    Notes
-    -----
-    The step reads only arrays, so the Mesa side of the customers is built
-    on first access: reading :attr:`customers`, :attr:`agents`,
-    :attr:`agents_by_type`, :attr:`grid` or :meth:`customer` creates the
-    networkx graph, the ``Network`` space and one :class:`Customer` per node
-    (at a million customers, about half a minute and a gigabyte or two),
-    with the ids and cells an eager build would give (customers 1..n, then
-    the institutions).  The institutions (:attr:`banks`, :attr:`platforms`,
-    :attr:`insurers`, :meth:`institution`) exist from the start.  A run,
-    a sweep or a game that never reads them never pays for them.
     network : SocialNetwork
         The same network as a sparse adjacency, for the kernels.
     population : Population
@@ -134,6 +123,18 @@ class ChannelModel(MarketSetUp, mesa.Model):
         The risk side's state (loan book, score errors, insurers, P2P
         funding) when ``credit.enabled``; None otherwise.  Moved by the
         functions of :mod:`sim.core.risk` with ``credit_rng``.
+
+    Notes
+    -----
+    The step reads only arrays, so the Mesa side of the customers is built
+    on first access: reading :attr:`customers`, :attr:`agents`,
+    :attr:`agents_by_type`, :attr:`grid` or :meth:`customer` creates the
+    networkx graph, the ``Network`` space and one :class:`Customer` per node
+    (at a million customers, about half a minute and a gigabyte or two),
+    with the ids and cells an eager build would give (customers 1..n, then
+    the institutions).  The institutions (:attr:`banks`, :attr:`platforms`,
+    :attr:`insurers`, :meth:`institution`) exist from the start.  A run,
+    a sweep or a game that never reads them never pays for them.
     """
 
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None):
@@ -719,7 +720,23 @@ class ChannelModel(MarketSetUp, mesa.Model):
         return observe(self.credit, self.catalog, self.state, self.steps if step is None else step)
 
     def tables(self, replication: int = 0):
-        """The run so far as DataFrames: market, institutions, channels, funnel, credit, insurers, decisions."""
+        """The run so far as DataFrames, one per table of a run's results folder.
+
+        Parameters
+        ----------
+        replication : int, default 0
+            Written in each table's ``replication`` column.
+
+        Returns
+        -------
+        dict of str to DataFrame
+            ``market``, ``institutions``, ``channels``, ``funnel``,
+            ``products``, ``tiers``, ``credit``, ``insurers``, ``cohorts``
+            (from the recorder) and ``decisions`` (the change log): the ten
+            tables of :data:`sim.core.codes.TABLE_NAMES`, whose rows and
+            columns results/README.md describes.  ``credit`` and ``insurers``
+            have no rows with credit off (or no insurers).
+        """
         return {**self.recorder.tables(replication), "decisions": decisions_table(self.levers.log, replication)}
 
     def customer(self, index: int) -> Customer:

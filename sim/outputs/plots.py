@@ -91,6 +91,10 @@ def plot_market_share(
         Level of the shaded interval (Student t over replications).
     time_unit : str, default "month"
         What a step is (the scenario's ``time.unit``), for the x-axis label.
+    names : mapping of str to str, optional
+        Institution ids to the names shown in the legend (the scenario's
+        ``name`` entries, :func:`sim.outputs.results.institution_names`); an id
+        not in it is shown as is.
 
     Returns
     -------
@@ -266,6 +270,10 @@ def plot_cac_by_channel(
         Chart title; default "Acquisition cost per new customer, by channel".
     level : float, default 0.95
         Level of the error bars.
+    names : mapping of str to str, optional
+        Institution ids to the names shown in the legend (the scenario's
+        ``name`` entries, :func:`sim.outputs.results.institution_names`); an id
+        not in it is shown as is.
 
     Returns
     -------
@@ -342,7 +350,7 @@ def plot_adoption(
     Left axis: active customers (mean over replications, band at ``level``).
     Right axis: referral conversions so far / new active customers so far,
     computed per replication and then averaged — how much of the growth the
-    word-of-mouth mechanism (model.md, mechanism 2) is carrying.
+    word-of-mouth mechanism (mechanism 2, docs/ODD.md, "Referral") is carrying.
 
     Parameters
     ----------

@@ -133,6 +133,9 @@ def summary_lines(differences: pd.DataFrame, names_order: Sequence[str], names: 
         Institution ids to display names.
     changed : mapping, optional
         Scenario name to the parameters it sets differently from the reference.
+    level : float, default 0.95
+        The level ``differences``' intervals were computed at, quoted in the
+        sentences ("95% interval"); nothing is recomputed from it.
     """
     base = names_order[0]
     lines = []

@@ -2,7 +2,7 @@
 
 The directory holds the tables, the summary, the charts, the scenario as
 resolved and the run's metadata (seed, replications, package versions), so
-that any figure can be traced back and reproduced (model.md, "Outputs").
+that any figure can be traced back and reproduced (results/README.md).
 ``run.json`` is written last: its presence marks a complete directory.
 """
 
@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from sim.experiments.replicate import RunResult
-from sim.experiments.store import write_text
+from sim.experiments.store import write_folder, write_text
 from sim.experiments.summary import summarize, to_jsonable
 from sim.outputs.deck import plot_all
 from sim.outputs.formats import display_names
@@ -154,6 +154,10 @@ def write_results(
 ) -> dict[str, Any]:
     """Write a run's whole result directory.
 
+    The files are written into ``out_dir`` as it is, without the marker and
+    without checking what it holds; :func:`save_run` writes a checked, marked
+    results folder, filled by this function.
+
     Parameters
     ----------
     out_dir : Path
@@ -203,27 +207,74 @@ def write_results(
     return written
 
 
-def save_run(result: RunResult, out_dir: str | Path, plots: bool = True) -> Path:
-    """Write a run's result directory: tables, ``summary.json``, the resolved scenario, ``run.json``, plots.
+def write_run(result: RunResult, folder: str | Path, *, plots: bool = True) -> Path:
+    """Write a run's files into ``folder`` as it is: no checks, no marker, no swap.
 
-    Also available as ``sim.save(result, out_dir)``.
+    This is what fills the temporary folder that :func:`save_run` (and
+    ``python -m sim run``) build a results folder in; call :func:`save_run`
+    instead to write a results folder.
 
     Parameters
     ----------
     result : RunResult
         From :func:`sim.run`.
-    out_dir : path
-        Conventionally ``results/<scenario>``; created if missing.
+    folder : path
+        Created if missing; files of the same names are replaced.
     plots : bool, default True
         Also write ``plots/*.png``.
 
     Returns
     -------
     Path
-        ``out_dir``.
+        ``folder``.
     """
-    write_results(Path(out_dir), result.tables, scenario_name=result.scenario.name,
+    write_results(Path(folder), result.tables, scenario_name=result.scenario.name,
                   resolved_scenario=dump_resolved(result.scenario), seed=result.seed,
                   replications=result.replications, plots=plots, extra_metadata=result.provenance(),
                   summary=result.summary)
-    return Path(out_dir)
+    return Path(folder)
+
+
+def save_run(result: RunResult, out_dir: str | Path, plots: bool = True, *, overwrite: bool = False) -> Path:
+    """Write a run's results folder: tables, ``summary.json``, the resolved scenario, ``run.json``, plots.
+
+    Also available as ``sim.save(result, out_dir)``.  The folder is written
+    by the same rules as ``python -m sim run --out`` (through
+    :func:`sim.experiments.store.write_folder`): it is built under a hidden
+    temporary name beside ``out_dir``, gets the marker file
+    ``.bpsim-results.json``, and is renamed into place only when complete,
+    so that the command line (and a later ``save``) know it for a results
+    folder.  Nothing this program did not write is ever removed.
+
+    Parameters
+    ----------
+    result : RunResult
+        From :func:`sim.run`.
+    out_dir : path
+        Conventionally ``results/<scenario>``.  Must not exist yet, be an
+        empty folder, or be a results folder written earlier by this program
+        (which needs ``overwrite``).
+    plots : bool, default True
+        Also write ``plots/*.png``.
+    overwrite : bool, default False
+        Replace a results folder written earlier at ``out_dir``.  The old
+        folder is kept until the new one is complete and then swapped out in
+        one step.  A folder holding files this program did not write is
+        refused even with ``overwrite``.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    ScenarioError
+        Before anything is written, when ``out_dir`` is a regular file, a
+        symbolic link, the current folder (or one that holds it), a folder
+        without the marker (the user's own files), a results folder holding
+        files the marker does not account for, or an earlier results folder
+        and ``overwrite`` is not given.  ``out_dir`` is left as it is.
+    """
+    return write_folder(out_dir, lambda tmp: write_run(result, tmp, plots=plots), kind="run",
+                        overwrite=overwrite, option="out_dir", overwrite_option="overwrite=True")

@@ -150,6 +150,11 @@ def write_sweep_summary(out: str | Path, tables: Mapping[str, pd.DataFrame] | No
         ``institutions``, ``credit``, ``insurers``).
     scenario : Scenario, optional
         The base scenario, for the institutions' display names.
+    level : float, default 0.95
+        Level of each point's interval over its replications (``low``,
+        ``high`` in summary.csv and the bands of the charts): a percentile
+        bootstrap for rates and shares, a Student t interval otherwise
+        (:func:`summarize_values`).
 
     Returns
     -------

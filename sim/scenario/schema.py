@@ -7,8 +7,9 @@ reachable by a dotted path (``banks.citic.referral.bonus``) so that the
 command line and sweeps can set it.
 
 Units: money is in yuan per step for flows and yuan for stocks; rates and
-probabilities are per step unless the name says ``annual``.  Symbols from the
-design (model.md) are given in the field descriptions.
+probabilities are per step unless the name says ``annual``.  Symbols of the
+model's description (docs/ODD.md, section 7, "Submodels") are given in the
+field descriptions.
 """
 
 from __future__ import annotations

@@ -123,6 +123,25 @@ def test_overwrite_refuses_a_results_folder_the_user_added_files_to(tmp_path, ca
     assert snapshot(out) == before
 
 
+def test_a_folder_written_by_sim_save_is_a_results_folder_to_the_command_line(tmp_path, capsys):
+    """Regression: ``sim.save`` wrote no marker, so ``run --out <it> --overwrite`` refused it."""
+    import sim
+
+    out = tmp_path / "out"
+    result = sim.run(sim.load_scenario(small_scenario(tmp_path)), seed=1, progress=False)
+    sim.save(result, out, plots=False)
+    first = snapshot(out)
+    refused(capsys, run_args(tmp_path, out, "--seed", "2"), f"--out {out}", "--overwrite")
+    assert snapshot(out) == first
+    assert main(run_args(tmp_path, out, "--seed", "2", "--overwrite")) == 0
+    assert b'"seed": 2' in snapshot(out)["run.json"]
+    with pytest.raises(sim.ScenarioError, match="written earlier"):     # and the other way round
+        sim.save(result, out, plots=False)
+    sim.save(result, out, plots=False, overwrite=True)
+    assert b'"seed": 1' in snapshot(out)["run.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "small.yaml"]
+
+
 def test_an_empty_folder_is_used(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -66,6 +66,78 @@ def test_sim_save_writes_a_run_result(tmp_path):
     assert not (out / "plots").exists()
 
 
+@pytest.fixture(scope="module")
+def tiny_result():
+    scenario = sim.load_scenario(ROOT / "tests" / "data" / "tiny.yaml")
+    return sim.run(scenario, replications=1, seed=4, progress=False)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_sim_save_marks_the_folder_as_a_run_listing_its_files(tiny_result, tmp_path):
+    """Regression: ``sim.save`` wrote no marker, so the command line refused its folder even with --overwrite."""
+    from sim.experiments import store
+
+    out = sim.save(tiny_result, tmp_path / "run", plots=False)
+    marker = store.read_marker(out)
+    assert marker is not None and marker["kind"] == "run"
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {store.MARKER_NAME}
+    assert set(marker["files"]) == on_disk and "run.json" in on_disk
+    assert store.foreign_files(out, marker) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]            # no temporary folder left beside it
+
+
+def test_sim_save_replaces_an_earlier_run_only_with_overwrite(tiny_result, tmp_path):
+    from sim.experiments import store
+
+    out = sim.save(tiny_result, tmp_path / "run", plots=False)
+    (out / "run.json").write_text(json.dumps({"stale": True}))      # tell the old folder from a new one
+    before = _snapshot(out)
+    with pytest.raises(sim.ScenarioError, match="written earlier") as raised:
+        sim.save(tiny_result, out, plots=False)
+    assert "overwrite=True" in str(raised.value) and str(out) in str(raised.value)
+    assert _snapshot(out) == before
+    sim.save(tiny_result, out, plots=False, overwrite=True)
+    assert json.loads((out / "run.json").read_text())["seed"] == 4
+    assert store.read_marker(out)["kind"] == "run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]      # the old folder was swapped out, not kept
+
+
+@pytest.mark.parametrize("kind", ["user folder", "marked folder with user files", "file", "symlink"])
+def test_sim_save_refuses_what_it_did_not_write_even_with_overwrite(tiny_result, tmp_path, kind):
+    target = tmp_path / "target"
+    if kind == "user folder":
+        target.mkdir()
+        (target / "notes.txt").write_text("mine")
+        match = "not written by this program"
+    elif kind == "marked folder with user files":
+        sim.save(tiny_result, target, plots=False)
+        (target / "notes.txt").write_text("mine")
+        match = "did not write"
+    elif kind == "file":
+        target.write_text("mine")
+        match = "not a folder"
+    else:
+        real = tmp_path / "real"
+        sim.save(tiny_result, real, plots=False)
+        target.symlink_to(real, target_is_directory=True)
+        match = "symbolic link"
+    before = _snapshot(tmp_path)
+    for overwrite in (False, True):
+        with pytest.raises(sim.ScenarioError, match=match):
+            sim.save(tiny_result, target, plots=False, overwrite=overwrite)
+        assert _snapshot(tmp_path) == before
+    assert target.is_symlink() == (kind == "symlink")
+
+
+def test_sim_save_into_an_empty_folder(tiny_result, tmp_path):
+    (tmp_path / "empty").mkdir()
+    out = sim.save(tiny_result, tmp_path / "empty", plots=False)
+    assert (out / "run.json").is_file() and (out / ".bpsim-results.json").is_file()
+
+
 def test_institution_names_from_every_form_of_resolved_scenario():
     from sim.outputs.results import institution_names
 

@@ -1,6 +1,6 @@
 """Mechanism 2, referral spread: promoters make their neighbours aware.
 
-Fixed semantics (model.md): a customer who became active with a provider is a
+Fixed semantics (docs/ODD.md, "Referral"): a customer who became active with a provider is a
 promoter for a window of ``W`` steps.  Each step each promoter gives each
 neighbour who is not yet a customer of that provider an independent chance
 ``r``; a customer with ``m`` promoter neighbours for an offer is reached with

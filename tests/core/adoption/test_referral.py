@@ -1,6 +1,6 @@
 """Tests of mechanism 2, referral spread (:mod:`sim.core.adoption.referral`), alone and in the model.
 
-Fixed semantics (model.md): a customer who became active is a promoter for
+Fixed semantics (docs/ODD.md, "Referral"): a customer who became active is a promoter for
 ``W`` steps; each step each promoter gives each neighbour who is not yet a
 customer of that provider an independent chance ``r``, so a customer with
 ``m`` promoter neighbours is reached with probability ``1 - (1 - r)^m``.
