@@ -48,20 +48,6 @@ def _gaps(rng: np.random.Generator, p: float, draws: int, n: int) -> np.ndarray:
     return np.cumsum(gaps, out=gaps)
 
 
-def first_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Index of one uniformly chosen element per distinct value of ``groups``."""
-    if groups.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    order = rng.permutation(groups.size)
-    # Scatter positions in random order: for a repeated group one write wins, and
-    # which one depends only on its place in the random order, so the winner is
-    # uniform among the group's elements.  O(n), no sort.
-    slot = np.empty(int(groups.max()) + 1, dtype=np.int64)
-    slot[groups[order]] = order
-    winners = (slot[groups] == np.arange(groups.size)).nonzero()[0]
-    return winners
-
-
 def gumbel(shape, rng: np.random.Generator) -> np.ndarray:
     """Standard Gumbel draws (the error term of a multinomial logit)."""
     draws = rng.random(shape)

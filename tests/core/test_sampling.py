@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from sim.core import sampling
-from sim.core.sampling import bernoulli_subset, first_per_group, gumbel
+from sim.core.sampling import bernoulli_subset, gumbel
 
 
 def _counts_and_hits(n: int, p: float, draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,22 +105,6 @@ def test_geometric_and_uniform_branches_agree_in_distribution(monkeypatch):
     # Per-position success frequencies agree in distribution too.
     assert stats.chi2_contingency(np.vstack([geo_hits.reshape(20, -1).sum(1),
                                              uni_hits.reshape(20, -1).sum(1)])).pvalue > 1e-3
-
-
-def test_first_per_group_picks_one_uniformly_per_group():
-    groups = np.array([5, 5, 5, 9, 2, 2, 5, 9])
-    rng = np.random.default_rng(8)
-    picks = np.zeros(groups.size, dtype=np.int64)
-    trials = 8_000
-    for _ in range(trials):
-        index = first_per_group(groups, rng)
-        assert sorted(groups[index].tolist()) == [2, 5, 9]
-        picks[index] += 1
-    for value, _size in ((5, 4), (9, 2), (2, 2)):
-        members = picks[groups == value]
-        assert stats.chisquare(members).pvalue > 1e-3, (value, members)
-        assert members.sum() == trials
-    assert first_per_group(np.zeros(0, dtype=np.int64), rng).size == 0
 
 
 def test_gumbel_moments():
