@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sim"
 
 #: Layers from the bottom up; a module may import its own layer and those below.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("sim.errors", "sim.version"),
+    ("sim.errors", "sim.version", "sim.inputs"),
     ("sim.network",),
     ("sim.scenario",),
     ("sim.core",),

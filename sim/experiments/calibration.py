@@ -366,7 +366,13 @@ def _check_same(out: Path, new: Mapping[str, Any]) -> None:
         return
     import json
 
-    old = json.loads(path.read_text(encoding="utf-8"))
+    from sim.inputs import read_text
+
+    try:
+        old = json.loads(read_text(path, "a calibration manifest"))
+    except ValueError as exc:
+        raise ScenarioError.single(path, "", f"is not valid JSON: {exc}",
+                                   "a manifest written by `calibrate`, or --overwrite") from None
     problems = [Problem(key, f"was {old.get(key)!r}, now {new.get(key)!r}") for key in IDENTITY
                 if old.get(key) != new.get(key)]
     if problems:

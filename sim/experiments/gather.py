@@ -15,6 +15,7 @@ import pandas as pd
 
 from sim.experiments import store
 from sim.experiments.store import read_manifest
+from sim.inputs import read_text
 
 
 def run_id(point: int, replication: int) -> str:
@@ -105,7 +106,7 @@ def failures(out: str | Path) -> pd.DataFrame:
     done = finished_runs(out)
     rows = []
     for name in sorted(failed_runs(out) - done, key=parse_run_id):
-        record = json.loads((out / "failures" / f"{name}.json").read_text(encoding="utf-8"))
+        record = json.loads(read_text(out / "failures" / f"{name}.json", "a failure record"))
         rows.append(
             {
                 "run_id": record["run_id"],

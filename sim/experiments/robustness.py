@@ -46,6 +46,7 @@ from sim.experiments.prim import find_boxes
 from sim.experiments.robustness_record import content_hashes, side
 from sim.experiments.stats import wilson_interval
 from sim.experiments.sweep import run_sweep
+from sim.inputs import read_text
 from sim.scenario import Scenario
 from sim.scenario.uncertainty import UncertainRange
 
@@ -315,8 +316,8 @@ def summarise(scenario: Scenario, plan: Plan, table: pd.DataFrame, *, sizes, sam
 def read_summary(folder: str | Path) -> dict[str, Any] | None:
     """The summary of a robustness folder (``summary.json``), or None when there is none."""
     try:
-        return json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(read_text(Path(folder) / "summary.json", "a robustness summary"))
+    except (ScenarioError, ValueError):
         return None
 
 

@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.inputs import read_text
 
 #: Name of the lock file in a sweep folder.
 LOCK_NAME = ".lock"
@@ -138,8 +139,8 @@ def read_marker(folder: str | Path) -> dict[str, Any] | None:
     """The marker of a folder this program wrote, or None (no marker, or a file that is not ours)."""
     path = Path(folder) / MARKER_NAME
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_text(path, "a marker file"))
+    except (ScenarioError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("format") != MARKER_FORMAT:
         return None
@@ -370,7 +371,11 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
         raise ScenarioError.single(
             out, MANIFEST_NAME, "not found: this is not a sweep folder", "a folder written by `sweep`"
         )
-    return json.loads(path.read_text(encoding="utf-8"))
+    text = read_text(path, "a sweep manifest")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ScenarioError.single(path, "", f"is not valid JSON: {exc}", "a manifest written by `sweep`") from None
 
 
 def write_manifest(out: str | Path, manifest: Mapping[str, Any]) -> Path:

@@ -49,6 +49,7 @@ from sim.experiments.backends import Backend, make_backend
 from sim.experiments.design import Design, check_scenario_number, grid_design, resolve_design
 from sim.experiments.gather import failed_runs, failures, finished_runs, gather, run_id
 from sim.experiments.store import read_manifest
+from sim.inputs import read_text
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.loader import dump_resolved
 
@@ -434,8 +435,8 @@ def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
 
 def _is_our_manifest(path: Path) -> bool:
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("format") == MANIFEST_FORMAT
-    except (OSError, ValueError, AttributeError):
+        return json.loads(read_text(path, "a sweep manifest")).get("format") == MANIFEST_FORMAT
+    except (ScenarioError, ValueError, AttributeError):
         return False
 
 

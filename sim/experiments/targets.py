@@ -152,7 +152,9 @@ class Targets:
 # --------------------------------------------------------------------------- sources
 def source_ids(sources: str | Path) -> set[str]:
     """The ids with an entry (``### <id> — title``) in a sources file such as docs/sources.md."""
-    text = Path(sources).read_text(encoding="utf-8")
+    from sim.inputs import read_text
+
+    text = read_text(Path(sources), "a sources file (docs/sources.md)")
     return {m.group(1) for m in re.finditer(r"^### ((?:SF|EF)\d+)\b", text, flags=re.M)}
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.inputs import read_text
 from sim.network.graph import SocialNetwork, from_edges
 
 NODE_ATTRIBUTES = {
@@ -33,25 +34,8 @@ _cache: OrderedDict[tuple, SocialNetwork] = OrderedDict()
 
 
 def _text(path: Path, key: str) -> str:
-    """The UTF-8 text of a data file; a missing file, a folder, binary or UTF-16 content is a ScenarioError."""
-    csv_file = "a CSV file, path relative to the scenario"
-    if not path.exists():
-        raise ScenarioError.single(path, key, "file not found", csv_file)
-    if path.is_dir():
-        raise ScenarioError.single(path, key, "is a folder, not a file", csv_file)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError.single(path, key, f"cannot be read: {exc.strerror or exc}", csv_file) from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ScenarioError.single(path, key, "is UTF-16 text", "UTF-8 text: save the file as UTF-8")
-    if b"\x00" in raw:
-        raise ScenarioError.single(path, key, "is a binary file, not text", "a UTF-8 CSV file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError.single(path, key, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                                   "a UTF-8 CSV file") from None
+    """The UTF-8 text of a data file (:func:`~sim.inputs.read_text`); an empty one is a ScenarioError too."""
+    text = read_text(path, "a CSV file, path relative to the scenario", key)
     if not text.strip():
         raise ScenarioError.single(path, key, "is empty", "a CSV file with a header row and at least one row")
     return text

@@ -1,6 +1,7 @@
 """Reading YAML input safely: text files only, no duplicate keys, no runaway nesting.
 
-Scenario files, sweep designs and ``--set`` values are all YAML.  PyYAML's
+Files are read with :func:`sim.inputs.read_text` (regular files of at most
+:data:`sim.inputs.MAX_BYTES`, UTF-8 only).  Scenario files, sweep designs and ``--set`` values are all YAML.  PyYAML's
 ``safe_load`` lets the last of two equal keys win silently, recurses once per
 level of nesting (so a deeply nested document ends in a ``RecursionError``)
 and leaves reading the file to the caller.  :func:`read_yaml` and
@@ -16,11 +17,10 @@ from typing import Any
 import yaml
 
 from sim.errors import ScenarioError
+from sim.inputs import read_text
 
 #: Deepest nesting of mappings and lists accepted; scenarios need fewer than ten levels.
 MAX_DEPTH = 100
-
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 class _InputError(Exception):
@@ -84,32 +84,6 @@ def _load(text: str, name: str | None = None) -> Any:
         return loader.get_single_data()
     finally:
         loader.dispose()
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith(_UTF16_BOMS):
-        raise ScenarioError.single(path, "", "is UTF-16 text", "UTF-8 text: save the file as UTF-8")
-    if b"\x00" in raw:
-        raise ScenarioError.single(path, "", "is a binary file, not text", "a UTF-8 text file")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError.single(path, "", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                                   "a UTF-8 text file") from None
-
-
-def read_text(path: Path, what: str = "a .yaml file") -> str:
-    """The UTF-8 text of ``path``; a missing file, a folder, binary or UTF-16 content is a ScenarioError."""
-    path = Path(path)
-    if not path.exists():
-        raise ScenarioError.single(path, "", "file not found", f"a path to an existing {what}")
-    if path.is_dir():
-        raise ScenarioError.single(path, "", "is a directory", f"a path to {what}")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError.single(path, "", f"cannot be read: {exc.strerror or exc}", f"a readable {what}") from None
-    return _decode(raw, path)
 
 
 def read_yaml(path: Path) -> dict:

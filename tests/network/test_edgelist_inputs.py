@@ -7,7 +7,9 @@ what is wrong with it; the network read is cached for the model.
 
 from __future__ import annotations
 
+import os
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,29 @@ def test_a_folder_as_the_edge_list(tmp_path):
     (tmp_path / "edges").mkdir()
     message = refusal(scenario_file(tmp_path, "{kind: edge_list, path: edges}"))
     assert "net.yaml: network.path: 'edges' is a folder" in message, message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
+def test_a_fifo_as_the_edge_list_is_refused_without_being_read(tmp_path):
+    fifo = tmp_path / "edges.csv"
+    os.mkfifo(fifo)
+    stop = threading.Event()
+
+    def writer() -> None:   # were the FIFO read, the read would end (empty) instead of hanging the test
+        while not stop.wait(0.05):
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                continue   # no reader yet
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        message = refusal(scenario_file(tmp_path, "{kind: edge_list, path: edges.csv}"))
+    finally:
+        stop.set()
+        thread.join()
+    assert "net.yaml: network.path: 'edges.csv' is not a regular file" in message, message
 
 
 def test_a_missing_edge_list(tmp_path):

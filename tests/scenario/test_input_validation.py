@@ -135,7 +135,82 @@ def test_utf8_with_a_byte_order_mark_is_read(tmp_path):
 def test_a_folder_given_as_the_file(tmp_path):
     (tmp_path / "folder.yaml").mkdir()
     message = refusal(tmp_path / "folder.yaml")
-    assert "folder.yaml" in message and "directory" in message
+    assert "folder.yaml" in message and "is a folder" in message
+
+
+# ------------------------------------------------------------------ files that are not regular files
+class _Writer:
+    """Opens a FIFO for writing as soon as a reader has it open, then closes it: a blocked reader sees its end."""
+
+    def __init__(self, fifo: Path):
+        import threading
+
+        self.fifo, self.stop = fifo, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.05):
+            try:
+                os.close(os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                continue   # no reader yet
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        self.thread.join()
+
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
+
+
+@needs_fifo
+def test_a_fifo_is_refused_without_being_read(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with _Writer(fifo):   # were the FIFO read, the read would end (empty) instead of hanging the test
+        message = refusal(fifo)
+    assert "pipe.yaml: is not a regular file: it is a named pipe" in message, message
+
+
+@needs_fifo
+def test_a_fifo_or_a_device_as_the_parent_is_refused_naming_the_extends_key(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    child = write(tmp_path, "child.yaml", "name: child\nextends: pipe.yaml\n")
+    with _Writer(fifo):
+        message = refusal(child)
+    assert "child.yaml: extends: 'pipe.yaml' is not a regular file" in message, message
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists() or sys.platform == "win32", reason="needs /dev/zero")
+@pytest.mark.parametrize("extends", [True, False])
+def test_dev_zero_is_refused_not_read_until_memory_runs_out(tmp_path, extends):
+    # In a child process whose address space is capped at 2 GB: reading /dev/zero there ends in a MemoryError.
+    target = tmp_path / "child.yaml" if extends else Path("/dev/zero")
+    write(tmp_path, "child.yaml", "name: child\nextends: /dev/zero\n")
+    cap = "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+    code = cap + f"import sys; from sim.cli import main; sys.exit(main(['run', {str(target)!r}, '-q', '--no-plots', " \
+                 f"'--out', {str(tmp_path / 'out')!r}]))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "is not a regular file" in done.stderr, done.stderr
+    assert ("child.yaml: extends: '/dev/zero'" if extends else "/dev/zero:") in done.stderr, done.stderr
+
+
+def test_a_file_larger_than_the_cap_is_refused(tmp_path, monkeypatch):
+    import sim.inputs
+
+    path = write(tmp_path, "big.yaml", SCENARIO)
+    monkeypatch.setattr(sim.inputs, "MAX_BYTES", 64)
+    message = refusal(path)
+    assert "big.yaml: is too large" in message and "at most 64 bytes" in message, message
+    monkeypatch.setattr(sim.inputs, "MAX_BYTES", len(path.read_bytes()))
+    assert sim.load_scenario(path).name == "small"   # exactly at the cap is read
 
 
 @pytest.mark.parametrize("deep", [
