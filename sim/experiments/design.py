@@ -15,6 +15,7 @@ range, and a range with ``low > high`` are reported together as one
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +28,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
 
 from sim.errors import Problem, ScenarioError
+from sim.inputs import read_text
 from sim.scenario import Scenario, get_path, with_overrides
 from sim.scenario.paths import parse_value
 from sim.scenario.reading import parse_yaml_value
@@ -337,22 +339,50 @@ def csv_design(path: str | Path) -> Design:
     """A design from a CSV file: a header of dotted paths, one row per point.
 
     Cells are read as YAML scalars (``0.3``, ``true``, ``[1, 1, 0, 0]``), as on
-    the command line.
+    the command line.  The file is read with :func:`sim.inputs.read_text`
+    (a regular UTF-8 file; a byte-order mark is dropped); blank lines are
+    skipped, and a bad row is reported at its line in the file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+
+    Returns
+    -------
+    Design
+        One point per row, of kind ``"file"``.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file (and the line), if it is missing, a folder, not a
+        regular file, not UTF-8 text, not CSV, or has no rows or rows of the
+        wrong length.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError.single(path, "", "design file not found", "a CSV file with a header of dotted paths")
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    allowed = "a CSV file with a header of dotted paths"
+    if not path.exists():
+        raise ScenarioError.single(path, "", "design file not found", allowed)
+    text = read_text(path, allowed)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []   # (line in the file where the row starts, cells)
+    start = 1
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ScenarioError.single(path, f"line {reader.line_num}", f"cannot be read as CSV: {exc}", allowed) from None
     if len(rows) < 2:
         raise ScenarioError.single(path, "", "has no design rows", "a header of dotted paths and at least one row")
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in rows[0][1]]
     problems = []
     if len(set(header)) != len(header) or any(not h for h in header):
         problems.append(Problem("header", f"columns {header} are empty or repeated", "distinct dotted paths"))
     points = []
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         if len(row) != len(header):
             problems.append(Problem(f"line {line}", f"has {len(row)} cells", f"{len(header)}, one per header column"))
             continue

@@ -112,6 +112,41 @@ def test_csv_design(tmp_path, tiny):
         csv_design(tmp_path / "missing.csv")
 
 
+@pytest.mark.parametrize("content, fragment", [
+    (b"banks.a.referral.bonus\n\xe9\n", "is not UTF-8 text (byte 0xe9"),
+    ("banks.a.referral.bonus\n1\n".encode("utf-16"), "is UTF-16 text"),
+    (b"banks.a.referral.bonus\n\x00\n", "is a binary file"),
+])
+def test_a_design_file_that_is_not_utf8_text_is_refused(tmp_path, content, fragment):
+    path = tmp_path / "design.csv"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError) as info:
+        csv_design(path)
+    assert str(info.value).startswith(f"{path}: {fragment}"), info.value
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_path(tmp_path, tiny):
+    path = tmp_path / "design.csv"
+    path.write_bytes(b"\xef\xbb\xbfbanks.a.referral.bonus\n5\n")
+    design = csv_design(path)
+    assert design.parameters == ("banks.a.referral.bonus",)
+    assert resolve_design(tiny, design)[0].banks["a"].referral.bonus == 5
+
+
+def test_a_folder_as_the_design_file_is_called_a_folder(tmp_path):
+    (tmp_path / "design.csv").mkdir()
+    with pytest.raises(ScenarioError, match="design.csv: is a folder, not a file"):
+        csv_design(tmp_path / "design.csv")
+
+
+def test_a_bad_row_is_reported_at_its_line_in_the_file(tmp_path):
+    path = tmp_path / "design.csv"
+    path.write_text("a,b\n\n1,2\n\n3\n4,\"two\nlines\"\n5\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        csv_design(path)
+    assert [p.path for p in info.value.problems] == ["line 5", "line 8"], info.value
+
+
 def test_sweep_file(tmp_path, tiny):
     (tmp_path / "s.yaml").write_text(
         f"scenario: {TINY}\nreplications: 2\nseed: 4\ngrid:\n  banks.a.referral.bonus: [0, 10]\n", encoding="utf-8")
