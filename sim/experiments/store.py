@@ -195,7 +195,12 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
     which needs ``overwrite``.  Refused, with nothing touched: a regular file
     (or anything that is not a folder), a symbolic link, the current folder
     or one that holds it, a folder without the marker, and a marked folder
-    holding files the marker does not account for.
+    holding files the marker does not account for.  So is an ``out`` that
+    cannot be written: checked before any run, by creating (and removing at
+    once) an empty hidden folder where the results folder will be built,
+    so that a read-only place, a pseudo file system (``/sys``, ``/proc``) or
+    a name too long for the file system is refused up front; any other
+    error of the file system while checking is refused the same way.
 
     ``overwrite_option`` names the option that replaces a folder in the
     message (None: there is none, as for ``sweep``).
@@ -206,6 +211,42 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
         ``out``, as a Path.
     """
     out = Path(out)
+    try:
+        _check_contents(out, kind, overwrite=overwrite, resumable=resumable, option=option,
+                        overwrite_option=overwrite_option)
+        _check_writable(out, option)
+    except OSError as exc:
+        raise _refuse(out, f"cannot be used: {exc.strerror or exc}", "a folder name where you can write",
+                      option) from None
+    return out
+
+
+def _check_writable(out: Path, option: str) -> None:
+    """Refuse an ``out`` whose results folder cannot be created (see :func:`check_out`)."""
+    folder = out.parent if out.exists() else _nearest_existing(out.parent)
+    allowed = "a folder name where you can write"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _refuse(out, f"cannot be written: {folder} is not writable", allowed, option)
+    try:   # the name and place write_folder builds in; root passes os.access even where nothing can be made
+        probe = tempfile.mkdtemp(prefix=f".{out.name}{TMP_INFIX}", dir=folder)
+    except OSError as exc:
+        raise _refuse(out, f"cannot be written: creating a folder in {folder} fails ({exc.strerror or exc})",
+                      allowed, option) from None
+    os.rmdir(probe)
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise _refuse(out, "cannot be written: the folder is not writable", allowed, option)
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """``folder`` or its nearest ancestor that exists."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _check_contents(out: Path, kind: str, *, overwrite: bool, resumable: bool, option: str,
+                    overwrite_option: str | None) -> Path:
+    """The checks of :func:`check_out` on what ``out`` is and holds; OSError when a probe fails."""
     where = "a new folder name"
     if out.is_symlink():
         raise _refuse(out, "is a symbolic link", where, option)
@@ -214,9 +255,7 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
     if target == here or target in here.parents:
         raise _refuse(out, "is the current folder" if target == here else "holds the current folder", where, option)
     if not out.exists():
-        ancestor = out.parent
-        while not ancestor.exists() and ancestor != ancestor.parent:
-            ancestor = ancestor.parent
+        ancestor = _nearest_existing(out.parent)
         if ancestor.exists() and not ancestor.is_dir():
             raise _refuse(out, f"is inside {ancestor}, which is a file, not a folder", where, option)
         return out
@@ -297,9 +336,13 @@ def write_folder(out: str | Path, write: Callable[[Path], Any], *, kind: str = "
     for :func:`check_out`.
     """
     out = check_out(out, kind, overwrite=overwrite, option=option, overwrite_option=overwrite_option)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_INFIX}", dir=out.parent))
+    try:   # checked by check_out, but the file system may have changed since (a full disk, a remount)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_INFIX}", dir=out.parent))
+    except OSError as exc:
+        raise _refuse(out, f"cannot be written: {exc.strerror or exc}", "a folder name where you can write",
+                      option) from None
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual new-folder mode
     lock = FolderLock(tmp, what="another process")
     lock.acquire()

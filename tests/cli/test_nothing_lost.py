@@ -177,6 +177,72 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(tmp_path):
     assert (unrelated / "x").read_text() == "x"
 
 
+def command_args(tmp_path: Path, command: str, out: Path | str) -> list[str]:
+    """A tiny invocation of ``command`` writing to ``out``."""
+    argv = {
+        "run": run_args(tmp_path, out)[:-2],
+        "compare": ["compare", str(small_scenario(tmp_path, "a")), str(small_scenario(tmp_path, "b")), "-q"],
+        "sweep": ["sweep", str(TINY), "--grid", "banks.a.referral.bonus=0,100", "-r", "1", "--serial", "-q"],
+        "sensitivity": ["sensitivity", str(TINY), "--param", "banks.a.referral.rate=0:0.2", "--metric", "active",
+                        "-n", "2", "-r", "1", "--serial", "-q"],
+        "game": ["game", str(ROOT / "tests" / "data" / "tiny_game.yaml"), "--serial", "-q"],
+        "robustness": ["robustness", str(ROOT / "tests" / "data" / "claims" / "referral.yaml"), "--sizes", "300",
+                       "-n", "2", "-r", "1", "--serial", "-q"],
+    }[command]
+    return [*argv, "--out", str(out)]
+
+
+COMMANDS = ["run", "compare", "sweep", "sensitivity", "game", "robustness"]
+
+
+def _can_make_folders_in(folder: Path) -> bool:
+    probe = folder / "bpsim-test-probe"
+    try:
+        probe.mkdir()
+    except OSError:
+        return False
+    probe.rmdir()
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir() or _can_make_folders_in(Path("/proc")),
+                    reason="needs /proc, where no folder can be made (even by root)")
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_out_that_cannot_be_written_is_refused_before_any_run(tmp_path, capsys, command):
+    for out in ("/proc/bpsim-x", "/proc/bpsim-x/y"):
+        refused(capsys, command_args(tmp_path, command, out), f"--out {out}", "cannot be written", "/proc")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_out_under_a_folder_that_is_not_writable_is_refused(tmp_path, capsys, monkeypatch, command):
+    argv = command_args(tmp_path, command, tmp_path / "new" / "out")   # the scenarios are written first
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)     # as for a user without write permission
+    refused(capsys, argv, f"--out {tmp_path / 'new' / 'out'}", f"{tmp_path} is not writable")
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("length", [240, 300])
+def test_an_out_name_too_long_for_the_file_system_is_refused(tmp_path, capsys, length):
+    out = tmp_path / ("n" * length)   # 240 fits, but the hidden folder it is built in does not
+    before = sorted(p.name for p in tmp_path.iterdir())
+    refused(capsys, run_args(tmp_path, out), "--out", "File name too long")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({*before, "small.yaml"})
+
+
+def test_an_out_that_cannot_be_listed_is_refused(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    assert main(run_args(tmp_path, out)) == 0
+    before = snapshot(out)
+
+    def unreadable(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", unreadable)   # as for a folder without read permission
+    refused(capsys, run_args(tmp_path, out, "--overwrite"), f"--out {out}", "cannot be used: Permission denied")
+    monkeypatch.undo()
+    assert snapshot(out) == before
+
+
 def test_sensitivity_refuses_an_unrelated_folder(tmp_path, capsys):
     folder = user_folder(tmp_path)
     before = snapshot(folder)
