@@ -147,8 +147,13 @@ def read_marker(folder: str | Path) -> dict[str, Any] | None:
     return data
 
 
-def write_marker(folder: str | Path, kind: str, files: list[str] | None = None) -> Path:
-    """Mark ``folder`` as written by this program: what wrote it and, when known, which files it holds."""
+def write_marker(folder: str | Path, kind: str, files: list[str] | None = None,
+                 folders: list[str] | None = None) -> Path:
+    """Mark ``folder`` as written by this program: what wrote it and, when known, which files it holds.
+
+    ``folders`` lists the folders written that hold none of ``files`` (empty
+    ones); the others are accounted for by the files in them.
+    """
     from datetime import datetime
 
     from sim.version import __version__
@@ -158,6 +163,8 @@ def write_marker(folder: str | Path, kind: str, files: list[str] | None = None) 
             "written": datetime.now(UTC).isoformat(timespec="seconds")}
     if files is not None:
         data["files"] = sorted(files)
+    if folders:
+        data["folders"] = sorted(folders)
     return write_json(Path(folder) / MARKER_NAME, data)
 
 
@@ -166,18 +173,54 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir() or p.is_symlink())
 
 
+def _folders(folder: Path) -> list[str]:
+    """Every folder under ``folder`` (not a symbolic link to one), as POSIX paths relative to it."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir() and not p.is_symlink())
+
+
+def _ancestors(name: str) -> Iterator[str]:
+    """The folders ``name`` is in, as relative POSIX paths (``a/b/c`` -> ``a``, ``a/b``)."""
+    parts = name.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        yield "/".join(parts[:i])
+
+
+def _empty_folders(folder: Path, files: list[str]) -> list[str]:
+    """The folders under ``folder`` that hold none of ``files``."""
+    holding = {a for name in files for a in _ancestors(name)}
+    return [d for d in _folders(folder) if d not in holding]
+
+
 def foreign_files(folder: str | Path, marker: Mapping[str, Any]) -> list[str]:
-    """Files in a marked folder that its marker does not account for (put there by someone else)."""
+    """Files and folders in a marked folder that its marker does not account for (put there by someone else).
+
+    A file is accounted for when the marker lists it or the folder's kind
+    may hold it (:data:`KIND_FILES`).  A folder is accounted for when it holds
+    such a file, the marker lists it (an empty folder this program wrote),
+    the kind may hold it (``parts/<run>``) or may hold files in it
+    (``plots/``, ``parts/``); any other folder, even an empty one, is the
+    user's.  Folders are returned with a final ``/``; one holding a foreign
+    file is not returned (the file names it).
+    """
     folder = Path(folder)
-    known = set(marker.get("files") or ())
+    known = set(marker.get("files") or ()) | {MARKER_NAME, LOCK_NAME}
+    known_folders = set(marker.get("folders") or ())
     patterns = KIND_FILES.get(marker.get("kind"), ())
-    return [
-        name
-        for name in _files(folder)
-        if name not in (MARKER_NAME, LOCK_NAME)
-        and name not in known
-        and not any(fnmatch.fnmatchcase(name, p) for p in patterns)
-    ]
+
+    def ours(name: str) -> bool:
+        return name in known or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+    files = _files(folder)
+    foreign = [name for name in files if not ours(name)]
+    holding = {a for name in [*known, *files] if ours(name) for a in _ancestors(name)}
+    above_foreign = {a for name in foreign for a in _ancestors(name)}
+    for name in _folders(folder):
+        if (name in holding or name in known_folders or ours(name) or name in above_foreign
+                or any(p.startswith(f"{name}/") for p in patterns)):
+            continue
+        if not any(f"{a}/" in foreign for a in _ancestors(name)):   # a folder in a foreign one: that one names it
+            foreign.append(f"{name}/")
+    return sorted(foreign)
 
 
 def _refuse(out: Path, message: str, allowed: str, option: str) -> ScenarioError:
@@ -195,7 +238,7 @@ def check_out(out: str | Path, kind: str, *, overwrite: bool = False, resumable:
     which needs ``overwrite``.  Refused, with nothing touched: a regular file
     (or anything that is not a folder), a symbolic link, the current folder
     or one that holds it, a folder without the marker, and a marked folder
-    holding files the marker does not account for.  So is an ``out`` that
+    holding files or folders the marker does not account for.  So is an ``out`` that
     cannot be written: checked before any run, by creating (and removing at
     once) an empty hidden folder where the results folder will be built,
     so that a read-only place, a pseudo file system (``/sys``, ``/proc``) or
@@ -270,8 +313,8 @@ def _check_contents(out: Path, kind: str, *, overwrite: bool, resumable: bool, o
     foreign = foreign_files(out, marker)
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise _refuse(out, f"holds files this program did not write ({shown}); nothing in it is touched",
-                      f"{where}, or move those files out", option)
+        raise _refuse(out, f"holds files or folders this program did not write ({shown}); nothing in it is touched",
+                      f"{where}, or move those out", option)
     if resumable and marker.get("kind") == kind and not overwrite:
         return out
     if not overwrite:
@@ -350,7 +393,8 @@ def write_folder(out: str | Path, write: Callable[[Path], Any], *, kind: str = "
     try:
         write_marker(tmp, kind)
         write(tmp)
-        write_marker(tmp, kind, files=[f for f in _files(tmp) if f not in (LOCK_NAME, MARKER_NAME)])
+        written = [f for f in _files(tmp) if f not in (LOCK_NAME, MARKER_NAME)]
+        write_marker(tmp, kind, files=written, folders=_empty_folders(tmp, written))
         check_out(out, kind, overwrite=overwrite, option=option,   # nothing appeared there meanwhile
                   overwrite_option=overwrite_option)
         if out.exists():

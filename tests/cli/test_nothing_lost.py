@@ -123,6 +123,22 @@ def test_overwrite_refuses_a_results_folder_the_user_added_files_to(tmp_path, ca
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("command", ["run", "compare", "sensitivity", "sweep"])
+def test_overwrite_refuses_a_results_folder_the_user_added_empty_folders_to(tmp_path, capsys, command):
+    """Regression: only files were counted, so ``--overwrite`` deleted the user's empty folders."""
+    out = tmp_path / "out"
+    argv = command_args(tmp_path, command, out)
+    assert main(argv) == 0
+    (out / "mydir" / "sub").mkdir(parents=True)
+    folders = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_dir())
+    before = snapshot(out)
+    again = argv if command == "sweep" else [*argv, "--overwrite"]   # a sweep resumes instead
+    err = refused(capsys, again, f"--out {out}", "mydir/")
+    assert "mydir/sub/" not in err                                   # the folder holding it names it
+    assert (out / "mydir" / "sub").is_dir() and snapshot(out) == before
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_dir()) == folders
+
+
 def test_a_folder_written_by_sim_save_is_a_results_folder_to_the_command_line(tmp_path, capsys):
     """Regression: ``sim.save`` wrote no marker, so ``run --out <it> --overwrite`` refused it."""
     import sim

@@ -151,6 +151,35 @@ def test_write_folder_marks_the_folder_and_lists_its_files(tmp_path):
     assert store.foreign_files(out, marker) == ["sub/b.txt"]
 
 
+def test_folders_the_marker_does_not_account_for_are_foreign(tmp_path):
+    out = tmp_path / "results"
+
+    def write(tmp):
+        (tmp / "plots").mkdir()
+        (tmp / "plots" / "a.png").write_bytes(b"png")
+        (tmp / "empty").mkdir()   # an empty folder this program wrote: listed in the marker
+
+    store.write_folder(out, write)
+    marker = store.read_marker(out)
+    assert marker["files"] == ["plots/a.png"] and marker["folders"] == ["empty"]
+    assert store.foreign_files(out, marker) == []
+    (out / "mine" / "sub").mkdir(parents=True)
+    (out / "plots" / "extra").mkdir()
+    assert store.foreign_files(out, marker) == ["mine/", "plots/extra/"]
+    with pytest.raises(ScenarioError, match="mine/"):
+        store.check_out(out, "run", overwrite=True)
+    assert (out / "mine" / "sub").is_dir()
+
+
+def test_folders_a_kind_may_hold_are_not_foreign(tmp_path):
+    (tmp_path / "parts" / "p0000r000").mkdir(parents=True)
+    (tmp_path / "parts" / ".tmp-p0001r000").mkdir()
+    (tmp_path / "failures").mkdir()
+    (tmp_path / "plots").mkdir()
+    assert store.foreign_files(tmp_path, {"kind": "sweep"}) == []
+    assert store.foreign_files(tmp_path, {"kind": "run", "files": []}) == ["failures/", "parts/", "plots/"]
+
+
 def test_a_marker_of_someone_else_is_not_ours(tmp_path):
     (tmp_path / store.MARKER_NAME).write_text('{"format": "something else"}')
     assert store.read_marker(tmp_path) is None
