@@ -137,14 +137,26 @@ def write_parquet(path: str | Path, frame: pd.DataFrame, *, index: bool | None =
 # --------------------------------------------------------------------------- markers and output folders
 def read_marker(folder: str | Path) -> dict[str, Any] | None:
     """The marker of a folder this program wrote, or None (no marker, or a file that is not ours)."""
-    path = Path(folder) / MARKER_NAME
+    return _marker(Path(folder))[0]
+
+
+def _marker(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The marker of ``folder`` and, when there is none, what is wrong with the file of that name (None: absent)."""
+    path = folder / MARKER_NAME
+    if not path.exists() and not path.is_symlink():
+        return None, None
     try:
-        data = json.loads(read_text(path, "a marker file"))
-    except (ScenarioError, ValueError):
-        return None
+        text = read_text(path, "a marker file")
+    except ScenarioError as exc:
+        reason = "; ".join(problem.message for problem in exc.problems)
+        return None, f"its marker {path} cannot be read ({reason})"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, f"its marker {path} is not valid JSON ({exc})"
     if not isinstance(data, dict) or data.get("format") != MARKER_FORMAT:
-        return None
-    return data
+        return None, f"its {path} is not a marker written by this program (no format {MARKER_FORMAT!r})"
+    return data, None
 
 
 def write_marker(folder: str | Path, kind: str, files: list[str] | None = None,
@@ -306,7 +318,10 @@ def _check_contents(out: Path, kind: str, *, overwrite: bool, resumable: bool, o
         raise _refuse(out, "exists and is not a folder; it is left as it is", where, option)
     if not any(out.iterdir()):
         return out
-    marker = read_marker(out)
+    marker, problem = _marker(out)
+    if marker is None and problem is not None:
+        raise _refuse(out, f"is not known to be written by this program: {problem}; nothing in it is touched",
+                      f"{where}, or an empty folder", option)
     if marker is None:
         raise _refuse(out, f"is a folder not written by this program (it has no {MARKER_NAME}); "
                            "nothing in it is touched", f"{where}, or an empty folder", option)

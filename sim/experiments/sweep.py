@@ -422,7 +422,8 @@ def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
     by its manifest.
     """
     marker = store.read_marker(out) if out.is_dir() else None
-    legacy = marker is None and out.is_dir() and _is_our_manifest(out / store.MANIFEST_NAME)
+    legacy = (marker is None and out.is_dir() and not (out / store.MARKER_NAME).exists()   # not a bad marker
+              and _is_our_manifest(out / store.MANIFEST_NAME))
     if legacy:
         foreign = store.foreign_files(out, {"kind": "sweep"})
         if foreign:

@@ -139,6 +139,16 @@ def test_overwrite_refuses_a_results_folder_the_user_added_empty_folders_to(tmp_
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_dir()) == folders
 
 
+def test_a_corrupt_marker_is_reported_as_such(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(run_args(tmp_path, out)) == 0
+    (out / store.MARKER_NAME).write_text('{"format": "bankplatform-sim results folder v1", "kind": ')   # cut short
+    before = snapshot(out)
+    refused(capsys, run_args(tmp_path, out, "--overwrite"), f"--out {out}", f"{out / store.MARKER_NAME}",
+            "is not valid JSON")
+    assert snapshot(out) == before
+
+
 def test_a_folder_written_by_sim_save_is_a_results_folder_to_the_command_line(tmp_path, capsys):
     """Regression: ``sim.save`` wrote no marker, so ``run --out <it> --overwrite`` refused it."""
     import sim

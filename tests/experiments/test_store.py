@@ -180,6 +180,46 @@ def test_folders_a_kind_may_hold_are_not_foreign(tmp_path):
     assert store.foreign_files(tmp_path, {"kind": "run", "files": []}) == ["failures/", "parts/", "plots/"]
 
 
+def _fifo(path):
+    """A named pipe; a reader of it is sent end-of-file for 30 s, so that reading it cannot hang the test."""
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("named pipes need POSIX")
+    os.mkfifo(path)
+
+    def writer() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                time.sleep(0.05)   # no reader (yet), or the pipe is gone
+
+    threading.Thread(target=writer, daemon=True).start()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_text("{not json"), "is not valid JSON"),
+    (lambda p: p.write_bytes(b"\xe9\n"), "cannot be read (is not UTF-8 text"),
+    (lambda p: p.mkdir(), "cannot be read (is a folder, not a file)"),
+    (_fifo, "cannot be read (is not a regular file"),
+    (lambda p: p.write_text('{"format": "something else"}'), "is not a marker written by this program"),
+])
+def test_a_marker_that_cannot_be_read_or_is_not_valid_is_named(tmp_path, make, message):
+    """Regression: each was reported as 'it has no .bpsim-results.json'."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run.json").write_text("{}")
+    make(out / store.MARKER_NAME)
+    with pytest.raises(ScenarioError) as info:
+        store.check_out(out, "run", overwrite=True)
+    text = str(info.value)
+    assert f"{out / store.MARKER_NAME}" in text and message in text and "nothing in it is touched" in text, text
+    assert "it has no" not in text
+    assert (out / "run.json").read_text() == "{}"
+
+
 def test_a_marker_of_someone_else_is_not_ours(tmp_path):
     (tmp_path / store.MARKER_NAME).write_text('{"format": "something else"}')
     assert store.read_marker(tmp_path) is None
