@@ -27,7 +27,7 @@ from sim.scenario.claims import check_claims, check_levers
 from sim.scenario.game_check import check_game
 from sim.scenario.network_check import check_network
 from sim.scenario.origins import Origins, merges
-from sim.scenario.paths import parse_value, set_path
+from sim.scenario.paths import STRUCTURAL, parse_value, set_path
 from sim.scenario.reading import read_yaml
 from sim.scenario.references import check_references
 from sim.scenario.schema import Scenario
@@ -201,6 +201,8 @@ def _check_events(scenario: Scenario, data: dict) -> list[Problem]:
     state["events"] = []
     for i, event in sorted(enumerate(scenario.events), key=lambda pair: pair[1].at):
         for path, value in event.set.items():
+            if path.split(".")[0] in STRUCTURAL:
+                continue   # check_references reports it: it cannot change during a run
             problem = set_path(state, path, value, Scenario)
             if problem is not None:
                 problem.path = f"events[{i}].set.{problem.path}"
@@ -277,6 +279,12 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str
 
 
 def dump_resolved(scenario: Scenario) -> str:
-    """The scenario with every default filled in, as YAML."""
+    """The scenario with every default filled in, as YAML.
+
+    The result is self-contained: its ``extends`` is null, since every value
+    of the chain is already merged in (a path kept there would be relative
+    to a folder the resolved file is not in).
+    """
     data = scenario.model_dump(mode="json")
+    data["extends"] = None
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -14,7 +14,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.errors import Problem
+from sim.scenario.schema import Scenario
 from sim.scenario.tree import walk
+
+#: Keys of a scenario that are read as the file loads, before any dotted path applies: why each cannot be set.
+STRUCTURAL = {
+    "extends": "cannot be set by a dotted path (--set, an event, a sweep): the extends chain is merged when the "
+               "file is read, before any override applies",
+}
 
 
 def parse_value(text: str, source: str = "--set") -> Any:
@@ -39,6 +46,8 @@ def set_path(data: dict, path: str, value: Any, schema: type[BaseModel]) -> Prob
     parts = path.split(".")
     if not path or any(p == "" for p in parts):
         return Problem(path, "is not a dotted path", "keys joined by '.', e.g. banks.citic.referral.bonus")
+    if parts[0] in STRUCTURAL and schema is Scenario:
+        return Problem(path, STRUCTURAL[parts[0]], f"write {parts[0]}: in the scenario file itself")
     place = walk(schema, data, parts, create=True)
     if isinstance(place, Problem):
         return place

@@ -1,0 +1,56 @@
+"""Bad input found by review: structural keys, names, ``extends``, ``sources``, comparisons, messages.
+
+Each test names the defect it guards against; every message must name the
+file (or option), the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+import sim
+from sim.errors import ScenarioError
+from sim.scenario.loader import dump_resolved, validate_data
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCENARIO = """
+name: small
+seed: 3
+time: {steps: 2}
+replications: 1
+population: {size: 200}
+network: {kind: erdos_renyi, mean_degree: 4}
+products: {payments: {kind: payments}}
+banks:
+  alpha: {type: state, offers: {payments: {price: 1.0}}, trust: 0.5}
+"""
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def refusal(path, overrides=None) -> str:
+    with pytest.raises(ScenarioError) as info:
+        sim.load_scenario(path, overrides=overrides)
+    return str(info.value)
+
+
+# ------------------------------------------------------------------ extends is structural
+def test_set_extends_is_refused_naming_set_and_extends(tmp_path):
+    path = write(tmp_path, "small.yaml", SCENARIO)
+    message = refusal(path, {"extends": "nosuch.yaml"})
+    assert "--set" in message and "extends" in message and "in the scenario file" in message, message
+
+
+def test_the_resolved_scenario_never_carries_extends(tmp_path):
+    data = yaml.safe_load(SCENARIO) | {"extends": "nosuch.yaml"}
+    scenario = validate_data(data, "direct")
+    assert yaml.safe_load(dump_resolved(scenario))["extends"] is None
