@@ -129,7 +129,8 @@ def validation_problems(exc: ValidationError, data: dict, prefix: str = "") -> l
         elif kind == "missing":
             message = "is required"
         else:
-            message = err["msg"][0].lower() + err["msg"][1:]
+            message = err["msg"].removeprefix("Value error, ")   # a validator's own words, without pydantic's tag
+            message = message[0].lower() + message[1:]
             if "input" in err and not isinstance(err["input"], (dict, list)):
                 message += f", got {err['input']!r}"
             ctx = err.get("ctx") or {}

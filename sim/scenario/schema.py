@@ -14,6 +14,7 @@ field descriptions.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -990,10 +991,17 @@ class GameSpec(Strict):
 
 
 # --------------------------------------------------------------------------- scenario
+#: A scenario name is the folder its results go to: no '.' or '..', no path separators, no hidden folder.
+NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$"
+NAME_RULE = "1 to 128 letters, digits, '_', '-' and '.', not starting with '.' (so not '.' or '..')"
+
+
 class Scenario(Strict):
     """A whole scenario: who competes, on which network, for how long."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short name; results go to results/<name>/.")
+    name: str = Field(pattern=NAME_PATTERN, description=(
+        "Short name; results go to results/<name>/, so it is a folder name: 1 to 128 letters, digits, '_', '-' "
+        "and '.', not starting with '.'."))
     description: str = Field("", description="What the strategy is; its first line is shown by python -m sim list.")
     sources: list[Annotated[str, Field(pattern=r"^SF\d+$")]] = Field(
         default_factory=list, description="Ids of the stylized facts the scenario rests on (docs/sources.md).")
@@ -1030,6 +1038,14 @@ class Scenario(Strict):
     decisions: DecisionsSpec = Field(default_factory=DecisionsSpec, description="When institutions decide.")
     game: GameSpec | None = Field(
         None, description="A strategic game over this scenario (python -m sim game); ignored by run and sweep.")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _folder_name(cls, value: Any) -> Any:
+        """Refuse a name that is not a safe folder name (``.``, ``..``, a path, spaces) in plain words."""
+        if isinstance(value, str) and not re.fullmatch(NAME_PATTERN, value):
+            raise ValueError(f"is not a folder name for results/<name>/: use {NAME_RULE}")
+        return value
 
     # The file the scenario was loaded from, so relative data paths resolve against it.
     _source: Any = PrivateAttr(None)

@@ -54,3 +54,17 @@ def test_the_resolved_scenario_never_carries_extends(tmp_path):
     data = yaml.safe_load(SCENARIO) | {"extends": "nosuch.yaml"}
     scenario = validate_data(data, "direct")
     assert yaml.safe_load(dump_resolved(scenario))["extends"] is None
+
+
+# ------------------------------------------------------------------ name is a folder name
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "a/b", "a b", "x" * 129])
+def test_a_name_that_is_not_a_safe_folder_name_is_refused_naming_name(tmp_path, name):
+    path = write(tmp_path, "small.yaml", SCENARIO.replace("name: small", f"name: {name!r}"))
+    message = refusal(path)
+    assert "name: is not a folder name" in message and "not starting with '.'" in message, message
+    assert "--out" not in message
+
+
+def test_a_name_with_dots_inside_is_a_folder_name(tmp_path):
+    path = write(tmp_path, "small.yaml", SCENARIO.replace("name: small", "name: v1.2_test-a"))
+    assert sim.load_scenario(path).name == "v1.2_test-a"
