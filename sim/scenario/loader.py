@@ -72,6 +72,12 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins]:
     if not isinstance(parent, str):
         raise ScenarioError.single(path, "extends", f"got {parent!r}", "the path of another scenario file")
     parent_path = path.parent / parent
+    if not parent.strip():
+        raise ScenarioError.single(path, "extends", "is empty",
+                                   "the path of another scenario file, relative to this file")
+    if parent_path.is_dir():
+        raise ScenarioError.single(path, "extends", f"'{parent}' is a folder, not a scenario file",
+                                   "the path of another scenario file, relative to this file")
     if not parent_path.exists():
         raise ScenarioError.single(
             path, "extends", f"'{parent}' not found next to this file", "a path relative to this file"

@@ -68,3 +68,13 @@ def test_a_name_that_is_not_a_safe_folder_name_is_refused_naming_name(tmp_path, 
 def test_a_name_with_dots_inside_is_a_folder_name(tmp_path):
     path = write(tmp_path, "small.yaml", SCENARIO.replace("name: small", "name: v1.2_test-a"))
     assert sim.load_scenario(path).name == "v1.2_test-a"
+
+
+# ------------------------------------------------------------------ extends names the file and the key
+@pytest.mark.parametrize("parent, words", [(".", "is a folder"), ('""', "is empty"), ("sub", "is a folder"),
+                                           ("' '", "is empty")])
+def test_extends_of_a_folder_or_nothing_names_the_file_and_extends(tmp_path, parent, words):
+    (tmp_path / "sub").mkdir()
+    path = write(tmp_path, "child.yaml", f"name: child\nextends: {parent}\n")
+    message = refusal(path)
+    assert message.startswith(f"{path}: extends: ") and words in message, message
