@@ -43,6 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import Problem, ScenarioError
+from sim.scenario.sources import find_sources, sorted_ids, source_ids
 from sim.scenario.uncertainty import read_uncertainty
 
 #: Ids of facts: stylized facts of the source articles, and external facts.
@@ -149,24 +150,6 @@ class Targets:
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-# --------------------------------------------------------------------------- sources
-def source_ids(sources: str | Path) -> set[str]:
-    """The ids with an entry (``### <id> — title``) in a sources file such as docs/sources.md."""
-    from sim.inputs import read_text
-
-    text = read_text(Path(sources), "a sources file (docs/sources.md)")
-    return {m.group(1) for m in re.finditer(r"^### ((?:SF|EF)\d+)\b", text, flags=re.M)}
-
-
-def find_sources(start: Path) -> Path | None:
-    """docs/sources.md in the folder of ``start`` or one of its parents, or None."""
-    for folder in [start, *start.parents]:
-        candidate = folder / "docs" / "sources.md"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 # --------------------------------------------------------------------------- targets.yaml
 def _loc_to_path(loc: tuple) -> str:
     text = ""
@@ -260,7 +243,7 @@ def load_targets(path: str | Path, sources: str | Path | None = None, *, check_s
         seen.add(target.id)
         if known is not None and target.source not in known:
             problems.append(Problem(f"{where}.source", f"{target.source!r} has no entry in {sources.name}",
-                                    ", ".join(sorted(known, key=lambda s: (s[:2], int(s[2:]))))))
+                                    ", ".join(sorted_ids(known))))
         problem = check_metric(target.metric, target.args, allowed=metrics)
         if problem is not None:
             problems.append(Problem(f"{where}.{problem.path}", problem.message, problem.allowed))

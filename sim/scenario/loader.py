@@ -31,6 +31,7 @@ from sim.scenario.paths import STRUCTURAL, parse_value, set_path
 from sim.scenario.reading import read_yaml
 from sim.scenario.references import check_references
 from sim.scenario.schema import Scenario
+from sim.scenario.sources import check_sources
 from sim.scenario.tree import allowed_keys
 
 __all__ = ["read_yaml", "deep_merge", "resolve_extends", "validate_data", "validation_problems",
@@ -172,6 +173,7 @@ def validate_data(data: dict, source: str | Path | None, origins: Origins | None
     problems = check_references(scenario)
     problems += check_levers(scenario)
     problems += check_claims(scenario, base_dir)
+    problems += check_sources(scenario.sources, base_dir)
     problems += _check_events(scenario, data)
     problems += check_game(scenario, data, validation_problems)
     if not problems:

@@ -78,3 +78,25 @@ def test_extends_of_a_folder_or_nothing_names_the_file_and_extends(tmp_path, par
     path = write(tmp_path, "child.yaml", f"name: child\nextends: {parent}\n")
     message = refusal(path)
     assert message.startswith(f"{path}: extends: ") and words in message, message
+
+
+# ------------------------------------------------------------------ sources name facts of docs/sources.md
+def test_a_source_with_no_entry_in_docs_sources_is_refused(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "sources.md").write_text("# Sources\n\n### SF1 — one\n\n### SF2 — two\n\n### EF1 — x\n",
+                                                  encoding="utf-8")
+    path = write(tmp_path, "small.yaml", SCENARIO + "sources: [SF2, SF999]\n")
+    message = refusal(path)
+    assert "sources[1]: 'SF999' has no entry in docs/sources.md (allowed: SF1, SF2)" in message, message
+
+
+def test_sources_of_the_library_are_checked_against_the_project_file():
+    baseline = ROOT / "scenarios" / "baseline.yaml"
+    assert sim.load_scenario(baseline, overrides={"sources": "[SF1]"}).sources == ["SF1"]
+    with pytest.raises(ScenarioError, match=r"sources\[0\]: 'SF999' has no entry in docs/sources.md"):
+        sim.load_scenario(baseline, overrides={"sources": "[SF999]"})
+
+
+def test_without_a_sources_file_only_the_form_is_checked(tmp_path):
+    path = write(tmp_path, "small.yaml", SCENARIO + "sources: [SF999]\n")
+    assert sim.load_scenario(path).sources == ["SF999"]
