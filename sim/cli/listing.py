@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
 
     listing = subparsers.add_parser("list", help="list the scenario library with one-line descriptions")
     listing.add_argument("--directory", default="scenarios", help="folder of scenario files")
-    listing.add_argument("--results", default="results",
+    listing.add_argument("--results", type=Path,
                          help="results folder holding <scenario>/robustness/summary.json (default results)")
     listing.add_argument("--record", type=Path,
                          help=f"the committed robustness record, <scenario>.json (default {RECORD_DIR} in the "
@@ -37,16 +37,19 @@ def handle(args: argparse.Namespace) -> int:
     from sim.scenario.library import list_scenarios
 
     directory = Path(args.directory)
-    if not directory.is_dir():
-        raise ScenarioError.single("--directory", str(directory), "does not exist" if not directory.exists()
-                                   else "is not a folder", "a folder of scenario .yaml files")
+    check_folder("--directory", directory, "a folder of scenario .yaml files")
+    if args.results is not None:
+        check_folder("--results", args.results, "a results folder holding <scenario>/robustness/summary.json")
+    if args.record is not None:
+        check_folder("--record", args.record, "a folder of robustness records, <scenario>.json")
     rows = list_scenarios(directory)
     if not rows:
         raise ScenarioError.single("--directory", str(directory), "holds no scenario files (*.yaml)",
                                    "a folder of scenario .yaml files")
     width = max((len(name) for name, _ in rows), default=4)
     record = args.record if args.record is not None else default_record_dir(directory)
-    shares = {name: robustness_text(directory / f"{name}.yaml", Path(args.results) / name / "robustness",
+    results = args.results if args.results is not None else Path("results")
+    shares = {name: robustness_text(directory / f"{name}.yaml", results / name / "robustness",
                                     record_path(record, name)) for name, _ in rows}
     share_width = max(len(text) for text in shares.values())
     for name, description in rows:
@@ -57,6 +60,25 @@ def handle(args: argparse.Namespace) -> int:
           "compares to, or the uncertainty ranges changed since.")
     print("The SF and EF ids the scenarios cite are explained, with their sources, in docs/sources.md.")
     return 0
+
+
+def check_folder(option: str, folder: Path, allowed: str) -> None:
+    """Refuse a folder option naming nothing or a file: a ScenarioError naming the option (exit 2).
+
+    Parameters
+    ----------
+    option : str
+        The option, e.g. ``--results``.
+    folder : Path
+        Its value.
+    allowed : str
+        What the option wants, for the message.
+    """
+    from sim.errors import ScenarioError
+
+    if not folder.is_dir():
+        raise ScenarioError.single(option, str(folder), "does not exist" if not folder.exists()
+                                   else "is not a folder", allowed)
 
 
 def robustness_text(path: Path, folder: Path, record: Path | None = None) -> str:

@@ -139,6 +139,15 @@ def test_list_shows_library(capsys):
     assert "INVALID" not in out
 
 
+@pytest.mark.parametrize("option", ["--results", "--record"])
+@pytest.mark.parametrize("what, words", [("nosuch", "does not exist"), ("afile", "is not a folder")])
+def test_list_refuses_a_results_or_record_folder_that_is_not_one(tmp_path, capsys, option, what, words):
+    (tmp_path / "afile").write_text("x\n")
+    code = main(["list", "--directory", str(ROOT / "scenarios"), option, str(tmp_path / what)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {option}: ") and words in err and "allowed: " in err, err
+
+
 ECONOMICS = {"name": "econ",
              "products": {"payments": {"kind": "payments"}, "credit": {"kind": "credit"}},
              "banks": {"a": {"type": "state", "offers": {"payments": {"price": 2.0}, "credit": {"price": 0.0}}}},
