@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.errors import Problem
+from sim.scenario.paths import check_dotted
 from sim.scenario.schema import Scenario
 from sim.scenario.tree import walk
 
@@ -40,12 +41,11 @@ def check_levers(scenario: Scenario) -> list[Problem]:
     data = scenario.model_dump(mode="python")
     problems = []
     for i, path in enumerate(scenario.levers):
-        parts = path.split(".")
-        if not path or any(p == "" for p in parts):
-            problems.append(Problem(f"levers[{i}]", f"'{path}' is not a dotted path",
-                                    "keys joined by '.', e.g. banks.citic.referral.bonus"))
+        malformed = check_dotted(path)
+        if malformed is not None:
+            problems.append(Problem(f"levers[{i}]", f"'{path}' {malformed.message}", malformed.allowed))
             continue
-        place = walk(Scenario, data, parts, strict=True)
+        place = walk(Scenario, data, path.split("."), strict=True)
         if isinstance(place, Problem):
             problems.append(Problem(f"levers[{i}]", f"'{path}': {place.path}: {place.message}", place.allowed))
     if len(set(scenario.levers)) != len(scenario.levers):

@@ -36,6 +36,17 @@ def parse_value(text: str, source: str = "--set") -> Any:
     return parse_yaml_value(text, source)
 
 
+def check_dotted(path: str) -> Problem | None:
+    """A :class:`~sim.errors.Problem` if ``path`` is not keys joined by ``.`` (empty, or an empty key), else None.
+
+    The one test of a dotted path's form, shared by ``--set``, events,
+    ``levers:`` and ``python -m sim schema PATH``.
+    """
+    if not path or any(part == "" for part in path.split(".")):
+        return Problem(path, "is not a dotted path", "keys joined by '.', e.g. banks.citic.referral.bonus")
+    return None
+
+
 def set_path(data: dict, path: str, value: Any, schema: type[BaseModel]) -> Problem | None:
     """Set ``path`` to ``value`` inside the raw scenario mapping ``data``.
 
@@ -43,9 +54,10 @@ def set_path(data: dict, path: str, value: Any, schema: type[BaseModel]) -> Prob
     :class:`~sim.errors.Problem` instead of raising, so that callers can
     collect every bad path before reporting.
     """
+    problem = check_dotted(path)
+    if problem is not None:
+        return problem
     parts = path.split(".")
-    if not path or any(p == "" for p in parts):
-        return Problem(path, "is not a dotted path", "keys joined by '.', e.g. banks.citic.referral.bonus")
     if parts[0] in STRUCTURAL and schema is Scenario:
         return Problem(path, STRUCTURAL[parts[0]], f"write {parts[0]}: in the scenario file itself")
     place = walk(schema, data, parts, create=True)

@@ -25,6 +25,7 @@ from pydantic_core import PydanticUndefined
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario import tree
+from sim.scenario.paths import check_dotted
 from sim.scenario.schema import Scenario
 
 #: The command that regenerates the committed reference.
@@ -272,7 +273,10 @@ def select(path: str | None, all_entries: list[Entry] | None = None) -> list[Ent
     every = list(entries()) if all_entries is None else all_entries
     if not path:
         return every
-    keys = [k for k in path.strip(".").split(".") if k]
+    problem = check_dotted(path)
+    if problem is not None:
+        raise ScenarioError("schema", [problem])
+    keys = path.split(".")
     chosen = [e for e in every if _matches(e.keys, keys)]
     if chosen:
         return chosen

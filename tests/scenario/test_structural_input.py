@@ -100,3 +100,23 @@ def test_sources_of_the_library_are_checked_against_the_project_file():
 def test_without_a_sources_file_only_the_form_is_checked(tmp_path):
     path = write(tmp_path, "small.yaml", SCENARIO + "sources: [SF999]\n")
     assert sim.load_scenario(path).sources == ["SF999"]
+
+
+# ------------------------------------------------------------------ schema PATH: the same form check as --set
+@pytest.mark.parametrize("path", ["banks..x", "banks.", ".banks", "population..size"])
+def test_schema_refuses_what_set_refuses_as_not_a_dotted_path(path):
+    from sim.scenario.reference import select
+
+    with pytest.raises(ScenarioError) as info:
+        select(path)
+    assert str(info.value) == f"schema: {path}: is not a dotted path " \
+                              "(allowed: keys joined by '.', e.g. banks.citic.referral.bonus)"
+    with pytest.raises(ScenarioError, match="is not a dotted path"):
+        sim.load_scenario(ROOT / "scenarios" / "baseline.yaml", overrides={path: "1"})
+
+
+def test_schema_of_a_dotted_path_with_an_id_still_works():
+    from sim.scenario.reference import select
+
+    assert [".".join(e.keys) for e in select("population.size")] == ["population.size"]
+    assert select("banks.anyid.referral")
