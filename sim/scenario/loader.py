@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -268,14 +269,59 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     Raises
     ------
     ScenarioError
-        Naming the file, the key path and what is allowed.
+        Naming the file, the key path and what is allowed; also when a
+        claim's ``compare_to`` file does not load (named
+        ``claims[i].compare_to``, with that file's own problems).
     """
     path = Path(path)
-    data, origins = _resolve(path, ())
-    data = apply_overrides(data, overrides, source=f"{path} (--set)", origins=origins)
-    scenario = validate_data(data, path, origins, base_dir=path.resolve().parent)
+    visited = _VISITED.get()
+    token = _VISITED.set({}) if visited is None else None
+    try:
+        visited = _VISITED.get()
+        visited.setdefault(path.resolve(), None)   # a comparison that leads back here is this very load
+        data, origins = _resolve(path, ())
+        data = apply_overrides(data, overrides, source=f"{path} (--set)", origins=origins)
+        scenario = validate_data(data, path, origins, base_dir=path.resolve().parent)
+        problems = _check_comparisons(scenario, path, visited)
+    finally:
+        if token is not None:
+            _VISITED.reset(token)
+    if problems:
+        raise ScenarioError(path, problems)
     scenario._source = path.resolve()
     return scenario
+
+
+#: The files loaded by the outermost :func:`load_scenario` call running, and the error of each (None: it loads,
+#: or is being loaded), so that claims' comparison files are loaded once each, cycles included.
+_VISITED: ContextVar[dict[Path, ScenarioError | None] | None] = ContextVar("sim_scenario_visited", default=None)
+
+
+def _check_comparisons(scenario: Scenario, path: Path, visited: dict[Path, ScenarioError | None]) -> list[Problem]:
+    """The problems of each claim's ``compare_to`` file that does not load, named ``claims[i].compare_to``.
+
+    Each comparison file is loaded (with its own ``extends`` chain and its
+    own claims' comparisons) once per outermost load; a file already being
+    loaded further up (a cycle of comparisons) is not loaded again.
+    Missing files are reported by :func:`~sim.scenario.claims.check_claims`.
+    """
+    problems: list[Problem] = []
+    for i, claim in enumerate(scenario.claims):
+        target = path.parent / claim.compare_to if claim.compare_to is not None else None
+        if target is None or not target.is_file():
+            continue
+        key = target.resolve()
+        if key not in visited:
+            visited[key] = None
+            try:
+                load_scenario(target)
+            except ScenarioError as exc:
+                visited[key] = exc
+        error = visited[key]
+        if error is not None:
+            problems += [Problem(f"claims[{i}].compare_to", f"'{claim.compare_to}' is not a valid scenario: "
+                                 f"{error.source}: {problem.render()}") for problem in error.problems]
+    return problems
 
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str = "--set") -> Scenario:

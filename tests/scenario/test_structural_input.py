@@ -120,3 +120,46 @@ def test_schema_of_a_dotted_path_with_an_id_still_works():
 
     assert [".".join(e.keys) for e in select("population.size")] == ["population.size"]
     assert select("banks.anyid.referral")
+
+
+# ------------------------------------------------------------------ compare_to files are checked at load
+CLAIM = """
+claims:
+  - {metric: active, direction: higher, compare_to: %s}
+"""
+
+
+@pytest.mark.parametrize("content, words", [
+    ("name: other\nbogus: 1\n", "unknown key 'bogus'"),
+    ("- a\n- b\n", "the top level is a list"),
+])
+def test_a_claim_comparing_to_an_invalid_file_is_refused_at_load(tmp_path, content, words):
+    write(tmp_path, "other.yaml", content)
+    path = write(tmp_path, "small.yaml", SCENARIO + CLAIM % "other.yaml")
+    message = refusal(path)
+    assert message.startswith(f"{path}: claims[0].compare_to: 'other.yaml' is not a valid scenario: ")
+    assert "other.yaml" in message and words in message, message
+
+
+def test_comparisons_in_a_cycle_load_and_each_file_is_read_once(tmp_path, monkeypatch):
+    from sim.scenario import loader
+
+    write(tmp_path, "a.yaml", SCENARIO.replace("name: small", "name: a") + CLAIM % "b.yaml")
+    write(tmp_path, "b.yaml", SCENARIO.replace("name: small", "name: b") + CLAIM % "a.yaml")
+    path = write(tmp_path, "c.yaml", SCENARIO.replace("name: small", "name: c")
+                 + "claims:\n" + "".join(f"  - {{metric: active, direction: lower, compare_to: {f}}}\n"
+                                         for f in ("a.yaml", "b.yaml", "a.yaml")))
+    reads = []
+    real = loader.read_yaml
+    monkeypatch.setattr(loader, "read_yaml", lambda p: reads.append(Path(p).name) or real(p))
+    assert sim.load_scenario(path).name == "c"
+    assert sorted(reads) == ["a.yaml", "b.yaml", "c.yaml"]
+
+
+def test_a_bad_file_two_comparisons_away_is_named_through_the_chain(tmp_path):
+    write(tmp_path, "bad.yaml", "name: bad\nbogus: 1\n")
+    write(tmp_path, "mid.yaml", SCENARIO.replace("name: small", "name: mid") + CLAIM % "bad.yaml")
+    path = write(tmp_path, "top.yaml", SCENARIO.replace("name: small", "name: top") + CLAIM % "mid.yaml")
+    message = refusal(path)
+    assert "claims[0].compare_to: 'mid.yaml' is not a valid scenario: " in message
+    assert "claims[0].compare_to: 'bad.yaml' is not a valid scenario: " in message and "bogus" in message, message
