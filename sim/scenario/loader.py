@@ -204,6 +204,51 @@ def _error(source: str | Path | None, problems: list[Problem], origins: Origins 
     return ScenarioError(root, problems)
 
 
+def _blame_overrides(error: ScenarioError, raw: dict, origins: Origins, path: Path) -> ScenarioError:
+    """``error``, with the ``--set`` assignments named on each problem they brought about inside a file's block.
+
+    A block's own check (shares summing to 1) is reported at the block, which
+    the file holds, though an override changed a value inside it: such a
+    problem, absent when the file is validated without the overrides, says
+    ``(after --set PATH=VALUE, ...)``.
+    """
+    if not origins.overrides:
+        return error
+    try:
+        validate_data(raw, path, base_dir=path.resolve().parent)
+        before: set[tuple[str, str]] = set()
+    except ScenarioError as plain:
+        before = {(p.path, p.message) for p in plain.problems}
+    changed = False
+    for problem in error.problems:
+        file = origins.find(problem.path)
+        written = [(where, value) for where, value, by in origins.overrides_within(problem.path) if by != file]
+        if len(written) > 1:   # keep those without which the problem goes away
+            written = [(where, value) for where, value in written
+                       if not _schema_problem(apply_overrides(raw, {w: v for w, v in written if w != where}),
+                                              problem)] or written
+        if written and (problem.path, problem.message) not in before:
+            problem.message += f" (after {', '.join(f'--set {p}={_as_text(v)}' for p, v in written)})"
+            changed = True
+    return ScenarioError(error.source, error.problems) if changed else error
+
+
+def _schema_problem(data: dict, problem: Problem) -> bool:
+    """Whether validating ``data`` against the schema reports ``problem`` (same key path and message)."""
+    try:
+        Scenario.model_validate(data)
+    except ValidationError as exc:
+        return any((p.path, p.message) == (problem.path, problem.message) for p in validation_problems(exc, data))
+    return False
+
+
+def _as_text(value: Any) -> str:
+    """A value as it would be written after ``--set PATH=`` (``0.5``, ``true``, ``[1, 2]``, ``text``)."""
+    if isinstance(value, str):
+        return value
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).removesuffix("\n...\n").strip()
+
+
 def _check_events(scenario: Scenario, data: dict) -> list[Problem]:
     """Apply each event to a copy of the scenario so bad paths and values fail at load."""
     problems: list[Problem] = []
@@ -279,9 +324,12 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     try:
         visited = _VISITED.get()
         visited.setdefault(path.resolve(), None)   # a comparison that leads back here is this very load
-        data, origins = _resolve(path, ())
-        data = apply_overrides(data, overrides, source=f"{path} (--set)", origins=origins)
-        scenario = validate_data(data, path, origins, base_dir=path.resolve().parent)
+        raw, origins = _resolve(path, ())
+        data = apply_overrides(raw, overrides, source=f"{path} (--set)", origins=origins)
+        try:
+            scenario = validate_data(data, path, origins, base_dir=path.resolve().parent)
+        except ScenarioError as exc:
+            raise _blame_overrides(exc, raw, origins, path) from None
         problems = _check_comparisons(scenario, path, visited)
     finally:
         if token is not None:

@@ -30,6 +30,8 @@ class Origins:
 
     source: str
     children: dict[Any, Origins] = field(default_factory=dict)
+    #: The overrides recorded by :meth:`set` on this (root) node: ``(dotted path, value, source)``, in order.
+    overrides: list[tuple[str, Any, str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, value: Any, source: str) -> Origins:
@@ -53,11 +55,18 @@ class Origins:
 
     def set(self, keys: list, value: Any, source: str) -> None:
         """Record that ``value`` was written at ``keys`` by ``source`` (a ``--set`` override)."""
+        self.overrides.append((".".join(str(k) for k in keys), value, source))
         node = self
         for key in keys:
             key = int(key) if isinstance(key, str) and key.isdigit() and key not in node.children else key
             node = node.children.setdefault(key, Origins(source))
         node.source, node.children = source, Origins.of(value, source).children
+
+    def overrides_within(self, path: str) -> list[tuple[str, Any, str]]:
+        """The overrides that wrote the value at the dotted ``path`` or something inside it."""
+        where = split_path(path)
+        return [entry for entry in self.overrides
+                if [str(k) for k in split_path(entry[0])][:len(where)] == [str(k) for k in where]]
 
     def find(self, path: str) -> str:
         """The file of the value at the dotted ``path`` (``events[0].set.x``), or of the nearest block around it."""

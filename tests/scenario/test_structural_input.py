@@ -163,3 +163,19 @@ def test_a_bad_file_two_comparisons_away_is_named_through_the_chain(tmp_path):
     message = refusal(path)
     assert "claims[0].compare_to: 'mid.yaml' is not a valid scenario: " in message
     assert "claims[0].compare_to: 'bad.yaml' is not a valid scenario: " in message and "bogus" in message, message
+
+
+# ------------------------------------------------------------------ a block's check failing on a --set value
+def test_a_share_broken_by_set_says_which_assignment_did_it(tmp_path):
+    tiers = "population: {size: 200, city_tiers: [0.15, 0.25, 0.3, 0.3]}"
+    path = write(tmp_path, "small.yaml", SCENARIO.replace("population: {size: 200}", tiers))
+    message = refusal(path, {"population.size": "300", "population.city_tiers.0": "0.5", "seed": "4"})
+    assert message == (f"{path}: population: city_tiers must sum to 1, got 1.35 "
+                       "(after --set population.city_tiers.0=0.5)"), message
+
+
+def test_a_share_broken_in_the_file_names_no_assignment(tmp_path):
+    path = write(tmp_path, "small.yaml", SCENARIO.replace("population: {size: 200}",
+                                                          "population: {size: 200, city_tiers: [1, 1, 0, 0]}"))
+    message = refusal(path, {"population.size": "300"})
+    assert message.startswith(f"{path}: population: city_tiers must sum to 1") and "--set" not in message, message
