@@ -88,13 +88,14 @@ def read_bytes(path: str | Path, what: str = "a .yaml file", key: str = "") -> b
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (FileNotFoundError, NotADirectoryError):
-        raise ScenarioError.single(path, key, "file not found", f"a path to an existing {what}") from None
+        raise ScenarioError.single(path, key, "file not found", f"a path to {what} that exists") from None
     except IsADirectoryError:
         raise ScenarioError.single(path, key, "is a folder, not a file", f"a path to {what}") from None
     except OSError as exc:
         if path.is_dir():   # Windows cannot open a folder at all
             raise ScenarioError.single(path, key, "is a folder, not a file", f"a path to {what}") from None
-        raise ScenarioError.single(path, key, f"cannot be read: {exc.strerror or exc}", f"a readable {what}") from None
+        raise ScenarioError.single(path, key, f"cannot be read: {exc.strerror or exc}",
+                                   f"{what} that can be read") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
@@ -108,7 +109,8 @@ def read_bytes(path: str | Path, what: str = "a .yaml file", key: str = "") -> b
         with os.fdopen(fd, "rb", closefd=False) as handle:
             raw = handle.read(MAX_BYTES + 1)   # the file may have grown since fstat
     except OSError as exc:
-        raise ScenarioError.single(path, key, f"cannot be read: {exc.strerror or exc}", f"a readable {what}") from None
+        raise ScenarioError.single(path, key, f"cannot be read: {exc.strerror or exc}",
+                                   f"{what} that can be read") from None
     finally:
         os.close(fd)
     if len(raw) > MAX_BYTES:

@@ -257,7 +257,7 @@ def integer_paths(scenario: Scenario, paths: Sequence[str], source: str) -> set[
                 Problem(
                     path,
                     f"is a {type(current).__name__} ({current!r}), not a number, so it has no range",
-                    "a numeric parameter; use --grid for other values",
+                    "a numeric parameter; other values can only be listed one by one (python -m sim sweep --grid)",
                 )
             )
         elif isinstance(current, int):

@@ -166,7 +166,10 @@ def _schema_problems(exc: ValidationError) -> list[Problem]:
         if kind == "extra_forbidden":
             problems.append(Problem(_loc_to_path(loc), f"unknown key '{loc[-1]}'"))
             continue
-        message = "is required" if kind == "missing" else err["msg"][0].lower() + err["msg"][1:]
+        if kind in ("model_type", "model_attributes_type"):   # pydantic names the class: say what the file holds
+            message = "should be a mapping of keys to values"
+        else:
+            message = "is required" if kind == "missing" else err["msg"][0].lower() + err["msg"][1:]
         if kind != "missing" and "input" in err and not isinstance(err["input"], (dict, list)):
             message += f", got {err['input']!r}"
         problems.append(Problem(_loc_to_path(loc), message))

@@ -117,8 +117,12 @@ def _loc_to_path(loc: tuple) -> str:
     return text
 
 
-def validation_problems(exc: ValidationError, data: dict, prefix: str = "") -> list[Problem]:
-    """Turn pydantic's errors into Problems with dotted paths and allowed values."""
+def validation_problems(exc: ValidationError, data: dict, prefix: str = "", separator: str = ".") -> list[Problem]:
+    """Turn pydantic's errors into Problems with dotted paths and allowed values.
+
+    Each path is put under ``prefix`` (joined by ``separator``): a block's
+    key path, or a label such as ``events[0] (at step 3)`` with ``": "``.
+    """
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -126,9 +130,10 @@ def validation_problems(exc: ValidationError, data: dict, prefix: str = "") -> l
         if len(loc) >= 2 and loc[0] == "network" and isinstance(loc[1], str) and loc[1] in (
             "erdos_renyi", "watts_strogatz", "barabasi_albert", "stochastic_block", "complete", "edge_list"):
             loc = loc[:1] + loc[2:]
-        path = _loc_to_path(loc)
+        block = _loc_to_path(loc)
+        path = block
         if prefix:
-            path = f"{prefix}.{path}" if path else prefix
+            path = f"{prefix}{separator}{path}" if path else prefix
         kind = err["type"]
         allowed = None
         if kind == "extra_forbidden":
@@ -136,6 +141,14 @@ def validation_problems(exc: ValidationError, data: dict, prefix: str = "") -> l
             allowed = allowed_keys(Scenario, data, loc[:-1])
         elif kind == "missing":
             message = "is required"
+        elif kind in ("model_type", "model_attributes_type"):   # pydantic names the class: say what the file holds
+            message = f"should be a mapping (block '{block}')"
+            if "input" in err and not isinstance(err["input"], (dict, list)):
+                message += f", got {err['input']!r}"
+            elif isinstance(err.get("input"), list):
+                message += ", got a list"
+            keys = allowed_keys(Scenario, {}, loc)
+            allowed = f"a mapping with the keys {keys}" if keys else "a mapping of keys to values"
         else:
             message = err["msg"].removeprefix("Value error, ")   # a validator's own words, without pydantic's tag
             message = message[0].lower() + message[1:]
@@ -265,7 +278,8 @@ def _check_events(scenario: Scenario, data: dict) -> list[Problem]:
         try:
             Scenario.model_validate(state)
         except ValidationError as exc:
-            problems += validation_problems(exc, state, prefix=f"events[{i}] (at step {event.at}) ->")
+            problems += validation_problems(exc, state, prefix=f"events[{i}] (at step {event.at})",
+                                            separator=": ")
     return problems
 
 

@@ -81,12 +81,12 @@ class Origins:
         return node.source
 
 
-_EVENT_PREFIX = re.compile(r" \(at step \d+\) ->\.?")
+_EVENT_PREFIX = re.compile(r" \(at step \d+\)(?::| ->\.?) ?")
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
 def split_path(path: str) -> list:
-    """``"events[0] (at step 3) ->.banks.a"`` -> ``["events", 0, "banks", "a"]``."""
+    """``"events[0] (at step 3): banks.a"`` -> ``["events", 0, "banks", "a"]``."""
     path = _EVENT_PREFIX.sub(".", path)
     parts: list = []
     for piece in path.split("."):

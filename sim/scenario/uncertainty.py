@@ -114,10 +114,21 @@ def read_uncertainty(path: str | Path) -> dict[str, UncertainRange]:
     if not path.is_file():
         raise ScenarioError.single(path, "", "not found", "a YAML file of ranges (scenarios/uncertainty.yaml)")
     data = read_yaml(path)
-    unknown = [k for k in data if k != "ranges"]
-    if unknown or not isinstance(data.get("ranges"), dict) or not data["ranges"]:
-        raise ScenarioError.single(path, ", ".join(unknown) or "ranges", "expected one key 'ranges'",
-                                   "ranges: {dotted.path: {low, high, source}, ...}")
+    unknown = [str(k) for k in data if k != "ranges"]
+    ranges = data.get("ranges")
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        where, message = ", ".join(unknown), f"unknown key{plural}: the file has one key, 'ranges'"
+    elif ranges is None:
+        where, message = "ranges", "is required" if "ranges" not in data else "is empty (null)"
+    elif not isinstance(ranges, dict):
+        where, message = "ranges", f"is a {type(ranges).__name__}, not a mapping of dotted paths to ranges"
+    elif not ranges:
+        where, message = "ranges", "is empty: it lists no parameter"
+    else:
+        where = message = None
+    if message is not None:
+        raise ScenarioError.single(path, where, message, "ranges: {dotted.path: {low, high, source}, ...}")
     problems = []
     for key, entry in data["ranges"].items():
         problems += check_entry(str(key), entry)

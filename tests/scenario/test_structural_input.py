@@ -179,3 +179,57 @@ def test_a_share_broken_in_the_file_names_no_assignment(tmp_path):
                                                           "population: {size: 200, city_tiers: [1, 1, 0, 0]}"))
     message = refusal(path, {"population.size": "300"})
     assert message.startswith(f"{path}: population: city_tiers must sum to 1") and "--set" not in message, message
+
+
+# ------------------------------------------------------------------ wording of messages
+def test_a_missing_or_unreadable_file_says_a_yaml_file_once(tmp_path):
+    from sim.inputs import read_text
+
+    with pytest.raises(ScenarioError) as info:
+        read_text(tmp_path / "nosuch.yaml")
+    assert "(allowed: a path to a .yaml file that exists)" in str(info.value)
+    with pytest.raises(ScenarioError) as info:
+        read_text(tmp_path)
+    assert "(allowed: a path to a .yaml file)" in str(info.value)
+
+
+@pytest.mark.parametrize("path, value, words", [
+    ("time", "3", "time: should be a mapping (block 'time'), got 3 (allowed: a mapping with the keys burn_in, "
+                  "steps, unit)"),
+    ("population", "[1]", "population: should be a mapping (block 'population'), got a list"),
+    ("banks.alpha.referral", "5", "banks.alpha.referral: should be a mapping (block 'banks.alpha.referral'), got 5"),
+])
+def test_a_value_where_a_block_belongs_names_no_class(tmp_path, path, value, words):
+    message = refusal(write(tmp_path, "small.yaml", SCENARIO), {path: value})
+    assert words in message and "instance of" not in message and "Spec" not in message, message
+
+
+def test_an_event_problem_reads_without_a_stray_arrow(tmp_path):
+    path = write(tmp_path, "small.yaml", SCENARIO + "events: [{at: 1, set: {banks.alpha.referral: 5}}]\n")
+    message = refusal(path)
+    assert f"{path}: events[0] (at step 1): banks.alpha.referral: should be a mapping" in message, message
+    assert "->" not in message
+
+
+@pytest.mark.parametrize("text, words", [
+    ("ranges: {}\n", "ranges: is empty: it lists no parameter"),
+    ("ranges: [1]\n", "ranges: is a list, not a mapping"),
+    ("other: 1\nranges: {}\n", "other: unknown key: the file has one key, 'ranges'"),
+])
+def test_an_uncertainty_file_without_ranges_says_what_is_wrong(tmp_path, text, words):
+    from sim.scenario.uncertainty import read_uncertainty
+
+    with pytest.raises(ScenarioError) as info:
+        read_uncertainty(write(tmp_path, "uncertainty.yaml", text))
+    assert words in str(info.value) and "expected one key" not in str(info.value), str(info.value)
+
+
+def test_sensitivity_of_a_text_parameter_does_not_point_to_an_option_it_lacks():
+    from sim.experiments.design import integer_paths
+
+    scenario = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    with pytest.raises(ScenarioError) as info:
+        integer_paths(scenario, ["time.unit"], "--param")
+    message = str(info.value)
+    assert message.startswith("--param: time.unit: is a str") and "use --grid" not in message, message
+    assert "python -m sim sweep --grid" in message
