@@ -84,3 +84,82 @@ def test_bad_sensitivity_input(tmp_path, capsys):
                  "--metric", "active", "-n", "10", "--out", str(out)]) == 2
     assert "power of 2" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _damage(out: Path, how: str) -> str:
+    """Damage a finished sweep folder as a user or a failing disk might; the file the message must name."""
+    if how == "junk manifest":
+        (out / "manifest.json").write_text("junk", encoding="utf-8")
+        return "manifest.json"
+    if how == "list manifest":
+        (out / "manifest.json").write_text("[1]", encoding="utf-8")
+        return "manifest.json"
+    if how == "text part":
+        (out / "parts" / "p000001-r0000" / "market.parquet").write_text("not parquet at all", encoding="utf-8")
+        return "parts/p000001-r0000/market.parquet"
+    (out / "parts" / "mine").mkdir()
+    (out / "parts" / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
+    return "parts/mine"
+
+
+@pytest.fixture
+def finished_sweep(tmp_path, capsys):
+    out = tmp_path / "grid"
+    argv = ["sweep", str(TINY), "--grid", "banks.a.referral.bonus=0,100", "-r", "1", "--serial", "-q",
+            "--out", str(out)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    return out, argv
+
+
+@pytest.mark.parametrize("how", ["junk manifest", "list manifest", "text part", "own folder in parts"])
+@pytest.mark.parametrize("command", ["gather", "resume"])
+def test_damaged_sweep_folder_is_a_clear_error(finished_sweep, capsys, how, command):
+    out, argv = finished_sweep
+    named = _damage(out, how)
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert main(["gather", str(out)] if command == "gather" else argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and named in err and "Traceback" not in err
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before   # nothing touched
+
+
+def test_resume_reruns_a_damaged_part_once_its_folder_is_deleted(finished_sweep, capsys):
+    out, argv = finished_sweep
+    market = pd.read_parquet(out / "market.parquet")
+    _damage(out, "text part")
+    assert main(argv) == 2
+    assert "delete those part folders" in capsys.readouterr().err
+    for path in (out / "parts" / "p000001-r0000").iterdir():
+        path.unlink()
+    (out / "parts" / "p000001-r0000").rmdir()
+    assert main(argv) == 0
+    assert "1 run now, 1 already done" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "market.parquet"), market)
+
+
+def test_gather_leaves_no_stale_tables(finished_sweep, capsys):
+    out, _ = finished_sweep
+    mine = out / "mine.parquet"
+    pd.DataFrame({"x": [1]}).to_parquet(mine)          # not a gathered table: never removed
+    for part in (out / "parts").iterdir():
+        for path in part.iterdir():
+            path.unlink()
+        part.rmdir()
+    assert main(["gather", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "has no finished run (0 of 2)" in err and "were removed" in err
+    assert not (out / "market.parquet").exists() and not (out / "summary.csv").exists()
+    assert mine.is_file()
+
+
+def test_gather_refreshes_summary(finished_sweep, capsys):
+    out, _ = finished_sweep
+    part = out / "parts" / "p000001-r0000"
+    for path in part.iterdir():
+        path.unlink()
+    part.rmdir()
+    assert main(["gather", str(out)]) == 0
+    assert "1 of 2 runs gathered" in capsys.readouterr().out
+    assert set(pd.read_csv(out / "summary.csv")["point"]) == {0}
+    assert set(pd.read_parquet(out / "market.parquet")["point"]) == {0}
