@@ -68,6 +68,12 @@ def _closed_port() -> int:
     (["--grid", "banks.a.referral.bonus=1", "--scheduler", "tcp://127.0.0.1:{port}", "--connect-timeout", "1"],
      "cannot reach a Dask scheduler"),
     (["--grid", "banks.a.referral.bonus=1", "--set", "banks.a.trust=2"], "less than or equal to 1"),
+    (["--grid", "banks.a.referral.bonus=0,1", "--grid", "banks.a.referral.bonus=2"],
+     "--grid: banks.a.referral.bonus: is given twice"),
+    (["--lhs", "banks.a.referral.rate=0:0.1", "--lhs", "banks.a.referral.rate=0:0.2", "-n", "2"],
+     "--lhs: banks.a.referral.rate: is given twice"),
+    (["--grid", "banks.a.referral.bonus=0,1", "--samples", "3"], "--samples: is for --lhs only; given with --grid"),
+    (["--grid", "banks.a.referral.bonus=0,1", "--serial", "-j", "2"], "--serial: given with --workers/-j"),
 ])
 def test_bad_sweep_input_is_one_clear_message_and_nothing_written(tmp_path, capsys, args, message):
     out = tmp_path / "never"
@@ -163,3 +169,41 @@ def test_gather_refreshes_summary(finished_sweep, capsys):
     assert "1 of 2 runs gathered" in capsys.readouterr().out
     assert set(pd.read_csv(out / "summary.csv")["point"]) == {0}
     assert set(pd.read_parquet(out / "market.parquet")["point"]) == {0}
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("samples: true", "samples: value error, true is a yes/no value, not a number"),
+    ("replications: yes", "replications: value error, true is a yes/no value"),
+    ("samples: 3", "samples: is for lhs only"),
+])
+def test_sweep_yaml_refuses_yes_no_numbers_and_ignored_entries(tmp_path, capsys, entry, message):
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(f"scenario: {TINY}\ngrid: {{banks.a.referral.bonus: [0]}}\n{entry}\nbackend: serial\n"
+                    f"out: {tmp_path / 'never'}\n", encoding="utf-8")
+    assert main(["sweep", str(spec), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {spec}: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--param", "banks.a.referral.rate=0:0.2", "--param", "banks.a.referral.rate=0:0.1"],
+     "--param: banks.a.referral.rate: is given twice"),
+    (["--param", "banks.a.referral.rate=0:0.2", "--second-order"], "--second-order: is an option of --method sobol"),
+    (["--method", "sobol", "--param", "banks.a.referral.rate=0:0.2", "--levels", "6"],
+     "--levels: is an option of --method morris"),
+])
+def test_sensitivity_refuses_repeated_or_ignored_options(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    assert main(["sensitivity", str(TINY), "--metric", "active", "-q", "--serial", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [["--sizes", "300", "300"], ["--sizes", "300", "600", "300", "-n", "2"]])
+def test_robustness_refuses_a_repeated_size(tmp_path, capsys, args):
+    out = tmp_path / "never"
+    assert main(["robustness", str(TINY), *args, "-q", "--serial", "--out", str(out)]) == 2
+    assert "error: --sizes: repeats 300 (allowed: each population size once)" in capsys.readouterr().err
+    assert not out.exists()
