@@ -93,5 +93,10 @@ def backend(args: argparse.Namespace, file_spec=None):
     serial = args.serial or (file_spec is not None and file_spec.backend == "serial")
     if serial and (scheduler or cluster):
         raise ScenarioError.single("--serial", "", "given with --scheduler or --cluster", "one way of running")
+    if serial and workers is not None:   # one run at a time: a worker count would be silently ignored
+        first = "--serial" if args.serial else f"{file_spec.path} backend: serial"
+        second = "--workers/-j" if args.workers is not None else f"{file_spec.path} workers"
+        raise ScenarioError.single(first, "", f"given with {second} (a serial run has no workers)",
+                                   "one of them: --serial, or --workers N for a pool of N processes")
     return make_backend("serial" if serial else "pool", workers=workers, scheduler=scheduler, cluster=cluster,
                         timeout=args.connect_timeout)

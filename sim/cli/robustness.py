@@ -75,9 +75,14 @@ def uncertainty_file(args: argparse.Namespace) -> Path:
 
 
 def check_mode(args: argparse.Namespace) -> None:
-    """Refuse a scenario file with ``--library``, neither, and the library's options without it."""
+    """Refuse a scenario file with ``--library``, neither, the library's options without it, and repeated sizes."""
     from sim.errors import ScenarioError
 
+    for option, values in (("--sizes", args.sizes), ("--risk-sizes", args.risk_sizes)):
+        repeated = sorted({v for v in values or () if list(values).count(v) > 1})
+        if repeated:   # the same cell twice would count as two, and make the share's interval look tighter
+            raise ScenarioError.single(option, "", f"repeats {', '.join(map(str, repeated))}",
+                                       "each population size once")
     if args.library:
         if args.scenario is not None:
             raise ScenarioError.single("--library", "", f"given with a scenario file ({args.scenario})",

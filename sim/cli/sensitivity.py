@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sim.cli.common import add_backend_options, add_out_options, assignments, backend
+from sim.errors import ScenarioError
 
 
 def add_parser(subparsers) -> None:
@@ -25,7 +26,7 @@ def add_parser(subparsers) -> None:
     )
     sens.add_argument("--samples", "-n", type=int,
                       help="Morris trajectories (default 10) or Sobol' base size, a power of 2 (default 64)")
-    sens.add_argument("--levels", type=int, default=4, help="Morris grid levels (default 4)")
+    sens.add_argument("--levels", type=int, help="Morris grid levels (default 4)")
     sens.add_argument("--second-order", action="store_true", help="Sobol': also second-order indices")
     sens.add_argument(
         "--resamples", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)"
@@ -41,6 +42,19 @@ def add_parser(subparsers) -> None:
     sens.set_defaults(handler=handle)
 
 
+def check_method_options(args: argparse.Namespace) -> None:
+    """Refuse an option of the other method, which would be silently ignored.
+
+    ``--levels`` is Morris' and ``--second-order`` Sobol's.
+    """
+    if args.method != "morris" and args.levels is not None:
+        raise ScenarioError.single("--levels", "", f"is an option of --method morris, given with --method "
+                                   f"{args.method}", "--method morris --levels N, or no --levels")
+    if args.method != "sobol" and args.second_order:
+        raise ScenarioError.single("--second-order", "", f"is an option of --method sobol, given with --method "
+                                   f"{args.method}", "--method sobol --second-order, or no --second-order")
+
+
 def handle(args: argparse.Namespace) -> int:
     """Sample, sweep, analyse, write indices and plot; print the indices."""
     from sim.experiments.design import parse_range_option
@@ -48,10 +62,18 @@ def handle(args: argparse.Namespace) -> int:
     from sim.outputs.sensitivity_plots import write_sensitivity_plots
     from sim.scenario import load_scenario
 
+    check_method_options(args)
     scenario = load_scenario(args.scenario, assignments(args.set))
-    bounds = dict(parse_range_option(item, option="--param", strict=True) for item in args.param)
+    bounds: dict[str, tuple[float, float]] = {}
+    for item in args.param:
+        path, bound = parse_range_option(item, option="--param", strict=True)
+        if path in bounds:
+            raise ScenarioError.single("--param", path, "is given twice (the last would silently replace the first)",
+                                       "each parameter once: --param PATH=LOW:HIGH")
+        bounds[path] = bound
     result = run_sensitivity(scenario, bounds, args.metric, args.method, samples=args.samples, out=args.out,
-                             replications=args.replications, seed=args.seed, levels=args.levels,
+                             replications=args.replications, seed=args.seed,
+                             levels=args.levels if args.levels is not None else 4,
                              second_order=args.second_order, resamples=args.resamples, backend=backend(args),
                              progress=not args.quiet, overwrite=args.overwrite)
     write_sensitivity_plots(result)  # indices.png, samples.png

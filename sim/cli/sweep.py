@@ -66,12 +66,16 @@ def _design(args: argparse.Namespace, spec, scenario, seed: int):
         raise ScenarioError.single(
             " ".join(given), "", "more than one kind of design", "one of --grid, --lhs, --design"
         )
+    if args.samples is not None and not args.lhs:
+        other = given[0] if given else args.target
+        raise ScenarioError.single("--samples", "", f"is for --lhs only; given with {other} it would be ignored",
+                                   "--samples with --lhs, or no --samples")
     if args.grid:
-        design = grid_design(dict(parse_grid_option(item) for item in args.grid))
+        design = grid_design(_once("--grid", [parse_grid_option(item) for item in args.grid]))
     elif args.lhs:
         if args.samples is None:
             raise ScenarioError.single("--lhs", "--samples", "is required with --lhs", "an integer >= 1")
-        ranges = dict(parse_range_option(item) for item in args.lhs)
+        ranges = _once("--lhs", [parse_range_option(item) for item in args.lhs])
         design = lhs_design(ranges, args.samples, seed, scenario=scenario)
     elif args.design:
         design = csv_design(args.design)
@@ -82,6 +86,17 @@ def _design(args: argparse.Namespace, spec, scenario, seed: int):
             args.target, "", "no design given", "--grid, --lhs with --samples, --design, or a sweep YAML"
         )
     return design
+
+
+def _once(option: str, pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``pairs`` as a dict; a ScenarioError naming ``option`` and the path if a path comes twice."""
+    seen: dict[str, object] = {}
+    for path, value in pairs:
+        if path in seen:
+            raise ScenarioError.single(option, path, "is given twice (the last would silently replace the first)",
+                                       f"each parameter once, with all its values: {option} {path}=...")
+        seen[path] = value
+    return seen
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -38,6 +38,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def check_address(host: str, port: int) -> None:
+    """Check that the server can listen on ``host``:``port``, before it starts.
+
+    The host is resolved and a socket bound to the address and released at
+    once (with ``SO_REUSEADDR``, as uvicorn binds), so that a name that does
+    not resolve, an address that is not this machine's, or a port in use is
+    an error naming ``--host`` or ``--port`` instead of uvicorn's own.
+
+    Parameters
+    ----------
+    host : str
+        Address or name to bind.
+    port : int
+        Port (0 picks a free one, and always binds).
+
+    Raises
+    ------
+    ScenarioError
+        Naming ``--host`` or ``--port``, what went wrong and what is allowed.
+    """
+    import errno
+    import socket
+
+    from sim.errors import ScenarioError
+
+    hosts = "an address or name of this machine: 127.0.0.1 (the default, this machine only), 0.0.0.0 (every network)"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ScenarioError.single("--host", "", f"{host!r} does not resolve to an address "
+                                   f"({getattr(exc, 'strerror', None) or exc})", hosts) from None
+    with socket.socket(family, kind, proto) as probe:
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ScenarioError.single("--port", "", f"port {port} on {host} is already in use",
+                                           "a free port, or 0 to pick one") from None
+            if exc.errno == errno.EACCES:
+                raise ScenarioError.single("--port", "", f"port {port} on {host} needs privileges to listen on",
+                                           "a port from 1024 to 65535, or 0 to pick one") from None
+            raise ScenarioError.single("--host", "", f"cannot listen on {host} ({exc.strerror or exc})",
+                                       hosts) from None
+
+
 def serve(scenario: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve the dashboard of ``scenario`` until interrupted.
 
@@ -53,13 +101,17 @@ def serve(scenario: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
     Raises
     ------
     ScenarioError
-        If the scenario file cannot be used, or ``port`` is not an integer in [0, 65535].
+        If the scenario file cannot be used, ``port`` is not an integer in
+        [0, 65535], or the server cannot listen on ``host``:``port`` (a name
+        that does not resolve, an address not of this machine, a port in
+        use; see :func:`check_address`).
     """
     from sim.experiments.design import check_number
 
     check_number(port, "--port", low=0, high=65535)
     path = Path(scenario).resolve()
     loaded = load_scenario(path)
+    check_address(host, port)
     # Solara reads its settings from the environment when first imported: set them before.
     os.environ[SCENARIO_ENV] = str(path)
     os.environ["SOLARA_APP"] = "sim.dashboard.app:Page"

@@ -23,9 +23,12 @@ fail before writing anything.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -53,6 +56,57 @@ DEFAULT_TASKS_PER_WORKER = 50
 
 #: Modules a ``forkserver`` imports once, so that pool workers start with them loaded.
 FORKSERVER_PRELOAD = ["sim.experiments.sweep", "sim.experiments.replicate"]
+
+
+def ignore_interrupts() -> None:
+    """Ignore Ctrl-C (SIGINT) in this process: the initializer of pool workers.
+
+    Ctrl-C in a terminal interrupts the whole process group.  The parent
+    stops the sweep and ends its workers itself (:meth:`ProcessPoolBackend.close`),
+    so a worker must not die of it with a traceback of its own.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C (SIGINT) meanwhile, so that a program started now ignores it for good.
+
+    Used only around starting the forkserver (a fork and an exec, a few
+    milliseconds): an interrupt in that window is lost.  A no-op off the main
+    thread (only it may set signal handlers).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) meanwhile; one that came is raised (KeyboardInterrupt) when the block ends.
+
+    Used while a worker starts, so that an interrupt cannot cut its start in
+    half (the parent would end, and the half-started worker print a
+    traceback).  A no-op off the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple] = []
+    previous = signal.signal(signal.SIGINT, lambda *received: caught.append(received))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(*caught[0])     # Python's default handler raises KeyboardInterrupt
+        elif caught and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def default_start_method() -> str:
@@ -170,23 +224,49 @@ class ProcessPoolBackend(Backend):
         )
         self.tasks_per_worker = None if self.start_method == "fork" else tasks_per_worker
         self._executor: ProcessPoolExecutor | None = None
+        self._pending: dict[Future, Any] = {}
 
     @property
     def workers(self) -> int:
         return self._workers
 
     def start(self) -> None:
+        """Make the pool (its workers start as tasks arrive); they ignore Ctrl-C, see :meth:`close`."""
         if self._executor is None:
             context = multiprocessing.get_context(self.start_method)
             if self.start_method == "forkserver":
                 context.set_forkserver_preload(FORKSERVER_PRELOAD)
+                from multiprocessing import forkserver
+
+                # Started with SIGINT ignored, the server and every worker it forks inherit that: a Ctrl-C
+                # while it imports the model or a worker starts prints no traceback from them.
+                with interrupts_ignored():
+                    forkserver.ensure_running()
             self._executor = ProcessPoolExecutor(max_workers=self._workers, mp_context=context,
-                                                 max_tasks_per_child=self.tasks_per_worker)
+                                                 max_tasks_per_child=self.tasks_per_worker,
+                                                 initializer=ignore_interrupts)
 
     def close(self) -> None:
+        """Shut the pool down; runs still in flight (after Ctrl-C, an error, or a loop left early) are ended.
+
+        The workers ignore Ctrl-C, so waiting for them would wait for every
+        run in flight to finish: they are terminated instead.
+        """
         if self._executor is not None:
+            if any(not future.done() for future in self._pending):
+                self._terminate_workers()
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+            self._pending = {}
+
+    def _terminate_workers(self) -> None:
+        """End the worker processes at once (their runs in flight are lost, which is what the caller wants)."""
+        for future in self._pending:
+            future.cancel()
+        processes = getattr(self._executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            with contextlib.suppress(Exception):   # already gone
+                process.terminate()
 
     def _restart(self) -> None:
         """Replace a broken pool (a worker died) with a fresh one."""
@@ -199,6 +279,7 @@ class ProcessPoolBackend(Backend):
         self.start()
         queue = iter(tasks)
         pending: dict[Future, Any] = {}
+        self._pending = pending   # what close() ends if the caller stops before the tasks finish
         exhausted = False
         breaks = 0
 
@@ -209,7 +290,8 @@ class ProcessPoolBackend(Backend):
                 if task is _END:
                     exhausted = True
                     return
-                pending[self._executor.submit(fn, task)] = task
+                with interrupts_deferred():   # a submit may start a worker: not cut in half by Ctrl-C
+                    pending[self._executor.submit(fn, task)] = task
 
         try:
             fill()

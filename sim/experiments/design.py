@@ -32,6 +32,7 @@ from sim.inputs import read_text
 from sim.scenario import Scenario, get_path, with_overrides
 from sim.scenario.paths import parse_value
 from sim.scenario.reading import parse_yaml_value
+from sim.scenario.schema import Integer, Real
 
 #: Entropy tag mixed with the sweep seed for the Latin hypercube, so that the
 #: design's draws never coincide with a replication's stream.
@@ -435,14 +436,15 @@ class SweepFile(BaseModel):
         default_factory=dict, description="Overrides applied to the scenario before the design."
     )
     grid: dict[str, list[Any]] | None = Field(None, description="Path -> list of values; every combination is run.")
-    lhs: dict[str, tuple[float, float]] | None = Field(None, description="Path -> [low, high] for a Latin hypercube.")
-    samples: int | None = Field(None, ge=1, description="Number of Latin hypercube points.")
+    # Numbers as in the scenario schema: a yes/no value is refused, not read as 1 or 0.
+    lhs: dict[str, tuple[Real, Real]] | None = Field(None, description="Path -> [low, high] for a Latin hypercube.")
+    samples: Integer | None = Field(None, ge=1, description="Number of Latin hypercube points.")
     design: str | None = Field(None, description="A CSV design file, relative to this file.")
     points: list[dict[str, Any]] | None = Field(None, description="Explicit design points.")
-    replications: int | None = Field(None, ge=1)
-    seed: int | None = Field(None, ge=0)
+    replications: Integer | None = Field(None, ge=1)
+    seed: Integer | None = Field(None, ge=0)
     out: str | None = None
-    workers: int | None = Field(None, ge=1)
+    workers: Integer | None = Field(None, ge=1)
     backend: Literal["pool", "serial"] | None = None
     scheduler: str | None = Field(None, description="tcp://HOST:PORT of a running Dask scheduler.")
     cluster: Literal["local"] | None = None
@@ -477,6 +479,9 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         )
     if spec.lhs is not None and spec.samples is None:
         raise ScenarioError.single(path, "samples", "is required with lhs", "an integer >= 1")
+    if spec.lhs is None and spec.samples is not None:
+        raise ScenarioError.single(path, "samples", "is for lhs only; with another design it would be ignored",
+                                   "samples with lhs, or no samples")
     spec._path = path.resolve()
     return spec
 

@@ -47,8 +47,16 @@ from sim.errors import Problem, ScenarioError
 from sim.experiments import store
 from sim.experiments.backends import Backend, make_backend
 from sim.experiments.design import Design, check_scenario_number, grid_design, resolve_design
-from sim.experiments.gather import failed_runs, failures, finished_runs, gather, run_id
-from sim.experiments.store import read_manifest
+from sim.experiments.gather import (
+    damaged_parts,
+    damaged_parts_error,
+    failed_runs,
+    failures,
+    finished_runs,
+    gather,
+    read_manifest,
+    run_id,
+)
 from sim.inputs import read_text
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.loader import dump_resolved
@@ -417,6 +425,10 @@ def _check_counts(replications: Any, seed: Any) -> None:
 def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
     """Refuse a folder that is a file, holds a different sweep, or holds anything not written by a sweep.
 
+    Also refused, naming the files: a damaged manifest, and parts whose files
+    are not readable Parquet (deleting such a part folder has the sweep re-run
+    that run).
+
     A sweep folder is resumable: one of the same sweep (same manifest) is
     carried on.  One written before folders carried the marker is recognised
     by its manifest.
@@ -432,6 +444,11 @@ def _check_folder(out: Path, manifest: Mapping[str, Any]) -> None:
         store.check_out(out, "sweep", resumable=True, overwrite_option=None)
     if (out / store.MANIFEST_NAME).is_file():
         _check_same_sweep(read_manifest(out), manifest, out)
+    if out.is_dir():
+        failed_runs(out)            # a record or part folder not named like a run is refused, not guessed at
+        damaged = damaged_parts(out)
+        if damaged:
+            raise damaged_parts_error(out, damaged)
 
 
 def _is_our_manifest(path: Path) -> bool:

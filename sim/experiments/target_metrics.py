@@ -33,7 +33,7 @@ library's scenario tests measure them (``tests/scenarios``,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -50,15 +50,36 @@ class MetricUnavailable(ValueError):
     """The tables of a run cannot give the metric (a table or column it needs is not there)."""
 
 
+def banks(scenario) -> list[str]:
+    """The scenario's banks (the institutions with employees and an employee channel)."""
+    return list(scenario.banks)
+
+
+def platforms(scenario) -> list[str]:
+    """The scenario's platforms."""
+    return list(scenario.platforms)
+
+
+def institutions(scenario) -> list[str]:
+    """The scenario's banks and platforms: the rows of the institutions, channels and credit tables."""
+    return [*scenario.banks, *scenario.platforms]
+
+
 @dataclass(frozen=True)
 class TargetMetric:
-    """A declared metric: its function, the arguments it needs, and its unit."""
+    """A declared metric: its function, the arguments it needs, and its unit.
+
+    ``choices`` gives, for each argument, the names it may take in a
+    scenario (``scenario -> list of str``), checked when a targets file is
+    loaded (:func:`check_metric_args`).
+    """
 
     name: str
     fn: Callable[..., float]
     args: tuple[str, ...]
     unit: str
     fact: str
+    choices: Mapping[str, Callable[..., list[str]]] = field(default_factory=dict)
 
 
 def _table(tables: Tables, name: str) -> pd.DataFrame:
@@ -158,11 +179,16 @@ def peer_repayment_effect(tables: Tables, scenario) -> float:
 
 #: The declared target metrics, by name.
 METRICS: dict[str, TargetMetric] = {m.name: m for m in (
-    TargetMetric("clicks_per_employee", clicks_per_employee, ("institution",), "clicks per employee", "SF3"),
-    TargetMetric("conversion_per_click", conversion_per_click, ("institution",), "share", "SF3"),
-    TargetMetric("annual_retention", annual_retention, ("institution",), "share per year", "SF8"),
-    TargetMetric("cards_per_user_half_year", cards_per_user_half_year, ("platform",), "cards per user", "SF9"),
-    TargetMetric("default_ratio_inside_outside", default_ratio_inside_outside, ("institution",), "ratio", "SF1"),
+    TargetMetric("clicks_per_employee", clicks_per_employee, ("institution",), "clicks per employee", "SF3",
+                 {"institution": banks}),
+    TargetMetric("conversion_per_click", conversion_per_click, ("institution",), "share", "SF3",
+                 {"institution": banks}),
+    TargetMetric("annual_retention", annual_retention, ("institution",), "share per year", "SF8",
+                 {"institution": institutions}),
+    TargetMetric("cards_per_user_half_year", cards_per_user_half_year, ("platform",), "cards per user", "SF9",
+                 {"platform": platforms}),
+    TargetMetric("default_ratio_inside_outside", default_ratio_inside_outside, ("institution",), "ratio", "SF1",
+                 {"institution": institutions}),
     TargetMetric("p2p_failure_share", p2p_failure_share, (), "share", "SF13"),
     TargetMetric("referred_value_premium", referred_value_premium, (), "relative", "EF1"),
     TargetMetric("peer_repayment_effect", peer_repayment_effect, (), "probability", "EF2"),
@@ -188,6 +214,36 @@ def check_metric(name: str, args: Mapping[str, str], allowed: Sequence[str] | No
     return None
 
 
+def check_metric_args(name: str, args: Mapping[str, str], scenario) -> Problem | None:
+    """None if each argument of metric ``name`` names something in ``scenario``, else the Problem.
+
+    Parameters
+    ----------
+    name : str
+        A metric that :func:`check_metric` accepted.
+    args : mapping of str to str
+        Its arguments (an institution, a platform).
+    scenario : Scenario
+        The target's scenario, validated.
+
+    Returns
+    -------
+    Problem or None
+        With the path ``args.<argument>`` (relative to the target) and the
+        names allowed.
+    """
+    metric = METRICS.get(name)
+    if metric is None:
+        return None
+    for arg, choices in metric.choices.items():
+        allowed = choices(scenario)
+        if arg in args and args[arg] not in allowed:
+            what = {banks: "bank", platforms: "platform", institutions: "bank or platform"}.get(choices, arg)
+            return Problem(f"args.{arg}", f"{name} needs a {what} of the scenario, got {args[arg]!r}",
+                           ", ".join(allowed) or f"none: the scenario has no {what}")
+    return None
+
+
 def measure(name: str, args: Mapping[str, str], tables: Tables, scenario) -> float:
     """One replication's value of a metric (its tables only); MetricUnavailable when it cannot be had."""
     if name.startswith(KEY_PREFIX):
@@ -202,4 +258,4 @@ def measure(name: str, args: Mapping[str, str], tables: Tables, scenario) -> flo
         raise MetricUnavailable(f"{name}: no {exc} in the run") from None
 
 
-__all__ = ["METRICS", "MetricUnavailable", "TargetMetric", "check_metric", "measure"]
+__all__ = ["METRICS", "MetricUnavailable", "TargetMetric", "check_metric", "check_metric_args", "measure"]

@@ -221,11 +221,13 @@ def load_targets(path: str | Path, sources: str | Path | None = None, *, check_s
         checked for their form only.
     check_scenarios : bool
         Load each target's scenario with its overrides and every prior's
-        bounds (so that a bad path or value fails before any run).
+        bounds (so that a bad path or value fails before any run), and check
+        that the metric's arguments (an institution, a platform) name one of
+        the scenario's.
     metrics : sequence of str, optional
         Metric names allowed; default the declared target metrics.
     """
-    from sim.experiments.target_metrics import check_metric
+    from sim.experiments.target_metrics import check_metric, check_metric_args
     from sim.scenario.reading import read_yaml
 
     path = Path(path)
@@ -260,10 +262,15 @@ def load_targets(path: str | Path, sources: str | Path | None = None, *, check_s
                 try:
                     from sim.scenario import load_scenario
 
-                    load_scenario(scenario_file, overrides)
+                    scenario = load_scenario(scenario_file, overrides)
                 except ScenarioError as exc:
                     problems += [Problem(f"{where} ({target.scenario} with the priors' {bound} ends)",
                                          p.render()) for p in exc.problems]
+                    break
+                problem = check_metric_args(target.metric, target.args, scenario) if metrics is None else None
+                if problem is not None:   # an institution or platform the scenario does not have
+                    problems.append(Problem(f"{where}.{problem.path}", f"{problem.message} (in {target.scenario})",
+                                            problem.allowed))
                     break
     if not any(not t.held_out for t in spec.targets):
         problems.append(Problem("targets", "every target is held out", "at least one with held_out: false"))

@@ -24,10 +24,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.experiments.compare import is_rate
-from sim.experiments.gather import gather
+from sim.experiments.gather import gather, read_manifest
 from sim.experiments.metrics import key_metrics
 from sim.experiments.stats import bootstrap_mean_ci, mean_ci
-from sim.experiments.store import atomic_path, read_manifest
+from sim.experiments.store import atomic_path
 from sim.outputs._style import DPI, deck_style
 from sim.outputs.formats import axis_formatter, describe_metric, display_names
 

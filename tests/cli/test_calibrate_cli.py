@@ -58,6 +58,11 @@ def refused(capsys, argv, *names):
     ({"uncertainty": {"sd": 0.0, "basis": "assumption"}}, "targets[0].uncertainty.sd"),
     ({"uncertainty": {"sd": -1.0, "basis": "assumption"}}, "targets[0].uncertainty.sd"),
     ({"args": {}}, "targets[0].args"),
+    ({"args": {"institution": "nosuch"}}, "targets[0].args.institution"),
+    ({"metric": "clicks_per_employee", "args": {"institution": "shopmall"}}, "targets[0].args.institution"),
+    ({"metric": "conversion_per_click", "args": {"institution": "nosuch"}}, "targets[0].args.institution"),
+    ({"metric": "default_ratio_inside_outside", "args": {"institution": "nosuch"}}, "targets[0].args.institution"),
+    ({"metric": "cards_per_user_half_year", "args": {"platform": "citic"}}, "targets[0].args.platform"),
 ])
 def test_bad_targets_exit_2_naming_file_and_key_and_write_nothing(tmp_path, capsys, change, where):
     path = targets_file(tmp_path, **change)

@@ -206,3 +206,61 @@ def test_a_pool_of_no_workers_exits_2_naming_the_option(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--workers" in err and "got 0" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def _pool_processes(pid: int) -> list[str]:
+    """Command lines of the multiprocessing forkserver and its workers under process ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            try:
+                line = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "multiprocessing.forkserver" in line:
+                found.append(line)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; the pool uses a forkserver on Linux")
+@pytest.mark.parametrize("when, processes, wait", [
+    ("while the forkserver imports the model", 1, 0.5),
+    ("while the workers run", 3, 1.0),
+])
+def test_ctrl_c_during_a_pooled_run_prints_no_worker_traceback(tmp_path, when, processes, wait):
+    import signal
+    import time
+
+    scenario = tmp_path / "big.yaml"
+    scenario.write_text(yaml.safe_dump({"name": "big", "extends": str(ROOT / "scenarios" / "baseline.yaml"),
+                                        "replications": 3, "population": {"size": 3000},
+                                        "time": {"steps": 40, "unit": "month", "burn_in": 2}}))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(scenario), "-q", "-j", "2",
+                             "--out", str(tmp_path / "out")], cwd=tmp_path, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_pool_processes(proc.pid)) < processes and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert proc.poll() is None, f"the run ended before it could be interrupted {when}"
+        time.sleep(wait)
+        os.killpg(proc.pid, signal.SIGINT)      # what Ctrl-C in a terminal does: the whole process group
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert err == "interrupted\n", err
+    assert not (tmp_path / "out").exists()

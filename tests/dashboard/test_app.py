@@ -121,3 +121,25 @@ def test_python_m_sim_dashboard_reports_a_bad_file_and_exits_2(capsys):
 
     assert main(["dashboard", str(ROOT / "no-such.yaml")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_a_host_that_does_not_resolve_is_refused_before_the_server_starts(capsys):
+    from sim.cli import main
+
+    assert main(["dashboard", str(ROOT / "tests" / "data" / "tiny.yaml"), "--host", "999.1.1.1", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --host: '999.1.1.1' does not resolve") and "127.0.0.1" in err
+
+
+def test_a_port_in_use_is_refused_before_the_server_starts(capsys):
+    import socket
+
+    from sim.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["dashboard", str(ROOT / "tests" / "data" / "tiny.yaml"), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --port: port {port} on 127.0.0.1 is already in use") and "0 to pick one" in err
