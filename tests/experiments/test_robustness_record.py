@@ -100,7 +100,10 @@ def test_list_shows_the_record_in_a_fresh_copy_and_the_local_result_when_there_i
     assert main(["list", "--directory", "lib"]) == 0
     assert "(recorded)" in next(x for x in capsys.readouterr().out.splitlines() if x.startswith("referral "))
     shutil.rmtree("docs")
-    assert "not assessed" in listed(capsys)
+    capsys.readouterr()
+    assert main(["list", "--directory", "lib"]) == 0      # no record at the default place: nothing assessed
+    assert "not assessed" in next(x for x in capsys.readouterr().out.splitlines() if x.startswith("referral "))
+    assert main(["list", "--directory", "lib", "--record", "rec"]) == 2     # a record folder named but missing
     local = tmp_path / "local"
     local.mkdir()
     monkeypatch.chdir(in_copy(recorded, local, results=True))
