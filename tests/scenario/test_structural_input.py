@@ -6,7 +6,6 @@ file (or option), the key path and what is allowed.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,32 +14,7 @@ import yaml
 import sim
 from sim.errors import ScenarioError
 from sim.scenario.loader import dump_resolved, validate_data
-
-ROOT = Path(__file__).resolve().parents[2]
-
-SCENARIO = """
-name: small
-seed: 3
-time: {steps: 2}
-replications: 1
-population: {size: 200}
-network: {kind: erdos_renyi, mean_degree: 4}
-products: {payments: {kind: payments}}
-banks:
-  alpha: {type: state, offers: {payments: {price: 1.0}}, trust: 0.5}
-"""
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return path
-
-
-def refusal(path, overrides=None) -> str:
-    with pytest.raises(ScenarioError) as info:
-        sim.load_scenario(path, overrides=overrides)
-    return str(info.value)
+from tests.scenario.test_input_validation import ROOT, SCENARIO, refusal, write
 
 
 # ------------------------------------------------------------------ extends is structural
