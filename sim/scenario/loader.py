@@ -84,9 +84,9 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins]:
         raise ScenarioError.single(
             path, "extends", f"'{parent}' not found next to this file", "a path relative to this file"
         )
-    if not parent_path.is_file():   # a folder, a device such as /dev/zero, a FIFO: refused before reading
-        what = "is a folder, not a file" if parent_path.is_dir() else "is not a regular file (a device, FIFO or socket)"
-        raise ScenarioError.single(path, "extends", f"'{parent}' {what}", "the path of another scenario file")
+    if not parent_path.is_file():   # a device such as /dev/zero, a FIFO: refused before reading
+        raise ScenarioError.single(path, "extends", f"'{parent}' is not a regular file (a device, FIFO or socket)",
+                                   "the path of another scenario file")
     base, base_origins = _resolve(parent_path, (*chain, resolved))
     merged = deep_merge(base, data)
     origins = base_origins.merged(base, data, str(path))
