@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.core.codes import TABLE_NAMES
 from sim.errors import Problem, ScenarioError
 from sim.experiments import store
 from sim.inputs import read_text
@@ -230,14 +231,17 @@ def gather(out: str | Path, tables: Sequence[str] | None = None, write: bool = F
 def earlier_gathered_tables(out: str | Path, parameters: Sequence[str]) -> list[Path]:
     """Tables a gather wrote into ``out``: ``<table>.parquet`` starting with ``point``, parameters, ``replication``.
 
-    Only files with the gathered layout count, so that a file of the user's
-    is never taken for one.
+    Only files named after a run's tables (:data:`~sim.core.codes.TABLE_NAMES`)
+    and with the gathered layout count, so that a file of the user's is never
+    taken for one.
     """
     import pyarrow.parquet as pq
 
     layout = ["point", *parameters, "replication"]
     found = []
     for path in sorted(Path(out).glob("*.parquet")):
+        if path.stem not in TABLE_NAMES:
+            continue
         try:
             names = pq.read_schema(path).names
         except (OSError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 from pathlib import Path
 
@@ -148,6 +149,8 @@ def test_gather_leaves_no_stale_tables(finished_sweep, capsys):
     out, _ = finished_sweep
     mine = out / "mine.parquet"
     pd.DataFrame({"x": [1]}).to_parquet(mine)          # not a gathered table: never removed
+    kept = out / "market_before.parquet"               # the user's copy of one, under a name of their own
+    shutil.copy(out / "market.parquet", kept)
     for part in (out / "parts").iterdir():
         for path in part.iterdir():
             path.unlink()
@@ -156,7 +159,7 @@ def test_gather_leaves_no_stale_tables(finished_sweep, capsys):
     err = capsys.readouterr().err
     assert "has no finished run (0 of 2)" in err and "were removed" in err
     assert not (out / "market.parquet").exists() and not (out / "summary.csv").exists()
-    assert mine.is_file()
+    assert mine.is_file() and kept.is_file()
 
 
 def test_gather_refreshes_summary(finished_sweep, capsys):
