@@ -134,3 +134,15 @@ def test_bernoulli_positions_clipping_changes_no_draw_at_ordinary_probabilities(
     while positions[-1] < n:
         positions = np.concatenate([positions, np.cumsum(rng.geometric(p, size=draws)) + positions[-1]])
     np.testing.assert_array_equal(clipped, positions[positions < n])
+
+
+@pytest.mark.parametrize("p", [1e-300, 1e-17, 2e-6, 0.02, 0.03, 0.0999])
+def test_gaps_are_numpys_geometric_draws(p):
+    # The gaps come from standard exponentials with the logarithm taken once; they must be the numbers
+    # rng.geometric draws (clipped at n + 1), and leave the generator where rng.geometric leaves it.
+    n, draws = 5000, 4000
+    for seed in range(5):
+        ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+        expected = np.cumsum(np.minimum(numpys.geometric(p, size=draws), n + 1))
+        np.testing.assert_array_equal(sampling._gaps(ours, p, draws, n), expected)
+        assert ours.random() == numpys.random()
