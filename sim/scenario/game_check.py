@@ -27,7 +27,7 @@ from sim.scenario.references import FIXED_DURING_RUN
 from sim.scenario.schema import INSTITUTION_PAYOFFS, INSURER_PAYOFFS, LEVEL_PAYOFFS, Scenario
 
 #: Top-level blocks a strategy cannot set: the set-up every profile shares, and the game itself.
-FIXED_IN_GAME = (*FIXED_DURING_RUN, "game")
+FIXED_IN_GAME = (*FIXED_DURING_RUN, "products", "game")
 
 
 #: Turns pydantic's errors on a mapping into Problems under a key prefix (the loader's ``validation_problems``).

@@ -7,9 +7,10 @@ from typing import Any
 from sim.errors import Problem
 from sim.scenario.schema import Scenario
 
-#: Top-level blocks an event cannot set: they shape the run before its first step.
-FIXED_DURING_RUN = ("population", "network", "time", "seed", "replications", "products", "name", "extends", "events",
-                    "game")
+#: Top-level blocks an event cannot set: they shape the run before its first step.  (A product's
+#: parameters can change, ``products.<id>.need`` and the like; the set of products and their kinds cannot.)
+FIXED_DURING_RUN = ("population", "network", "time", "seed", "replications", "name", "extends", "events", "game")
+FIXED_ALLOWED = "institution, partnership, funnel, choice and product parameters (not a product's kind)"
 
 
 def check_references(scenario: Scenario) -> list[Problem]:
@@ -126,18 +127,32 @@ def _check_events(scenario: Scenario) -> list[Problem]:
             problems.append(
                 Problem(f"events[{i}].at", f"step {event.at} is after the horizon", f"1..{scenario.time.steps}")
             )
-        for path in event.set:
-            if path.split(".")[0] in FIXED_DURING_RUN:
-                problems.append(
-                    Problem(
-                        f"events[{i}].set.{path}",
-                        "cannot change during a run",
-                        "institution, partnership, funnel and choice parameters",
-                    )
-                )
+        for path, value in event.set.items():
+            if path.split(".")[0] in FIXED_DURING_RUN or path == "products":
+                problems.append(Problem(f"events[{i}].set.{path}", "cannot change during a run", FIXED_ALLOWED))
             elif path.rpartition(".")[2] in SET_UP_FIELDS:
                 problems.append(Problem(f"events[{i}].set.{path}", SET_UP_MESSAGE, SET_UP_ALLOWED))
+            elif path.startswith("products."):
+                problems += _product_kind_change(scenario, f"events[{i}].set", path, value)
     return problems
+
+
+def _product_kind_change(scenario: Scenario, where: str, path: str, value: Any) -> list[Problem]:
+    """An event's ``products.<id>.kind``, or a whole ``products.<id>`` record, that changes the product's kind."""
+    parts = path.split(".")
+    product = scenario.products.get(parts[1])
+    if product is None:
+        return []           # an unknown product: the loader names it with the ids there are
+    if len(parts) == 2 and isinstance(value, dict):
+        kind, path = value.get("kind", product.kind), f"{path}.kind"
+    elif len(parts) == 3 and parts[2] == "kind":
+        kind = value
+    else:
+        return []
+    if kind == product.kind:
+        return []
+    return [Problem(f"{where}.{path}", f"cannot change during a run (it is {product.kind})",
+                    "its need, funnel and loan terms")]
 
 
 #: Offer fields read only when the run is set up: a change during a run would be ignored.

@@ -878,7 +878,10 @@ class EventSpec(Strict):
     """A timeline entry: at step ``at``, set these dotted paths to these values."""
 
     at: Integer = Field(ge=1, le=MAX_STEPS, description="Step at whose start the changes apply.")
-    set: dict[str, Any] = Field(min_length=1, description="Dotted path → new value (the paths of this reference).")
+    set: dict[str, Any] = Field(
+        min_length=1, description="Dotted path → new value (the paths of this reference), except what shapes the run "
+                                  "before its first step: population, network, time, seed, the set of products, a "
+                                  "product's kind, an offer's initial_share and initial_awareness, credit.enabled.")
     label: str | None = Field(None, description="Text shown for the event in plots and logs.")
 
 

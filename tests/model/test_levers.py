@@ -198,6 +198,22 @@ def test_a_model_built_from_a_scenario_runs_as_one_built_from_its_copy():
     assert base == a.scenario
 
 
+def test_an_event_changes_a_products_parameters_at_its_step():
+    events = [{"at": 3, "set": {"products.payments.funnel": {"interest": 1.0, "compare": 1.0},
+                                "products.loan.loan.term": 4}}]
+    base = scenario({"events": events})
+    model = ChannelModel(base, seed=3)
+    loan = model.catalog.products.index("loan")
+    model.run(2)
+    assert model.catalog.risk.loan_term[loan] == 12 and model.levers.log == []
+    model.step()
+    assert [(c.step, c.owner, c.path) for c in model.levers.log] == [
+        (3, "products.payments", "funnel"), (3, "products.loan", "loan.term")]
+    assert_same_catalog(model.catalog, compile_catalog(with_overrides(base, events[0]["set"])))
+    payments = model.catalog.products.index("payments")
+    assert model.catalog.interest[payments] == 1.0 and model.catalog.risk.loan_term[loan] == 4
+
+
 def test_an_event_changes_its_levers_as_one_change_and_logs_each():
     events = [{"at": 2, "set": {"partnerships.bank_mall.active": True, "banks.bank.credit.cutoff": 0.005},
                "label": "launch"}]

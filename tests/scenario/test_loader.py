@@ -196,6 +196,12 @@ def test_events_are_validated_and_applied_at_their_step(base_file):
     ({"at": 3, "set": {"banks.gamma.referral.rate": 0.1}}, "events[0].set.banks.gamma", "alpha, beta"),
     ({"at": 3, "set": {"banks.alpha.referral.rate": 2.0}}, "banks.alpha.referral.rate", "less than or equal to 1"),
     ({"at": 3, "set": {"population.size": 10}}, "events[0].set.population.size", "cannot change during a run"),
+    ({"at": 3, "set": {"products": {}}}, "events[0].set.products", "cannot change during a run"),
+    ({"at": 3, "set": {"products.credit.kind": "wealth"}}, "events[0].set.products.credit.kind", "it is credit"),
+    ({"at": 3, "set": {"products.credit": {"kind": "wealth"}}}, "events[0].set.products.credit.kind", "it is credit"),
+    ({"at": 3, "set": {"products.credt.need": {}}}, "events[0].set.products.credt", "credit, payments"),
+    ({"at": 3, "set": {"products.credit.funnel.apply": 1.5}}, "products.credit.funnel.apply",
+     "less than or equal to 1"),
     ({"at": 0, "set": {"banks.alpha.referral.rate": 0.1}}, "events[0].at", "greater than or equal to 1"),
 ])
 def test_bad_events_name_the_event_and_the_key(base_file, event, path, fragment):
