@@ -30,7 +30,7 @@ from sim.scenario.network_check import check_network
 from sim.scenario.origins import Origins, merges
 from sim.scenario.paths import STRUCTURAL, parse_value, set_path
 from sim.scenario.reading import read_yaml
-from sim.scenario.references import check_references
+from sim.scenario.references import check_references, product_kind_change
 from sim.scenario.schema import Scenario
 from sim.scenario.sources import check_sources
 from sim.scenario.tree import allowed_keys
@@ -269,7 +269,7 @@ def _check_events(scenario: Scenario, data: dict) -> list[Problem]:
     state["events"] = []
     for i, event in sorted(enumerate(scenario.events), key=lambda pair: pair[1].at):
         for path, value in event.set.items():
-            if path.split(".")[0] in STRUCTURAL:
+            if path.split(".")[0] in STRUCTURAL or product_kind_change(scenario, "", path, value):
                 continue   # check_references reports it: it cannot change during a run
             problem = set_path(state, path, value, Scenario)
             if problem is not None:

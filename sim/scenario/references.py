@@ -132,15 +132,26 @@ def _check_events(scenario: Scenario) -> list[Problem]:
                 problems.append(Problem(f"events[{i}].set.{path}", "cannot change during a run", FIXED_ALLOWED))
             elif path.rpartition(".")[2] in SET_UP_FIELDS:
                 problems.append(Problem(f"events[{i}].set.{path}", SET_UP_MESSAGE, SET_UP_ALLOWED))
-            elif path.startswith("products."):
-                problems += _product_kind_change(scenario, f"events[{i}].set", path, value)
+            else:
+                problems += product_kind_change(scenario, f"events[{i}].set", path, value)
     return problems
 
 
-def _product_kind_change(scenario: Scenario, where: str, path: str, value: Any) -> list[Problem]:
-    """An event's ``products.<id>.kind``, or a whole ``products.<id>`` record, that changes the product's kind."""
+def product_kind_change(scenario: Scenario, where: str, path: str, value: Any) -> list[Problem]:
+    """The problem of a change that would give a product another kind during a run (none for any other change).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario as loaded (its products' kinds).
+    where : str
+        Prefix of the problem's key path, e.g. ``events[0].set``.
+    path, value : str, Any
+        The dotted path and the value set: ``products.<id>.kind``, or a
+        whole ``products.<id>`` record whose ``kind`` differs.
+    """
     parts = path.split(".")
-    product = scenario.products.get(parts[1])
+    product = scenario.products.get(parts[1]) if len(parts) > 1 and parts[0] == "products" else None
     if product is None:
         return []           # an unknown product: the loader names it with the ids there are
     if len(parts) == 2 and isinstance(value, dict):
