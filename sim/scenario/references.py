@@ -163,13 +163,14 @@ def product_kind_change(scenario: Scenario, where: str, path: str, value: Any) -
     if kind == product.kind:
         return []
     return [Problem(f"{where}.{path}", f"cannot change during a run (it is {product.kind})",
-                    "its need, funnel and loan terms")]
+                    KIND_ALLOWED)]
 
 
 #: Offer fields read only when the run is set up: a change during a run would be ignored.
 SET_UP_FIELDS = ("initial_share", "initial_awareness")
 SET_UP_MESSAGE = "is a set-up value and cannot change during a run"
 SET_UP_ALLOWED = "prices, channels, incentives and the other institution parameters"
+KIND_ALLOWED = "its need, funnel and loan terms"
 CREDIT_SWITCH_MESSAGE = "switching credit on or off cannot happen during a run"
 CREDIT_SWITCH_ALLOWED = "credit parameters such as credit.peer_effect, or macro, regulation, insurers"
 
@@ -188,7 +189,7 @@ def fixed_changes(key: str, before: Any, after: Any) -> list[Problem]:
         problems.append(Problem("credit.enabled", CREDIT_SWITCH_MESSAGE, CREDIT_SWITCH_ALLOWED))
     elif head == "products" and before.kind != after.kind:
         problems.append(Problem(f"{key}.kind", f"cannot change during a run (it is {before.kind})",
-                                "its need, funnel and loan terms"))
+                                KIND_ALLOWED))
     elif head in ("banks", "platforms"):
         for product, offer in after.offers.items():
             for field in SET_UP_FIELDS:

@@ -212,6 +212,12 @@ def test_bad_events_name_the_event_and_the_key(base_file, event, path, fragment)
     assert path in message and fragment in message, message
 
 
+def test_an_event_changing_a_products_kind_is_one_problem(base_file):
+    with pytest.raises(ScenarioError) as info:
+        sim.load_scenario(base_file, overrides={"events": [{"at": 3, "set": {"products.credit": {"kind": "wealth"}}}]})
+    assert problem_paths(info.value) == ["events[0].set.products.credit.kind"]
+
+
 # ------------------------------------------------------------------ bad input
 def test_malformed_yaml_names_the_line(tmp_path):
     bad = write(tmp_path, "broken.yaml", """
