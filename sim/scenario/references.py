@@ -162,8 +162,12 @@ def product_kind_change(scenario: Scenario, where: str, path: str, value: Any) -
         return []
     if kind == product.kind:
         return []
-    return [Problem(f"{where}.{path}", f"cannot change during a run (it is {product.kind})",
-                    KIND_ALLOWED)]
+    return [kind_problem(f"{where}.{path}", product.kind)]
+
+
+def kind_problem(key: str, kind: str) -> Problem:
+    """The problem of giving a product of ``kind`` another kind during a run, at key path ``key``."""
+    return Problem(key, f"cannot change during a run (it is {kind})", KIND_ALLOWED)
 
 
 #: Offer fields read only when the run is set up: a change during a run would be ignored.
@@ -188,8 +192,7 @@ def fixed_changes(key: str, before: Any, after: Any) -> list[Problem]:
     if head == "credit" and before.enabled != after.enabled:
         problems.append(Problem("credit.enabled", CREDIT_SWITCH_MESSAGE, CREDIT_SWITCH_ALLOWED))
     elif head == "products" and before.kind != after.kind:
-        problems.append(Problem(f"{key}.kind", f"cannot change during a run (it is {before.kind})",
-                                KIND_ALLOWED))
+        problems.append(kind_problem(f"{key}.kind", before.kind))
     elif head in ("banks", "platforms"):
         for product, offer in after.offers.items():
             for field in SET_UP_FIELDS:
